@@ -1,0 +1,25 @@
+//! The HTTP APIs of the functions, as axum routers. Each function's `main`
+//! builds its state from the environment and hands the router to
+//! `lambda_http`; tests and the local stack serve the very same routers.
+
+pub mod health;
+pub mod users;
+pub mod views;
+pub mod webhook;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::config::{self, ConfigError};
+use crate::secrets::AppSecrets;
+
+/// One SDK configuration per process, built at start-up (it resolves
+/// credentials and region once). Honours `AWS_ENDPOINT_URL` for emulators.
+pub async fn aws_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// Reads the application secret named by `APP_SECRETS_ID`.
+pub async fn load_app_secrets(sdk: &SdkConfig) -> Result<AppSecrets, ConfigError> {
+    let secret_id = config::required("APP_SECRETS_ID")?;
+    AppSecrets::load(&aws_sdk_secretsmanager::Client::new(sdk), &secret_id).await
+}

@@ -1,0 +1,218 @@
+//! The `users` function: profile, session and settings of the caller.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Serialize;
+
+use super::health::health;
+use super::views::{AccountStats, UserView};
+use crate::clerk_api::ClerkApi;
+use crate::config::{self, ConfigError};
+use crate::http::{self, ApiError, Caller, StrictJson};
+use crate::ids::UserId;
+use crate::secrets::AppSecrets;
+use crate::settings::{Settings, SettingsPatch};
+use crate::store::accounts::{AccountRecord, accounts_in};
+use crate::store::users::UserRecord;
+use crate::store::{Store, WriteOutcome, keys, sort_key};
+
+#[derive(Clone)]
+pub struct UsersState {
+    pub store: Store,
+    pub clerk: ClerkApi,
+}
+
+impl UsersState {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let sdk = super::aws_sdk_config().await;
+        let table = Store::table_from_env()?;
+        let clerk_api_url = match config::optional("CLERK_API_URL") {
+            Some(url) => config::base_url("CLERK_API_URL", &url)?,
+            None => "https://api.clerk.com".to_owned(),
+        };
+        let secrets = super::load_app_secrets(&sdk).await?;
+        let secret_key = AppSecrets::require(&secrets.clerk_secret_key, "clerk_secret_key")?;
+        Ok(Self {
+            store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+            clerk: ClerkApi::new(clerk_api_url, secret_key),
+        })
+    }
+
+    /// The caller's profile: one GetItem; on a miss (the `user.created`
+    /// webhook has not arrived yet) the user is fetched from Clerk and stored,
+    /// unless they were deleted.
+    async fn current_user(&self, user_id: &UserId) -> Result<UserRecord, ApiError> {
+        match self.store.get_user(user_id).await? {
+            Some(user) => Ok(user),
+            None => self.provision(user_id).await,
+        }
+    }
+
+    async fn provision(&self, user_id: &UserId) -> Result<UserRecord, ApiError> {
+        let profile = self.clerk.get_user(user_id).await?.into_profile();
+        if profile.user_id != *user_id {
+            return Err(ApiError::upstream(
+                "UPSTREAM_FAILED",
+                "Clerk returned another user",
+                "user id mismatch",
+            ));
+        }
+        match self.store.upsert_user(&profile, None, Utc::now()).await? {
+            WriteOutcome::UserDeleted => Err(user_deleted()),
+            // Applied, or a webhook stored the same or a newer version first.
+            _ => self
+                .store
+                .get_user(user_id)
+                .await?
+                .ok_or_else(|| ApiError::unavailable("user vanished after provisioning")),
+        }
+    }
+}
+
+fn user_deleted() -> ApiError {
+    ApiError::not_found("USER_NOT_FOUND", "user not found")
+}
+
+pub fn router(state: UsersState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/users/me", get(me))
+        .route("/api/v1/users/me/full", get(me_full))
+        .route("/api/v1/users/me/accounts", get(my_accounts))
+        .route("/api/v1/users/session", get(session))
+        .route("/api/v1/settings", get(get_settings).patch(patch_settings))
+        .route("/api/v1/settings/reset", post(reset_settings))
+        .route("/api/v1/settings/defaults", get(default_settings))
+        .with_state(state);
+    http::finish(api)
+}
+
+async fn me(State(state): State<UsersState>, caller: Caller) -> Result<Json<UserView>, ApiError> {
+    let user = state.current_user(&caller.user_id).await?;
+    Ok(Json(UserView::from(&user)))
+}
+
+#[derive(Serialize)]
+pub struct FullProfile {
+    pub user: UserView,
+    pub settings: Settings,
+    pub accounts: Vec<AccountRecord>,
+    pub stats: AccountStats,
+}
+
+/// Everything about the caller from one Query of their partition.
+async fn me_full(
+    State(state): State<UsersState>,
+    caller: Caller,
+) -> Result<Json<FullProfile>, ApiError> {
+    let items = state.store.user_partition(&caller.user_id).await?;
+    let deleted = items.iter().any(|item| sort_key(item) == keys::TOMBSTONE);
+    let profile = items.iter().find(|item| sort_key(item) == keys::PROFILE);
+    let user = match (profile, deleted) {
+        (_, true) => return Err(user_deleted()),
+        (Some(item), false) => UserRecord::from_item(item.clone())?,
+        (None, false) => state.provision(&caller.user_id).await?,
+    };
+    let accounts = accounts_in(&items)?;
+    Ok(Json(FullProfile {
+        user: UserView::from(&user),
+        stats: AccountStats::of(&accounts),
+        settings: user.settings,
+        accounts,
+    }))
+}
+
+#[derive(Serialize)]
+pub struct AccountList {
+    pub accounts: Vec<AccountRecord>,
+}
+
+async fn my_accounts(
+    State(state): State<UsersState>,
+    caller: Caller,
+) -> Result<Json<AccountList>, ApiError> {
+    let accounts = state.store.list_accounts(&caller.user_id).await?;
+    Ok(Json(AccountList { accounts }))
+}
+
+#[derive(Serialize)]
+pub struct SessionView {
+    pub authenticated: bool,
+    pub session_id: String,
+    pub user: UserView,
+    pub organization: Option<OrganizationView>,
+}
+
+#[derive(Serialize)]
+pub struct OrganizationView {
+    pub id: String,
+    pub slug: Option<String>,
+    pub role: Option<String>,
+}
+
+async fn session(
+    State(state): State<UsersState>,
+    caller: Caller,
+) -> Result<Json<SessionView>, ApiError> {
+    let user = state.current_user(&caller.user_id).await?;
+    Ok(Json(SessionView {
+        authenticated: true,
+        session_id: caller.session_id.to_string(),
+        user: UserView::from(&user),
+        organization: caller.org_id.map(|id| OrganizationView {
+            id: id.to_string(),
+            slug: caller.org_slug,
+            role: caller.org_role,
+        }),
+    }))
+}
+
+async fn get_settings(
+    State(state): State<UsersState>,
+    caller: Caller,
+) -> Result<Json<Settings>, ApiError> {
+    Ok(Json(state.current_user(&caller.user_id).await?.settings))
+}
+
+async fn patch_settings(
+    State(state): State<UsersState>,
+    caller: Caller,
+    StrictJson(patch): StrictJson<SettingsPatch>,
+) -> Result<Json<Settings>, ApiError> {
+    let mut result = state.store.update_settings(&caller.user_id, &patch).await?;
+    if result == Err(WriteOutcome::Missing) {
+        state.provision(&caller.user_id).await?;
+        result = state.store.update_settings(&caller.user_id, &patch).await?;
+    }
+    match result {
+        Ok(settings) => Ok(Json(settings)),
+        Err(WriteOutcome::Stale) => Err(ApiError::unprocessable(
+            "ACCOUNT_NOT_FOUND",
+            Some("default_account_id"),
+            "`default_account_id` is not one of your accounts",
+        )),
+        Err(_) => Err(user_deleted()),
+    }
+}
+
+async fn reset_settings(
+    State(state): State<UsersState>,
+    caller: Caller,
+) -> Result<Json<Settings>, ApiError> {
+    if let Some(settings) = state.store.reset_settings(&caller.user_id).await? {
+        return Ok(Json(settings));
+    }
+    state.provision(&caller.user_id).await?;
+    state
+        .store
+        .reset_settings(&caller.user_id)
+        .await?
+        .map(Json)
+        .ok_or_else(user_deleted)
+}
+
+async fn default_settings(_caller: Caller) -> Json<Settings> {
+    Json(Settings::default())
+}

@@ -1,0 +1,127 @@
+//! The `clerk-webhook` function: `POST /webhooks/clerk`, public, Svix-signed.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::config::ConfigError;
+use crate::http::{self, ApiError};
+use crate::secrets::AppSecrets;
+use crate::store::{Store, WriteOutcome};
+use crate::webhooks::MAX_BODY_BYTES;
+use crate::webhooks::clerk::ClerkEvent;
+use crate::webhooks::svix::SvixVerifier;
+
+#[derive(Clone)]
+pub struct WebhookState {
+    pub store: Store,
+    pub verifier: Arc<SvixVerifier>,
+}
+
+impl WebhookState {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let sdk = super::aws_sdk_config().await;
+        let table = Store::table_from_env()?;
+        let secrets = super::load_app_secrets(&sdk).await?;
+        let secret = AppSecrets::require(&secrets.clerk_webhook_secret, "clerk_webhook_secret")?;
+        Ok(Self {
+            store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+            verifier: Arc::new(SvixVerifier::new(&secret)?),
+        })
+    }
+}
+
+pub fn router(state: WebhookState) -> Router {
+    let api = Router::new()
+        .route(
+            "/webhooks/clerk",
+            post(receive).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .with_state(state);
+    http::finish(api)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Ack {
+    pub received: bool,
+    pub outcome: &'static str,
+}
+
+async fn receive(
+    State(state): State<WebhookState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Ack>, ApiError> {
+    let body = body.map_err(|_| ApiError::payload_too_large(MAX_BODY_BYTES))?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+    }
+    let now = Utc::now();
+    let delivery = state
+        .verifier
+        .verify(&headers, &body, now.timestamp())
+        .map_err(|reason| {
+            tracing::warn!(reason = %reason, "webhook signature refused");
+            ApiError::unauthorized("INVALID_SIGNATURE", "webhook signature invalid")
+        })?;
+    let event = ClerkEvent::parse(&body)
+        .map_err(|e| ApiError::bad_request("INVALID_PAYLOAD", e.to_string()))?;
+    let store = &state.store;
+    let (kind, outcome) = match &event {
+        ClerkEvent::UserUpserted(profile) => (
+            "user.upserted",
+            store.upsert_user(profile, Some(&delivery), now).await?,
+        ),
+        ClerkEvent::UserDeleted(user_id) => (
+            "user.deleted",
+            store.delete_user(user_id, Some(&delivery), now).await?,
+        ),
+        ClerkEvent::SessionCreated { user_id, at, .. } => (
+            "session.created",
+            store
+                .record_login(user_id, *at, Some(&delivery), now)
+                .await?,
+        ),
+        ClerkEvent::SessionClosed {
+            kind,
+            user_id,
+            session_id,
+        } => {
+            tracing::info!(event = %kind, %user_id, %session_id, "session closed");
+            return Ok(Json(Ack {
+                received: true,
+                outcome: "acknowledged",
+            }));
+        }
+        ClerkEvent::Other(kind) => {
+            tracing::info!(event = %kind, "event type not handled; acknowledged");
+            return Ok(Json(Ack {
+                received: true,
+                outcome: "acknowledged",
+            }));
+        }
+    };
+    let outcome = match outcome {
+        WriteOutcome::Applied => "applied",
+        WriteOutcome::Duplicate => "duplicate",
+        WriteOutcome::Stale | WriteOutcome::Missing => "stale",
+        WriteOutcome::UserDeleted => "user_deleted",
+    };
+    tracing::info!(
+        event = kind,
+        delivery = delivery.as_str(),
+        outcome,
+        "webhook processed"
+    );
+    Ok(Json(Ack {
+        received: true,
+        outcome,
+    }))
+}

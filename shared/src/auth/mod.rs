@@ -1,0 +1,355 @@
+//! Clerk session-token verification (see the README, "Session tokens").
+//!
+//! Order matters: structure and header first, then the signature, and only then
+//! any claim, so nothing in an unauthenticated payload influences a decision.
+
+pub mod authorizer;
+pub mod jwks;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+use crate::config::{self, ConfigError};
+use crate::ids::{OrgId, SessionId, UserId};
+pub use jwks::JwksCache;
+
+/// Clerk tokens live 60 s; a larger skew would stretch that noticeably.
+pub const CLOCK_SKEW_SECONDS: i64 = 5;
+/// Real session tokens are 1–3 KB; anything far larger is hostile.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+const SESSION_CATEGORY: &str = "cl_B7d4PD111AAA";
+const IGNORED_CATEGORY: &str = "cl_I7d4PD111III";
+
+/// Why a token was refused. `code` is safe to log and to count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    #[error("no session token")]
+    MissingToken,
+    #[error("malformed credentials")]
+    MalformedCredentials,
+    #[error("token too long")]
+    TooLong,
+    #[error("malformed token")]
+    Malformed,
+    #[error("algorithm not allowed")]
+    InvalidAlgorithm,
+    #[error("token type not allowed")]
+    InvalidType,
+    #[error("key id missing")]
+    MissingKid,
+    #[error("key id unknown")]
+    UnknownKid,
+    #[error("signing keys could not be loaded")]
+    KeysUnavailable,
+    #[error("signature invalid")]
+    InvalidSignature,
+    #[error("issuer mismatch")]
+    InvalidIssuer,
+    #[error("token expired")]
+    Expired,
+    #[error("token not active yet")]
+    NotActiveYet,
+    #[error("token issued in the future")]
+    IssuedInFuture,
+    #[error("not a session token")]
+    NotSessionToken,
+    #[error("subject is not a user")]
+    NotAUser,
+    #[error("session id missing")]
+    MissingSession,
+    #[error("authorized party not allowed")]
+    UnauthorizedParty,
+}
+
+impl Denial {
+    /// Clerk's own error names where one exists, so logs read the same.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::MissingToken => "token-missing",
+            Self::MalformedCredentials => "credentials-malformed",
+            Self::TooLong => "token-too-long",
+            Self::Malformed => "token-malformed",
+            Self::InvalidAlgorithm => "token-invalid-algorithm",
+            Self::InvalidType => "token-invalid-type",
+            Self::MissingKid => "token-missing-kid",
+            Self::UnknownKid => "jwk-kid-mismatch",
+            Self::KeysUnavailable => "jwk-remote-failed-to-load",
+            Self::InvalidSignature => "token-invalid-signature",
+            Self::InvalidIssuer => "token-invalid-issuer",
+            Self::Expired => "token-expired",
+            Self::NotActiveYet => "token-not-active-yet",
+            Self::IssuedInFuture => "token-iat-in-the-future",
+            Self::NotSessionToken => "token-not-session",
+            Self::NotAUser => "token-invalid-subject",
+            Self::MissingSession => "token-missing-sid",
+            Self::UnauthorizedParty => "token-invalid-authorized-parties",
+        }
+    }
+}
+
+/// The identity a verified session token proves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedSession {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub organization: Option<Organization>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: OrgId,
+    pub slug: Option<String>,
+    pub role: Option<String>,
+}
+
+pub enum KeySource {
+    /// `CLERK_JWT_KEY`: verification needs no network at all.
+    Pem(Arc<DecodingKey>),
+    Jwks(JwksCache),
+}
+
+pub struct SessionVerifier {
+    issuer: String,
+    keys: KeySource,
+    authorized_parties: Vec<String>,
+    validation: Validation,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    pub issuer: String,
+    pub jwt_key_pem: Option<String>,
+    pub jwks_url: String,
+    pub authorized_parties: Vec<String>,
+}
+
+impl VerifierConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let issuer = config::required("CLERK_ISSUER")?;
+        config::base_url("CLERK_ISSUER", &issuer)?;
+        let jwks_url = match config::optional("CLERK_JWKS_URL") {
+            Some(url) => config::base_url("CLERK_JWKS_URL", &url)?,
+            None => format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')),
+        };
+        Ok(Self {
+            issuer,
+            // Lambda consoles and .env files often flatten newlines to "\n".
+            jwt_key_pem: config::optional("CLERK_JWT_KEY").map(|pem| pem.replace("\\n", "\n")),
+            jwks_url,
+            authorized_parties: config::optional("CLERK_AUTHORIZED_PARTIES")
+                .map(|v| config::list(&v))
+                .unwrap_or_default(),
+        })
+    }
+}
+
+impl SessionVerifier {
+    pub fn new(config: VerifierConfig) -> Result<Self, ConfigError> {
+        let keys = match &config.jwt_key_pem {
+            Some(pem) => KeySource::Pem(Arc::new(
+                DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| ConfigError::Invalid {
+                    name: "CLERK_JWT_KEY",
+                    reason: "not an RSA public key in PEM form".into(),
+                })?,
+            )),
+            None => KeySource::Jwks(JwksCache::new(
+                config.issuer.clone(),
+                config.jwks_url.clone(),
+            )),
+        };
+        // Only the signature and algorithm are left to jsonwebtoken; every claim
+        // is checked below against an injectable clock with Clerk's 5 s skew
+        // (the crate's default leeway is 60 s).
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        Ok(Self {
+            issuer: config.issuer,
+            keys,
+            authorized_parties: config
+                .authorized_parties
+                .iter()
+                .map(|p| p.trim_end_matches('/').to_owned())
+                .collect(),
+            validation,
+        })
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<VerifiedSession, Denial> {
+        self.verify_at(token, unix_now()).await
+    }
+
+    pub async fn verify_at(&self, token: &str, now: i64) -> Result<VerifiedSession, Denial> {
+        let header = parse_header(token)?;
+        let key = match &self.keys {
+            KeySource::Pem(key) => Arc::clone(key),
+            KeySource::Jwks(cache) => cache.key(&header.kid).await?,
+        };
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => Denial::InvalidSignature,
+                jsonwebtoken::errors::ErrorKind::InvalidAlgorithm
+                | jsonwebtoken::errors::ErrorKind::InvalidAlgorithmName => Denial::InvalidAlgorithm,
+                _ => Denial::Malformed,
+            })?
+            .claims;
+        self.check_claims(claims, now)
+    }
+
+    fn check_claims(&self, claims: Claims, now: i64) -> Result<VerifiedSession, Denial> {
+        if claims.iss.as_deref() != Some(self.issuer.as_str()) {
+            return Err(Denial::InvalidIssuer);
+        }
+        let expires_at = claims.exp.ok_or(Denial::Malformed)?;
+        if now > expires_at + CLOCK_SKEW_SECONDS {
+            return Err(Denial::Expired);
+        }
+        if claims.nbf.is_some_and(|nbf| nbf > now + CLOCK_SKEW_SECONDS) {
+            return Err(Denial::NotActiveYet);
+        }
+        let issued_at = claims.iat.ok_or(Denial::Malformed)?;
+        if issued_at > now + CLOCK_SKEW_SECONDS {
+            return Err(Denial::IssuedInFuture);
+        }
+        let user_id = claims
+            .sub
+            .as_deref()
+            .and_then(|sub| UserId::parse(sub).ok())
+            .ok_or(Denial::NotAUser)?;
+        let session_id = claims
+            .sid
+            .as_deref()
+            .and_then(|sid| SessionId::parse(sid).ok())
+            .ok_or(Denial::MissingSession)?;
+        if !self.authorized_parties.is_empty() {
+            let allowed = claims
+                .azp
+                .as_deref()
+                .is_some_and(|azp| self.authorized_parties.iter().any(|p| p == azp));
+            if !allowed {
+                return Err(Denial::UnauthorizedParty);
+            }
+        }
+        Ok(VerifiedSession {
+            user_id,
+            session_id,
+            organization: claims.organization(),
+            issued_at,
+            expires_at,
+        })
+    }
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The JOSE header fields we decide on. Unknown fields (`oiat`, `jku`, `x5u`,
+/// `jwk`, …) are ignored: keys only ever come from our configuration.
+/// Duplicate fields make serde_json fail, which denies the token.
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+    typ: Option<String>,
+    cat: Option<String>,
+}
+
+pub(crate) struct CheckedHeader {
+    pub kid: String,
+}
+
+fn parse_header(token: &str) -> Result<CheckedHeader, Denial> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(Denial::TooLong);
+    }
+    let segments: Vec<&str> = token.split('.').collect();
+    let well_formed = segments.len() == 3
+        && segments.iter().all(|s| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if !well_formed {
+        return Err(Denial::Malformed);
+    }
+    let header_json = URL_SAFE_NO_PAD
+        .decode(segments[0])
+        .map_err(|_| Denial::Malformed)?;
+    let header: Header = serde_json::from_slice(&header_json).map_err(|_| Denial::Malformed)?;
+    if header.alg != "RS256" {
+        return Err(Denial::InvalidAlgorithm);
+    }
+    if let Some(typ) = &header.typ
+        && !typ.eq_ignore_ascii_case("JWT")
+    {
+        return Err(Denial::InvalidType);
+    }
+    if let Some(cat) = &header.cat
+        && cat != SESSION_CATEGORY
+        && cat != IGNORED_CATEGORY
+    {
+        return Err(Denial::NotSessionToken);
+    }
+    let kid = header
+        .kid
+        .filter(|kid| !kid.is_empty())
+        .ok_or(Denial::MissingKid)?;
+    if kid.len() > 128
+        || !kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(Denial::UnknownKid);
+    }
+    Ok(CheckedHeader { kid })
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    iss: Option<String>,
+    sub: Option<String>,
+    sid: Option<String>,
+    azp: Option<String>,
+    exp: Option<i64>,
+    nbf: Option<i64>,
+    iat: Option<i64>,
+    /// Version 2 organization claim.
+    o: Option<OrgClaim>,
+    /// Version 1 organization claims (deprecated 2025-04, still accepted).
+    org_id: Option<String>,
+    org_slug: Option<String>,
+    org_role: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OrgClaim {
+    id: String,
+    slg: Option<String>,
+    rol: Option<String>,
+}
+
+impl Claims {
+    fn organization(self) -> Option<Organization> {
+        let (id, slug, role) = match self.o {
+            Some(o) => (o.id, o.slg, o.rol),
+            None => (self.org_id?, self.org_slug, self.org_role),
+        };
+        Some(Organization {
+            id: OrgId::parse(&id).ok()?,
+            slug,
+            role,
+        })
+    }
+}

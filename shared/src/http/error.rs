@@ -1,0 +1,180 @@
+//! The one error type of the HTTP layer, rendered once as the contract's
+//! envelope `{"error": {"code", "message", "request_id"}}`.
+
+use std::borrow::Cow;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::current_request_id;
+use crate::clerk_api::ClerkApiError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: Cow<'static, str>,
+    field: Option<String>,
+    retry_after_seconds: Option<u64>,
+    /// Logged, never rendered: the internal cause of a 5xx.
+    cause: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after_seconds: None,
+            cause: None,
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(StatusCode::BAD_REQUEST, "INVALID_FIELD", message)
+        }
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::unauthorized("UNAUTHENTICATED", "authentication required")
+    }
+
+    pub fn unauthorized(code: &'static str, message: &'static str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "method not allowed on this route",
+        )
+    }
+
+    pub fn payload_too_large(limit_bytes: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("body exceeds {limit_bytes} bytes"),
+        )
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "expected Content-Type: application/json",
+        )
+    }
+
+    pub fn unprocessable(
+        code: &'static str,
+        field: Option<&str>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            field: field.map(str::to_owned),
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        }
+    }
+
+    pub fn upstream(code: &'static str, message: &'static str, cause: impl ToString) -> Self {
+        Self {
+            cause: Some(cause.to_string()),
+            ..Self::new(StatusCode::BAD_GATEWAY, code, message)
+        }
+    }
+
+    pub fn unavailable(cause: impl ToString) -> Self {
+        Self {
+            cause: Some(cause.to_string()),
+            retry_after_seconds: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "DEPENDENCY_UNAVAILABLE",
+                "a dependency is unavailable; retry shortly",
+            )
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        Self::unavailable(error)
+    }
+}
+
+impl From<ClerkApiError> for ApiError {
+    fn from(error: ClerkApiError) -> Self {
+        match error {
+            ClerkApiError::NotFound => Self::not_found("USER_NOT_FOUND", "user not found"),
+            ClerkApiError::Transient(_) => Self::unavailable(error),
+            ClerkApiError::Upstream(_) => {
+                Self::upstream("UPSTREAM_FAILED", "Clerk API request failed", error)
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    request_id: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let request_id = current_request_id();
+        if self.status.is_server_error() {
+            tracing::error!(status = self.status.as_u16(), code = self.code, cause = self.cause.as_deref(), %request_id, "request failed");
+        } else {
+            tracing::info!(status = self.status.as_u16(), code = self.code, %request_id, "request refused");
+        }
+        let body = Envelope {
+            error: Body {
+                code: self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+                request_id: &request_id,
+            },
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

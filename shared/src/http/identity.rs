@@ -1,0 +1,49 @@
+//! The caller, as proven by the authorizer. Functions behind the authorizer
+//! take identity from `requestContext.authorizer.lambda` and nowhere else.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use lambda_http::request::RequestContext;
+
+use super::ApiError;
+use crate::auth::authorizer::context_keys;
+use crate::ids::{OrgId, SessionId, UserId};
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub session_id: SessionId,
+    pub org_id: Option<OrgId>,
+    pub org_slug: Option<String>,
+    pub org_role: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let Some(RequestContext::ApiGatewayV2(context)) = parts.extensions.get::<RequestContext>()
+        else {
+            return Err(ApiError::unauthenticated());
+        };
+        let fields = context
+            .authorizer
+            .as_ref()
+            .map(|authorizer| &authorizer.fields)
+            .ok_or_else(ApiError::unauthenticated)?;
+        let text = |key: &str| fields.get(key).and_then(|v| v.as_str());
+        let user_id = text(context_keys::USER_ID)
+            .and_then(|v| UserId::parse(v).ok())
+            .ok_or_else(ApiError::unauthenticated)?;
+        let session_id = text(context_keys::SESSION_ID)
+            .and_then(|v| SessionId::parse(v).ok())
+            .ok_or_else(ApiError::unauthenticated)?;
+        Ok(Self {
+            user_id,
+            session_id,
+            org_id: text(context_keys::ORG_ID).and_then(|v| OrgId::parse(v).ok()),
+            org_slug: text(context_keys::ORG_SLUG).map(str::to_owned),
+            org_role: text(context_keys::ORG_ROLE).map(str::to_owned),
+        })
+    }
+}

@@ -1,0 +1,68 @@
+//! Strict JSON request bodies: the right content type, a size limit, unknown
+//! fields refused, and errors that name the offending field.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+
+/// Our bodies are small JSON objects.
+pub const MAX_JSON_BODY_BYTES: usize = 16 * 1024;
+
+pub struct StrictJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::unsupported_media_type());
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::payload_too_large(MAX_JSON_BODY_BYTES)
+                } else {
+                    ApiError::bad_request("INVALID_BODY", "body could not be read")
+                }
+            })?;
+        if bytes.len() > MAX_JSON_BODY_BYTES {
+            return Err(ApiError::payload_too_large(MAX_JSON_BODY_BYTES));
+        }
+        parse(&bytes).map(Self)
+    }
+}
+
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let message = without_position(&inner);
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::bad_request("INVALID_JSON", format!("body is not valid JSON: {message}"))
+        } else if path == "." {
+            ApiError::bad_request("INVALID_BODY", message)
+        } else {
+            ApiError::invalid_field(path.clone(), format!("`{path}`: {message}"))
+        }
+    })
+}
+
+/// serde_json appends " at line 1 column 17"; the field path says more.
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(index) => text[..index].to_owned(),
+        None => text,
+    }
+}

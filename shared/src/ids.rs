@@ -1,0 +1,118 @@
+//! Validated identifiers. Anything that reaches a handler or a DynamoDB key has
+//! been through one of these, so keys can never be built from arbitrary input.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a valid {kind}")]
+pub struct InvalidId {
+    pub kind: &'static str,
+}
+
+const MAX_ID_LEN: usize = 128;
+
+fn is_opaque_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_ID_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+macro_rules! prefixed_id {
+    ($(#[$meta:meta])* $name:ident, $prefix:literal, $kind:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            pub fn parse(value: &str) -> Result<Self, InvalidId> {
+                if value.len() > Self::PREFIX.len()
+                    && value.starts_with(Self::PREFIX)
+                    && is_opaque_id(value)
+                {
+                    Ok(Self(value.to_owned()))
+                } else {
+                    Err(InvalidId { kind: $kind })
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(value: String) -> Result<Self, InvalidId> {
+                Self::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+    };
+}
+
+prefixed_id!(
+    /// A Clerk user id, `user_…`.
+    UserId, "user_", "user id"
+);
+prefixed_id!(
+    /// A Clerk session id, `sess_…`.
+    SessionId, "sess_", "session id"
+);
+prefixed_id!(
+    /// A Clerk organization id, `org_…`.
+    OrgId, "org_", "organization id"
+);
+prefixed_id!(
+    /// One advertising account (an Amazon Ads profile) of a user, `acct_…`.
+    AccountId, "acct_", "account id"
+);
+prefixed_id!(
+    /// One connected Amazon login of a user, `conn_…`.
+    ConnectionId, "conn_", "connection id"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_need_prefix_and_safe_characters() {
+        assert!(UserId::parse("user_2abcDEF123").is_ok());
+        for bad in [
+            "", "user_", "mch_123", "user_a#b", "user_a/b", "USER_abc", "user_ä",
+        ] {
+            assert!(UserId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(UserId::parse(&format!("user_{}", "a".repeat(200))).is_err());
+    }
+
+    #[test]
+    fn deserialising_validates() {
+        assert!(serde_json::from_str::<SessionId>("\"sess_1\"").is_ok());
+        assert!(serde_json::from_str::<SessionId>("\"user_1\"").is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! AdsConnect: every piece of logic behind the Lambda functions.
+//!
+//! Modules are split by concern. `auth` (Clerk session tokens and the API
+//! Gateway authorizer) builds without the `service` feature so that the
+//! `auth-check` binary links neither the AWS SDK nor a web framework.
+
+pub mod auth;
+pub mod config;
+pub mod ids;
+pub mod telemetry;
+
+#[cfg(feature = "service")]
+pub mod api;
+#[cfg(feature = "service")]
+pub mod clerk_api;
+#[cfg(feature = "service")]
+pub mod http;
+#[cfg(feature = "service")]
+pub mod secrets;
+#[cfg(feature = "service")]
+pub mod settings;
+#[cfg(feature = "service")]
+pub mod store;
+#[cfg(feature = "service")]
+pub mod webhooks;
