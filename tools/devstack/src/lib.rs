@@ -1,1 +1,13 @@
+//! Dev-only tooling shared by the local stack and the black-box tests: the
+//! table created from `template.yaml`, dev signing keys and tokens, API
+//! Gateway event shapes, moto provisioning, and an SDK call counter.
+#![allow(clippy::missing_errors_doc)]
 
+pub mod apigw;
+pub mod calls;
+pub mod keys;
+pub mod local_api;
+pub mod provision;
+pub mod template;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -1,0 +1,183 @@
+//! The local HTTP API: every function behind one address, with the Lambda
+//! authorizer applied the way API Gateway applies it (no `Authorization`
+//! header → 401 without calling it; a denial → 403; otherwise its context is
+//! passed to the function in `requestContext.authorizer.lambda`).
+
+use std::sync::Arc;
+
+use adsconnect::auth::SessionVerifier;
+use adsconnect::auth::authorizer;
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use axum::Router;
+use axum::body::to_bytes;
+use axum::extract::{Path, Request, State};
+use axum::routing::get;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tower::ServiceExt;
+
+use crate::apigw::{ClientRequest, to_lambda_request};
+
+/// API Gateway's own payload limit.
+const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Users,
+    ClerkWebhook,
+}
+
+impl Function {
+    pub fn binary(self) -> &'static str {
+        match self {
+            Self::Users => "users",
+            Self::ClerkWebhook => "clerk-webhook",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    /// As in `template.yaml`, with `{name}` path parameters.
+    pub path: &'static str,
+    pub function: Function,
+    pub authorized: bool,
+}
+
+const fn route(method: &'static str, path: &'static str, function: Function, authorized: bool) -> Route {
+    Route {
+        method,
+        path,
+        function,
+        authorized,
+    }
+}
+
+/// Every route of the HTTP API; a test checks it against `template.yaml`.
+pub const ROUTES: &[Route] = &[
+    route("GET", "/api/v1/health", Function::Users, false),
+    route("GET", "/api/v1/users/me", Function::Users, true),
+    route("GET", "/api/v1/users/me/full", Function::Users, true),
+    route("GET", "/api/v1/users/me/accounts", Function::Users, true),
+    route("GET", "/api/v1/users/session", Function::Users, true),
+    route("GET", "/api/v1/settings", Function::Users, true),
+    route("PATCH", "/api/v1/settings", Function::Users, true),
+    route("POST", "/api/v1/settings/reset", Function::Users, true),
+    route("GET", "/api/v1/settings/defaults", Function::Users, true),
+    route("POST", "/webhooks/clerk", Function::ClerkWebhook, false),
+];
+
+fn matches(pattern: &str, path: &str) -> bool {
+    let mut left = pattern.trim_end_matches('/').split('/');
+    let mut right = path.trim_end_matches('/').split('/');
+    loop {
+        match (left.next(), right.next()) {
+            (None, None) => return true,
+            (Some(p), Some(s)) if p.starts_with('{') && !s.is_empty() => {}
+            (Some(p), Some(s)) if p == s => {}
+            _ => return false,
+        }
+    }
+}
+
+pub fn find_route(method: &str, path: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.method == method && matches(r.path, path))
+}
+
+#[derive(Clone)]
+pub struct LocalApi {
+    pub verifier: Arc<SessionVerifier>,
+    pub users: Router,
+    pub clerk_webhook: Router,
+}
+
+/// Where the local stack serves its stand-in for Clerk's Backend API.
+pub const DEV_CLERK_API_PATH: &str = "/_dev/clerk";
+
+impl LocalApi {
+    pub fn into_router(self) -> Router {
+        Router::new()
+            .route("/_dev/clerk/v1/users/{id}", get(dev_clerk_user))
+            .fallback(dispatch)
+            .with_state(self)
+    }
+}
+
+/// Clerk's `GET /v1/users/{id}` for the local stack: any `user_…` id that a
+/// dev token names exists, with a verified `<id>@example.test` address. A
+/// later `user.updated` webhook (newer `updated_at`) overrides it.
+async fn dev_clerk_user(Path(id): Path<String>) -> Response {
+    if adsconnect::ids::UserId::parse(&id).is_err() {
+        return (StatusCode::NOT_FOUND, axum::Json(json!({"errors": [{"code": "resource_not_found"}]}))).into_response();
+    }
+    let at = chrono::Utc::now().timestamp_millis() - 60_000;
+    axum::Json(json!({
+        "object": "user", "id": id, "first_name": "Dev", "last_name": "User", "username": null,
+        "image_url": null, "primary_email_address_id": "idn_dev",
+        "email_addresses": [{"id": "idn_dev", "email_address": format!("{id}@example.test"),
+                             "verification": {"status": "verified"}}],
+        "created_at": at, "updated_at": at, "last_sign_in_at": at,
+    }))
+    .into_response()
+}
+
+fn gateway_message(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "message": message }))).into_response()
+}
+
+async fn dispatch(State(api): State<LocalApi>, request: Request) -> Response {
+    let method = request.method().as_str().to_owned();
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+    let Some(route) = find_route(&method, request.uri().path()) else {
+        return gateway_message(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let Ok(body) = to_bytes(request.into_body(), MAX_PAYLOAD_BYTES).await else {
+        return gateway_message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+    };
+    let client = ClientRequest {
+        method,
+        target,
+        headers,
+        body: body.to_vec(),
+    };
+    let route_key = format!("{} {}", route.method, route.path);
+
+    let context = if route.authorized {
+        if !client.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("authorization")) {
+            return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized");
+        }
+        let Ok(event) = serde_json::from_value::<ApiGatewayV2CustomAuthorizerV2Request>(client.authorizer_event(&route_key)) else {
+            return gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        };
+        let decision = authorizer::authorize(&api.verifier, &event).await;
+        if !decision.is_authorized {
+            return gateway_message(StatusCode::FORBIDDEN, "Forbidden");
+        }
+        Some(decision.context)
+    } else {
+        None
+    };
+
+    let event = client.http_api_event(&route_key, context.as_ref());
+    let Ok(lambda_request) = to_lambda_request(&event) else {
+        return gateway_message(StatusCode::BAD_REQUEST, "Bad Request");
+    };
+    let function = match route.function {
+        Function::Users => api.users,
+        Function::ClerkWebhook => api.clerk_webhook,
+    };
+    match function.oneshot(lambda_request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}

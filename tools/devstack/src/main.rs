@@ -1,0 +1,137 @@
+//! `adsconnect-dev`: the local stack's control program.
+//!
+//! - `provision`: creates the table, KMS key, secret and dev Clerk key in moto
+//! - `serve`: every function behind the local HTTP API on 127.0.0.1:3000
+//! - `token [user_id] [session_id] [ttl_seconds]`: prints a dev session token
+//! - `webhook <event.json>`: signs a Clerk event and posts it to the local API
+//!
+//! Configuration comes from the same environment variables as on AWS, plus
+//! `DEV_DIR` (where the dev key lives) and `LOCAL_API_ADDR`; see
+//! `scripts/dev`, which sets them all.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use adsconnect::api::users::UsersState;
+use adsconnect::api::webhook::WebhookState;
+use adsconnect::auth::{SessionVerifier, VerifierConfig};
+use adsconnect::config;
+use adsconnect::secrets::{AppSecrets, Secret};
+use adsconnect::webhooks::svix;
+use adsconnect_dev::keys::{DEV_KID, SigningKey};
+use adsconnect_dev::local_api::LocalApi;
+use adsconnect_dev::{BoxError, provision};
+use serde_json::json;
+
+#[tokio::main]
+async fn main() {
+    adsconnect::telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("provision") => provision_stack().await,
+        Some("serve") => serve().await,
+        Some("token") => token(&args[1..]),
+        Some("webhook") => webhook(&args[1..]).await,
+        _ => Err("usage: adsconnect-dev provision | serve | token [user_id] [session_id] [ttl] | webhook <event.json>".into()),
+    };
+    if let Err(error) = result {
+        eprintln!("adsconnect-dev: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn dev_dir() -> PathBuf {
+    PathBuf::from(config::optional("DEV_DIR").unwrap_or_else(|| ".dev".into()))
+}
+
+fn dev_key() -> Result<SigningKey, BoxError> {
+    SigningKey::load_or_generate(&dev_dir().join("clerk-dev-key.pem"), DEV_KID)
+}
+
+fn emulator() -> Result<aws_config::SdkConfig, BoxError> {
+    Ok(provision::emulator_config(&config::required("AWS_ENDPOINT_URL")?))
+}
+
+async fn provision_stack() -> Result<(), BoxError> {
+    let sdk = emulator()?;
+    let table = config::required("TABLE_NAME")?;
+    let created = provision::ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &table).await?;
+    let key_alias = config::required("TOKEN_KEY_ID")?;
+    provision::ensure_kms_key(&aws_sdk_kms::Client::new(&sdk), &key_alias).await?;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let secret_id = config::required("APP_SECRETS_ID")?;
+    // Keep the webhook secret across restarts so saved tooling keeps working.
+    let existing = AppSecrets::load(&secrets, &secret_id).await.ok();
+    let webhook_secret = existing
+        .and_then(|s| s.clerk_webhook_secret)
+        .map_or_else(provision::new_webhook_secret, |s| s.expose().to_owned());
+    let value = json!({
+        "clerk_secret_key": "sk_test_local_dev",
+        "clerk_webhook_secret": webhook_secret,
+        "amazon_client_id": "amzn1.application-oa2-client.localdev",
+        "amazon_client_secret": "local-dev-client-secret",
+    });
+    provision::put_secret(&secrets, &secret_id, &value).await?;
+    let key = dev_key()?;
+    std::fs::write(dev_dir().join("clerk-dev-key.pub.pem"), &key.public_pem)?;
+    println!(
+        "provisioned: table {table} ({}), KMS key {key_alias}, secret {secret_id}, dev Clerk key {}",
+        if created { "created" } else { "existed" },
+        dev_dir().join("clerk-dev-key.pem").display()
+    );
+    Ok(())
+}
+
+async fn serve() -> Result<(), BoxError> {
+    let verifier = SessionVerifier::new(VerifierConfig::from_env()?)?;
+    let api = LocalApi {
+        verifier: Arc::new(verifier),
+        users: adsconnect::api::users::router(UsersState::from_env().await?),
+        clerk_webhook: adsconnect::api::webhook::router(WebhookState::from_env().await?),
+    };
+    let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("local HTTP API listening on http://{addr}");
+    axum::serve(listener, api.into_router())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+fn token(args: &[String]) -> Result<(), BoxError> {
+    let issuer = config::required("CLERK_ISSUER")?;
+    let user = args.first().map_or("user_dev", String::as_str);
+    let session = args.get(1).map_or("sess_dev", String::as_str);
+    let ttl: i64 = args.get(2).map_or(Ok(3600), |t| t.parse())?;
+    println!("{}", dev_key()?.session_token(&issuer, user, session, ttl));
+    Ok(())
+}
+
+async fn webhook(args: &[String]) -> Result<(), BoxError> {
+    let path = args.first().ok_or("usage: adsconnect-dev webhook <event.json>")?;
+    let body = std::fs::read(path)?;
+    let sdk = emulator()?;
+    let secrets = AppSecrets::load(
+        &aws_sdk_secretsmanager::Client::new(&sdk),
+        &config::required("APP_SECRETS_ID")?,
+    )
+    .await?;
+    let secret: Secret = AppSecrets::require(&secrets.clerk_webhook_secret, "clerk_webhook_secret")?;
+    let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+    let timestamp = chrono::Utc::now().timestamp();
+    let signature = svix::signature_header(&secret, &id, timestamp, &body).ok_or("webhook secret is not base64")?;
+    let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/webhooks/clerk"))
+        .header("content-type", "application/json")
+        .header("svix-id", &id)
+        .header("svix-timestamp", timestamp.to_string())
+        .header("svix-signature", signature)
+        .body(body)
+        .send()
+        .await?;
+    println!("{} {}", response.status(), response.text().await?);
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! Creates the stack's resources in moto: the table (from `template.yaml`),
+//! the KMS key and the application secret. Idempotent.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use serde_json::Value;
+
+use crate::BoxError;
+
+/// An SDK configuration for the emulator at `endpoint` with fixed test
+/// credentials, so nothing can reach a real AWS account.
+pub fn emulator_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            Credentials::for_tests(),
+        ))
+        .build()
+}
+
+pub async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<bool, BoxError> {
+    if client.describe_table().table_name(name).send().await.is_ok() {
+        return Ok(false);
+    }
+    crate::template::create_table(client, name).await?;
+    Ok(true)
+}
+
+/// A symmetric key reachable through `alias` (which must start `alias/`).
+pub async fn ensure_kms_key(client: &aws_sdk_kms::Client, alias: &str) -> Result<String, BoxError> {
+    if let Ok(found) = client.describe_key().key_id(alias).send().await
+        && let Some(key) = found.key_metadata()
+    {
+        return Ok(key.key_id().to_owned());
+    }
+    let created = client
+        .create_key()
+        .description("AdsConnect token envelope key (local)")
+        .send()
+        .await?;
+    let key_id = created
+        .key_metadata()
+        .map(|k| k.key_id().to_owned())
+        .ok_or("CreateKey returned no key")?;
+    client.create_alias().alias_name(alias).target_key_id(&key_id).send().await?;
+    Ok(key_id)
+}
+
+/// Creates the secret, or replaces its value.
+pub async fn put_secret(client: &aws_sdk_secretsmanager::Client, name: &str, value: &Value) -> Result<(), BoxError> {
+    let text = value.to_string();
+    let exists = client.describe_secret().secret_id(name).send().await.is_ok();
+    if exists {
+        client.put_secret_value().secret_id(name).secret_string(text).send().await?;
+    } else {
+        client.create_secret().name(name).secret_string(text).send().await?;
+    }
+    Ok(())
+}
+
+/// A fresh `whsec_…` secret.
+pub fn new_webhook_secret() -> String {
+    use base64::Engine as _;
+    let bytes: [u8; 24] = rand::random();
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}

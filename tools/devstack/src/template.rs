@@ -1,0 +1,144 @@
+//! Reads the DynamoDB table definition from `template.yaml`, the single source
+//! of truth, and creates the same table in an emulator.
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use serde::Deserialize;
+
+use crate::BoxError;
+
+/// The logical id of the table in `template.yaml`.
+pub const TABLE_RESOURCE: &str = "Table";
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct TableDefinition {
+    pub billing_mode: String,
+    pub attribute_definitions: Vec<Attribute>,
+    pub key_schema: Vec<Key>,
+    #[serde(default)]
+    pub global_secondary_indexes: Vec<Index>,
+    pub time_to_live_specification: Option<Ttl>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Attribute {
+    pub attribute_name: String,
+    pub attribute_type: String,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Key {
+    pub attribute_name: String,
+    pub key_type: String,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Index {
+    pub index_name: String,
+    pub key_schema: Vec<Key>,
+    pub projection: IndexProjection,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct IndexProjection {
+    pub projection_type: String,
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Ttl {
+    pub attribute_name: String,
+    pub enabled: bool,
+}
+
+/// `template.yaml` at the workspace root.
+pub fn template_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml")
+}
+
+/// The whole template as YAML; CloudFormation tags (`!Ref`) stay tagged values.
+pub fn load_template() -> Result<serde_yaml::Value, BoxError> {
+    let text = std::fs::read_to_string(template_path())?;
+    Ok(serde_yaml::from_str(&text)?)
+}
+
+pub fn table_definition() -> Result<TableDefinition, BoxError> {
+    let template = load_template()?;
+    let properties = template
+        .get("Resources")
+        .and_then(|r| r.get(TABLE_RESOURCE))
+        .and_then(|t| t.get("Properties"))
+        .ok_or("template.yaml has no Resources.Table.Properties")?;
+    Ok(serde_yaml::from_value(properties.clone())?)
+}
+
+fn key_schema(keys: &[Key]) -> Result<Vec<KeySchemaElement>, BoxError> {
+    keys.iter()
+        .map(|k| {
+            Ok(KeySchemaElement::builder()
+                .attribute_name(&k.attribute_name)
+                .key_type(KeyType::from(k.key_type.as_str()))
+                .build()?)
+        })
+        .collect()
+}
+
+/// Creates the table as the template defines it (and enables its TTL).
+pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), BoxError> {
+    let definition = table_definition()?;
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::from(definition.billing_mode.as_str()))
+        .set_key_schema(Some(key_schema(&definition.key_schema)?));
+    for attribute in &definition.attribute_definitions {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(&attribute.attribute_name)
+                .attribute_type(ScalarAttributeType::from(attribute.attribute_type.as_str()))
+                .build()?,
+        );
+    }
+    for index in &definition.global_secondary_indexes {
+        let projection = Projection::builder()
+            .projection_type(ProjectionType::from(index.projection.projection_type.as_str()))
+            .set_non_key_attributes(
+                (!index.projection.non_key_attributes.is_empty())
+                    .then(|| index.projection.non_key_attributes.clone()),
+            )
+            .build();
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(&index.index_name)
+                .set_key_schema(Some(key_schema(&index.key_schema)?))
+                .projection(projection)
+                .build()?,
+        );
+    }
+    request.send().await?;
+    if let Some(ttl) = definition.time_to_live_specification {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(ttl.attribute_name)
+                    .enabled(ttl.enabled)
+                    .build()?,
+            )
+            .send()
+            .await?;
+    }
+    Ok(())
+}
