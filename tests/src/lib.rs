@@ -1,1 +1,265 @@
+//! Test harness: a fresh table per test in the moto server that
+//! `scripts/test` starts (`MOTO_ENDPOINT`), Clerk's Backend API stubbed with
+//! wiremock, and requests delivered as API Gateway HTTP API events.
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use adsconnect::api::users::{self, UsersState};
+use adsconnect::api::webhook::{self, WebhookState};
+use adsconnect::auth::authorizer::context_keys;
+use adsconnect::clerk_api::ClerkApi;
+use adsconnect::secrets::Secret;
+use adsconnect::store::Store;
+use adsconnect::webhooks::svix::{self, SvixVerifier};
+use adsconnect_dev::apigw::{ClientRequest, to_lambda_request};
+use adsconnect_dev::calls::CallCounter;
+use adsconnect_dev::keys::SigningKey;
+use adsconnect_dev::provision;
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::Router;
+use serde_json::{Map, Value, json};
+use tower::ServiceExt;
+use wiremock::MockServer;
+
+pub use adsconnect_dev::apigw::ClientRequest as Request;
+
+pub const ISSUER: &str = "https://clerk.test.example";
+pub const CLERK_SECRET_KEY: &str = "sk_test_harness_secret";
+pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// One RSA key per test binary: generating one takes a while.
+pub fn signing_key() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::generate("ins_test_instance").unwrap())
+}
+
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("MOTO_ENDPOINT is not set: run the tests with scripts/test, which starts moto")
+    })
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+pub struct Stack {
+    pub table: String,
+    pub store: Store,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub calls: CallCounter,
+    pub clerk: MockServer,
+    pub users: Router,
+    pub webhook: Router,
+}
+
+impl Stack {
+    pub async fn new() -> Self {
+        let sdk = provision::emulator_config(&moto_endpoint());
+        let calls = CallCounter::default();
+        let dynamo = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let table = format!("test-{}", uuid::Uuid::new_v4().simple());
+        provision::ensure_table(&dynamo, &table).await.unwrap();
+        calls.take();
+        let store = Store::new(dynamo.clone(), table.clone());
+        let clerk = MockServer::start().await;
+        let users = users::router(UsersState {
+            store: store.clone(),
+            clerk: ClerkApi::new(clerk.uri(), Secret::new(CLERK_SECRET_KEY)),
+        });
+        let webhook = webhook::router(WebhookState {
+            store: store.clone(),
+            verifier: Arc::new(SvixVerifier::new(&Secret::new(WEBHOOK_SECRET)).unwrap()),
+        });
+        Self {
+            table,
+            store,
+            dynamo,
+            calls,
+            clerk,
+            users,
+            webhook,
+        }
+    }
+
+    /// Sends `request` to `router` as API Gateway would, with the authorizer
+    /// context of `user_id` (or none).
+    pub async fn send(&self, router: &Router, request: &ClientRequest, user_id: Option<&str>) -> Response {
+        let context = user_id.map(authorizer_context);
+        let event = request.http_api_event("$default", context.as_ref());
+        let response = router
+            .clone()
+            .oneshot(to_lambda_request(&event).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Response { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, user_id: &str) -> Response {
+        self.send(&self.users, &ClientRequest::new("GET", path), Some(user_id)).await
+    }
+
+    /// Posts a Clerk event signed with the harness secret, under a fresh delivery id.
+    pub async fn post_event(&self, event: &Value) -> Response {
+        self.post_event_as(event, &format!("msg_{}", uuid::Uuid::new_v4().simple())).await
+    }
+
+    pub async fn post_event_as(&self, event: &Value, delivery_id: &str) -> Response {
+        let body = event.to_string().into_bytes();
+        let request = signed_webhook(&body, delivery_id, chrono::Utc::now().timestamp());
+        self.send(&self.webhook, &request, None).await
+    }
+
+    /// Every item in the table (a Scan: tests only).
+    pub async fn items(&self) -> Vec<Item> {
+        let output = self.dynamo.scan().table_name(&self.table).send().await.unwrap();
+        self.calls.take();
+        output.items.unwrap_or_default()
+    }
+
+    pub async fn item(&self, pk: &str, sk: &str) -> Option<Item> {
+        let output = self
+            .dynamo
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.into()))
+            .key("sk", AttributeValue::S(sk.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        self.calls.take();
+        output.item
+    }
+
+    /// Stubs Clerk's `GET /v1/users/{id}`, checking the secret key as Clerk does.
+    pub async fn clerk_has_user(&self, user: &Value) {
+        use wiremock::matchers::{header, method, path};
+        let id = user["id"].as_str().unwrap();
+        wiremock::Mock::given(method("GET"))
+            .and(path(format!("/v1/users/{id}")))
+            .and(header("authorization", format!("Bearer {CLERK_SECRET_KEY}").as_str()))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(user))
+            .mount(&self.clerk)
+            .await;
+    }
+}
+
+pub fn authorizer_context(user_id: &str) -> Map<String, Value> {
+    let mut context = Map::new();
+    context.insert(context_keys::USER_ID.into(), json!(user_id));
+    context.insert(context_keys::SESSION_ID.into(), json!("sess_test"));
+    context
+}
+
+pub fn signed_webhook(body: &[u8], delivery_id: &str, timestamp: i64) -> ClientRequest {
+    let signature = svix::signature_header(&Secret::new(WEBHOOK_SECRET), delivery_id, timestamp, body).unwrap();
+    ClientRequest::new("POST", "/webhooks/clerk")
+        .raw_json(body.to_vec())
+        .header("svix-id", delivery_id)
+        .header("svix-timestamp", &timestamp.to_string())
+        .header("svix-signature", &signature)
+}
+
+/// A Clerk user object as webhooks and the Backend API carry it.
+pub fn clerk_user(id: &str, email: &str, updated_at_ms: i64) -> Value {
+    json!({
+        "object": "user", "id": id, "first_name": "Ada", "last_name": "Lovelace",
+        "username": null, "image_url": "https://img.clerk.com/ada.png", "has_image": true,
+        "primary_email_address_id": "idn_primary",
+        "email_addresses": [{"id": "idn_primary", "object": "email_address", "email_address": email,
+                             "verification": {"status": "verified", "strategy": "email_code"}}],
+        "phone_numbers": [], "external_id": null, "public_metadata": {}, "private_metadata": {},
+        "unsafe_metadata": {}, "created_at": 1_700_000_000_000_i64, "updated_at": updated_at_ms,
+        "last_sign_in_at": 1_700_000_050_000_i64, "banned": false, "locked": false,
+    })
+}
+
+pub fn user_event(kind: &str, user: &Value) -> Value {
+    json!({"type": kind, "object": "event", "data": user, "timestamp": 1_700_000_000_000_i64,
+           "instance_id": "ins_test_instance"})
+}
+
+pub fn deleted_event(user_id: &str) -> Value {
+    json!({"type": "user.deleted", "object": "event",
+           "data": {"object": "user", "id": user_id, "deleted": true}})
+}
+
+pub fn session_event(kind: &str, user_id: &str, session_id: &str, created_at_ms: i64) -> Value {
+    json!({"type": kind, "object": "event", "data": {
+        "object": "session", "id": session_id, "user_id": user_id, "client_id": "client_1",
+        "status": "active", "created_at": created_at_ms, "updated_at": created_at_ms,
+        "last_active_at": created_at_ms, "expire_at": created_at_ms + 604_800_000_i64,
+        "abandon_at": created_at_ms + 2_592_000_000_i64}})
+}
+
+pub fn attr_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// Captures every log line the code under test writes, at TRACE level.
+pub mod logs {
+    use std::io::Write;
+    use std::sync::{Mutex, OnceLock};
+
+    static BUFFER: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
+
+    fn buffer() -> &'static Mutex<Vec<u8>> {
+        BUFFER.get_or_init(|| Mutex::new(Vec::new()))
+    }
+
+    struct Writer;
+
+    impl Write for Writer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            buffer().lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Installs the capturing subscriber (once per test binary).
+    pub fn capture() {
+        static INIT: OnceLock<()> = OnceLock::new();
+        INIT.get_or_init(|| {
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(|| Writer)
+                .with_ansi(false)
+                .init();
+        });
+    }
+
+    pub fn text() -> String {
+        String::from_utf8_lossy(&buffer().lock().unwrap()).into_owned()
+    }
+}
