@@ -46,14 +46,15 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
-        let inner = error.into_inner();
-        let message = without_position(&inner);
-        if inner.is_syntax() || inner.is_eof() {
+        let message = without_position(error.inner());
+        // serde_json reports some type errors (`null` for an enum) as syntax
+        // errors, so "is it JSON at all" is asked separately.
+        if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
             ApiError::bad_request("INVALID_JSON", format!("body is not valid JSON: {message}"))
         } else if path == "." {
             ApiError::bad_request("INVALID_BODY", message)
         } else {
-            ApiError::invalid_field(path.clone(), format!("`{path}`: {message}"))
+            ApiError::invalid_field(path.clone(), format!("invalid value for `{path}`: {message}"))
         }
     })
 }
