@@ -1,0 +1,160 @@
+//! The deployable pieces agree with each other: `template.yaml`, the local
+//! HTTP API, the sample events, and the binaries' start-up behaviour.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use adsconnect::auth::{SessionVerifier, VerifierConfig};
+use adsconnect_dev::keys::SigningKey;
+use adsconnect_dev::local_api::{LocalApi, ROUTES};
+use adsconnect_dev::template::load_template;
+use adsconnect_tests::*;
+use serde_json::Value;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// (method, path, binary, behind the authorizer) for every HttpApi event.
+fn template_routes() -> BTreeSet<(String, String, String, bool)> {
+    let template = load_template().unwrap();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let mut routes = BTreeSet::new();
+    for (_, resource) in resources {
+        let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() else {
+            continue;
+        };
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (_, event) in events {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let props = &event["Properties"];
+            let public = props["Auth"]["Authorizer"].as_str() == Some("NONE");
+            routes.insert((
+                props["Method"].as_str().unwrap().to_owned(),
+                props["Path"].as_str().unwrap().to_owned(),
+                binary.to_owned(),
+                !public,
+            ));
+        }
+    }
+    routes
+}
+
+#[test]
+fn local_api_serves_exactly_the_template_routes() {
+    let local: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned(), r.function.binary().to_owned(), r.authorized))
+        .collect();
+    assert_eq!(local, template_routes());
+}
+
+#[test]
+fn every_route_has_a_sample_event_and_every_sample_is_an_http_api_event() {
+    let mut covered = BTreeSet::new();
+    for function in ["users", "clerk-webhook"] {
+        for entry in std::fs::read_dir(repo_root().join("events").join(function)).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let event: Value = serde_json::from_str(&text).unwrap();
+            if event["version"] == "2.0" {
+                adsconnect_dev::apigw::to_lambda_request(&event).expect("HTTP API 2.0 event");
+                covered.insert(event["routeKey"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    let routes: BTreeSet<String> = template_routes().into_iter().map(|(m, p, _, _)| format!("{m} {p}")).collect();
+    assert_eq!(covered, routes);
+    let authorizer = std::fs::read_to_string(repo_root().join("events/auth-check/authorizer-request.json")).unwrap();
+    serde_json::from_str::<aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request>(&authorizer).unwrap();
+}
+
+#[tokio::test]
+async fn sample_events_are_answered_by_their_functions() {
+    let stack = Stack::new().await;
+    let created: Value = serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/clerk-webhook/user-created.json")).unwrap()).unwrap();
+    assert_eq!(stack.post_event(&created).await.status, 200);
+    for entry in std::fs::read_dir(repo_root().join("events/users")).unwrap() {
+        let path = entry.unwrap().path();
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let response = tower::ServiceExt::oneshot(stack.users.clone(), adsconnect_dev::apigw::to_lambda_request(&event).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", path.display());
+    }
+}
+
+/// The local stack end to end over real HTTP: the authorizer as API Gateway
+/// applies it, a signed webhook, then `/users/me` with a dev token.
+#[tokio::test]
+async fn local_http_api_applies_the_authorizer_like_api_gateway() {
+    let stack = Stack::new().await;
+    let key: &SigningKey = signing_key();
+    let verifier = SessionVerifier::new(VerifierConfig {
+        issuer: ISSUER.into(),
+        jwt_key_pem: Some(key.public_pem.clone()),
+        jwks_url: String::new(),
+        authorized_parties: vec![],
+    })
+    .unwrap();
+    let api = LocalApi {
+        verifier: std::sync::Arc::new(verifier),
+        users: stack.users.clone(),
+        clerk_webhook: stack.webhook.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, api.into_router()).await });
+    let http = reqwest::Client::new();
+
+    let health = http.get(format!("{base}/api/v1/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let anonymous = http.get(format!("{base}/api/v1/users/me")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let forged = http.get(format!("{base}/api/v1/users/me")).bearer_auth("a.b.c").send().await.unwrap();
+    assert_eq!(forged.status(), 403);
+    assert_eq!(http.get(format!("{base}/nowhere")).send().await.unwrap().status(), 404);
+
+    let body = user_event("user.created", &clerk_user("user_dev", "dev@example.com", 1_000)).to_string();
+    let signed = signed_webhook(body.as_bytes(), "msg_local", chrono::Utc::now().timestamp());
+    let mut post = http.post(format!("{base}/webhooks/clerk")).body(body.clone());
+    for (name, value) in &signed.headers {
+        post = post.header(name, value);
+    }
+    assert_eq!(post.send().await.unwrap().status(), 200);
+
+    let token = key.session_token(ISSUER, "user_dev", "sess_dev", 60);
+    let me = http.get(format!("{base}/api/v1/users/me")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["email"], "dev@example.com");
+}
+
+/// Built binaries sit next to the test executable's parent directory.
+fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join(name)
+}
+
+#[test]
+fn missing_configuration_fails_start_up_with_one_line_naming_the_variable() {
+    for (name, variable) in [("auth-check", "CLERK_ISSUER"), ("users", "TABLE_NAME"), ("clerk-webhook", "TABLE_NAME")] {
+        let path = binary(name);
+        assert!(path.exists(), "{} not built: scripts/test builds it first", path.display());
+        let output = std::process::Command::new(&path)
+            .env_clear()
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let text = format!("{stdout}{stderr}");
+        assert_eq!(output.status.code(), Some(1), "{name}: {text}");
+        assert!(text.contains(variable), "{name}: {text}");
+        assert!(!text.contains("panicked"), "{name}: {text}");
+        assert_eq!(text.lines().filter(|l| !l.trim().is_empty()).count(), 1, "{name}: {text}");
+    }
+}
