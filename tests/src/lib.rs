@@ -1,7 +1,6 @@
 //! Test harness: a fresh table per test in the moto server that
 //! `scripts/test` starts (`MOTO_ENDPOINT`), Clerk's Backend API stubbed with
 //! wiremock, and requests delivered as API Gateway HTTP API events.
-#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -100,7 +99,12 @@ impl Stack {
 
     /// Sends `request` to `router` as API Gateway would, with the authorizer
     /// context of `user_id` (or none).
-    pub async fn send(&self, router: &Router, request: &ClientRequest, user_id: Option<&str>) -> Response {
+    pub async fn send(
+        &self,
+        router: &Router,
+        request: &ClientRequest,
+        user_id: Option<&str>,
+    ) -> Response {
         let context = user_id.map(authorizer_context);
         let event = request.http_api_event("$default", context.as_ref());
         let response = router
@@ -110,22 +114,31 @@ impl Stack {
             .unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Response { status, headers, body }
+        Response {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, user_id: &str) -> Response {
-        self.send(&self.users, &ClientRequest::new("GET", path), Some(user_id)).await
+        self.send(&self.users, &ClientRequest::new("GET", path), Some(user_id))
+            .await
     }
 
     /// Posts a Clerk event signed with the harness secret, under a fresh delivery id.
     pub async fn post_event(&self, event: &Value) -> Response {
-        self.post_event_as(event, &format!("msg_{}", uuid::Uuid::new_v4().simple())).await
+        self.post_event_as(event, &format!("msg_{}", uuid::Uuid::new_v4().simple()))
+            .await
     }
 
     pub async fn post_event_as(&self, event: &Value, delivery_id: &str) -> Response {
@@ -136,7 +149,13 @@ impl Stack {
 
     /// Every item in the table (a Scan: tests only).
     pub async fn items(&self) -> Vec<Item> {
-        let output = self.dynamo.scan().table_name(&self.table).send().await.unwrap();
+        let output = self
+            .dynamo
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .unwrap();
         self.calls.take();
         output.items.unwrap_or_default()
     }
@@ -162,7 +181,10 @@ impl Stack {
         let id = user["id"].as_str().unwrap();
         wiremock::Mock::given(method("GET"))
             .and(path(format!("/v1/users/{id}")))
-            .and(header("authorization", format!("Bearer {CLERK_SECRET_KEY}").as_str()))
+            .and(header(
+                "authorization",
+                format!("Bearer {CLERK_SECRET_KEY}").as_str(),
+            ))
             .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(user))
             .mount(&self.clerk)
             .await;
@@ -177,7 +199,8 @@ pub fn authorizer_context(user_id: &str) -> Map<String, Value> {
 }
 
 pub fn signed_webhook(body: &[u8], delivery_id: &str, timestamp: i64) -> ClientRequest {
-    let signature = svix::signature_header(&Secret::new(WEBHOOK_SECRET), delivery_id, timestamp, body).unwrap();
+    let signature =
+        svix::signature_header(&Secret::new(WEBHOOK_SECRET), delivery_id, timestamp, body).unwrap();
     ClientRequest::new("POST", "/webhooks/clerk")
         .raw_json(body.to_vec())
         .header("svix-id", delivery_id)

@@ -62,7 +62,12 @@ async fn authorize(verifier: &SessionVerifier, headers: &[(&str, &str)]) -> Simp
 #[tokio::test]
 async fn a_valid_session_token_passes_user_session_and_organization_on() {
     let verifier = pem_verifier(&[APP]);
-    let token = token_with(|_| {}, |c| c["o"] = json!({"id": "org_2acme", "slg": "acme", "rol": "admin", "per": "", "fpm": ""}));
+    let token = token_with(
+        |_| {},
+        |c| {
+            c["o"] = json!({"id": "org_2acme", "slg": "acme", "rol": "admin", "per": "", "fpm": ""})
+        },
+    );
     let response = authorize(&verifier, &[("Authorization", &format!("Bearer {token}"))]).await;
     assert!(response.is_authorized);
     assert_eq!(
@@ -70,7 +75,10 @@ async fn a_valid_session_token_passes_user_session_and_organization_on() {
         json!({"user_id": USER, "session_id": "sess_2abc", "org_id": "org_2acme", "org_slug": "acme", "org_role": "admin"})
     );
     // The simple-response shape API Gateway expects.
-    let wire = serde_json::to_value(authorize(&verifier, &[("Authorization", &format!("Bearer {token}"))]).await).unwrap();
+    let wire = serde_json::to_value(
+        authorize(&verifier, &[("Authorization", &format!("Bearer {token}"))]).await,
+    )
+    .unwrap();
     assert_eq!(wire["isAuthorized"], true);
 }
 
@@ -78,7 +86,11 @@ async fn a_valid_session_token_passes_user_session_and_organization_on() {
 async fn the_session_cookie_works_when_there_is_no_header() {
     let verifier = pem_verifier(&[]);
     let token = token_with(|_| {}, |_| {});
-    let response = authorize(&verifier, &[("Cookie", &format!("theme=dark; __session={token}"))]).await;
+    let response = authorize(
+        &verifier,
+        &[("Cookie", &format!("theme=dark; __session={token}"))],
+    )
+    .await;
     assert!(response.is_authorized);
     let response = authorize(&verifier, &[]).await;
     assert!(!response.is_authorized);
@@ -100,8 +112,17 @@ async fn every_bad_token_is_denied_for_its_own_reason() {
     let tampered = parts.join(".");
     let hs256 = {
         let header = json!({"alg": "HS256", "typ": "JWT", "kid": key.kid});
-        let message = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims().to_string()));
-        let sig = jsonwebtoken::crypto::sign(message.as_bytes(), &EncodingKey::from_secret(key.public_pem.as_bytes()), Algorithm::HS256).unwrap();
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims().to_string())
+        );
+        let sig = jsonwebtoken::crypto::sign(
+            message.as_bytes(),
+            &EncodingKey::from_secret(key.public_pem.as_bytes()),
+            Algorithm::HS256,
+        )
+        .unwrap();
         format!("{message}.{sig}")
     };
 
@@ -109,28 +130,127 @@ async fn every_bad_token_is_denied_for_its_own_reason() {
         ("not a JWT", "abc.def".into(), Denial::Malformed),
         ("bad base64", "a$b.c.d".into(), Denial::Malformed),
         ("four segments", format!("{valid}.x"), Denial::Malformed),
-        ("expired by 6 s", token_with(|_| {}, |c| c["exp"] = json!(now - 6)), Denial::Expired),
-        ("not active for 6 s", token_with(|_| {}, |c| c["nbf"] = json!(now + 6)), Denial::NotActiveYet),
-        ("issued in the future", token_with(|_| {}, |c| c["iat"] = json!(now + 30)), Denial::IssuedInFuture),
-        ("wrong issuer", token_with(|_| {}, |c| c["iss"] = json!("https://evil.example")), Denial::InvalidIssuer),
-        ("issuer with trailing slash", token_with(|_| {}, |c| c["iss"] = json!(format!("{ISSUER}/"))), Denial::InvalidIssuer),
-        ("azp not allowed", token_with(|_| {}, |c| c["azp"] = json!("https://evil.example")), Denial::UnauthorizedParty),
-        ("azp missing with a list set", token_with(|_| {}, |c| { c.as_object_mut().unwrap().remove("azp"); }), Denial::UnauthorizedParty),
-        ("alg none", unsigned(&json!({"alg": "none", "typ": "JWT", "kid": key.kid}), &claims(), ""), Denial::Malformed),
-        ("alg none with a signature", unsigned(&json!({"alg": "none", "typ": "JWT", "kid": key.kid}), &claims(), "AAAA"), Denial::InvalidAlgorithm),
-        ("HS256 signed with the public key", hs256, Denial::InvalidAlgorithm),
-        ("signed by another key", other_key.sign(&other_key.session_header(), &claims()), Denial::InvalidSignature),
+        (
+            "expired by 6 s",
+            token_with(|_| {}, |c| c["exp"] = json!(now - 6)),
+            Denial::Expired,
+        ),
+        (
+            "not active for 6 s",
+            token_with(|_| {}, |c| c["nbf"] = json!(now + 6)),
+            Denial::NotActiveYet,
+        ),
+        (
+            "issued in the future",
+            token_with(|_| {}, |c| c["iat"] = json!(now + 30)),
+            Denial::IssuedInFuture,
+        ),
+        (
+            "wrong issuer",
+            token_with(|_| {}, |c| c["iss"] = json!("https://evil.example")),
+            Denial::InvalidIssuer,
+        ),
+        (
+            "issuer with trailing slash",
+            token_with(|_| {}, |c| c["iss"] = json!(format!("{ISSUER}/"))),
+            Denial::InvalidIssuer,
+        ),
+        (
+            "azp not allowed",
+            token_with(|_| {}, |c| c["azp"] = json!("https://evil.example")),
+            Denial::UnauthorizedParty,
+        ),
+        (
+            "azp missing with a list set",
+            token_with(
+                |_| {},
+                |c| {
+                    c.as_object_mut().unwrap().remove("azp");
+                },
+            ),
+            Denial::UnauthorizedParty,
+        ),
+        (
+            "alg none",
+            unsigned(
+                &json!({"alg": "none", "typ": "JWT", "kid": key.kid}),
+                &claims(),
+                "",
+            ),
+            Denial::Malformed,
+        ),
+        (
+            "alg none with a signature",
+            unsigned(
+                &json!({"alg": "none", "typ": "JWT", "kid": key.kid}),
+                &claims(),
+                "AAAA",
+            ),
+            Denial::InvalidAlgorithm,
+        ),
+        (
+            "HS256 signed with the public key",
+            hs256,
+            Denial::InvalidAlgorithm,
+        ),
+        (
+            "signed by another key",
+            other_key.sign(&other_key.session_header(), &claims()),
+            Denial::InvalidSignature,
+        ),
         ("tampered payload", tampered, Denial::InvalidSignature),
-        ("kid missing", token_with(|h| { h.as_object_mut().unwrap().remove("kid"); }, |_| {}), Denial::MissingKid),
-        ("JWT template category", token_with(|h| h["cat"] = json!("cl_B7d4PD222AAA"), |_| {}), Denial::NotSessionToken),
-        ("machine token category", token_with(|h| h["cat"] = json!("cl_B7d4PD333AAA"), |_| {}), Denial::NotSessionToken),
-        ("at+jwt", token_with(|h| h["typ"] = json!("at+jwt"), |_| {}), Denial::InvalidType),
-        ("machine subject", token_with(|_| {}, |c| c["sub"] = json!("mch_2robot")), Denial::NotAUser),
-        ("sid missing", token_with(|_| {}, |c| { c.as_object_mut().unwrap().remove("sid"); }), Denial::MissingSession),
-        ("oversized", token_with(|_| {}, |c| c["pad"] = json!("x".repeat(9000))), Denial::TooLong),
+        (
+            "kid missing",
+            token_with(
+                |h| {
+                    h.as_object_mut().unwrap().remove("kid");
+                },
+                |_| {},
+            ),
+            Denial::MissingKid,
+        ),
+        (
+            "JWT template category",
+            token_with(|h| h["cat"] = json!("cl_B7d4PD222AAA"), |_| {}),
+            Denial::NotSessionToken,
+        ),
+        (
+            "machine token category",
+            token_with(|h| h["cat"] = json!("cl_B7d4PD333AAA"), |_| {}),
+            Denial::NotSessionToken,
+        ),
+        (
+            "at+jwt",
+            token_with(|h| h["typ"] = json!("at+jwt"), |_| {}),
+            Denial::InvalidType,
+        ),
+        (
+            "machine subject",
+            token_with(|_| {}, |c| c["sub"] = json!("mch_2robot")),
+            Denial::NotAUser,
+        ),
+        (
+            "sid missing",
+            token_with(
+                |_| {},
+                |c| {
+                    c.as_object_mut().unwrap().remove("sid");
+                },
+            ),
+            Denial::MissingSession,
+        ),
+        (
+            "oversized",
+            token_with(|_| {}, |c| c["pad"] = json!("x".repeat(9000))),
+            Denial::TooLong,
+        ),
     ];
     for (name, token, expected) in &cases {
-        assert_eq!(verifier.verify(token).await.err(), Some(*expected), "{name}");
+        assert_eq!(
+            verifier.verify(token).await.err(),
+            Some(*expected),
+            "{name}"
+        );
         let response = authorize(&verifier, &[("Authorization", &format!("Bearer {token}"))]).await;
         assert!(!response.is_authorized, "{name}");
     }
@@ -138,7 +258,13 @@ async fn every_bad_token_is_denied_for_its_own_reason() {
     let just_expired = token_with(|_| {}, |c| c["exp"] = json!(now - 3));
     assert!(verifier.verify(&just_expired).await.is_ok());
     // Unknown header fields are tolerated; jku/x5u never choose the key.
-    let extra = token_with(|h| { h["oiat"] = json!(now); h["jku"] = json!("https://evil.example/jwks"); }, |_| {});
+    let extra = token_with(
+        |h| {
+            h["oiat"] = json!(now);
+            h["jku"] = json!("https://evil.example/jwks");
+        },
+        |_| {},
+    );
     assert!(verifier.verify(&extra).await.is_ok());
 }
 
@@ -157,7 +283,14 @@ async fn credentials_must_be_exactly_one_bearer_header() {
         let response = authorize(&verifier, &[("Authorization", &header)]).await;
         assert!(!response.is_authorized, "{header:?}");
     }
-    let twice = authorize(&verifier, &[("Authorization", &format!("Bearer {token}")), ("Authorization", &format!("Bearer {token}"))]).await;
+    let twice = authorize(
+        &verifier,
+        &[
+            ("Authorization", &format!("Bearer {token}")),
+            ("Authorization", &format!("Bearer {token}")),
+        ],
+    )
+    .await;
     assert!(!twice.is_authorized, "two Authorization values");
 }
 
@@ -165,8 +298,15 @@ async fn credentials_must_be_exactly_one_bearer_header() {
 async fn denials_are_logged_with_their_reason_and_never_the_token() {
     logs::capture();
     let verifier = pem_verifier(&[]);
-    let expired = token_with(|_| {}, |c| c["exp"] = json!(chrono::Utc::now().timestamp() - 100));
-    let response = authorize(&verifier, &[("Authorization", &format!("Bearer {expired}"))]).await;
+    let expired = token_with(
+        |_| {},
+        |c| c["exp"] = json!(chrono::Utc::now().timestamp() - 100),
+    );
+    let response = authorize(
+        &verifier,
+        &[("Authorization", &format!("Bearer {expired}"))],
+    )
+    .await;
     assert!(!response.is_authorized);
     let text = logs::text();
     assert!(text.contains("reason=\"token-expired\""), "{text}");
@@ -194,14 +334,20 @@ async fn jwks_keys_are_cached_and_unknown_kid_floods_fetch_once() {
         .await;
     let verifier = Arc::new(jwks_verifier(&server));
     // A flood of unknown key ids on a cold cache: one fetch, shared by all.
-    let bogus: Vec<String> = (0..50).map(|i| token_with(|h| h["kid"] = json!(format!("ins_bogus{i}")), |_| {})).collect();
+    let bogus: Vec<String> = (0..50)
+        .map(|i| token_with(|h| h["kid"] = json!(format!("ins_bogus{i}")), |_| {}))
+        .collect();
     let results = futures::future::join_all(bogus.iter().map(|t| {
         let verifier = Arc::clone(&verifier);
         async move { verifier.verify(t).await }
     }))
     .await;
     assert!(results.iter().all(|r| *r == Err(Denial::UnknownKid)));
-    assert_eq!(server.received_requests().await.unwrap().len(), 1, "one fetch for the whole flood");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "one fetch for the whole flood"
+    );
     // The keys it brought are cached for real tokens…
     let token = token_with(|_| {}, |_| {});
     for _ in 0..5 {

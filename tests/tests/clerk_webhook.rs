@@ -9,7 +9,10 @@ const USER: &str = "user_2webhookUser";
 async fn user_created_stores_the_full_profile_in_one_write() {
     let stack = Stack::new().await;
     let response = stack
-        .post_event(&user_event("user.created", &clerk_user(USER, "ada@example.com", 1_700_000_100_000)))
+        .post_event(&user_event(
+            "user.created",
+            &clerk_user(USER, "ada@example.com", 1_700_000_100_000),
+        ))
         .await;
     assert_eq!(response.status, 200, "{:?}", response.body);
     assert_eq!(response.body["outcome"], "applied");
@@ -27,19 +30,27 @@ async fn user_created_stores_the_full_profile_in_one_write() {
 #[tokio::test]
 async fn bad_missing_or_stale_signatures_are_refused_and_store_nothing() {
     let stack = Stack::new().await;
-    let body = user_event("user.created", &clerk_user(USER, "a@example.com", 1)).to_string().into_bytes();
+    let body = user_event("user.created", &clerk_user(USER, "a@example.com", 1))
+        .to_string()
+        .into_bytes();
     let now = chrono::Utc::now().timestamp();
 
     let mut tampered = body.clone();
     tampered[10] ^= 1;
     let forged = signed_webhook(&body, "msg_1", now);
-    let forged = Request { body: tampered, ..forged };
+    let forged = Request {
+        body: tampered,
+        ..forged
+    };
     let stale = signed_webhook(&body, "msg_2", now - 301);
     let future = signed_webhook(&body, "msg_3", now + 301);
     let unsigned = Request::new("POST", "/webhooks/clerk").raw_json(body.clone());
     let mut wrong_secret = signed_webhook(&body, "msg_4", now);
     wrong_secret.headers.retain(|(n, _)| n != "svix-signature");
-    let wrong_secret = wrong_secret.header("svix-signature", "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=");
+    let wrong_secret = wrong_secret.header(
+        "svix-signature",
+        "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
+    );
 
     for request in [forged, stale, future, unsigned, wrong_secret] {
         let response = stack.send(&stack.webhook, &request, None).await;
@@ -55,11 +66,19 @@ async fn oversized_body_is_413_and_non_json_after_a_valid_signature_is_400() {
     let stack = Stack::new().await;
     let now = chrono::Utc::now().timestamp();
     let huge = vec![b'a'; 1024 * 1024 + 1];
-    let response = stack.send(&stack.webhook, &signed_webhook(&huge, "msg_big", now), None).await;
+    let response = stack
+        .send(&stack.webhook, &signed_webhook(&huge, "msg_big", now), None)
+        .await;
     assert_eq!(response.status, 413);
     assert_eq!(response.error_code(), "PAYLOAD_TOO_LARGE");
 
-    let response = stack.send(&stack.webhook, &signed_webhook(b"not json", "msg_text", now), None).await;
+    let response = stack
+        .send(
+            &stack.webhook,
+            &signed_webhook(b"not json", "msg_text", now),
+            None,
+        )
+        .await;
     assert_eq!(response.status, 400);
     assert_eq!(response.error_code(), "INVALID_PAYLOAD");
 
@@ -72,8 +91,12 @@ async fn oversized_body_is_413_and_non_json_after_a_valid_signature_is_400() {
 #[tokio::test]
 async fn a_delivery_replayed_concurrently_has_one_effect() {
     let stack = Stack::new().await;
-    let event = user_event("user.created", &clerk_user(USER, "a@example.com", 1_700_000_100_000));
-    let replies = futures::future::join_all((0..20).map(|_| stack.post_event_as(&event, "msg_same"))).await;
+    let event = user_event(
+        "user.created",
+        &clerk_user(USER, "a@example.com", 1_700_000_100_000),
+    );
+    let replies =
+        futures::future::join_all((0..20).map(|_| stack.post_event_as(&event, "msg_same"))).await;
     let mut outcomes: Vec<String> = replies
         .iter()
         .map(|r| {
@@ -84,14 +107,23 @@ async fn a_delivery_replayed_concurrently_has_one_effect() {
     outcomes.sort();
     outcomes.dedup_by(|a, b| a == b);
     assert_eq!(outcomes, ["applied", "duplicate"]);
-    let applied = replies.iter().filter(|r| r.body["outcome"] == "applied").count();
+    let applied = replies
+        .iter()
+        .filter(|r| r.body["outcome"] == "applied")
+        .count();
     assert_eq!(applied, 1);
-    let delivery = stack.item("DELIVERY#msg_same", "DELIVERY").await.expect("delivery recorded");
+    let delivery = stack
+        .item("DELIVERY#msg_same", "DELIVERY")
+        .await
+        .expect("delivery recorded");
     let ttl: i64 = match delivery.get("ttl") {
         Some(aws_sdk_dynamodb::types::AttributeValue::N(n)) => n.parse().unwrap(),
         other => panic!("ttl missing: {other:?}"),
     };
-    assert!(ttl >= chrono::Utc::now().timestamp() + 71 * 3600, "kept at least 72 h");
+    assert!(
+        ttl >= chrono::Utc::now().timestamp() + 71 * 3600,
+        "kept at least 72 h"
+    );
 }
 
 #[tokio::test]
@@ -101,44 +133,93 @@ async fn older_updates_lose_to_newer_ones_whatever_the_arrival_order() {
     let older = user_event("user.updated", &clerk_user(USER, "old@example.com", 1_000));
     assert_eq!(stack.post_event(&newer).await.body["outcome"], "applied");
     assert_eq!(stack.post_event(&older).await.body["outcome"], "stale");
-    assert_eq!(stack.get("/api/v1/users/me", USER).await.body["email"], "new@example.com");
+    assert_eq!(
+        stack.get("/api/v1/users/me", USER).await.body["email"],
+        "new@example.com"
+    );
 }
 
 #[tokio::test]
 async fn user_deleted_removes_everything_and_stays_deleted() {
     let stack = Stack::new().await;
-    stack.post_event(&user_event("user.created", &clerk_user(USER, "a@example.com", 1_000))).await;
+    stack
+        .post_event(&user_event(
+            "user.created",
+            &clerk_user(USER, "a@example.com", 1_000),
+        ))
+        .await;
     let patch = Request::new("PATCH", "/api/v1/settings").json(&json!({"theme": "dark"}));
-    assert_eq!(stack.send(&stack.users, &patch, Some(USER)).await.status, 200);
+    assert_eq!(
+        stack.send(&stack.users, &patch, Some(USER)).await.status,
+        200
+    );
 
     let response = stack.post_event(&deleted_event(USER)).await;
     assert_eq!(response.body["outcome"], "applied");
     let items = stack.items().await;
-    let user_items: Vec<_> = items.iter().filter(|i| attr_s(i, "pk") == Some(&format!("USER#{USER}"))).collect();
-    assert_eq!(user_items.len(), 1, "only the tombstone is left: {user_items:?}");
+    let user_items: Vec<_> = items
+        .iter()
+        .filter(|i| attr_s(i, "pk") == Some(&format!("USER#{USER}")))
+        .collect();
+    assert_eq!(
+        user_items.len(),
+        1,
+        "only the tombstone is left: {user_items:?}"
+    );
     assert_eq!(attr_s(user_items[0], "sk"), Some("TOMBSTONE"));
 
     // A late or replayed create/update cannot bring the user back…
-    let late = stack.post_event(&user_event("user.updated", &clerk_user(USER, "a@example.com", 9_000))).await;
+    let late = stack
+        .post_event(&user_event(
+            "user.updated",
+            &clerk_user(USER, "a@example.com", 9_000),
+        ))
+        .await;
     assert_eq!(late.body["outcome"], "user_deleted");
     // …and neither can a request with a still-valid token (no Clerk call made).
-    stack.clerk_has_user(&clerk_user(USER, "a@example.com", 9_000)).await;
+    stack
+        .clerk_has_user(&clerk_user(USER, "a@example.com", 9_000))
+        .await;
     let me = stack.get("/api/v1/users/me", USER).await;
     assert_eq!(me.status, 404);
     assert_eq!(me.error_code(), "USER_NOT_FOUND");
     assert_eq!(stack.get("/api/v1/users/me/full", USER).await.status, 404);
-    assert!(stack.item(&format!("USER#{USER}"), "PROFILE").await.is_none());
+    assert!(
+        stack
+            .item(&format!("USER#{USER}"), "PROFILE")
+            .await
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn session_created_advances_last_login_and_never_moves_it_back() {
     let stack = Stack::new().await;
-    stack.post_event(&user_event("user.created", &clerk_user(USER, "a@example.com", 1_000))).await;
+    stack
+        .post_event(&user_event(
+            "user.created",
+            &clerk_user(USER, "a@example.com", 1_000),
+        ))
+        .await;
     stack.calls.take();
-    let later = stack.post_event(&session_event("session.created", USER, "sess_2", 1_800_000_000_000)).await;
+    let later = stack
+        .post_event(&session_event(
+            "session.created",
+            USER,
+            "sess_2",
+            1_800_000_000_000,
+        ))
+        .await;
     assert_eq!(later.body["outcome"], "applied");
     assert_eq!(stack.calls.take(), ["TransactWriteItems"]);
-    let earlier = stack.post_event(&session_event("session.created", USER, "sess_1", 1_700_000_000_000)).await;
+    let earlier = stack
+        .post_event(&session_event(
+            "session.created",
+            USER,
+            "sess_1",
+            1_700_000_000_000,
+        ))
+        .await;
     assert_eq!(earlier.body["outcome"], "stale");
     let me = stack.get("/api/v1/users/me", USER).await;
     assert_eq!(me.body["last_login_at"], "2027-01-15T08:00:00Z");
@@ -148,7 +229,9 @@ async fn session_created_advances_last_login_and_never_moves_it_back() {
 async fn session_endings_and_unknown_types_are_acknowledged() {
     let stack = Stack::new().await;
     for kind in ["session.ended", "session.removed", "session.revoked"] {
-        let response = stack.post_event(&session_event(kind, USER, "sess_1", 1)).await;
+        let response = stack
+            .post_event(&session_event(kind, USER, "sess_1", 1))
+            .await;
         assert_eq!(response.status, 200, "{kind}");
         assert_eq!(response.body["outcome"], "acknowledged");
     }
@@ -166,7 +249,13 @@ async fn users_without_email_or_without_verified_email_are_stored() {
     let mut unverified = clerk_user("user_unverified", "u@example.com", 1_000);
     unverified["email_addresses"][0]["verification"] = json!(null);
     for user in [&no_email, &unverified] {
-        assert_eq!(stack.post_event(&user_event("user.created", user)).await.status, 200);
+        assert_eq!(
+            stack
+                .post_event(&user_event("user.created", user))
+                .await
+                .status,
+            200
+        );
     }
     let me = stack.get("/api/v1/users/me", "user_noEmail").await;
     assert_eq!(me.body["email"], json!(null));
@@ -178,7 +267,9 @@ async fn users_without_email_or_without_verified_email_are_stored() {
 #[tokio::test]
 async fn standard_webhook_headers_are_accepted() {
     let stack = Stack::new().await;
-    let body = user_event("user.created", &clerk_user(USER, "a@example.com", 1)).to_string().into_bytes();
+    let body = user_event("user.created", &clerk_user(USER, "a@example.com", 1))
+        .to_string()
+        .into_bytes();
     let mut request = signed_webhook(&body, "msg_std", chrono::Utc::now().timestamp());
     for (name, _) in &mut request.headers {
         if let Some(rest) = name.strip_prefix("svix-") {

@@ -48,7 +48,14 @@ fn template_routes() -> BTreeSet<(String, String, String, bool)> {
 fn local_api_serves_exactly_the_template_routes() {
     let local: BTreeSet<_> = ROUTES
         .iter()
-        .map(|r| (r.method.to_owned(), r.path.to_owned(), r.function.binary().to_owned(), r.authorized))
+        .map(|r| {
+            (
+                r.method.to_owned(),
+                r.path.to_owned(),
+                r.function.binary().to_owned(),
+                r.authorized,
+            )
+        })
         .collect();
     assert_eq!(local, template_routes());
 }
@@ -66,23 +73,38 @@ fn every_route_has_a_sample_event_and_every_sample_is_an_http_api_event() {
             }
         }
     }
-    let routes: BTreeSet<String> = template_routes().into_iter().map(|(m, p, _, _)| format!("{m} {p}")).collect();
+    let routes: BTreeSet<String> = template_routes()
+        .into_iter()
+        .map(|(m, p, _, _)| format!("{m} {p}"))
+        .collect();
     assert_eq!(covered, routes);
-    let authorizer = std::fs::read_to_string(repo_root().join("events/auth-check/authorizer-request.json")).unwrap();
-    serde_json::from_str::<aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request>(&authorizer).unwrap();
+    let authorizer =
+        std::fs::read_to_string(repo_root().join("events/auth-check/authorizer-request.json"))
+            .unwrap();
+    serde_json::from_str::<aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request>(
+        &authorizer,
+    )
+    .unwrap();
 }
 
 #[tokio::test]
 async fn sample_events_are_answered_by_their_functions() {
     let stack = Stack::new().await;
-    let created: Value = serde_json::from_str(&std::fs::read_to_string(repo_root().join("events/clerk-webhook/user-created.json")).unwrap()).unwrap();
+    let created: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/clerk-webhook/user-created.json"))
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(stack.post_event(&created).await.status, 200);
     for entry in std::fs::read_dir(repo_root().join("events/users")).unwrap() {
         let path = entry.unwrap().path();
         let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let response = tower::ServiceExt::oneshot(stack.users.clone(), adsconnect_dev::apigw::to_lambda_request(&event).unwrap())
-            .await
-            .unwrap();
+        let response = tower::ServiceExt::oneshot(
+            stack.users.clone(),
+            adsconnect_dev::apigw::to_lambda_request(&event).unwrap(),
+        )
+        .await
+        .unwrap();
         assert_eq!(response.status(), 200, "{}", path.display());
     }
 }
@@ -110,24 +132,55 @@ async fn local_http_api_applies_the_authorizer_like_api_gateway() {
     tokio::spawn(async move { axum::serve(listener, api.into_router()).await });
     let http = reqwest::Client::new();
 
-    let health = http.get(format!("{base}/api/v1/health")).send().await.unwrap();
+    let health = http
+        .get(format!("{base}/api/v1/health"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let anonymous = http.get(format!("{base}/api/v1/users/me")).send().await.unwrap();
+    let anonymous = http
+        .get(format!("{base}/api/v1/users/me"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
-    let forged = http.get(format!("{base}/api/v1/users/me")).bearer_auth("a.b.c").send().await.unwrap();
+    let forged = http
+        .get(format!("{base}/api/v1/users/me"))
+        .bearer_auth("a.b.c")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), 403);
-    assert_eq!(http.get(format!("{base}/nowhere")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        http.get(format!("{base}/nowhere"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 
-    let body = user_event("user.created", &clerk_user("user_dev", "dev@example.com", 1_000)).to_string();
+    let body = user_event(
+        "user.created",
+        &clerk_user("user_dev", "dev@example.com", 1_000),
+    )
+    .to_string();
     let signed = signed_webhook(body.as_bytes(), "msg_local", chrono::Utc::now().timestamp());
-    let mut post = http.post(format!("{base}/webhooks/clerk")).body(body.clone());
+    let mut post = http
+        .post(format!("{base}/webhooks/clerk"))
+        .body(body.clone());
     for (name, value) in &signed.headers {
         post = post.header(name, value);
     }
     assert_eq!(post.send().await.unwrap().status(), 200);
 
     let token = key.session_token(ISSUER, "user_dev", "sess_dev", 60);
-    let me = http.get(format!("{base}/api/v1/users/me")).bearer_auth(token).send().await.unwrap();
+    let me = http
+        .get(format!("{base}/api/v1/users/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 200);
     let me: Value = me.json().await.unwrap();
     assert_eq!(me["email"], "dev@example.com");
@@ -141,9 +194,17 @@ fn binary(name: &str) -> PathBuf {
 
 #[test]
 fn missing_configuration_fails_start_up_with_one_line_naming_the_variable() {
-    for (name, variable) in [("auth-check", "CLERK_ISSUER"), ("users", "TABLE_NAME"), ("clerk-webhook", "TABLE_NAME")] {
+    for (name, variable) in [
+        ("auth-check", "CLERK_ISSUER"),
+        ("users", "TABLE_NAME"),
+        ("clerk-webhook", "TABLE_NAME"),
+    ] {
         let path = binary(name);
-        assert!(path.exists(), "{} not built: scripts/test builds it first", path.display());
+        assert!(
+            path.exists(),
+            "{} not built: scripts/test builds it first",
+            path.display()
+        );
         let output = std::process::Command::new(&path)
             .env_clear()
             .env("AWS_REGION", "us-east-1")
@@ -155,6 +216,10 @@ fn missing_configuration_fails_start_up_with_one_line_naming_the_variable() {
         assert_eq!(output.status.code(), Some(1), "{name}: {text}");
         assert!(text.contains(variable), "{name}: {text}");
         assert!(!text.contains("panicked"), "{name}: {text}");
-        assert_eq!(text.lines().filter(|l| !l.trim().is_empty()).count(), 1, "{name}: {text}");
+        assert_eq!(
+            text.lines().filter(|l| !l.trim().is_empty()).count(),
+            1,
+            "{name}: {text}"
+        );
     }
 }

@@ -54,7 +54,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else if path == "." {
             ApiError::bad_request("INVALID_BODY", message)
         } else {
-            ApiError::invalid_field(path.clone(), format!("invalid value for `{path}`: {message}"))
+            ApiError::invalid_field(
+                path.clone(),
+                format!("invalid value for `{path}`: {message}"),
+            )
         }
     })
 }

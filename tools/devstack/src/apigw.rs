@@ -65,7 +65,11 @@ impl ClientRequest {
 
     /// The payload 2.0 proxy event; `authorizer` is the Lambda authorizer's
     /// context (`None` on public routes).
-    pub fn http_api_event(&self, route_key: &str, authorizer: Option<&Map<String, Value>>) -> Value {
+    pub fn http_api_event(
+        &self,
+        route_key: &str,
+        authorizer: Option<&Map<String, Value>>,
+    ) -> Value {
         let (path, query) = self.path_and_query();
         let (headers, cookies) = self.gateway_headers();
         let text = std::str::from_utf8(&self.body).ok();
@@ -118,12 +122,20 @@ fn query_parameters(query: &str) -> Value {
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
-    if pairs.is_empty() { Value::Null } else { Value::Object(pairs) }
+    if pairs.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(pairs)
+    }
 }
 
 fn url_pairs(query: &str) -> Vec<(String, String)> {
     reqwest::Url::parse(&format!("http://x/?{query}"))
-        .map(|url| url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        .map(|url| {
+            url.query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

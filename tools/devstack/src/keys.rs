@@ -73,8 +73,9 @@ impl SigningKey {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::RS256)
-            .unwrap_or_default();
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::RS256)
+                .unwrap_or_default();
         format!("{message}.{signature}")
     }
 
@@ -85,7 +86,10 @@ impl SigningKey {
 
     /// A Clerk v2 session token for `user_id`, issued now, valid `ttl` seconds.
     pub fn session_token(&self, issuer: &str, user_id: &str, session_id: &str, ttl: i64) -> String {
-        self.sign(&self.session_header(), &session_claims(issuer, user_id, session_id, ttl))
+        self.sign(
+            &self.session_header(),
+            &session_claims(issuer, user_id, session_id, ttl),
+        )
     }
 }
 

@@ -11,9 +11,9 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use axum::Router;
 use axum::body::to_bytes;
 use axum::extract::{Path, Request, State};
-use axum::routing::get;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -46,7 +46,12 @@ pub struct Route {
     pub authorized: bool,
 }
 
-const fn route(method: &'static str, path: &'static str, function: Function, authorized: bool) -> Route {
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    function: Function,
+    authorized: bool,
+) -> Route {
     Route {
         method,
         path,
@@ -83,7 +88,9 @@ fn matches(pattern: &str, path: &str) -> bool {
 }
 
 pub fn find_route(method: &str, path: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|r| r.method == method && matches(r.path, path))
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && matches(r.path, path))
 }
 
 #[derive(Clone)]
@@ -110,7 +117,11 @@ impl LocalApi {
 /// later `user.updated` webhook (newer `updated_at`) overrides it.
 async fn dev_clerk_user(Path(id): Path<String>) -> Response {
     if adsconnect::ids::UserId::parse(&id).is_err() {
-        return (StatusCode::NOT_FOUND, axum::Json(json!({"errors": [{"code": "resource_not_found"}]}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"errors": [{"code": "resource_not_found"}]})),
+        )
+            .into_response();
     }
     let at = chrono::Utc::now().timestamp_millis() - 60_000;
     axum::Json(json!({
@@ -129,17 +140,19 @@ fn gateway_message(status: StatusCode, message: &str) -> Response {
 
 async fn dispatch(State(api): State<LocalApi>, request: Request) -> Response {
     let method = request.method().as_str().to_owned();
-    let target = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| request.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+    let target = request.uri().path_and_query().map_or_else(
+        || request.uri().path().to_owned(),
+        |pq| pq.as_str().to_owned(),
+    );
     let Some(route) = find_route(&method, request.uri().path()) else {
         return gateway_message(StatusCode::NOT_FOUND, "Not Found");
     };
     let headers: Vec<(String, String)> = request
         .headers()
         .iter()
-        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
         .collect();
     let Ok(body) = to_bytes(request.into_body(), MAX_PAYLOAD_BYTES).await else {
         return gateway_message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
@@ -153,10 +166,16 @@ async fn dispatch(State(api): State<LocalApi>, request: Request) -> Response {
     let route_key = format!("{} {}", route.method, route.path);
 
     let context = if route.authorized {
-        if !client.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("authorization")) {
+        if !client
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        {
             return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized");
         }
-        let Ok(event) = serde_json::from_value::<ApiGatewayV2CustomAuthorizerV2Request>(client.authorizer_event(&route_key)) else {
+        let Ok(event) = serde_json::from_value::<ApiGatewayV2CustomAuthorizerV2Request>(
+            client.authorizer_event(&route_key),
+        ) else {
             return gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
         };
         let decision = authorizer::authorize(&api.verifier, &event).await;

@@ -49,7 +49,9 @@ fn dev_key() -> Result<SigningKey, BoxError> {
 }
 
 fn emulator() -> Result<aws_config::SdkConfig, BoxError> {
-    Ok(provision::emulator_config(&config::required("AWS_ENDPOINT_URL")?))
+    Ok(provision::emulator_config(&config::required(
+        "AWS_ENDPOINT_URL",
+    )?))
 }
 
 async fn provision_stack() -> Result<(), BoxError> {
@@ -110,7 +112,9 @@ fn token(args: &[String]) -> Result<(), BoxError> {
 }
 
 async fn webhook(args: &[String]) -> Result<(), BoxError> {
-    let path = args.first().ok_or("usage: adsconnect-dev webhook <event.json>")?;
+    let path = args
+        .first()
+        .ok_or("usage: adsconnect-dev webhook <event.json>")?;
     let body = std::fs::read(path)?;
     let sdk = emulator()?;
     let secrets = AppSecrets::load(
@@ -118,10 +122,12 @@ async fn webhook(args: &[String]) -> Result<(), BoxError> {
         &config::required("APP_SECRETS_ID")?,
     )
     .await?;
-    let secret: Secret = AppSecrets::require(&secrets.clerk_webhook_secret, "clerk_webhook_secret")?;
+    let secret: Secret =
+        AppSecrets::require(&secrets.clerk_webhook_secret, "clerk_webhook_secret")?;
     let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
     let timestamp = chrono::Utc::now().timestamp();
-    let signature = svix::signature_header(&secret, &id, timestamp, &body).ok_or("webhook secret is not base64")?;
+    let signature = svix::signature_header(&secret, &id, timestamp, &body)
+        .ok_or("webhook secret is not base64")?;
     let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
     let response = reqwest::Client::new()
         .post(format!("http://{addr}/webhooks/clerk"))

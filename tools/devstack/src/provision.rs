@@ -21,7 +21,13 @@ pub fn emulator_config(endpoint: &str) -> SdkConfig {
 }
 
 pub async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<bool, BoxError> {
-    if client.describe_table().table_name(name).send().await.is_ok() {
+    if client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .is_ok()
+    {
         return Ok(false);
     }
     crate::template::create_table(client, name).await?;
@@ -44,18 +50,42 @@ pub async fn ensure_kms_key(client: &aws_sdk_kms::Client, alias: &str) -> Result
         .key_metadata()
         .map(|k| k.key_id().to_owned())
         .ok_or("CreateKey returned no key")?;
-    client.create_alias().alias_name(alias).target_key_id(&key_id).send().await?;
+    client
+        .create_alias()
+        .alias_name(alias)
+        .target_key_id(&key_id)
+        .send()
+        .await?;
     Ok(key_id)
 }
 
 /// Creates the secret, or replaces its value.
-pub async fn put_secret(client: &aws_sdk_secretsmanager::Client, name: &str, value: &Value) -> Result<(), BoxError> {
+pub async fn put_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    value: &Value,
+) -> Result<(), BoxError> {
     let text = value.to_string();
-    let exists = client.describe_secret().secret_id(name).send().await.is_ok();
+    let exists = client
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .is_ok();
     if exists {
-        client.put_secret_value().secret_id(name).secret_string(text).send().await?;
+        client
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(text)
+            .send()
+            .await?;
     } else {
-        client.create_secret().name(name).secret_string(text).send().await?;
+        client
+            .create_secret()
+            .name(name)
+            .secret_string(text)
+            .send()
+            .await?;
     }
     Ok(())
 }
@@ -64,5 +94,8 @@ pub async fn put_secret(client: &aws_sdk_secretsmanager::Client, name: &str, val
 pub fn new_webhook_secret() -> String {
     use base64::Engine as _;
     let bytes: [u8; 24] = rand::random();
-    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }

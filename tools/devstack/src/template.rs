@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde::Deserialize;
 
@@ -112,7 +112,9 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
     }
     for index in &definition.global_secondary_indexes {
         let projection = Projection::builder()
-            .projection_type(ProjectionType::from(index.projection.projection_type.as_str()))
+            .projection_type(ProjectionType::from(
+                index.projection.projection_type.as_str(),
+            ))
             .set_non_key_attributes(
                 (!index.projection.non_key_attributes.is_empty())
                     .then(|| index.projection.non_key_attributes.clone()),
