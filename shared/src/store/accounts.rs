@@ -2,7 +2,6 @@
 //! under the user's partition (`ACCT#<account id>`), written by the Amazon
 //! connection flow.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -58,23 +57,10 @@ pub fn accounts_in(items: &[Item]) -> Result<Vec<AccountRecord>, StoreError> {
 impl Store {
     /// All of a user's accounts: one Query on the user's partition.
     pub async fn list_accounts(&self, user_id: &UserId) -> Result<Vec<AccountRecord>, StoreError> {
-        let pages = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_values(":pk", AttributeValue::S(keys::user(user_id)))
-            .expression_attribute_values(":prefix", AttributeValue::S(keys::ACCOUNT_PREFIX.into()))
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await?;
-        let items: Vec<Item> = pages
-            .into_iter()
-            .flat_map(|page| page.items.unwrap_or_default())
-            .collect();
-        accounts_in(&items)
+        accounts_in(
+            &self
+                .query_partition(user_id, Some(keys::ACCOUNT_PREFIX))
+                .await?,
+        )
     }
 }

@@ -116,13 +116,29 @@ impl Store {
     /// Every item in a user's partition, in sort-key order: one Query (more
     /// only for a partition over 1 MB).
     pub async fn user_partition(&self, user_id: &UserId) -> Result<Vec<Item>, StoreError> {
-        let pages = self
+        self.query_partition(user_id, None).await
+    }
+
+    /// The items of a user's partition whose sort key starts with `prefix`.
+    pub(crate) async fn query_partition(
+        &self,
+        user_id: &UserId,
+        prefix: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut query = self
             .client
             .query()
             .table_name(self.table())
-            .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_values(":pk", AttributeValue::S(keys::user(user_id)))
+            .expression_attribute_values(":pk", AttributeValue::S(keys::user(user_id)));
+        query = match prefix {
+            Some(prefix) => query
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
+            None => query.key_condition_expression("#pk = :pk"),
+        };
+        let pages = query
             .into_paginator()
             .send()
             .collect::<Result<Vec<_>, _>>()

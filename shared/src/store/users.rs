@@ -117,17 +117,13 @@ impl Store {
             .set_expression_attribute_values(Some(values))
             .build()
             .map_err(build_error)?;
-        let mut items = vec![
-            self.not_deleted(&profile.user_id)?,
+        self.apply_once(
+            Some(&profile.user_id),
             TransactWriteItem::builder().update(update).build(),
-        ];
-        items.extend(self.delivery_record(delivery, now)?);
-        let conditions = Conditions {
-            tombstone: Some(0),
-            delivery: delivery.map(|_| 2),
-        };
-        self.transact(items, |failed| conditions.outcome(failed))
-            .await
+            delivery,
+            now,
+        )
+        .await
     }
 
     /// Deletes everything the user owns and leaves a tombstone that keeps late
@@ -216,19 +212,19 @@ impl Store {
             .expression_attribute_values(":at", millis(at))
             .build()
             .map_err(build_error)?;
-        let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        items.extend(self.delivery_record(delivery, now)?);
-        let conditions = Conditions {
-            tombstone: None,
-            delivery: delivery.map(|_| 1),
-        };
-        self.transact(items, |failed| conditions.outcome(failed))
-            .await
+        self.apply_once(
+            None,
+            TransactWriteItem::builder().update(update).build(),
+            delivery,
+            now,
+        )
+        .await
     }
 
     /// Applies a validated partial update to the settings map of an existing
-    /// profile. `Ok(None)`: there is no profile. A new default account must be
-    /// one of the user's accounts (checked in the same transaction).
+    /// profile: `Err(Missing)` when there is no profile. A new default account
+    /// must be one of the user's accounts (checked in the same transaction),
+    /// else `Err(Stale)`.
     pub async fn update_settings(
         &self,
         user_id: &UserId,
@@ -338,6 +334,30 @@ impl Store {
             Err(e) if is_conditional_failure(&e) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Runs `effect` in one transaction: after a check that `guard` (a user)
+    /// has no tombstone, and with the delivery's de-duplication record.
+    async fn apply_once(
+        &self,
+        guard: Option<&UserId>,
+        effect: TransactWriteItem,
+        delivery: Option<&DeliveryId>,
+        now: DateTime<Utc>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let mut items = Vec::with_capacity(3);
+        let mut conditions = Conditions::default();
+        if let Some(user_id) = guard {
+            conditions.tombstone = Some(items.len());
+            items.push(self.not_deleted(user_id)?);
+        }
+        items.push(effect);
+        if let Some(record) = self.delivery_record(delivery, now)? {
+            conditions.delivery = Some(items.len());
+            items.push(record);
+        }
+        self.transact(items, |failed| conditions.outcome(failed))
+            .await
     }
 
     /// A condition that the user has no tombstone.
