@@ -10,6 +10,8 @@ pub mod ids;
 pub mod telemetry;
 
 #[cfg(feature = "service")]
+pub mod amazon;
+#[cfg(feature = "service")]
 pub mod api;
 #[cfg(feature = "service")]
 pub mod clerk_api;
@@ -21,5 +23,7 @@ pub mod secrets;
 pub mod settings;
 #[cfg(feature = "service")]
 pub mod store;
+#[cfg(feature = "service")]
+pub mod tokens;
 #[cfg(feature = "service")]
 pub mod webhooks;

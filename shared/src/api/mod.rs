@@ -2,6 +2,7 @@
 //! builds its state from the environment and hands the router to
 //! `lambda_http`; tests and the local stack serve the very same routers.
 
+pub mod amazon;
 pub mod health;
 pub mod users;
 pub mod views;

@@ -70,3 +70,31 @@ fn without_position(error: &serde_json::Error) -> String {
         None => text,
     }
 }
+
+/// Like [`StrictJson`], but an empty body means `T::default()` (for routes
+/// whose every field is optional).
+pub struct StrictJsonOrEmpty<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for StrictJsonOrEmpty<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let empty = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0")
+            || !request.headers().contains_key(header::CONTENT_TYPE);
+        if empty {
+            let bytes = Bytes::from_request(request, state)
+                .await
+                .map_err(|_| ApiError::bad_request("INVALID_BODY", "body could not be read"))?;
+            if bytes.is_empty() {
+                return Ok(Self(T::default()));
+            }
+            return Err(ApiError::unsupported_media_type());
+        }
+        StrictJson::from_request(request, state)
+            .await
+            .map(|StrictJson(value)| Self(value))
+    }
+}

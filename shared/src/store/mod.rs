@@ -3,7 +3,11 @@
 //! [`UserId`](crate::ids::UserId) of the caller.
 
 pub mod accounts;
+pub mod connections;
+pub mod oauth_states;
 pub mod users;
+
+pub(crate) use users::build_error;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,6 +34,10 @@ pub mod keys {
     pub const TOMBSTONE: &str = "TOMBSTONE";
     pub const ACCOUNT_PREFIX: &str = "ACCT#";
     pub const DELIVERY: &str = "DELIVERY";
+    pub const CONNECTION_PREFIX: &str = "CONN#";
+    pub const STATE: &str = "STATE";
+    /// Sort-key prefix of audit events, newest last.
+    pub const EVENT_PREFIX: &str = "EVENT#";
 
     pub fn user(user_id: &UserId) -> String {
         format!("USER#{user_id}")
@@ -37,6 +45,18 @@ pub mod keys {
 
     pub fn delivery(id: &str) -> String {
         format!("DELIVERY#{id}")
+    }
+
+    pub fn state(hash: &str) -> String {
+        format!("STATE#{hash}")
+    }
+
+    pub fn account(id: &crate::ids::AccountId) -> String {
+        format!("{ACCOUNT_PREFIX}{id}")
+    }
+
+    pub fn connection(id: &crate::ids::ConnectionId) -> String {
+        format!("{CONNECTION_PREFIX}{id}")
     }
 }
 

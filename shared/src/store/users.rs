@@ -349,7 +349,7 @@ impl Store {
         let mut conditions = Conditions::default();
         if let Some(user_id) = guard {
             conditions.tombstone = Some(items.len());
-            items.push(self.not_deleted(user_id)?);
+            items.push(self.not_deleted_check(user_id)?);
         }
         items.push(effect);
         if let Some(record) = self.delivery_record(delivery, now)? {
@@ -361,7 +361,10 @@ impl Store {
     }
 
     /// A condition that the user has no tombstone.
-    fn not_deleted(&self, user_id: &UserId) -> Result<TransactWriteItem, StoreError> {
+    pub(crate) fn not_deleted_check(
+        &self,
+        user_id: &UserId,
+    ) -> Result<TransactWriteItem, StoreError> {
         let check = ConditionCheck::builder()
             .table_name(self.table())
             .set_key(Some(Self::key(keys::user(user_id), keys::TOMBSTONE)))
@@ -421,7 +424,7 @@ impl Store {
 
     /// Runs one transaction. When conditions cancel it, `on_conditions`
     /// receives, per item, whether that item's condition failed.
-    async fn transact(
+    pub(crate) async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
         on_conditions: impl FnOnce(&[bool]) -> WriteOutcome,
@@ -493,6 +496,6 @@ where
     matches!(error, SdkError::ServiceError(e) if e.err().code() == Some("ConditionalCheckFailedException"))
 }
 
-fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+pub(crate) fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Corrupt(error.to_string())
 }

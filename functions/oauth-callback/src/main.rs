@@ -1,0 +1,13 @@
+//! `GET /api/v1/amazon/callback`: Amazon's redirect target.
+
+use adsconnect::api::amazon::{AmazonState, callback_router};
+use adsconnect::telemetry;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    telemetry::init();
+    let state = AmazonState::from_env()
+        .await
+        .unwrap_or_else(|e| telemetry::exit_on_startup_error(&e));
+    lambda_http::run(callback_router(state)).await
+}

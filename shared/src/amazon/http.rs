@@ -1,0 +1,83 @@
+//! Outbound HTTP to Amazon: bounded timeouts, and retries with exponential
+//! backoff and jitter for timeouts, 429 (honouring `Retry-After`) and 5xx.
+//! Other statuses are answers, not failures, and are returned as they are.
+
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::{RequestBuilder, Response, StatusCode};
+
+/// Per attempt; the callback makes a few calls, each within this.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// A server asking for a longer pause than this is not waited for here.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+const ATTEMPTS: usize = 3;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HttpError {
+    /// Timeouts, connection failures, and 429/5xx after the retries.
+    #[error("transient failure: {reason}")]
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap_or_default()
+}
+
+fn retry_after(response: &Response) -> Option<Duration> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// Sends the request `build` makes (again for each attempt).
+pub async fn send(build: impl Fn() -> RequestBuilder) -> Result<Response, HttpError> {
+    let attempt = || async {
+        let response = build().send().await.map_err(|e| HttpError::Transient {
+            reason: e.without_url().to_string(),
+            retry_after: None,
+        })?;
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            return Err(HttpError::Transient {
+                reason: format!("status {status}"),
+                retry_after: retry_after(&response),
+            });
+        }
+        Ok(response)
+    };
+    attempt
+        .retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(200))
+                .with_max_delay(Duration::from_secs(2))
+                .with_max_times(ATTEMPTS - 1)
+                .with_jitter(),
+        )
+        // `None` from the backoff means the attempts are used up.
+        .adjust(|error, backoff| match (error, backoff) {
+            (_, None) => None,
+            (
+                HttpError::Transient {
+                    retry_after: Some(wait),
+                    ..
+                },
+                Some(_),
+            ) => (*wait <= MAX_RETRY_AFTER).then_some(*wait),
+            (_, backoff) => backoff,
+        })
+        .await
+}
