@@ -5,13 +5,19 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use adsconnect::amazon::ads::AdsApi;
+use adsconnect::amazon::lwa::Lwa;
+use adsconnect::amazon::{AmazonConfig, PerRegion};
+use adsconnect::api::amazon::{self, AmazonState, ReturnPolicy};
 use adsconnect::api::users::{self, UsersState};
 use adsconnect::api::webhook::{self, WebhookState};
 use adsconnect::auth::authorizer::context_keys;
 use adsconnect::clerk_api::ClerkApi;
 use adsconnect::secrets::Secret;
 use adsconnect::store::Store;
+use adsconnect::tokens::TokenCipher;
 use adsconnect::webhooks::svix::{self, SvixVerifier};
+use adsconnect_dev::amazon_stub::{self, AmazonWorld};
 use adsconnect_dev::apigw::{ClientRequest, to_lambda_request};
 use adsconnect_dev::calls::CallCounter;
 use adsconnect_dev::keys::SigningKey;
@@ -52,10 +58,27 @@ impl Response {
     pub fn error_code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// The `Location` of a redirect.
+    pub fn location(&self) -> reqwest::Url {
+        assert_eq!(self.status, 302, "{:?}", self.body);
+        reqwest::Url::parse(self.headers["location"].to_str().unwrap()).unwrap()
+    }
 }
 
 pub struct Stack {
     pub table: String,
+    pub kms: aws_sdk_kms::Client,
+    pub kms_calls: CallCounter,
+    pub kms_key_id: String,
+    pub amazon: AmazonWorld,
+    pub amazon_server: MockServer,
+    /// `oauth-start` and `oauth-callback` run in separate Lambda
+    /// environments: separate states, separate data-key caches.
+    pub amazon_start: AmazonState,
+    pub amazon_callback: AmazonState,
+    pub start: Router,
+    pub callback: Router,
     pub store: Store,
     pub dynamo: aws_sdk_dynamodb::Client,
     pub calls: CallCounter,
@@ -78,6 +101,29 @@ impl Stack {
         calls.take();
         let store = Store::new(dynamo.clone(), table.clone());
         let clerk = MockServer::start().await;
+        let kms_calls = CallCounter::default();
+        let kms = aws_sdk_kms::Client::from_conf(
+            aws_sdk_kms::config::Builder::from(&sdk)
+                .interceptor(kms_calls.clone())
+                .build(),
+        );
+        let kms_key_id = provision::ensure_kms_key(&kms, &format!("alias/{table}"))
+            .await
+            .unwrap();
+        kms_calls.take();
+        let amazon = AmazonWorld::default();
+        let amazon_server = amazon.serve(None).await;
+        let amazon_config = amazon_config(&amazon_server.uri());
+        let amazon_state = || AmazonState {
+            store: store.clone(),
+            cipher: Arc::new(TokenCipher::new(kms.clone(), kms_key_id.clone())),
+            lwa: Arc::new(Lwa::new(&amazon_config).unwrap()),
+            ads: Arc::new(AdsApi::new(&amazon_config)),
+            returns: Arc::new(
+                ReturnPolicy::new(&[APP_ORIGIN.to_owned()], DEFAULT_RETURN_URL).unwrap(),
+            ),
+        };
+        let (amazon_start, amazon_callback) = (amazon_state(), amazon_state());
         let users = users::router(UsersState {
             store: store.clone(),
             clerk: ClerkApi::new(clerk.uri(), Secret::new(CLERK_SECRET_KEY)),
@@ -87,6 +133,15 @@ impl Stack {
             verifier: Arc::new(SvixVerifier::new(&Secret::new(WEBHOOK_SECRET)).unwrap()),
         });
         Self {
+            start: amazon::start_router(amazon_start.clone()),
+            callback: amazon::callback_router(amazon_callback.clone()),
+            kms,
+            kms_calls,
+            kms_key_id,
+            amazon,
+            amazon_server,
+            amazon_start,
+            amazon_callback,
             table,
             store,
             dynamo,
@@ -189,6 +244,65 @@ impl Stack {
             .mount(&self.clerk)
             .await;
     }
+}
+
+pub const APP_ORIGIN: &str = "https://app.example.test";
+pub const DEFAULT_RETURN_URL: &str = "https://app.example.test/settings/amazon";
+pub const REDIRECT_URI: &str = "https://api.example.test/api/v1/amazon/callback";
+
+/// Amazon configuration pointing every host at the stub.
+pub fn amazon_config(stub: &str) -> AmazonConfig {
+    AmazonConfig {
+        client_id: Secret::new(amazon_stub::CLIENT_ID),
+        client_secret: Secret::new(amazon_stub::CLIENT_SECRET),
+        redirect_uri: REDIRECT_URI.into(),
+        scopes: vec!["advertising::campaign_management".into(), "profile".into()],
+        auth_urls: PerRegion {
+            na: format!("{stub}/na/ap/oa"),
+            eu: format!("{stub}/eu/ap/oa"),
+            fe: format!("{stub}/fe/ap/oa"),
+        },
+        token_url: format!("{stub}/auth/o2/token"),
+        ads_urls: PerRegion {
+            na: format!("{stub}/na"),
+            eu: format!("{stub}/eu"),
+            fe: format!("{stub}/fe"),
+        },
+        profile_url: format!("{stub}/user/profile"),
+    }
+}
+
+impl Stack {
+    /// `POST /api/v1/amazon/connect` as `user_id`.
+    pub async fn connect(&self, user_id: &str, body: &Value) -> Response {
+        let request = ClientRequest::new("POST", "/api/v1/amazon/connect").json(body);
+        self.send(&self.start, &request, Some(user_id)).await
+    }
+
+    /// Amazon's redirect to the callback with `query`.
+    pub async fn amazon_redirect(&self, query: &str) -> Response {
+        let request = ClientRequest::new("GET", &format!("/api/v1/amazon/callback?{query}"));
+        self.send(&self.callback, &request, None).await
+    }
+
+    /// The whole flow: start as `user_id`, consent as `login`, follow the
+    /// redirect; returns the callback's `Location`.
+    pub async fn connect_flow(&self, user_id: &str, login: &str) -> reqwest::Url {
+        let started = self.connect(user_id, &json!({"region": "na"})).await;
+        assert_eq!(started.status, 200, "{:?}", started.body);
+        let (_, query) = self
+            .amazon
+            .consent(started.body["authorization_url"].as_str().unwrap(), login)
+            .unwrap();
+        let done = self.amazon_redirect(&query).await;
+        assert_eq!(done.status, 302, "{:?}", done.body);
+        reqwest::Url::parse(done.headers["location"].to_str().unwrap()).unwrap()
+    }
+}
+
+/// The query parameters of a redirect.
+pub fn query_of(url: &reqwest::Url) -> HashMap<String, String> {
+    url.query_pairs().into_owned().collect()
 }
 
 pub fn authorizer_context(user_id: &str) -> Map<String, Value> {

@@ -63,7 +63,7 @@ fn local_api_serves_exactly_the_template_routes() {
 #[test]
 fn every_route_has_a_sample_event_and_every_sample_is_an_http_api_event() {
     let mut covered = BTreeSet::new();
-    for function in ["users", "clerk-webhook"] {
+    for function in ["users", "clerk-webhook", "oauth-start", "oauth-callback"] {
         for entry in std::fs::read_dir(repo_root().join("events").join(function)).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
             let event: Value = serde_json::from_str(&text).unwrap();
@@ -126,6 +126,8 @@ async fn local_http_api_applies_the_authorizer_like_api_gateway() {
         verifier: std::sync::Arc::new(verifier),
         users: stack.users.clone(),
         clerk_webhook: stack.webhook.clone(),
+        oauth_start: stack.start.clone(),
+        oauth_callback: stack.callback.clone(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -7,16 +7,16 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::health::health;
-use super::views::{AccountStats, UserView};
+use super::views::{AccountStats, ConnectionView, UserView};
 use crate::clerk_api::ClerkApi;
 use crate::config::{self, ConfigError};
 use crate::http::{self, ApiError, Caller, StrictJson};
 use crate::ids::UserId;
 use crate::secrets::AppSecrets;
 use crate::settings::{Settings, SettingsPatch};
-use crate::store::accounts::{AccountRecord, accounts_in};
+use crate::store::accounts::AccountRecord;
 use crate::store::users::UserRecord;
-use crate::store::{Store, WriteOutcome, keys, sort_key};
+use crate::store::{Store, WriteOutcome};
 
 #[derive(Clone)]
 pub struct UsersState {
@@ -98,6 +98,7 @@ async fn me(State(state): State<UsersState>, caller: Caller) -> Result<Json<User
 pub struct FullProfile {
     pub user: UserView,
     pub settings: Settings,
+    pub connections: Vec<ConnectionView>,
     pub accounts: Vec<AccountRecord>,
     pub stats: AccountStats,
 }
@@ -107,19 +108,24 @@ async fn me_full(
     State(state): State<UsersState>,
     caller: Caller,
 ) -> Result<Json<FullProfile>, ApiError> {
-    let items = state.store.user_partition(&caller.user_id).await?;
-    let deleted = items.iter().any(|item| sort_key(item) == keys::TOMBSTONE);
-    let profile = items.iter().find(|item| sort_key(item) == keys::PROFILE);
-    let user = match (profile, deleted) {
-        (_, true) => return Err(user_deleted()),
-        (Some(item), false) => UserRecord::from_item(item.clone())?,
-        (None, false) => state.provision(&caller.user_id).await?,
+    let partition = state.store.read_partition(&caller.user_id).await?;
+    if partition.deleted {
+        return Err(user_deleted());
+    }
+    let user = match partition.profile {
+        Some(user) => user,
+        None => state.provision(&caller.user_id).await?,
     };
-    let accounts = accounts_in(&items)?;
+    let accounts = partition.accounts;
     Ok(Json(FullProfile {
         user: UserView::from(&user),
         stats: AccountStats::of(&accounts),
         settings: user.settings,
+        connections: partition
+            .connections
+            .iter()
+            .map(|c| ConnectionView::of(c, &accounts))
+            .collect(),
         accounts,
     }))
 }

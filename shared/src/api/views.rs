@@ -4,8 +4,11 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::ids::AccountId;
+use crate::amazon::Region;
+use crate::amazon::ads::SyncWarning;
+use crate::ids::{AccountId, ConnectionId};
 use crate::store::accounts::{AccountRecord, AccountStatus};
+use crate::store::connections::{ConnectionRecord, ConnectionStatus};
 use crate::store::users::UserRecord;
 
 #[derive(Debug, Serialize)]
@@ -62,6 +65,58 @@ impl AccountStats {
                 .iter()
                 .find(|a| a.is_default)
                 .map(|a| a.account_id.clone()),
+        }
+    }
+}
+
+/// A connected Amazon login, without its tokens.
+#[derive(Debug, Serialize)]
+pub struct ConnectionView {
+    pub id: ConnectionId,
+    pub amazon_user_id: Option<String>,
+    pub amazon_name: Option<String>,
+    pub amazon_email: Option<String>,
+    pub region: Region,
+    pub status: ConnectionStatus,
+    pub scopes: Vec<String>,
+    pub access_expires_at: DateTime<Utc>,
+    pub consent_at: DateTime<Utc>,
+    pub consent_expires_at: DateTime<Utc>,
+    pub refresh_count: u64,
+    pub last_refresh_at: Option<DateTime<Utc>>,
+    pub failure_count: u32,
+    pub last_error_code: Option<String>,
+    /// Parts of the last discovery that failed (e.g. one region).
+    pub sync_warnings: Vec<SyncWarning>,
+    pub last_synced_at: Option<DateTime<Utc>>,
+    pub account_count: usize,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ConnectionView {
+    pub fn of(connection: &ConnectionRecord, accounts: &[AccountRecord]) -> Self {
+        Self {
+            id: connection.connection_id.clone(),
+            amazon_user_id: connection.amazon_user_id.clone(),
+            amazon_name: connection.amazon_name.clone(),
+            amazon_email: connection.amazon_email.clone(),
+            region: connection.region,
+            status: connection.status,
+            scopes: connection.scopes.clone(),
+            access_expires_at: connection.access_expires_at,
+            consent_at: connection.consent_at,
+            consent_expires_at: connection.consent_expires_at,
+            refresh_count: connection.refresh_count,
+            last_refresh_at: connection.last_refresh_at,
+            failure_count: connection.failure_count,
+            last_error_code: connection.last_error_code.clone(),
+            sync_warnings: connection.sync_warnings.clone(),
+            last_synced_at: connection.last_synced_at,
+            account_count: accounts
+                .iter()
+                .filter(|a| a.connection_id == connection.connection_id)
+                .count(),
+            created_at: connection.created_at,
         }
     }
 }

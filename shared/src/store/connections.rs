@@ -181,12 +181,11 @@ impl Store {
             &keys::connection(&connection.connection_id),
         ));
         item.insert("entity".into(), AttributeValue::S("connection".into()));
-        let mut put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .expression_attribute_names("#pk", keys::PK);
+        let mut put = Put::builder().table_name(self.table()).set_item(Some(item));
         put = match write.expected_version {
-            None => put.condition_expression("attribute_not_exists(#pk)"),
+            None => put
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", keys::PK),
             Some(version) => put
                 .condition_expression("#version = :version")
                 .expression_attribute_names("#version", "version")

@@ -3,6 +3,7 @@
 //! Gateway event shapes, moto provisioning, and an SDK call counter.
 #![allow(clippy::missing_errors_doc)]
 
+pub mod amazon_stub;
 pub mod apigw;
 pub mod calls;
 pub mod keys;

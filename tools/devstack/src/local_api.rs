@@ -26,6 +26,8 @@ const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
 pub enum Function {
     Users,
     ClerkWebhook,
+    OAuthStart,
+    OAuthCallback,
 }
 
 impl Function {
@@ -33,6 +35,8 @@ impl Function {
         match self {
             Self::Users => "users",
             Self::ClerkWebhook => "clerk-webhook",
+            Self::OAuthStart => "oauth-start",
+            Self::OAuthCallback => "oauth-callback",
         }
     }
 }
@@ -72,6 +76,13 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/settings/reset", Function::Users, true),
     route("GET", "/api/v1/settings/defaults", Function::Users, true),
     route("POST", "/webhooks/clerk", Function::ClerkWebhook, false),
+    route("POST", "/api/v1/amazon/connect", Function::OAuthStart, true),
+    route(
+        "GET",
+        "/api/v1/amazon/callback",
+        Function::OAuthCallback,
+        false,
+    ),
 ];
 
 fn matches(pattern: &str, path: &str) -> bool {
@@ -98,6 +109,8 @@ pub struct LocalApi {
     pub verifier: Arc<SessionVerifier>,
     pub users: Router,
     pub clerk_webhook: Router,
+    pub oauth_start: Router,
+    pub oauth_callback: Router,
 }
 
 /// Where the local stack serves its stand-in for Clerk's Backend API.
@@ -194,6 +207,8 @@ async fn dispatch(State(api): State<LocalApi>, request: Request) -> Response {
     let function = match route.function {
         Function::Users => api.users,
         Function::ClerkWebhook => api.clerk_webhook,
+        Function::OAuthStart => api.oauth_start,
+        Function::OAuthCallback => api.oauth_callback,
     };
     match function.oneshot(lambda_request).await {
         Ok(response) => response,

@@ -1,7 +1,8 @@
 //! `adsconnect-dev`: the local stack's control program.
 //!
 //! - `provision`: creates the table, KMS key, secret and dev Clerk key in moto
-//! - `serve`: every function behind the local HTTP API on 127.0.0.1:3000
+//! - `serve`: every function behind the local HTTP API on 127.0.0.1:3000, and
+//!   a stand-in for Login with Amazon and the Ads API on 127.0.0.1:3001
 //! - `token [user_id] [session_id] [ttl_seconds]`: prints a dev session token
 //! - `webhook <event.json>`: signs a Clerk event and posts it to the local API
 //!
@@ -12,12 +13,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use adsconnect::api::amazon::AmazonState;
 use adsconnect::api::users::UsersState;
 use adsconnect::api::webhook::WebhookState;
 use adsconnect::auth::{SessionVerifier, VerifierConfig};
 use adsconnect::config;
 use adsconnect::secrets::{AppSecrets, Secret};
 use adsconnect::webhooks::svix;
+use adsconnect_dev::amazon_stub::{self, AmazonWorld, Login};
 use adsconnect_dev::keys::{DEV_KID, SigningKey};
 use adsconnect_dev::local_api::LocalApi;
 use adsconnect_dev::{BoxError, provision};
@@ -70,8 +73,8 @@ async fn provision_stack() -> Result<(), BoxError> {
     let value = json!({
         "clerk_secret_key": "sk_test_local_dev",
         "clerk_webhook_secret": webhook_secret,
-        "amazon_client_id": "amzn1.application-oa2-client.localdev",
-        "amazon_client_secret": "local-dev-client-secret",
+        "amazon_client_id": amazon_stub::CLIENT_ID,
+        "amazon_client_secret": amazon_stub::CLIENT_SECRET,
     });
     provision::put_secret(&secrets, &secret_id, &value).await?;
     let key = dev_key()?;
@@ -85,11 +88,22 @@ async fn provision_stack() -> Result<(), BoxError> {
 }
 
 async fn serve() -> Result<(), BoxError> {
+    // Login with Amazon and the Ads API, stood in for (see amazon_stub).
+    let stub_addr = config::optional("AMAZON_STUB_ADDR").unwrap_or_else(|| "127.0.0.1:3001".into());
+    let amazon = AmazonWorld::default();
+    amazon.add_login("dev", dev_login());
+    let _stub = amazon
+        .serve(Some(std::net::TcpListener::bind(&stub_addr)?))
+        .await;
+    println!("Amazon stand-in listening on http://{stub_addr}");
     let verifier = SessionVerifier::new(VerifierConfig::from_env()?)?;
+    let amazon_state = AmazonState::from_env().await?;
     let api = LocalApi {
         verifier: Arc::new(verifier),
         users: adsconnect::api::users::router(UsersState::from_env().await?),
         clerk_webhook: adsconnect::api::webhook::router(WebhookState::from_env().await?),
+        oauth_start: adsconnect::api::amazon::start_router(amazon_state.clone()),
+        oauth_callback: adsconnect::api::amazon::callback_router(amazon_state),
     };
     let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
@@ -100,6 +114,47 @@ async fn serve() -> Result<(), BoxError> {
         })
         .await?;
     Ok(())
+}
+
+/// The Amazon login that consents on the local stack's consent page.
+fn dev_login() -> Login {
+    Login {
+        lwa_profile: Some(
+            json!({"user_id": "amzn1.account.DEVLOGIN", "name": "Dev Seller", "email": "seller@example.test"}),
+        ),
+        profiles: [
+            (
+                "na",
+                vec![
+                    amazon_stub::profile(1_000_001, "US", "Dev Store US", "seller"),
+                    amazon_stub::profile(1_000_002, "CA", "Dev Store CA", "seller"),
+                ],
+            ),
+            (
+                "eu",
+                vec![amazon_stub::profile(
+                    2_000_001,
+                    "DE",
+                    "Dev Store DE",
+                    "vendor",
+                )],
+            ),
+        ]
+        .into_iter()
+        .collect(),
+        ads_accounts: vec![
+            amazon_stub::ads_account(
+                "amzn1.ads-account.g.devna",
+                "CREATED",
+                &[(1_000_001, "US"), (1_000_002, "CA")],
+            ),
+            amazon_stub::ads_account(
+                "amzn1.ads-account.g.deveu",
+                "PARTIALLY_CREATED",
+                &[(2_000_001, "DE")],
+            ),
+        ],
+    }
 }
 
 fn token(args: &[String]) -> Result<(), BoxError> {
