@@ -266,6 +266,10 @@ async fn full_connect_discovers_every_region_and_page_and_stores_tokens_sealed()
     assert_eq!(connection["amazon_email"], "busy@example.com");
     assert_eq!(connection["status"], "active");
     assert_eq!(connection["sync_warnings"], json!([]));
+    assert_eq!(
+        connection["scopes"],
+        json!(["advertising::campaign_management", "profile"])
+    );
     assert!(connection.get("tokens").is_none());
 
     // The tokens open only as this connection's, and were stored sealed.

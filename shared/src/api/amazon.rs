@@ -257,6 +257,8 @@ struct CallbackParams {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+    /// The scopes Amazon says were granted, space-separated.
+    scope: Option<String>,
 }
 
 fn parse_params(query: Option<&str>) -> CallbackParams {
@@ -266,6 +268,7 @@ fn parse_params(query: Option<&str>) -> CallbackParams {
             "code" => &mut params.code,
             "state" => &mut params.state,
             "error" => &mut params.error,
+            "scope" => &mut params.scope,
             _ => continue,
         };
         slot.get_or_insert(value);
@@ -365,7 +368,18 @@ async fn complete(
     let Some(code) = params.code.filter(|c| !c.is_empty()) else {
         return (url, Err(Failure::MissingCode));
     };
-    let outcome = connect_with_code(state, &record, &hash, &code).await;
+    let granted: Vec<String> = params
+        .scope
+        .iter()
+        .flat_map(|s| s.split_whitespace())
+        .filter(|s| {
+            s.len() <= 100
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b":_-.".contains(&b))
+        })
+        .map(str::to_owned)
+        .collect();
+    let outcome = connect_with_code(state, &record, &hash, &code, granted).await;
     (url, outcome)
 }
 
@@ -382,6 +396,7 @@ async fn connect_with_code(
     record: &StateRecord,
     hash: &str,
     code: &str,
+    granted_scopes: Vec<String>,
 ) -> Result<ConnectionId, Failure> {
     let verifier = state
         .cipher
@@ -393,7 +408,7 @@ async fn connect_with_code(
         })?;
     let verifier =
         Secret::new(String::from_utf8(verifier).map_err(|_| Failure::StorageUnavailable)?);
-    let grant = state
+    let mut grant = state
         .lwa
         .exchange_code(code, &verifier)
         .await
@@ -415,6 +430,10 @@ async fn connect_with_code(
                 Failure::LwaUnavailable
             }
         })?;
+    // LWA's token response usually omits `scope`; the redirect carries it.
+    if grant.scopes.is_empty() {
+        grant.scopes = granted_scopes;
+    }
     if grant.refresh_token.is_none() {
         tracing::error!("LWA returned no refresh token");
         return Err(Failure::TokenExchangeFailed);
