@@ -16,7 +16,11 @@ pub mod api;
 #[cfg(feature = "service")]
 pub mod clerk_api;
 #[cfg(feature = "service")]
+pub mod health;
+#[cfg(feature = "service")]
 pub mod http;
+#[cfg(feature = "service")]
+pub mod refresh;
 #[cfg(feature = "service")]
 pub mod secrets;
 #[cfg(feature = "service")]

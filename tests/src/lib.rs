@@ -255,7 +255,7 @@ pub fn amazon_config(stub: &str) -> AmazonConfig {
     AmazonConfig {
         client_id: Secret::new(amazon_stub::CLIENT_ID),
         client_secret: Secret::new(amazon_stub::CLIENT_SECRET),
-        redirect_uri: REDIRECT_URI.into(),
+        redirect_uri: Some(REDIRECT_URI.into()),
         scopes: vec!["advertising::campaign_management".into(), "profile".into()],
         auth_urls: PerRegion {
             na: format!("{stub}/na/ap/oa"),

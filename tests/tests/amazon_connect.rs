@@ -2,10 +2,10 @@
 //! Amazon stub (LWA and the three Ads API hosts).
 
 use adsconnect::store::connections::token_context;
-use base64::Engine as _;
 use adsconnect::tokens::{CipherError, Sealed};
 use adsconnect_dev::amazon_stub::{Endpoint, Login, ads_account, profile};
 use adsconnect_tests::*;
+use base64::Engine as _;
 use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
 
@@ -312,7 +312,9 @@ async fn full_connect_discovers_every_region_and_page_and_stores_tokens_sealed()
         assert!(!logs.contains(secret.as_str()), "logs hold {secret}");
     }
     // …nor the data key that sealed the tokens (unwrapped here through KMS).
-    let wrapped = base64::engine::general_purpose::STANDARD.decode(&sealed.wrapped_key).unwrap();
+    let wrapped = base64::engine::general_purpose::STANDARD
+        .decode(&sealed.wrapped_key)
+        .unwrap();
     let data_key = stack
         .kms
         .decrypt()
@@ -325,9 +327,16 @@ async fn full_connect_discovers_every_region_and_page_and_stores_tokens_sealed()
         .unwrap();
     for encoded in [
         base64::engine::general_purpose::STANDARD.encode(data_key.as_ref()),
-        data_key.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        data_key
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
     ] {
-        assert!(!dump.contains(&encoded) && !logs.contains(&encoded), "data key leaked");
+        assert!(
+            !dump.contains(&encoded) && !logs.contains(&encoded),
+            "data key leaked"
+        );
     }
     for marker in ["Atza|", "Atzr|", "ANstub"] {
         assert!(!dump.contains(marker) && !logs.contains(marker), "{marker}");

@@ -88,18 +88,22 @@ impl Lwa {
         };
         let token_url =
             TokenUrl::new(config.token_url.clone()).map_err(invalid("AMAZON_TOKEN_URL"))?;
-        let redirect = RedirectUrl::new(config.redirect_uri.clone())
-            .map_err(invalid("AMAZON_REDIRECT_URI"))?;
+        let redirect = config
+            .redirect_uri
+            .clone()
+            .map(|uri| RedirectUrl::new(uri).map_err(invalid("AMAZON_REDIRECT_URI")))
+            .transpose()?;
         let client = |auth_url: &str, name: &'static str| -> Result<Client, ConfigError> {
-            Ok(
-                BasicClient::new(ClientId::new(config.client_id.expose().to_owned()))
-                    .set_client_secret(ClientSecret::new(config.client_secret.expose().to_owned()))
-                    .set_auth_uri(AuthUrl::new(auth_url.to_owned()).map_err(invalid(name))?)
-                    .set_token_uri(token_url.clone())
-                    .set_redirect_uri(redirect.clone())
-                    // LWA wants client credentials in the body, not HTTP Basic.
-                    .set_auth_type(AuthType::RequestBody),
-            )
+            let client = BasicClient::new(ClientId::new(config.client_id.expose().to_owned()))
+                .set_client_secret(ClientSecret::new(config.client_secret.expose().to_owned()))
+                .set_auth_uri(AuthUrl::new(auth_url.to_owned()).map_err(invalid(name))?)
+                .set_token_uri(token_url.clone())
+                // LWA wants client credentials in the body, not HTTP Basic.
+                .set_auth_type(AuthType::RequestBody);
+            Ok(match &redirect {
+                Some(redirect) => client.set_redirect_uri(redirect.clone()),
+                None => client,
+            })
         };
         Ok(Self {
             clients: PerRegion {

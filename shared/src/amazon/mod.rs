@@ -74,7 +74,8 @@ impl<T> PerRegion<T> {
 pub struct AmazonConfig {
     pub client_id: Secret,
     pub client_secret: Secret,
-    pub redirect_uri: String,
+    /// Needed for consent and code exchange, not for refreshing.
+    pub redirect_uri: Option<String>,
     pub scopes: Vec<String>,
     pub auth_urls: PerRegion<String>,
     pub token_url: String,
@@ -90,9 +91,19 @@ fn url_or(name: &'static str, default: &str) -> Result<String, ConfigError> {
 }
 
 impl AmazonConfig {
+    /// For the OAuth functions: `AMAZON_REDIRECT_URI` is required.
     pub fn from_env(secrets: &AppSecrets) -> Result<Self, ConfigError> {
         let redirect_uri = config::required("AMAZON_REDIRECT_URI")?;
         config::base_url("AMAZON_REDIRECT_URI", &redirect_uri)?;
+        Self::read(secrets, Some(redirect_uri))
+    }
+
+    /// For the refresher, which only refreshes tokens.
+    pub fn for_refresh(secrets: &AppSecrets) -> Result<Self, ConfigError> {
+        Self::read(secrets, None)
+    }
+
+    fn read(secrets: &AppSecrets, redirect_uri: Option<String>) -> Result<Self, ConfigError> {
         let scopes: Vec<String> = config::optional("AMAZON_SCOPES")
             .unwrap_or_else(|| "advertising::campaign_management".into())
             .split_whitespace()

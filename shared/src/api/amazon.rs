@@ -593,12 +593,14 @@ fn plan(
         tokens: None,
         refresh_shard: None,
         refresh_due_at: None,
+        auto_refresh: partition
+            .profile
+            .as_ref()
+            .is_none_or(|p| p.settings.auto_refresh_tokens),
+        lease_owner: None,
+        lease_until: None,
     };
-    let auto_refresh = partition
-        .profile
-        .as_ref()
-        .is_none_or(|p| p.settings.auto_refresh_tokens);
-    connection.schedule_refresh(auto_refresh.then_some(access_expires_at));
+    connection.schedule_refresh(Some(access_expires_at));
     let (accounts, new_default) = accounts_for(partition, &connection, discovery, now);
     Plan {
         expected_version: existing.map(|c| c.version),

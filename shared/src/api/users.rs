@@ -7,14 +7,13 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::health::health;
-use super::views::{AccountStats, ConnectionView, UserView};
+use super::views::{AccountStats, AccountView, ConnectionView, UserView};
 use crate::clerk_api::ClerkApi;
 use crate::config::{self, ConfigError};
 use crate::http::{self, ApiError, Caller, StrictJson};
 use crate::ids::UserId;
 use crate::secrets::AppSecrets;
 use crate::settings::{Settings, SettingsPatch};
-use crate::store::accounts::AccountRecord;
 use crate::store::users::UserRecord;
 use crate::store::{Store, WriteOutcome};
 
@@ -99,7 +98,7 @@ pub struct FullProfile {
     pub user: UserView,
     pub settings: Settings,
     pub connections: Vec<ConnectionView>,
-    pub accounts: Vec<AccountRecord>,
+    pub accounts: Vec<AccountView>,
     pub stats: AccountStats,
 }
 
@@ -116,6 +115,7 @@ async fn me_full(
         Some(user) => user,
         None => state.provision(&caller.user_id).await?,
     };
+    let now = Utc::now();
     let accounts = partition.accounts;
     Ok(Json(FullProfile {
         user: UserView::from(&user),
@@ -124,23 +124,26 @@ async fn me_full(
         connections: partition
             .connections
             .iter()
-            .map(|c| ConnectionView::of(c, &accounts))
+            .map(|c| ConnectionView::of(c, &accounts, now))
             .collect(),
-        accounts,
+        accounts: AccountView::all(accounts, &partition.connections, now),
     }))
 }
 
 #[derive(Serialize)]
 pub struct AccountList {
-    pub accounts: Vec<AccountRecord>,
+    pub accounts: Vec<AccountView>,
 }
 
+/// The caller's accounts with their health: one Query.
 async fn my_accounts(
     State(state): State<UsersState>,
     caller: Caller,
 ) -> Result<Json<AccountList>, ApiError> {
-    let accounts = state.store.list_accounts(&caller.user_id).await?;
-    Ok(Json(AccountList { accounts }))
+    let partition = state.store.read_partition(&caller.user_id).await?;
+    Ok(Json(AccountList {
+        accounts: AccountView::all(partition.accounts, &partition.connections, Utc::now()),
+    }))
 }
 
 #[derive(Serialize)]
@@ -193,7 +196,15 @@ async fn patch_settings(
         result = state.store.update_settings(&caller.user_id, &patch).await?;
     }
     match result {
-        Ok(settings) => Ok(Json(settings)),
+        Ok(settings) => {
+            if let Some(enabled) = patch.auto_refresh_tokens {
+                state
+                    .store
+                    .set_auto_refresh(&caller.user_id, enabled, Utc::now().timestamp())
+                    .await?;
+            }
+            Ok(Json(settings))
+        }
         Err(WriteOutcome::Stale) => Err(ApiError::unprocessable(
             "ACCOUNT_NOT_FOUND",
             Some("default_account_id"),
@@ -207,16 +218,24 @@ async fn reset_settings(
     State(state): State<UsersState>,
     caller: Caller,
 ) -> Result<Json<Settings>, ApiError> {
-    if let Some(settings) = state.store.reset_settings(&caller.user_id).await? {
-        return Ok(Json(settings));
-    }
-    state.provision(&caller.user_id).await?;
+    let settings = match state.store.reset_settings(&caller.user_id).await? {
+        Some(settings) => settings,
+        None => {
+            state.provision(&caller.user_id).await?;
+            state
+                .store
+                .reset_settings(&caller.user_id)
+                .await?
+                .ok_or_else(user_deleted)?
+        }
+    };
+    // The default turns automatic refreshing back on.
+    let now = Utc::now().timestamp();
     state
         .store
-        .reset_settings(&caller.user_id)
-        .await?
-        .map(Json)
-        .ok_or_else(user_deleted)
+        .set_auto_refresh(&caller.user_id, settings.auto_refresh_tokens, now)
+        .await?;
+    Ok(Json(settings))
 }
 
 async fn default_settings(_caller: Caller) -> Json<Settings> {

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::amazon::Region;
 use crate::amazon::ads::SyncWarning;
+use crate::health::{Health, HealthWarning, assess};
 use crate::ids::{AccountId, ConnectionId};
 use crate::store::accounts::{AccountRecord, AccountStatus};
 use crate::store::connections::{ConnectionRecord, ConnectionStatus};
@@ -90,12 +91,21 @@ pub struct ConnectionView {
     pub sync_warnings: Vec<SyncWarning>,
     pub last_synced_at: Option<DateTime<Utc>>,
     pub account_count: usize,
+    pub health: Health,
+    pub warnings: Vec<HealthWarning>,
     pub created_at: DateTime<Utc>,
 }
 
 impl ConnectionView {
-    pub fn of(connection: &ConnectionRecord, accounts: &[AccountRecord]) -> Self {
+    pub fn of(
+        connection: &ConnectionRecord,
+        accounts: &[AccountRecord],
+        now: DateTime<Utc>,
+    ) -> Self {
+        let (health, warnings) = assess(connection, now);
         Self {
+            health,
+            warnings,
             id: connection.connection_id.clone(),
             amazon_user_id: connection.amazon_user_id.clone(),
             amazon_name: connection.amazon_name.clone(),
@@ -118,5 +128,37 @@ impl ConnectionView {
                 .count(),
             created_at: connection.created_at,
         }
+    }
+}
+
+/// An account with the health of the connection it comes through.
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    #[serde(flatten)]
+    pub account: AccountRecord,
+    pub health: Health,
+    pub warnings: Vec<HealthWarning>,
+}
+
+impl AccountView {
+    pub fn all(
+        accounts: Vec<AccountRecord>,
+        connections: &[ConnectionRecord],
+        now: DateTime<Utc>,
+    ) -> Vec<Self> {
+        accounts
+            .into_iter()
+            .map(|account| {
+                let (health, warnings) = connections
+                    .iter()
+                    .find(|c| c.connection_id == account.connection_id)
+                    .map_or((Health::NeedsReauth, Vec::new()), |c| assess(c, now));
+                Self {
+                    account,
+                    health,
+                    warnings,
+                }
+            })
+            .collect()
     }
 }

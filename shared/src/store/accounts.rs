@@ -59,7 +59,7 @@ impl Store {
     pub async fn list_accounts(&self, user_id: &UserId) -> Result<Vec<AccountRecord>, StoreError> {
         accounts_in(
             &self
-                .query_partition(user_id, Some(keys::ACCOUNT_PREFIX))
+                .query_partition(keys::user(user_id), Some(keys::ACCOUNT_PREFIX))
                 .await?,
         )
     }

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::accounts::{AccountRecord, accounts_in};
+use super::events::{AuditEvent, EventKind};
 use super::users::UserRecord;
-use super::{Item, Store, StoreError, WriteOutcome, keys, sort_key};
+use super::{Item, Store, StoreError, WriteOutcome, keys, partition_key, sort_key};
 use crate::amazon::Region;
 use crate::amazon::ads::SyncWarning;
 use crate::ids::{AccountId, ConnectionId, UserId};
@@ -76,12 +77,26 @@ pub struct ConnectionRecord {
     pub refresh_shard: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_due_at: Option<i64>,
+    /// The user's `auto_refresh_tokens` setting, mirrored: when false the
+    /// connection stays out of the `refresh-due` index.
+    #[serde(default = "yes")]
+    pub auto_refresh: bool,
+    /// Who holds the refresh lease, and until when (epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<i64>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl ConnectionRecord {
     /// Puts the connection into the `refresh-due` index at `due`, or takes it
     /// out (`None`).
     pub fn schedule_refresh(&mut self, due: Option<DateTime<Utc>>) {
+        let due = due.filter(|_| self.auto_refresh);
         self.refresh_due_at = due.map(|at| at.timestamp());
         self.refresh_shard = due.map(|_| refresh_shard(&self.connection_id));
     }
@@ -151,6 +166,13 @@ impl UserPartition {
     }
 }
 
+/// A connection's place in the `refresh-due` index: its table key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueConnection {
+    pub user_id: UserId,
+    pub connection_id: ConnectionId,
+}
+
 /// A connection and its accounts, written together.
 pub struct ConnectionWrite<'a> {
     pub connection: &'a ConnectionRecord,
@@ -197,6 +219,12 @@ impl Store {
                 .put(put.build().map_err(super::build_error)?)
                 .build(),
         ];
+        first.push(self.event_put(&AuditEvent::new(
+            connection,
+            EventKind::Connected,
+            None,
+            connection.updated_at,
+        ))?);
         if let Some(account_id) = write.set_default_account {
             let update = Update::builder()
                 .table_name(self.table())
@@ -255,5 +283,252 @@ impl Store {
                 .await?;
         }
         Ok(WriteOutcome::Applied)
+    }
+}
+
+impl Store {
+    /// The connections of one index shard due by `horizon` (epoch seconds):
+    /// reads only what is due.
+    pub async fn due_connections(
+        &self,
+        shard: u8,
+        horizon: i64,
+    ) -> Result<Vec<DueConnection>, StoreError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(self.table())
+            .index_name(REFRESH_INDEX)
+            .key_condition_expression("#shard = :shard AND #due <= :horizon")
+            .expression_attribute_names("#shard", "refresh_shard")
+            .expression_attribute_names("#due", "refresh_due_at")
+            .expression_attribute_values(":shard", AttributeValue::S(format!("{shard:02}")))
+            .expression_attribute_values(":horizon", AttributeValue::N(horizon.to_string()))
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await?;
+        Ok(pages
+            .into_iter()
+            .flat_map(|page| page.items.unwrap_or_default())
+            .filter_map(|item| {
+                let user = partition_key(&item).strip_prefix("USER#")?;
+                let connection = sort_key(&item).strip_prefix(keys::CONNECTION_PREFIX)?;
+                Some(DueConnection {
+                    user_id: UserId::parse(user).ok()?,
+                    connection_id: ConnectionId::parse(connection).ok()?,
+                })
+            })
+            .collect())
+    }
+
+    /// Takes the refresh lease of a connection: only if no live lease exists
+    /// and (unless `horizon` is `None`, an on-demand refresh) it is still due.
+    /// Returns the claimed record (its `version` already bumped), or `None`
+    /// when someone else has it, it was refreshed meanwhile, or it is gone.
+    pub async fn claim_connection(
+        &self,
+        due: &DueConnection,
+        owner: &str,
+        now: i64,
+        lease_seconds: i64,
+        horizon: Option<i64>,
+    ) -> Result<Option<ConnectionRecord>, StoreError> {
+        let mut condition =
+            "attribute_exists(#pk) AND (attribute_not_exists(#lease) OR #lease < :now) AND #status IN (:active, :error)".to_owned();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Self::key(
+                keys::user(&due.user_id),
+                &keys::connection(&due.connection_id),
+            )))
+            .update_expression("SET #lease = :until, #owner = :owner, #version = #version + :one")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_names("#owner", "lease_owner")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(
+                ":until",
+                AttributeValue::N((now + lease_seconds).to_string()),
+            )
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":active", AttributeValue::S("active".into()))
+            .expression_attribute_values(":error", AttributeValue::S("error".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        if let Some(horizon) = horizon {
+            condition.push_str(" AND #due <= :horizon");
+            request = request
+                .expression_attribute_names("#due", "refresh_due_at")
+                .expression_attribute_values(":horizon", AttributeValue::N(horizon.to_string()));
+        }
+        match request.condition_expression(condition).send().await {
+            Ok(output) => Ok(Some(serde_dynamo::from_item(
+                output.attributes.unwrap_or_default(),
+            )?)),
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
+                if e.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes the outcome of a refresh (lease released) with its audit event,
+    /// only if the connection still holds `owner`'s lease at `claimed_version`
+    /// and its `auto_refresh` is still what the refresher saw. `Stale`: the
+    /// lease was lost, the connection deleted, or the setting changed.
+    pub async fn finish_refresh(
+        &self,
+        connection: &ConnectionRecord,
+        owner: &str,
+        claimed_version: u64,
+        event: Option<&AuditEvent>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(connection)?;
+        item.extend(Self::key(
+            keys::user(&connection.user_id),
+            &keys::connection(&connection.connection_id),
+        ));
+        item.insert("entity".into(), AttributeValue::S("connection".into()));
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("#version = :version AND #owner = :owner AND #auto = :auto")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#owner", "lease_owner")
+            .expression_attribute_names("#auto", "auto_refresh")
+            .expression_attribute_values(":auto", AttributeValue::Bool(connection.auto_refresh))
+            .expression_attribute_values(":version", AttributeValue::N(claimed_version.to_string()))
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .build()
+            .map_err(super::build_error)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(event) = event {
+            items.push(self.event_put(event)?);
+        }
+        self.transact(items, |_| WriteOutcome::Stale).await
+    }
+}
+
+/// The sparse index the refresher reads.
+pub const REFRESH_INDEX: &str = "refresh-due";
+
+impl Store {
+    /// The connection as stored (strongly consistent).
+    pub async fn get_connection(
+        &self,
+        user_id: &UserId,
+        connection_id: &ConnectionId,
+    ) -> Result<Option<ConnectionRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(Self::key(
+                keys::user(user_id),
+                &keys::connection(connection_id),
+            )))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output
+            .item
+            .map(|item| Ok(serde_dynamo::from_item(item)?))
+            .transpose()
+    }
+
+    /// Mirrors the user's `auto_refresh_tokens` onto their connections and
+    /// puts them into (or takes them out of) the `refresh-due` index. A
+    /// connection being refreshed right now keeps its index entry until the
+    /// refresher's write, which sees the new flag and schedules accordingly.
+    pub async fn set_auto_refresh(
+        &self,
+        user_id: &UserId,
+        enabled: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let items = self
+            .query_partition(keys::user(user_id), Some(keys::CONNECTION_PREFIX))
+            .await?;
+        for item in items {
+            let connection: ConnectionRecord = serde_dynamo::from_item(item)?;
+            if connection.auto_refresh == enabled {
+                continue;
+            }
+            let key = Self::key(
+                keys::user(user_id),
+                &keys::connection(&connection.connection_id),
+            );
+            let schedulable = matches!(
+                connection.status,
+                ConnectionStatus::Active | ConnectionStatus::Error
+            );
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(self.table())
+                .set_key(Some(key.clone()))
+                .condition_expression(
+                    "attribute_exists(#pk) AND (attribute_not_exists(#lease) OR #lease < :now)",
+                )
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#lease", "lease_until")
+                .expression_attribute_names("#auto", "auto_refresh")
+                .expression_attribute_names("#shard", "refresh_shard")
+                .expression_attribute_names("#due", "refresh_due_at")
+                .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+                .expression_attribute_values(":auto", AttributeValue::Bool(enabled));
+            update = if enabled && schedulable {
+                update
+                    .update_expression("SET #auto = :auto, #shard = :shard, #due = :due")
+                    .expression_attribute_values(
+                        ":shard",
+                        AttributeValue::S(refresh_shard(&connection.connection_id)),
+                    )
+                    .expression_attribute_values(
+                        ":due",
+                        AttributeValue::N(connection.access_expires_at.timestamp().to_string()),
+                    )
+            } else if enabled {
+                update.update_expression("SET #auto = :auto")
+            } else {
+                update.update_expression("SET #auto = :auto REMOVE #shard, #due")
+            };
+            match update.send().await {
+                Ok(_) => {}
+                Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
+                    if e.err().is_conditional_check_failed_exception() =>
+                {
+                    // Leased (or gone): set the flag alone; the refresher's
+                    // conditional write then fails and reschedules with it.
+                    let flag_only = self
+                        .client
+                        .update_item()
+                        .table_name(self.table())
+                        .set_key(Some(key))
+                        .update_expression("SET #auto = :auto")
+                        .condition_expression("attribute_exists(#pk)")
+                        .expression_attribute_names("#pk", keys::PK)
+                        .expression_attribute_names("#auto", "auto_refresh")
+                        .expression_attribute_values(":auto", AttributeValue::Bool(enabled))
+                        .send()
+                        .await;
+                    match flag_only {
+                        Ok(_) => {}
+                        Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
+                            if e.err().is_conditional_check_failed_exception() => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
     }
 }

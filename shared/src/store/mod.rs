@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod connections;
+pub mod events;
 pub mod oauth_states;
 pub mod users;
 
@@ -36,8 +37,6 @@ pub mod keys {
     pub const DELIVERY: &str = "DELIVERY";
     pub const CONNECTION_PREFIX: &str = "CONN#";
     pub const STATE: &str = "STATE";
-    /// Sort-key prefix of audit events, newest last.
-    pub const EVENT_PREFIX: &str = "EVENT#";
 
     pub fn user(user_id: &UserId) -> String {
         format!("USER#{user_id}")
@@ -45,6 +44,12 @@ pub mod keys {
 
     pub fn delivery(id: &str) -> String {
         format!("DELIVERY#{id}")
+    }
+
+    /// Audit events live in a partition of their own, so that reading a
+    /// user's profile, connections and accounts never pages through them.
+    pub fn events(user_id: &UserId) -> String {
+        format!("EVENTS#{user_id}")
     }
 
     pub fn state(hash: &str) -> String {
@@ -136,13 +141,13 @@ impl Store {
     /// Every item in a user's partition, in sort-key order: one Query (more
     /// only for a partition over 1 MB).
     pub async fn user_partition(&self, user_id: &UserId) -> Result<Vec<Item>, StoreError> {
-        self.query_partition(user_id, None).await
+        self.query_partition(keys::user(user_id), None).await
     }
 
-    /// The items of a user's partition whose sort key starts with `prefix`.
+    /// The items of partition `pk` whose sort key starts with `prefix`.
     pub(crate) async fn query_partition(
         &self,
-        user_id: &UserId,
+        pk: String,
         prefix: Option<&str>,
     ) -> Result<Vec<Item>, StoreError> {
         let mut query = self
@@ -150,7 +155,7 @@ impl Store {
             .query()
             .table_name(self.table())
             .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_values(":pk", AttributeValue::S(keys::user(user_id)));
+            .expression_attribute_values(":pk", AttributeValue::S(pk));
         query = match prefix {
             Some(prefix) => query
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
@@ -167,6 +172,13 @@ impl Store {
             .into_iter()
             .flat_map(|page| page.items.unwrap_or_default())
             .collect())
+    }
+}
+
+pub(crate) fn partition_key(item: &Item) -> &str {
+    match item.get(keys::PK) {
+        Some(AttributeValue::S(pk)) => pk,
+        _ => "",
     }
 }
 

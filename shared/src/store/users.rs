@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Item, Store, StoreError, WriteOutcome, keys, set_clauses, sort_key};
+use super::{Item, Store, StoreError, WriteOutcome, keys, partition_key, set_clauses, sort_key};
 use crate::ids::{AccountId, UserId};
 use crate::settings::{RESETTABLE, Settings, SettingsPatch};
 use crate::webhooks::svix::DeliveryId;
@@ -126,9 +126,10 @@ impl Store {
         .await
     }
 
-    /// Deletes everything the user owns and leaves a tombstone that keeps late
-    /// or replayed events from bringing the user back. One Query, then one
-    /// transaction for up to 98 owned items (more in chunks; the delivery is
+    /// Deletes everything the user owns (their partition and their audit
+    /// events) and leaves a tombstone that keeps late or replayed events from
+    /// bringing the user back. Two Queries, then one transaction for up to 98
+    /// owned items (more in chunks; the delivery is
     /// recorded with the last one, so a failure part-way is simply retried).
     pub async fn delete_user(
         &self,
@@ -137,15 +138,18 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<WriteOutcome, StoreError> {
         let pk = keys::user(user_id);
-        let owned: Vec<TransactWriteItem> = self
-            .user_partition(user_id)
-            .await?
+        let mut owned_items = self.user_partition(user_id).await?;
+        owned_items.extend(self.query_partition(keys::events(user_id), None).await?);
+        let owned: Vec<TransactWriteItem> = owned_items
             .iter()
             .filter(|item| sort_key(item) != keys::TOMBSTONE)
             .map(|item| {
                 let delete = Delete::builder()
                     .table_name(self.table())
-                    .set_key(Some(Self::key(pk.clone(), sort_key(item))))
+                    .set_key(Some(Self::key(
+                        partition_key(item).to_owned(),
+                        sort_key(item),
+                    )))
                     .build()
                     .map_err(build_error)?;
                 Ok(TransactWriteItem::builder().delete(delete).build())

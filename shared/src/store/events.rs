@@ -1,0 +1,106 @@
+//! The audit trail of a user's connections: what happened, when, why. Kept
+//! 90 days (TTL), under `EVENTS#<user id>`, sorted by connection then time.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::connections::ConnectionRecord;
+use super::{Item, Store, StoreError, keys};
+use crate::ids::{ConnectionId, UserId};
+
+pub const EVENT_RETENTION: Duration = Duration::days(90);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Connected,
+    Refreshed,
+    RefreshFailed,
+    NeedsReauth,
+    Disconnected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub event_id: String,
+    pub user_id: UserId,
+    pub connection_id: ConnectionId,
+    pub kind: EventKind,
+    /// An error code, never a message from upstream.
+    pub detail: Option<String>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub at: DateTime<Utc>,
+}
+
+impl AuditEvent {
+    pub fn new(
+        connection: &ConnectionRecord,
+        kind: EventKind,
+        detail: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            event_id: uuid::Uuid::new_v4().simple().to_string(),
+            user_id: connection.user_id.clone(),
+            connection_id: connection.connection_id.clone(),
+            kind,
+            detail: detail.map(str::to_owned),
+            at,
+        }
+    }
+
+    fn sort_key(&self) -> String {
+        format!(
+            "{}#{:013}#{}",
+            self.connection_id,
+            self.at.timestamp_millis(),
+            self.event_id
+        )
+    }
+}
+
+impl Store {
+    pub(crate) fn event_put(&self, event: &AuditEvent) -> Result<TransactWriteItem, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(event)?;
+        item.extend(Self::key(keys::events(&event.user_id), &event.sort_key()));
+        item.insert("entity".into(), AttributeValue::S("event".into()));
+        item.insert(
+            keys::TTL.into(),
+            AttributeValue::N((event.at + EVENT_RETENTION).timestamp().to_string()),
+        );
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .build()
+            .map_err(super::build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A connection's events, newest first.
+    pub async fn connection_events(
+        &self,
+        user_id: &UserId,
+        connection_id: &ConnectionId,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(keys::events(user_id)))
+            .expression_attribute_values(":prefix", AttributeValue::S(format!("{connection_id}#")))
+            .scan_index_forward(false)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await?;
+        pages
+            .into_iter()
+            .flat_map(|page| page.items.unwrap_or_default())
+            .map(|item| Ok(serde_dynamo::from_item(item)?))
+            .collect()
+    }
+}
