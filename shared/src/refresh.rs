@@ -384,9 +384,9 @@ impl Refresher {
             next.status = ConnectionStatus::Error;
         }
         let event = AuditEvent::new(&next, EventKind::RefreshFailed, Some(code), now);
-        // The index holds "expiry, or retry time minus the window", so the
+        // The index holds "expiry, or retry time plus the window", so the
         // run that reads `due <= now + window` picks it up at `retry_at`.
-        let due = Some(retry_at - self.config.window);
+        let due = Some(retry_at + self.config.window);
         Attempt {
             next,
             event: Some(event),

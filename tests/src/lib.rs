@@ -13,8 +13,14 @@ use adsconnect::api::users::{self, UsersState};
 use adsconnect::api::webhook::{self, WebhookState};
 use adsconnect::auth::authorizer::context_keys;
 use adsconnect::clerk_api::ClerkApi;
+use adsconnect::ids::UserId;
+use adsconnect::refresh::{RefreshConfig, Refresher};
 use adsconnect::secrets::Secret;
 use adsconnect::store::Store;
+use adsconnect::store::connections::{
+    ConnectionRecord, ConnectionStatus, ConnectionWrite, DueConnection, connection_id_for,
+    token_context,
+};
 use adsconnect::tokens::TokenCipher;
 use adsconnect::webhooks::svix::{self, SvixVerifier};
 use adsconnect_dev::amazon_stub::{self, AmazonWorld};
@@ -297,6 +303,104 @@ impl Stack {
         let done = self.amazon_redirect(&query).await;
         assert_eq!(done.status, 302, "{:?}", done.body);
         reqwest::Url::parse(done.headers["location"].to_str().unwrap()).unwrap()
+    }
+}
+
+impl Stack {
+    /// A refresher as the `token-refresher` function builds it: its own
+    /// process, so its own data-key cache.
+    pub fn refresher(&self, config: RefreshConfig) -> Refresher {
+        let amazon = amazon_config(&self.amazon_server.uri());
+        Refresher {
+            store: self.store.clone(),
+            cipher: Arc::new(TokenCipher::new(self.kms.clone(), self.kms_key_id.clone())),
+            lwa: Arc::new(Lwa::new(&amazon).unwrap()),
+            config,
+        }
+    }
+
+    /// A connection of `user_id` to `login` whose access token expires in
+    /// `expires_in`, written as the callback writes one (tokens sealed by the
+    /// callback's process).
+    pub async fn seed_connection(
+        &self,
+        user_id: &str,
+        login: &str,
+        expires_in: chrono::Duration,
+    ) -> DueConnection {
+        let user_id = UserId::parse(user_id).unwrap();
+        let (access, refresh) = self.amazon.grant(login);
+        let now = chrono::Utc::now();
+        let connection_id = connection_id_for(&user_id, &format!("lwa:{login}"));
+        let plaintext = json!({"access_token": access, "refresh_token": refresh}).to_string();
+        let sealed = self
+            .amazon_callback
+            .cipher
+            .seal(
+                plaintext.as_bytes(),
+                &token_context(&user_id, &connection_id),
+            )
+            .await
+            .unwrap();
+        let mut connection = ConnectionRecord {
+            connection_id: connection_id.clone(),
+            user_id: user_id.clone(),
+            amazon_identity: format!("lwa:{login}"),
+            amazon_user_id: Some(login.to_owned()),
+            amazon_name: None,
+            amazon_email: None,
+            region: adsconnect::amazon::Region::Na,
+            status: ConnectionStatus::Active,
+            scopes: vec!["advertising::campaign_management".into()],
+            access_expires_at: now + expires_in,
+            consent_at: now,
+            consent_expires_at: now + chrono::Duration::days(365),
+            refresh_count: 0,
+            last_refresh_at: None,
+            failure_count: 0,
+            last_error_code: None,
+            next_retry_at: None,
+            version: 1,
+            sync_warnings: vec![],
+            last_synced_at: Some(now),
+            created_at: now,
+            updated_at: now,
+            tokens: Some(sealed),
+            refresh_shard: None,
+            refresh_due_at: None,
+            auto_refresh: true,
+            lease_owner: None,
+            lease_until: None,
+        };
+        connection.schedule_refresh(Some(connection.access_expires_at));
+        let outcome = self
+            .store
+            .save_connection(ConnectionWrite {
+                connection: &connection,
+                expected_version: None,
+                accounts: &[],
+                set_default_account: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(outcome, adsconnect::store::WriteOutcome::Applied);
+        self.calls.take();
+        self.kms_calls.take();
+        DueConnection {
+            user_id,
+            connection_id,
+        }
+    }
+
+    pub async fn connection(&self, due: &DueConnection) -> ConnectionRecord {
+        let record = self
+            .store
+            .get_connection(&due.user_id, &due.connection_id)
+            .await
+            .unwrap()
+            .unwrap();
+        self.calls.take();
+        record
     }
 }
 

@@ -55,6 +55,8 @@ struct World {
     consenting: String,
     /// Every value the token endpoint received, to prove none was stored.
     seen_secrets: Vec<String>,
+    /// How long the token endpoint takes to answer normally.
+    token_delay: std::time::Duration,
 }
 
 #[derive(Clone, Default)]
@@ -277,9 +279,11 @@ impl Respond for TokenEndpoint {
                 refresh
             }
         };
-        ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": access, "refresh_token": refresh, "token_type": "bearer", "expires_in": 3600
-        }))
+        ResponseTemplate::new(200)
+            .set_body_json(json!({
+                "access_token": access, "refresh_token": refresh, "token_type": "bearer", "expires_in": 3600
+            }))
+            .set_delay(world.token_delay)
     }
 }
 
@@ -287,6 +291,24 @@ impl AmazonWorld {
     /// Every code, verifier and token that crossed the token endpoint.
     pub fn seen_secrets(&self) -> Vec<String> {
         self.world().seen_secrets.clone()
+    }
+
+    /// Tokens for `login` as a finished consent would have issued them.
+    pub fn grant(&self, login: &str) -> (String, String) {
+        let mut world = self.world();
+        let access = format!("Atza|{}", uuid::Uuid::new_v4().simple());
+        let refresh = format!("Atzr|{}", uuid::Uuid::new_v4().simple());
+        world.access_tokens.insert(access.clone(), login.to_owned());
+        world
+            .refresh_tokens
+            .insert(refresh.clone(), login.to_owned());
+        world.seen_secrets.extend([access.clone(), refresh.clone()]);
+        (access, refresh)
+    }
+
+    /// Makes the token endpoint answer after `delay` (an LWA latency).
+    pub fn set_token_delay(&self, delay: std::time::Duration) {
+        self.world().token_delay = delay;
     }
 
     /// Revokes every token of `login` (the user removed the app at Amazon).

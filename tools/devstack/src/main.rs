@@ -5,6 +5,7 @@
 //!   a stand-in for Login with Amazon and the Ads API on 127.0.0.1:3001
 //! - `token [user_id] [session_id] [ttl_seconds]`: prints a dev session token
 //! - `webhook <event.json>`: signs a Clerk event and posts it to the local API
+//! - `refresh`: one token-refresher run, as the schedule would start it
 //!
 //! Configuration comes from the same environment variables as on AWS, plus
 //! `DEV_DIR` (where the dev key lives) and `LOCAL_API_ADDR`; see
@@ -35,7 +36,8 @@ async fn main() {
         Some("serve") => serve().await,
         Some("token") => token(&args[1..]),
         Some("webhook") => webhook(&args[1..]).await,
-        _ => Err("usage: adsconnect-dev provision | serve | token [user_id] [session_id] [ttl] | webhook <event.json>".into()),
+        Some("refresh") => refresh().await,
+        _ => Err("usage: adsconnect-dev provision | serve | token [user_id] [session_id] [ttl] | webhook <event.json> | refresh".into()),
     };
     if let Err(error) = result {
         eprintln!("adsconnect-dev: {error}");
@@ -163,6 +165,14 @@ fn token(args: &[String]) -> Result<(), BoxError> {
     let session = args.get(1).map_or("sess_dev", String::as_str);
     let ttl: i64 = args.get(2).map_or(Ok(3600), |t| t.parse())?;
     println!("{}", dev_key()?.session_token(&issuer, user, session, ttl));
+    Ok(())
+}
+
+async fn refresh() -> Result<(), BoxError> {
+    let refresher = adsconnect::refresh::Refresher::from_env().await?;
+    let deadline = chrono::Utc::now().timestamp_millis() as u64 + 300_000;
+    let summary = refresher.scheduled(deadline).await?;
+    println!("{}", serde_json::to_string(&summary)?);
     Ok(())
 }
 
