@@ -18,8 +18,7 @@ use adsconnect::refresh::{RefreshConfig, Refresher};
 use adsconnect::secrets::Secret;
 use adsconnect::store::Store;
 use adsconnect::store::connections::{
-    ConnectionRecord, ConnectionStatus, ConnectionWrite, DueConnection, connection_id_for,
-    token_context,
+    ConnectionRecord, ConnectionStatus, DueConnection, connection_id_for, token_context,
 };
 use adsconnect::tokens::TokenCipher;
 use adsconnect::webhooks::svix::{self, SvixVerifier};
@@ -373,17 +372,22 @@ impl Stack {
             lease_until: None,
         };
         connection.schedule_refresh(Some(connection.access_expires_at));
-        let outcome = self
-            .store
-            .save_connection(ConnectionWrite {
-                connection: &connection,
-                expected_version: None,
-                accounts: &[],
-                set_default_account: None,
-            })
+        // A plain PutItem: moto copies the whole table for every transaction,
+        // which would make seeding hundreds of connections quadratic.
+        let mut item: Item = serde_dynamo::to_item(&connection).unwrap();
+        item.insert("pk".into(), AttributeValue::S(format!("USER#{user_id}")));
+        item.insert(
+            "sk".into(),
+            AttributeValue::S(format!("CONN#{connection_id}")),
+        );
+        item.insert("entity".into(), AttributeValue::S("connection".into()));
+        self.dynamo
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
             .await
             .unwrap();
-        assert_eq!(outcome, adsconnect::store::WriteOutcome::Applied);
         self.calls.take();
         self.kms_calls.take();
         DueConnection {

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Item, Store, StoreError, keys, sort_key};
-use crate::ids::{AccountId, ConnectionId, UserId};
+use super::{Item, StoreError, keys, sort_key};
+use crate::ids::{AccountId, ConnectionId};
 
 /// Amazon's account status, mapped as the original system did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,15 +52,4 @@ pub fn accounts_in(items: &[Item]) -> Result<Vec<AccountRecord>, StoreError> {
         .filter(|item| sort_key(item).starts_with(keys::ACCOUNT_PREFIX))
         .map(|item| Ok(serde_dynamo::from_item(item.clone())?))
         .collect()
-}
-
-impl Store {
-    /// All of a user's accounts: one Query on the user's partition.
-    pub async fn list_accounts(&self, user_id: &UserId) -> Result<Vec<AccountRecord>, StoreError> {
-        accounts_in(
-            &self
-                .query_partition(keys::user(user_id), Some(keys::ACCOUNT_PREFIX))
-                .await?,
-        )
-    }
 }

@@ -379,7 +379,7 @@ impl Store {
         }
     }
 
-    /// Writes the outcome of a refresh (lease released) with its audit event,
+    /// Writes the outcome of a refresh (lease released), then its audit event,
     /// only if the connection still holds `owner`'s lease at `claimed_version`
     /// and its `auto_refresh` is still what the refresher saw. `Stale`: the
     /// lease was lost, the connection deleted, or the setting changed.
@@ -396,7 +396,12 @@ impl Store {
             &keys::connection(&connection.connection_id),
         ));
         item.insert("entity".into(), AttributeValue::S("connection".into()));
-        let put = Put::builder()
+        // Not a transaction with the event: this is the hottest write path and
+        // a transaction doubles its cost. Losing the event of a refresh whose
+        // process died in between is acceptable; losing the refresh is not.
+        let written = self
+            .client
+            .put_item()
             .table_name(self.table())
             .set_item(Some(item))
             .condition_expression("#version = :version AND #owner = :owner AND #auto = :auto")
@@ -406,13 +411,23 @@ impl Store {
             .expression_attribute_values(":auto", AttributeValue::Bool(connection.auto_refresh))
             .expression_attribute_values(":version", AttributeValue::N(claimed_version.to_string()))
             .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
-            .build()
-            .map_err(super::build_error)?;
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        if let Some(event) = event {
-            items.push(self.event_put(event)?);
+            .send()
+            .await;
+        match written {
+            Ok(_) => {}
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
+                if e.err().is_conditional_check_failed_exception() =>
+            {
+                return Ok(WriteOutcome::Stale);
+            }
+            Err(e) => return Err(e.into()),
         }
-        self.transact(items, |_| WriteOutcome::Stale).await
+        if let Some(event) = event
+            && let Err(error) = self.put_event(event).await
+        {
+            tracing::warn!(error = %error, "audit event not recorded");
+        }
+        Ok(WriteOutcome::Applied)
     }
 }
 

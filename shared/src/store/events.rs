@@ -62,6 +62,26 @@ impl AuditEvent {
 
 impl Store {
     pub(crate) fn event_put(&self, event: &AuditEvent) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(Self::event_item(event)?))
+            .build()
+            .map_err(super::build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Records an event on its own (not part of another write).
+    pub async fn put_event(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(Self::event_item(event)?))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    fn event_item(event: &AuditEvent) -> Result<Item, StoreError> {
         let mut item: Item = serde_dynamo::to_item(event)?;
         item.extend(Self::key(keys::events(&event.user_id), &event.sort_key()));
         item.insert("entity".into(), AttributeValue::S("event".into()));
@@ -69,12 +89,7 @@ impl Store {
             keys::TTL.into(),
             AttributeValue::N((event.at + EVENT_RETENTION).timestamp().to_string()),
         );
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .build()
-            .map_err(super::build_error)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        Ok(item)
     }
 
     /// A connection's events, newest first.

@@ -123,10 +123,6 @@ impl Store {
         config::required("TABLE_NAME")
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     pub fn table(&self) -> &str {
         &self.table
     }
