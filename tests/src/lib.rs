@@ -129,9 +129,18 @@ impl Stack {
             ),
         };
         let (amazon_start, amazon_callback) = (amazon_state(), amazon_state());
+        // The users function has its own process (data-key cache) too.
+        let users_amazon = amazon_state();
         let users = users::router(UsersState {
             store: store.clone(),
             clerk: ClerkApi::new(clerk.uri(), Secret::new(CLERK_SECRET_KEY)),
+            refresher: Arc::new(Refresher {
+                store: store.clone(),
+                cipher: Arc::clone(&users_amazon.cipher),
+                lwa: Arc::clone(&users_amazon.lwa),
+                config: RefreshConfig::default(),
+            }),
+            amazon: users_amazon,
         });
         let webhook = webhook::router(WebhookState {
             store: store.clone(),
@@ -368,6 +377,7 @@ impl Stack {
             refresh_shard: None,
             refresh_due_at: None,
             auto_refresh: true,
+            sync_requested_at: None,
             lease_owner: None,
             lease_until: None,
         };

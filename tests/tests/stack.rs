@@ -105,7 +105,13 @@ async fn sample_events_are_answered_by_their_functions() {
         )
         .await
         .unwrap();
-        assert_eq!(response.status(), 200, "{}", path.display());
+        // Samples naming a connection or account name one the dev user does not have.
+        let expected = if event["routeKey"].as_str().unwrap().contains("{id}") {
+            404
+        } else {
+            200
+        };
+        assert_eq!(response.status(), expected, "{}", path.display());
     }
 }
 

@@ -126,9 +126,9 @@ async fn invalid_grant_needs_reauth_at_once_and_destroys_the_tokens() {
     assert_eq!(stack.amazon.calls(Endpoint::Token), calls);
     let full = stack.get("/api/v1/users/me/full", USER).await.body;
     assert_eq!(full["connections"][0]["health"], "needs_reauth");
-    let events = stack
+    let (events, _) = stack
         .store
-        .connection_events(&connection.user_id, &connection.connection_id)
+        .events_page(&connection.user_id, &connection.connection_id, 10, None)
         .await
         .unwrap();
     assert_eq!(

@@ -28,6 +28,7 @@ use crate::store::connections::{
     ConnectionRecord, ConnectionStatus, ConnectionWrite, UserPartition, account_id_for,
     connection_id_for,
 };
+use crate::store::events::EventKind;
 use crate::store::oauth_states::{StateRecord, TakenState, state_hash};
 use crate::store::{Store, WriteOutcome};
 use crate::tokens::TokenCipher;
@@ -103,14 +104,22 @@ pub struct AmazonState {
 impl AmazonState {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let sdk = super::aws_sdk_config().await;
+        let secrets = super::load_app_secrets(&sdk).await?;
+        Self::load(&sdk, &secrets)
+    }
+
+    /// From configuration already loaded (several functions share it).
+    pub fn load(
+        sdk: &aws_config::SdkConfig,
+        secrets: &crate::secrets::AppSecrets,
+    ) -> Result<Self, ConfigError> {
         let table = Store::table_from_env()?;
         let key_id = config::required("TOKEN_KEY_ID")?;
         let returns = ReturnPolicy::from_env()?;
-        let secrets = super::load_app_secrets(&sdk).await?;
-        let amazon = AmazonConfig::from_env(&secrets)?;
+        let amazon = AmazonConfig::from_env(secrets)?;
         Ok(Self {
-            store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
-            cipher: Arc::new(TokenCipher::new(aws_sdk_kms::Client::new(&sdk), key_id)),
+            store: Store::new(aws_sdk_dynamodb::Client::new(sdk), table),
+            cipher: Arc::new(TokenCipher::new(aws_sdk_kms::Client::new(sdk), key_id)),
             lwa: Arc::new(Lwa::new(&amazon)?),
             ads: Arc::new(AdsApi::new(&amazon)),
             returns: Arc::new(returns),
@@ -528,6 +537,7 @@ async fn save(
             expected_version,
             accounts: &accounts,
             set_default_account: new_default.as_ref(),
+            event: EventKind::Connected,
         })
         .await
         .map_err(storage_failure)?;
@@ -597,6 +607,7 @@ fn plan(
             .profile
             .as_ref()
             .is_none_or(|p| p.settings.auto_refresh_tokens),
+        sync_requested_at: None,
         lease_owner: None,
         lease_until: None,
     };
@@ -619,7 +630,7 @@ fn storage_failure(error: impl std::fmt::Display) -> Failure {
 /// user and profile, `is_default` and `connected_at` kept), and this
 /// connection's accounts that a region which answered no longer lists,
 /// marked disabled rather than deleted. Picks a default when the user has none.
-fn accounts_for(
+pub(crate) fn accounts_for(
     partition: &UserPartition,
     connection: &ConnectionRecord,
     discovery: &Discovery,

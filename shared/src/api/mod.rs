@@ -4,6 +4,7 @@
 
 pub mod amazon;
 pub mod health;
+pub mod manage;
 pub mod users;
 pub mod views;
 pub mod webhook;

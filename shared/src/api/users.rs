@@ -8,10 +8,14 @@ use serde::Serialize;
 
 use super::health::health;
 use super::views::{AccountStats, AccountView, ConnectionView, UserView};
+use std::sync::Arc;
+
+use super::amazon::AmazonState;
 use crate::clerk_api::ClerkApi;
 use crate::config::{self, ConfigError};
 use crate::http::{self, ApiError, Caller, StrictJson};
 use crate::ids::UserId;
+use crate::refresh::{RefreshConfig, Refresher};
 use crate::secrets::AppSecrets;
 use crate::settings::{Settings, SettingsPatch};
 use crate::store::users::UserRecord;
@@ -21,6 +25,10 @@ use crate::store::{Store, WriteOutcome};
 pub struct UsersState {
     pub store: Store,
     pub clerk: ClerkApi,
+    /// For re-authorization and sync.
+    pub amazon: AmazonState,
+    /// On-demand refreshes go through the refresher's lease.
+    pub refresher: Arc<Refresher>,
 }
 
 impl UsersState {
@@ -33,16 +41,26 @@ impl UsersState {
         };
         let secrets = super::load_app_secrets(&sdk).await?;
         let secret_key = AppSecrets::require(&secrets.clerk_secret_key, "clerk_secret_key")?;
+        let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+        let amazon = AmazonState::load(&sdk, &secrets)?;
+        let refresher = Refresher {
+            store: store.clone(),
+            cipher: Arc::clone(&amazon.cipher),
+            lwa: Arc::clone(&amazon.lwa),
+            config: RefreshConfig::from_env()?,
+        };
         Ok(Self {
-            store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+            store,
             clerk: ClerkApi::new(clerk_api_url, secret_key),
+            amazon,
+            refresher: Arc::new(refresher),
         })
     }
 
     /// The caller's profile: one GetItem; on a miss (the `user.created`
     /// webhook has not arrived yet) the user is fetched from Clerk and stored,
     /// unless they were deleted.
-    async fn current_user(&self, user_id: &UserId) -> Result<UserRecord, ApiError> {
+    pub(crate) async fn current_user(&self, user_id: &UserId) -> Result<UserRecord, ApiError> {
         match self.store.get_user(user_id).await? {
             Some(user) => Ok(user),
             None => self.provision(user_id).await,
@@ -84,6 +102,7 @@ pub fn router(state: UsersState) -> Router {
         .route("/api/v1/settings", get(get_settings).patch(patch_settings))
         .route("/api/v1/settings/reset", post(reset_settings))
         .route("/api/v1/settings/defaults", get(default_settings))
+        .merge(super::manage::routes())
         .with_state(state);
     http::finish(api)
 }

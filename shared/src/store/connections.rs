@@ -81,6 +81,9 @@ pub struct ConnectionRecord {
     /// connection stays out of the `refresh-due` index.
     #[serde(default = "yes")]
     pub auto_refresh: bool,
+    /// When a manual sync last started (epoch seconds): one per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_requested_at: Option<i64>,
     /// Who holds the refresh lease, and until when (epoch seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_owner: Option<String>,
@@ -181,6 +184,8 @@ pub struct ConnectionWrite<'a> {
     pub accounts: &'a [AccountRecord],
     /// Mirror a newly chosen default account into the user's settings.
     pub set_default_account: Option<&'a AccountId>,
+    /// The audit event recorded with the write.
+    pub event: EventKind,
 }
 
 impl Store {
@@ -221,7 +226,7 @@ impl Store {
         ];
         first.push(self.event_put(&AuditEvent::new(
             connection,
-            EventKind::Connected,
+            write.event,
             None,
             connection.updated_at,
         ))?);

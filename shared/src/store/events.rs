@@ -15,6 +15,7 @@ pub const EVENT_RETENTION: Duration = Duration::days(90);
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Connected,
+    Synced,
     Refreshed,
     RefreshFailed,
     NeedsReauth,
@@ -90,32 +91,5 @@ impl Store {
             AttributeValue::N((event.at + EVENT_RETENTION).timestamp().to_string()),
         );
         Ok(item)
-    }
-
-    /// A connection's events, newest first.
-    pub async fn connection_events(
-        &self,
-        user_id: &UserId,
-        connection_id: &ConnectionId,
-    ) -> Result<Vec<AuditEvent>, StoreError> {
-        let pages = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_values(":pk", AttributeValue::S(keys::events(user_id)))
-            .expression_attribute_values(":prefix", AttributeValue::S(format!("{connection_id}#")))
-            .scan_index_forward(false)
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await?;
-        pages
-            .into_iter()
-            .flat_map(|page| page.items.unwrap_or_default())
-            .map(|item| Ok(serde_dynamo::from_item(item)?))
-            .collect()
     }
 }

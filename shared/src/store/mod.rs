@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod connections;
 pub mod events;
+pub mod management;
 pub mod oauth_states;
 pub mod users;
 

@@ -75,6 +75,13 @@ impl AmazonWorld {
         world.logins.insert(name.to_owned(), login);
     }
 
+    /// Changes what `login` can see (Amazon-side changes between syncs).
+    pub fn update_login(&self, name: &str, change: impl FnOnce(&mut Login)) {
+        if let Some(login) = self.world().logins.get_mut(name) {
+            change(login);
+        }
+    }
+
     /// The next answers of `endpoint`, before it answers normally again.
     pub fn script(&self, endpoint: Endpoint, responses: Vec<ResponseTemplate>) {
         self.world()

@@ -1,0 +1,461 @@
+//! Connections and accounts API: isolation, crypto-shredding, re-authorize,
+//! sync, defaults under concurrency, pagination, health.
+
+use adsconnect_dev::amazon_stub::{Login, profile};
+use adsconnect_tests::*;
+use serde_json::{Value, json};
+
+const A: &str = "user_2alice";
+const B: &str = "user_2bob";
+
+fn login(user: &str, profiles: &[(u64, &str)]) -> Login {
+    Login {
+        lwa_profile: Some(
+            json!({"user_id": format!("amzn1.account.{user}"), "name": user, "email": format!("{user}@example.com")}),
+        ),
+        profiles: [(
+            "na",
+            profiles
+                .iter()
+                .map(|(id, name)| profile(*id, "US", name, "seller"))
+                .collect(),
+        )]
+        .into_iter()
+        .collect(),
+        ads_accounts: vec![],
+    }
+}
+
+async fn two_users() -> (Stack, String, String) {
+    let stack = Stack::new().await;
+    for user in [A, B] {
+        stack
+            .post_event(&user_event(
+                "user.created",
+                &clerk_user(user, &format!("{user}@example.com"), 1_000),
+            ))
+            .await;
+    }
+    stack.amazon.add_login(
+        "alice",
+        login("alice", &[(101, "Alice US"), (102, "Alice CA")]),
+    );
+    stack
+        .amazon
+        .add_login("bob", login("bob", &[(201, "Bob US")]));
+    let a = query_of(&stack.connect_flow(A, "alice").await)["connection_id"].clone();
+    let b = query_of(&stack.connect_flow(B, "bob").await)["connection_id"].clone();
+    (stack, a, b)
+}
+
+async fn account_ids(stack: &Stack, user: &str) -> Vec<String> {
+    let body = stack.get("/api/v1/accounts?limit=100", user).await.body;
+    body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn dump(stack: &Stack) -> Vec<String> {
+    // As JSON (sorted keys at every level), so map order cannot differ.
+    let mut items: Vec<String> = stack
+        .items()
+        .await
+        .into_iter()
+        .map(|i| serde_dynamo::from_item::<_, Value>(i).unwrap().to_string())
+        .collect();
+    items.sort();
+    items
+}
+
+#[tokio::test]
+async fn every_route_answers_404_for_another_users_ids_and_changes_nothing() {
+    let (stack, _a, b) = two_users().await;
+    let b_account = account_ids(&stack, B).await[0].clone();
+    let before = dump(&stack).await;
+    let routes = [
+        ("GET", format!("/api/v1/connections/{b}")),
+        ("DELETE", format!("/api/v1/connections/{b}")),
+        ("POST", format!("/api/v1/connections/{b}/reauthorize")),
+        ("POST", format!("/api/v1/connections/{b}/sync")),
+        ("GET", format!("/api/v1/connections/{b}/events")),
+        ("GET", format!("/api/v1/accounts/{b_account}")),
+        ("DELETE", format!("/api/v1/accounts/{b_account}")),
+        ("PUT", format!("/api/v1/accounts/{b_account}/default")),
+    ];
+    for (verb, path) in &routes {
+        let as_a = stack
+            .send(&stack.users, &Request::new(verb, path), Some(A))
+            .await;
+        assert_eq!(as_a.status, 404, "{verb} {path}: {:?}", as_a.body);
+        // Exactly as for an id that does not exist, or is not even well formed.
+        for missing in [
+            path.replace(&b, "conn_000000000000000000000000")
+                .replace(&b_account, "acct_000000000000000000000000"),
+            path.replace(&b, "nonsense").replace(&b_account, "x"),
+        ] {
+            let response = stack
+                .send(&stack.users, &Request::new(verb, &missing), Some(A))
+                .await;
+            assert_eq!(
+                (response.status, response.error_code()),
+                (404, as_a.error_code()),
+                "{verb} {missing}"
+            );
+        }
+    }
+    assert_eq!(dump(&stack).await, before, "nothing changed");
+    let listed = stack.get("/api/v1/connections", A).await.body;
+    assert!(!listed.to_string().contains(&b));
+    assert!(!account_ids(&stack, A).await.contains(&b_account));
+    // Bob's own requests still work.
+    assert_eq!(
+        stack
+            .get(&format!("/api/v1/connections/{b}"), B)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn disconnect_shreds_the_tokens_and_removes_the_accounts() {
+    let (stack, a, _b) = two_users().await;
+    let connection = stack.get(&format!("/api/v1/connections/{a}"), A).await;
+    assert_eq!(connection.status, 200);
+    assert_eq!(connection.body["account_count"], 2);
+    assert_eq!(connection.body["amazon_name"], "alice");
+    assert!(connection.body.get("tokens").is_none());
+    let gone = stack
+        .send(
+            &stack.users,
+            &Request::new("DELETE", &format!("/api/v1/connections/{a}")),
+            Some(A),
+        )
+        .await;
+    assert_eq!(gone.status, 204);
+    let items = stack.items().await;
+    let alice: Vec<_> = items
+        .iter()
+        .filter(|i| attr_s(i, "pk") == Some(&format!("USER#{A}")))
+        .collect();
+    assert!(
+        alice.iter().all(|i| attr_s(i, "sk") == Some("PROFILE")),
+        "only the profile is left: {alice:?}"
+    );
+    assert!(
+        !format!("{alice:?}").contains("wrapped_key")
+            && !format!("{alice:?}").contains("ciphertext")
+    );
+    let full = stack.get("/api/v1/users/me/full", A).await.body;
+    assert_eq!(full["accounts"], json!([]));
+    assert_eq!(full["settings"]["default_account_id"], json!(null));
+    // The audit trail stays.
+    let user = adsconnect::ids::UserId::parse(A).unwrap();
+    let conn = adsconnect::ids::ConnectionId::parse(&a).unwrap();
+    let (events, _) = stack
+        .store
+        .events_page(&user, &conn, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        events[0].kind,
+        adsconnect::store::events::EventKind::Disconnected
+    );
+    assert_eq!(
+        stack
+            .get(&format!("/api/v1/connections/{a}"), A)
+            .await
+            .status,
+        404
+    );
+    // Bob is untouched.
+    assert_eq!(account_ids(&stack, B).await.len(), 1);
+}
+
+#[tokio::test]
+async fn reauthorize_renews_the_connection_in_place_and_keeps_account_ids() {
+    let (stack, a, _b) = two_users().await;
+    let ids_before = account_ids(&stack, A).await;
+    let started = stack
+        .send(
+            &stack.users,
+            &Request::new("POST", &format!("/api/v1/connections/{a}/reauthorize"))
+                .json(&json!({"return_to": format!("{APP_ORIGIN}/back")})),
+            Some(A),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{:?}", started.body);
+    assert!(
+        started.body["authorization_url"]
+            .as_str()
+            .unwrap()
+            .contains("code_challenge=")
+    );
+    let (_, query) = stack
+        .amazon
+        .consent(started.body["authorization_url"].as_str().unwrap(), "alice")
+        .unwrap();
+    let done = stack.amazon_redirect(&query).await.location();
+    assert_eq!(done.path(), "/back");
+    assert_eq!(query_of(&done)["connection_id"], a);
+    assert_eq!(account_ids(&stack, A).await, ids_before);
+    let connection = stack.get(&format!("/api/v1/connections/{a}"), A).await.body;
+    assert_eq!(connection["status"], "active");
+    let bad = stack
+        .send(
+            &stack.users,
+            &Request::new("POST", &format!("/api/v1/connections/{a}/reauthorize"))
+                .json(&json!({"return_to": "https://evil.example/"})),
+            Some(A),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    let unknown = stack
+        .send(
+            &stack.users,
+            &Request::new("POST", &format!("/api/v1/connections/{a}/reauthorize"))
+                .json(&json!({"scope": "x"})),
+            Some(A),
+        )
+        .await;
+    assert_eq!(unknown.status, 400);
+}
+
+#[tokio::test]
+async fn sync_adds_updates_and_disables_and_runs_at_most_once_a_minute() {
+    let (stack, a, _b) = two_users().await;
+    stack.amazon.update_login("alice", |login| {
+        login.profiles.insert(
+            "na",
+            vec![
+                profile(102, "CA", "Alice Canada", "seller"),
+                profile(103, "MX", "Alice MX", "seller"),
+            ],
+        );
+    });
+    let synced = stack
+        .send(
+            &stack.users,
+            &Request::new("POST", &format!("/api/v1/connections/{a}/sync")),
+            Some(A),
+        )
+        .await;
+    assert_eq!(synced.status, 200, "{:?}", synced.body);
+    let accounts = stack.get("/api/v1/accounts?status=disabled", A).await.body["accounts"].clone();
+    assert_eq!(accounts.as_array().unwrap().len(), 1);
+    assert_eq!(
+        accounts[0]["profile_id"], "101",
+        "vanished, kept as disabled"
+    );
+    let all = stack
+        .get("/api/v1/accounts?limit=100&status=active", A)
+        .await
+        .body["accounts"]
+        .clone();
+    let by_profile = |id: &str| {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["profile_id"] == id)
+            .cloned()
+    };
+    assert_eq!(
+        by_profile("102").unwrap()["name"],
+        "Alice Canada",
+        "updated"
+    );
+    assert!(by_profile("103").is_some(), "added");
+    let again = stack
+        .send(
+            &stack.users,
+            &Request::new("POST", &format!("/api/v1/connections/{a}/sync")),
+            Some(A),
+        )
+        .await;
+    assert_eq!((again.status, again.error_code()), (429, "RATE_LIMITED"));
+    let wait: u64 = again.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // The events of the connection, newest first, in pages.
+    let page = stack
+        .get(&format!("/api/v1/connections/{a}/events?limit=1"), A)
+        .await
+        .body;
+    assert_eq!(page["events"][0]["kind"], "synced");
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let next = stack
+        .get(
+            &format!("/api/v1/connections/{a}/events?limit=5&cursor={cursor}"),
+            A,
+        )
+        .await
+        .body;
+    assert_eq!(next["events"][0]["kind"], "connected");
+    assert_eq!(next["next_cursor"], json!(null));
+}
+
+#[tokio::test]
+async fn concurrent_default_switches_leave_exactly_one_default() {
+    let stack = Stack::new().await;
+    stack
+        .post_event(&user_event(
+            "user.created",
+            &clerk_user(A, "a@example.com", 1_000),
+        ))
+        .await;
+    let profiles: Vec<(u64, String)> = (0..8).map(|i| (300 + i, format!("Store {i}"))).collect();
+    let refs: Vec<(u64, &str)> = profiles
+        .iter()
+        .map(|(id, name)| (*id, name.as_str()))
+        .collect();
+    stack.amazon.add_login("alice", login("alice", &refs));
+    stack.connect_flow(A, "alice").await;
+    let ids = account_ids(&stack, A).await;
+    let replies = futures::future::join_all(ids.iter().map(|id| {
+        let request = Request::new("PUT", &format!("/api/v1/accounts/{id}/default"));
+        let stack = &stack;
+        async move { stack.send(&stack.users, &request, Some(A)).await }
+    }))
+    .await;
+    assert!(
+        replies.iter().all(|r| r.status == 200),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let accounts = stack.get("/api/v1/accounts?limit=100", A).await.body["accounts"].clone();
+    let defaults: Vec<&Value> = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["is_default"] == true)
+        .collect();
+    assert_eq!(defaults.len(), 1);
+    assert_eq!(
+        stack.get("/api/v1/settings", A).await.body["default_account_id"],
+        defaults[0]["account_id"]
+    );
+}
+
+#[tokio::test]
+async fn pages_return_every_account_once_and_cursors_stay_in_the_callers_partition() {
+    let (stack, _a, _b) = two_users().await;
+    let many: Vec<(u64, String)> = (0..25).map(|i| (1000 + i, format!("Shop {i}"))).collect();
+    let refs: Vec<(u64, &str)> = many.iter().map(|(id, name)| (*id, name.as_str())).collect();
+    stack
+        .amazon
+        .add_login("alice-big", login("alice-big", &refs));
+    stack.connect_flow(A, "alice-big").await;
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/accounts?limit=10&cursor={c}"),
+            None => "/api/v1/accounts?limit=10".to_owned(),
+        };
+        let page = stack.get(&path, A).await.body;
+        seen.extend(
+            page["accounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["account_id"].as_str().unwrap().to_owned()),
+        );
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 27);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 27, "no account twice");
+    // A cursor made from Bob's account id is only a position in Alice's list.
+    let bob_account = account_ids(&stack, B).await[0].clone();
+    use base64::Engine as _;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bob_account);
+    let page = stack
+        .get(&format!("/api/v1/accounts?cursor={forged}"), A)
+        .await
+        .body;
+    assert!(!page.to_string().contains(&bob_account));
+    for bad in [
+        "cursor=!!!",
+        "limit=0",
+        "limit=101",
+        "colour=red",
+        "status=expired",
+    ] {
+        assert_eq!(
+            stack
+                .get(&format!("/api/v1/accounts?{bad}"), A)
+                .await
+                .status,
+            400,
+            "{bad}"
+        );
+    }
+    // Default page size follows the user's items_per_page.
+    let patch = Request::new("PATCH", "/api/v1/settings").json(&json!({"items_per_page": 5}));
+    stack.send(&stack.users, &patch, Some(A)).await;
+    assert_eq!(
+        stack.get("/api/v1/accounts", A).await.body["accounts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+}
+
+#[tokio::test]
+async fn deleting_accounts_and_the_health_summary() {
+    let (stack, a, _b) = two_users().await;
+    let ids = account_ids(&stack, A).await;
+    let health = stack.get("/api/v1/accounts/health", A).await.body;
+    assert_eq!(health["total"], 2);
+    assert_eq!(health["counts"]["healthy"], 2);
+    assert_eq!(health["needs_action"], json!([]));
+    assert!(health["soonest_consent_expiry"].is_string());
+    // One of two: just that account.
+    let first = stack
+        .send(
+            &stack.users,
+            &Request::new("DELETE", &format!("/api/v1/accounts/{}", ids[0])),
+            Some(A),
+        )
+        .await;
+    assert_eq!(first.status, 204);
+    assert_eq!(
+        stack.get(&format!("/api/v1/connections/{a}"), A).await.body["account_count"],
+        1
+    );
+    // The last one: the connection goes too.
+    let last = stack
+        .send(
+            &stack.users,
+            &Request::new("DELETE", &format!("/api/v1/accounts/{}", ids[1])),
+            Some(A),
+        )
+        .await;
+    assert_eq!(last.status, 204);
+    assert_eq!(
+        stack
+            .get(&format!("/api/v1/connections/{a}"), A)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        stack.get("/api/v1/settings", A).await.body["default_account_id"],
+        json!(null)
+    );
+}
