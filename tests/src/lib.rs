@@ -244,6 +244,35 @@ impl Stack {
         output.item
     }
 
+    /// Sets a number attribute directly (to age a record past a deadline).
+    pub async fn set_number(&self, pk: &str, sk: &str, attribute: &str, value: i64) {
+        self.dynamo
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.into()))
+            .key("sk", AttributeValue::S(sk.into()))
+            .update_expression("SET #a = :v")
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_values(":v", AttributeValue::N(value.to_string()))
+            .send()
+            .await
+            .unwrap();
+        self.calls.take();
+    }
+
+    /// Deletes an item directly, as another process would.
+    pub async fn delete(&self, pk: &str, sk: &str) {
+        self.dynamo
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.into()))
+            .key("sk", AttributeValue::S(sk.into()))
+            .send()
+            .await
+            .unwrap();
+        self.calls.take();
+    }
+
     /// Stubs Clerk's `GET /v1/users/{id}`, checking the secret key as Clerk does.
     pub async fn clerk_has_user(&self, user: &Value) {
         use wiremock::matchers::{header, method, path};

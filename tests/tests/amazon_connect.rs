@@ -447,25 +447,8 @@ async fn amazon_refusal_replayed_and_expired_states_redirect_with_reasons_and_st
     let state = started.body["state"].as_str().unwrap().to_owned();
     let hash = adsconnect::store::oauth_states::state_hash(&state);
     stack
-        .dynamo
-        .update_item()
-        .table_name(&stack.table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("STATE#{hash}")),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("STATE".into()),
-        )
-        .update_expression("SET expires_at = :past")
-        .expression_attribute_values(
-            ":past",
-            aws_sdk_dynamodb::types::AttributeValue::N("1000".into()),
-        )
-        .send()
-        .await
-        .unwrap();
+        .set_number(&format!("STATE#{hash}"), "STATE", "expires_at", 1000)
+        .await;
     let (_, query) = stack
         .amazon
         .consent(started.body["authorization_url"].as_str().unwrap(), "busy")

@@ -350,33 +350,15 @@ async fn consent_expiring_within_30_days_is_a_warning() {
     let connection = stack
         .seed_connection(USER, "aging", Duration::minutes(50))
         .await;
+    let soon = (Utc::now() + Duration::days(20)).timestamp_millis();
     stack
-        .dynamo
-        .update_item()
-        .table_name(&stack.table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{USER}")),
+        .set_number(
+            &format!("USER#{USER}"),
+            &format!("CONN#{}", connection.connection_id),
+            "consent_expires_at",
+            soon,
         )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!(
-                "CONN#{}",
-                connection.connection_id
-            )),
-        )
-        .update_expression("SET consent_expires_at = :soon")
-        .expression_attribute_values(
-            ":soon",
-            aws_sdk_dynamodb::types::AttributeValue::N(
-                (Utc::now() + Duration::days(20))
-                    .timestamp_millis()
-                    .to_string(),
-            ),
-        )
-        .send()
-        .await
-        .unwrap();
+        .await;
     let full = stack.get("/api/v1/users/me/full", USER).await.body;
     assert_eq!(full["connections"][0]["health"], "warning");
     assert_eq!(
@@ -397,23 +379,11 @@ async fn a_connection_deleted_during_its_refresh_stays_deleted() {
     let delete = async {
         tokio::time::sleep(StdDuration::from_millis(150)).await;
         stack
-            .dynamo
-            .delete_item()
-            .table_name(&stack.table)
-            .key(
-                "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{USER}")),
+            .delete(
+                &format!("USER#{USER}"),
+                &format!("CONN#{}", connection.connection_id),
             )
-            .key(
-                "sk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!(
-                    "CONN#{}",
-                    connection.connection_id
-                )),
-            )
-            .send()
-            .await
-            .unwrap();
+            .await;
     };
     let (summary, ()) = tokio::join!(run, delete);
     assert_eq!(summary.unwrap().skipped, 1);

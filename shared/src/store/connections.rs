@@ -299,7 +299,7 @@ impl Store {
         shard: u8,
         horizon: i64,
     ) -> Result<Vec<DueConnection>, StoreError> {
-        let pages = self
+        let query = self
             .client
             .query()
             .table_name(self.table())
@@ -308,14 +308,10 @@ impl Store {
             .expression_attribute_names("#shard", "refresh_shard")
             .expression_attribute_names("#due", "refresh_due_at")
             .expression_attribute_values(":shard", AttributeValue::S(format!("{shard:02}")))
-            .expression_attribute_values(":horizon", AttributeValue::N(horizon.to_string()))
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await?;
-        Ok(pages
+            .expression_attribute_values(":horizon", AttributeValue::N(horizon.to_string()));
+        Ok(super::all_items(query)
+            .await?
             .into_iter()
-            .flat_map(|page| page.items.unwrap_or_default())
             .filter_map(|item| {
                 let user = partition_key(&item).strip_prefix("USER#")?;
                 let connection = sort_key(&item).strip_prefix(keys::CONNECTION_PREFIX)?;

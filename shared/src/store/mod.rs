@@ -160,16 +160,23 @@ impl Store {
                 .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
             None => query.key_condition_expression("#pk = :pk"),
         };
-        let pages = query
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await?;
-        Ok(pages
-            .into_iter()
-            .flat_map(|page| page.items.unwrap_or_default())
-            .collect())
+        all_items(query).await
     }
+}
+
+/// Every item a query returns, over as many pages as it takes.
+pub(crate) async fn all_items(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<Item>, StoreError> {
+    let pages = query
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|page| page.items.unwrap_or_default())
+        .collect())
 }
 
 pub(crate) fn partition_key(item: &Item) -> &str {
