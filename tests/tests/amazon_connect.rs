@@ -742,3 +742,31 @@ async fn kms_calls_do_not_grow_with_the_number_of_connections() {
     }
     assert_eq!(stack.kms_calls.take(), ["Decrypt"]);
 }
+
+#[tokio::test]
+async fn deleting_a_user_removes_connections_accounts_tokens_and_events() {
+    let stack = stack_with_user(USER).await;
+    stack.amazon.add_login("busy", busy_login());
+    stack.connect_flow(USER, "busy").await;
+    let owned = |items: &[Item]| {
+        items
+            .iter()
+            .filter(|i| {
+                attr_s(i, "pk").is_some_and(|pk| {
+                    pk == format!("USER#{USER}") || pk == format!("EVENTS#{USER}")
+                })
+            })
+            .count()
+    };
+    assert!(
+        owned(&stack.items().await) > 5,
+        "profile, connection, accounts, event"
+    );
+    assert_eq!(
+        stack.post_event(&deleted_event(USER)).await.body["outcome"],
+        "applied"
+    );
+    let items = stack.items().await;
+    assert_eq!(owned(&items), 1, "only the tombstone is left");
+    assert!(!format!("{items:?}").contains("wrapped_key"));
+}
