@@ -9,7 +9,7 @@ use crate::store::connections::{ConnectionRecord, ConnectionStatus};
 /// Warn this long before consent (and so the refresh token) expires.
 pub const CONSENT_WARNING: Duration = Duration::days(30);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
     Healthy,
@@ -18,7 +18,7 @@ pub enum Health {
     NeedsReauth,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthWarning {
     /// Consent ends within 30 days: re-authorize soon.

@@ -66,6 +66,20 @@ macro_rules! prefixed_id {
             }
         }
 
+        #[cfg(feature = "service")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some(concat!("^", $prefix, "[A-Za-z0-9_-]{1,123}$")))
+                    .description(Some($kind))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "service")]
+        impl utoipa::ToSchema for $name {}
+
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 fmt::Debug::fmt(&self.0, f)

@@ -32,6 +32,18 @@ macro_rules! bounded_int {
             }
         }
 
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Integer)
+                    .minimum(Some($min))
+                    .maximum(Some($max))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         impl From<$name> for u8 {
             fn from(value: $name) -> u8 {
                 value.0
@@ -70,13 +82,25 @@ impl TryFrom<String> for Timezone {
     }
 }
 
+impl utoipa::PartialSchema for Timezone {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("An IANA time zone name"))
+            .examples(["Europe/Berlin"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Timezone {}
+
 impl From<Timezone> for String {
     fn from(value: Timezone) -> String {
         value.0
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DashboardLayout {
     #[default]
@@ -85,7 +109,7 @@ pub enum DashboardLayout {
     Compact,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum DateFormat {
     #[default]
     #[serde(rename = "MM/DD/YYYY")]
@@ -96,7 +120,7 @@ pub enum DateFormat {
     Iso,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum TimeFormat {
     #[default]
     #[serde(rename = "12h")]
@@ -105,7 +129,7 @@ pub enum TimeFormat {
     TwentyFourHour,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Theme {
     Light,
@@ -117,7 +141,7 @@ pub enum Theme {
 /// Resolved settings. Stored as a map on the user's profile item holding only
 /// what the user changed; `#[serde(default)]` fills in the rest on read, so a
 /// new default reaches every user who never touched that setting.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct Settings {
     pub notifications_enabled: bool,
@@ -161,7 +185,7 @@ impl Default for Settings {
 
 /// A partial update. Absent fields are left alone; `null` is accepted only for
 /// `default_account_id` (clearing it).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     #[serde(

@@ -231,3 +231,55 @@ fn missing_configuration_fails_start_up_with_one_line_naming_the_variable() {
         );
     }
 }
+
+/// `GET /api/v1/openapi.json`: OpenAPI 3.1, every route of the template,
+/// security exactly where the authorizer is.
+#[tokio::test]
+async fn the_openapi_description_covers_every_route_with_its_security() {
+    let stack = Stack::new().await;
+    let response = stack
+        .send(
+            &stack.users,
+            &Request::new("GET", "/api/v1/openapi.json"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status, 200);
+    let doc = response.body;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["clerk_session"]["scheme"],
+        "bearer"
+    );
+    let mut described = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let secured = operation.get("security").is_some();
+            described.insert((method.to_uppercase(), path.clone(), secured));
+            for (status, answer) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let schema = &answer["content"]["application/json"]["schema"]["$ref"];
+                    assert_eq!(
+                        schema, "#/components/schemas/ErrorResponse",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+    let routes: BTreeSet<_> = template_routes()
+        .into_iter()
+        .map(|(method, path, _, authorized)| (method, path, authorized))
+        .collect();
+    assert_eq!(described, routes);
+    // Every schema a response or body names is defined.
+    let text = doc.to_string();
+    for reference in text.split("#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "undefined schema {name}"
+        );
+    }
+}

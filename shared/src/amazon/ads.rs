@@ -137,7 +137,7 @@ pub struct DiscoveredAccount {
 }
 
 /// A part of discovery that failed; the rest is still used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncWarning {
     /// `profiles_na`, `profiles_eu`, `profiles_fe` or `ads_accounts`.
     pub source: String,

@@ -13,7 +13,9 @@ use crate::config::{self, ConfigError};
 use crate::secrets::{AppSecrets, Secret};
 
 /// Amazon Ads regions. Each has its own consent host and Ads API host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Region {
     #[default]

@@ -20,6 +20,7 @@ use crate::amazon::ads::{AdsApi, Discovery};
 use crate::amazon::lwa::{Lwa, LwaError, Pkce, TokenGrant};
 use crate::amazon::{AmazonConfig, Region};
 use crate::config::{self, ConfigError};
+use crate::http::ErrorResponse;
 use crate::http::{self, ApiError, Caller, StrictJsonOrEmpty};
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::secrets::Secret;
@@ -143,20 +144,21 @@ pub fn callback_router(state: AmazonState) -> Router {
     )
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectRequest {
     pub region: Option<Region>,
     pub return_to: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConnectStart {
     pub authorization_url: String,
     pub state: String,
     pub expires_at: DateTime<Utc>,
 }
 
+#[utoipa::path(post, path = "/api/v1/amazon/connect", tag = "amazon", request_body(content = ConnectRequest, description = "Both fields optional; the body may be empty"), responses((status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn connect(
     State(state): State<AmazonState>,
     caller: Caller,
@@ -295,6 +297,7 @@ fn url_pairs(query: &str) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+#[utoipa::path(get, path = "/api/v1/amazon/callback", tag = "amazon", params(("code" = Option<String>, Query), ("state" = Option<String>, Query), ("scope" = Option<String>, Query), ("error" = Option<String>, Query), ("error_description" = Option<String>, Query)), responses((status = 302, description = "To return_to with amazon=connected&connection_id=… or amazon=error&reason=…")))]
 async fn callback(State(state): State<AmazonState>, RawQuery(query): RawQuery) -> Response {
     let params = parse_params(query.as_deref());
     let (return_to, outcome) = complete(&state, params).await;

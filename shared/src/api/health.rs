@@ -4,14 +4,15 @@
 use axum::Json;
 use serde::Serialize;
 
-#[derive(Serialize)]
-pub struct Health {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Liveness {
     pub status: &'static str,
     pub version: &'static str,
 }
 
-pub async fn health() -> Json<Health> {
-    Json(Health {
+#[utoipa::path(get, path = "/api/v1/health", tag = "service", responses((status = 200, body = Liveness)))]
+pub async fn health() -> Json<Liveness> {
+    Json(Liveness {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
     })

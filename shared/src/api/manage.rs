@@ -19,6 +19,7 @@ use super::users::UsersState;
 use super::views::{AccountView, ConnectionView};
 use crate::amazon::Region;
 use crate::health::{Health, assess};
+use crate::http::ErrorResponse;
 use crate::http::{ApiError, Caller, StrictJsonOrEmpty};
 use crate::ids::{AccountId, ConnectionId};
 use crate::refresh::Outcome;
@@ -96,11 +97,12 @@ async fn own_connection(
     Ok((partition, connection))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ConnectionList {
     pub connections: Vec<ConnectionView>,
 }
 
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", responses((status = 200, body = ConnectionList), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn list_connections(
     State(state): State<UsersState>,
     caller: Caller,
@@ -116,6 +118,7 @@ async fn list_connections(
     }))
 }
 
+#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = ConnectionView), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn get_connection(
     State(state): State<UsersState>,
     caller: Caller,
@@ -131,6 +134,7 @@ async fn get_connection(
 
 /// Disconnects: the connection item goes, and with it the sealed tokens and
 /// the wrapped data key (crypto-shredding); its accounts go; an audit event stays.
+#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 204, description = "Disconnected; tokens destroyed"), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn delete_connection(
     State(state): State<UsersState>,
     caller: Caller,
@@ -186,6 +190,7 @@ async fn disconnect(
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/connections/{id}/reauthorize", tag = "connections", params(("id" = String, Path, description = "Connection id")), request_body(content = ConnectRequest, description = "Both fields optional; the body may be empty"), responses((status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn reauthorize(
     State(state): State<UsersState>,
     caller: Caller,
@@ -214,7 +219,7 @@ async fn reauthorize(
     .map(Json)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SyncResult {
     pub connection: ConnectionView,
     pub accounts: Vec<AccountView>,
@@ -227,6 +232,7 @@ struct TokenPair {
 
 /// Re-runs discovery now: new profiles added, changed ones updated,
 /// vanished ones marked `disabled` (never deleted).
+#[utoipa::path(post, path = "/api/v1/connections/{id}/sync", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = SyncResult), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Needs re-authorization", body = ErrorResponse), (status = 429, description = "At most one sync a minute", body = ErrorResponse), (status = 502, description = "Amazon failed", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn sync(
     State(state): State<UsersState>,
     caller: Caller,
@@ -372,7 +378,7 @@ struct PageQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventPage {
     pub events: Vec<AuditEvent>,
     pub next_cursor: Option<String>,
@@ -397,6 +403,7 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::invalid_field("cursor", "`cursor` is not one this API returned"))
 }
 
+#[utoipa::path(get, path = "/api/v1/connections/{id}/events", tag = "connections", params(("id" = String, Path, description = "Connection id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = EventPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn connection_events(
     State(state): State<UsersState>,
     caller: Caller,
@@ -439,7 +446,7 @@ struct AccountsQuery {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AccountPage {
     pub accounts: Vec<AccountView>,
     pub next_cursor: Option<String>,
@@ -449,6 +456,7 @@ pub struct AccountPage {
 /// `items_per_page`). Without `status`, disabled accounts show only with
 /// `show_disconnected_accounts`, and accounts needing re-authorization only
 /// with `show_expired_accounts`.
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(("status" = Option<AccountStatus>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = AccountPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn list_accounts(
     State(state): State<UsersState>,
     caller: Caller,
@@ -512,6 +520,7 @@ async fn own_account(
     Ok((partition, id))
 }
 
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 200, body = AccountView), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn get_account(
     State(state): State<UsersState>,
     caller: Caller,
@@ -528,6 +537,7 @@ async fn get_account(
 
 /// Removes one account; removing the last account of a connection
 /// disconnects it.
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 204, description = "Removed"), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn delete_account(
     State(state): State<UsersState>,
     caller: Caller,
@@ -571,6 +581,7 @@ async fn delete_account(
 
 /// Makes one account the default: exactly one per user, switched
 /// atomically with the `default_account_id` setting.
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/default", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 200, body = AccountView), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Kept changing", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn set_default(
     State(state): State<UsersState>,
     caller: Caller,
@@ -610,7 +621,7 @@ async fn set_default(
     ))
 }
 
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, utoipa::ToSchema)]
 pub struct HealthCounts {
     pub healthy: usize,
     pub warning: usize,
@@ -618,7 +629,7 @@ pub struct HealthCounts {
     pub needs_reauth: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AccountsHealth {
     pub total: usize,
     pub counts: HealthCounts,
@@ -629,6 +640,7 @@ pub struct AccountsHealth {
 
 /// For a dashboard banner: counts by health, what needs action, and the
 /// soonest consent expiry.
+#[utoipa::path(get, path = "/api/v1/accounts/health", tag = "accounts", responses((status = 200, body = AccountsHealth), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn accounts_health(
     State(state): State<UsersState>,
     caller: Caller,

@@ -5,6 +5,7 @@
 pub mod amazon;
 pub mod health;
 pub mod manage;
+pub mod openapi;
 pub mod users;
 pub mod views;
 pub mod webhook;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use super::amazon::AmazonState;
 use crate::clerk_api::ClerkApi;
 use crate::config::{self, ConfigError};
+use crate::http::ErrorResponse;
 use crate::http::{self, ApiError, Caller, StrictJson};
 use crate::ids::UserId;
 use crate::refresh::{RefreshConfig, Refresher};
@@ -95,6 +96,7 @@ fn user_deleted() -> ApiError {
 pub fn router(state: UsersState) -> Router {
     let api = Router::new()
         .route("/api/v1/health", get(health))
+        .route("/api/v1/openapi.json", get(super::openapi::openapi_json))
         .route("/api/v1/users/me", get(me))
         .route("/api/v1/users/me/full", get(me_full))
         .route("/api/v1/users/me/accounts", get(my_accounts))
@@ -107,12 +109,13 @@ pub fn router(state: UsersState) -> Router {
     http::finish(api)
 }
 
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", responses((status = 200, body = UserView), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn me(State(state): State<UsersState>, caller: Caller) -> Result<Json<UserView>, ApiError> {
     let user = state.current_user(&caller.user_id).await?;
     Ok(Json(UserView::from(&user)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct FullProfile {
     pub user: UserView,
     pub settings: Settings,
@@ -122,6 +125,7 @@ pub struct FullProfile {
 }
 
 /// Everything about the caller from one Query of their partition.
+#[utoipa::path(get, path = "/api/v1/users/me/full", tag = "users", responses((status = 200, body = FullProfile), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn me_full(
     State(state): State<UsersState>,
     caller: Caller,
@@ -149,12 +153,13 @@ async fn me_full(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AccountList {
     pub accounts: Vec<AccountView>,
 }
 
 /// The caller's accounts with their health: one Query.
+#[utoipa::path(get, path = "/api/v1/users/me/accounts", tag = "users", responses((status = 200, body = AccountList), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn my_accounts(
     State(state): State<UsersState>,
     caller: Caller,
@@ -165,7 +170,7 @@ async fn my_accounts(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     pub authenticated: bool,
     pub session_id: String,
@@ -173,13 +178,14 @@ pub struct SessionView {
     pub organization: Option<OrganizationView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OrganizationView {
     pub id: String,
     pub slug: Option<String>,
     pub role: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/users/session", tag = "users", responses((status = 200, body = SessionView), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn session(
     State(state): State<UsersState>,
     caller: Caller,
@@ -197,6 +203,7 @@ async fn session(
     }))
 }
 
+#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, body = Settings), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn get_settings(
     State(state): State<UsersState>,
     caller: Caller,
@@ -204,6 +211,7 @@ async fn get_settings(
     Ok(Json(state.current_user(&caller.user_id).await?.settings))
 }
 
+#[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = SettingsPatch, responses((status = 200, body = Settings), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 415, description = "Not JSON", body = ErrorResponse), (status = 422, description = "default_account_id is not one of the caller's accounts", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn patch_settings(
     State(state): State<UsersState>,
     caller: Caller,
@@ -233,6 +241,7 @@ async fn patch_settings(
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/settings/reset", tag = "settings", responses((status = 200, body = Settings), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn reset_settings(
     State(state): State<UsersState>,
     caller: Caller,
@@ -257,6 +266,7 @@ async fn reset_settings(
     Ok(Json(settings))
 }
 
+#[utoipa::path(get, path = "/api/v1/settings/defaults", tag = "settings", responses((status = 200, body = Settings), (status = 401, description = "No or invalid session", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn default_settings(_caller: Caller) -> Json<Settings> {
     Json(Settings::default())
 }

@@ -12,7 +12,7 @@ use crate::store::accounts::{AccountRecord, AccountStatus};
 use crate::store::connections::{ConnectionRecord, ConnectionStatus};
 use crate::store::users::UserRecord;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: String,
     pub email: Option<String>,
@@ -47,7 +47,7 @@ impl From<&UserRecord> for UserView {
 }
 
 /// Account counts (the original system's `/users/me/stats`).
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct AccountStats {
     pub total_accounts: usize,
     pub active_accounts: usize,
@@ -71,7 +71,7 @@ impl AccountStats {
 }
 
 /// A connected Amazon login, without its tokens.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConnectionView {
     pub id: ConnectionId,
     pub amazon_user_id: Option<String>,
@@ -132,7 +132,7 @@ impl ConnectionView {
 }
 
 /// An account with the health of the connection it comes through.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     #[serde(flatten)]
     pub account: AccountRecord,

@@ -12,6 +12,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use crate::config::ConfigError;
+use crate::http::ErrorResponse;
 use crate::http::{self, ApiError};
 use crate::secrets::AppSecrets;
 use crate::store::{Store, WriteOutcome};
@@ -48,12 +49,13 @@ pub fn router(state: WebhookState) -> Router {
     http::finish(api)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Ack {
     pub received: bool,
     pub outcome: &'static str,
 }
 
+#[utoipa::path(post, path = "/webhooks/clerk", tag = "webhooks", params(("svix-id" = String, Header), ("svix-timestamp" = String, Header), ("svix-signature" = String, Header)), request_body(content = String, description = "A Clerk event, signed by Svix", content_type = "application/json"), responses((status = 200, description = "Applied, duplicate, stale or acknowledged", body = Ack), (status = 400, description = "Not a Clerk event", body = ErrorResponse), (status = 401, description = "Bad, missing or stale signature", body = ErrorResponse), (status = 413, description = "Body over 1 MiB", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)))]
 async fn receive(
     State(state): State<WebhookState>,
     headers: HeaderMap,

@@ -147,18 +147,21 @@ impl From<ClerkApiError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: Body<'a>,
+/// The error envelope of every route.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    error: ErrorBody,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    code: &'a str,
-    message: &'a str,
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// SNAKE_CASE, stable: clients branch on it.
+    code: &'static str,
+    message: String,
+    /// The offending input field, when one is to blame.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
-    request_id: &'a str,
+    field: Option<String>,
+    request_id: String,
 }
 
 impl IntoResponse for ApiError {
@@ -169,12 +172,12 @@ impl IntoResponse for ApiError {
         } else {
             tracing::info!(status = self.status.as_u16(), code = self.code, %request_id, "request refused");
         }
-        let body = Envelope {
-            error: Body {
+        let body = ErrorResponse {
+            error: ErrorBody {
                 code: self.code,
-                message: &self.message,
-                field: self.field.as_deref(),
-                request_id: &request_id,
+                message: self.message.into_owned(),
+                field: self.field,
+                request_id,
             },
         };
         let mut response = (self.status, Json(body)).into_response();

@@ -6,7 +6,7 @@ mod identity;
 mod json;
 mod request_id;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody, ErrorResponse};
 pub use identity::Caller;
 pub use json::{StrictJson, StrictJsonOrEmpty};
 pub use request_id::{current_request_id, with_request_id};

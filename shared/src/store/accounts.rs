@@ -9,7 +9,7 @@ use super::{Item, StoreError, keys, sort_key};
 use crate::ids::{AccountId, ConnectionId};
 
 /// Amazon's account status, mapped as the original system did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
     /// CREATED
@@ -22,7 +22,7 @@ pub enum AccountStatus {
     Disabled,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccountRecord {
     pub account_id: AccountId,
     pub connection_id: ConnectionId,

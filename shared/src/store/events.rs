@@ -11,7 +11,7 @@ use crate::ids::{ConnectionId, UserId};
 
 pub const EVENT_RETENTION: Duration = Duration::days(90);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Connected,
@@ -22,7 +22,7 @@ pub enum EventKind {
     Disconnected,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     pub event_id: String,
     pub user_id: UserId,

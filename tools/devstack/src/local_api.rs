@@ -67,6 +67,7 @@ const fn route(
 /// Every route of the HTTP API; a test checks it against `template.yaml`.
 pub const ROUTES: &[Route] = &[
     route("GET", "/api/v1/health", Function::Users, false),
+    route("GET", "/api/v1/openapi.json", Function::Users, false),
     route("GET", "/api/v1/users/me", Function::Users, true),
     route("GET", "/api/v1/users/me/full", Function::Users, true),
     route("GET", "/api/v1/users/me/accounts", Function::Users, true),

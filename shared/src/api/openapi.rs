@@ -1,0 +1,82 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 description of every route of
+//! every function, generated from the handlers and types themselves.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::http::{ErrorBody, ErrorResponse};
+use crate::ids::{AccountId, ConnectionId, OrgId, SessionId, UserId};
+use crate::settings::{ItemsPerPage, RefreshIntervalHours, Timezone};
+
+struct SessionSecurity;
+
+impl Modify for SessionSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "clerk_session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A Clerk session token, verified by the auth-check authorizer",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "AdsConnect", description = "Clerk sign-in and Amazon Advertising connections"),
+    paths(
+        super::health::health,
+        openapi_json,
+        super::users::me,
+        super::users::me_full,
+        super::users::my_accounts,
+        super::users::session,
+        super::users::get_settings,
+        super::users::patch_settings,
+        super::users::reset_settings,
+        super::users::default_settings,
+        super::webhook::receive,
+        super::amazon::connect,
+        super::amazon::callback,
+        super::manage::list_connections,
+        super::manage::get_connection,
+        super::manage::delete_connection,
+        super::manage::reauthorize,
+        super::manage::sync,
+        super::manage::connection_events,
+        super::manage::list_accounts,
+        super::manage::accounts_health,
+        super::manage::get_account,
+        super::manage::delete_account,
+        super::manage::set_default,
+    ),
+    components(schemas(
+        ErrorResponse, ErrorBody, UserId, SessionId, OrgId, AccountId, ConnectionId,
+        RefreshIntervalHours, ItemsPerPage, Timezone,
+    )),
+    modifiers(&SessionSecurity),
+)]
+pub struct ApiDoc;
+
+/// The description as served; built once per process.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let mut doc = ApiDoc::openapi();
+        doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+        doc
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", responses((status = 200, description = "This description", content_type = "application/json")))]
+pub async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(document())
+}
