@@ -5,6 +5,8 @@
 //!   a stand-in for Login with Amazon and the Ads API on 127.0.0.1:3001
 //! - `token [user_id] [session_id] [ttl_seconds]`: prints a dev session token
 //! - `webhook <event.json>`: signs a Clerk event and posts it to the local API
+//! - `signed-event <event.json>`: prints the HTTP API event that delivers a
+//!   correctly signed Clerk event to `clerk-webhook` (for `cargo lambda invoke`)
 //! - `refresh`: one token-refresher run, as the schedule would start it
 //!
 //! Configuration comes from the same environment variables as on AWS, plus
@@ -37,7 +39,8 @@ async fn main() {
         Some("token") => token(&args[1..]),
         Some("webhook") => webhook(&args[1..]).await,
         Some("refresh") => refresh().await,
-        _ => Err("usage: adsconnect-dev provision | serve | token [user_id] [session_id] [ttl] | webhook <event.json> | refresh".into()),
+        Some("signed-event") => signed_event(&args[1..]).await,
+        _ => Err("usage: adsconnect-dev provision | serve | token [user_id] [session_id] [ttl] | webhook <event.json> | signed-event <event.json> | refresh".into()),
     };
     if let Err(error) = result {
         eprintln!("adsconnect-dev: {error}");
@@ -176,11 +179,9 @@ async fn refresh() -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn webhook(args: &[String]) -> Result<(), BoxError> {
-    let path = args
-        .first()
-        .ok_or("usage: adsconnect-dev webhook <event.json>")?;
-    let body = std::fs::read(path)?;
+/// Svix headers (id, timestamp, signature) for `body`, signed with the
+/// stack's webhook secret.
+async fn sign(body: &[u8]) -> Result<(String, i64, String), BoxError> {
     let sdk = emulator()?;
     let secrets = AppSecrets::load(
         &aws_sdk_secretsmanager::Client::new(&sdk),
@@ -191,8 +192,32 @@ async fn webhook(args: &[String]) -> Result<(), BoxError> {
         AppSecrets::require(&secrets.clerk_webhook_secret, "clerk_webhook_secret")?;
     let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
     let timestamp = chrono::Utc::now().timestamp();
-    let signature = svix::signature_header(&secret, &id, timestamp, &body)
+    let signature = svix::signature_header(&secret, &id, timestamp, body)
         .ok_or("webhook secret is not base64")?;
+    Ok((id, timestamp, signature))
+}
+
+async fn signed_event(args: &[String]) -> Result<(), BoxError> {
+    let path = args
+        .first()
+        .ok_or("usage: adsconnect-dev signed-event <event.json>")?;
+    let body = std::fs::read(path)?;
+    let (id, timestamp, signature) = sign(&body).await?;
+    let request = adsconnect_dev::apigw::ClientRequest::new("POST", "/webhooks/clerk")
+        .raw_json(body)
+        .header("svix-id", &id)
+        .header("svix-timestamp", &timestamp.to_string())
+        .header("svix-signature", &signature);
+    println!("{}", request.http_api_event("POST /webhooks/clerk", None));
+    Ok(())
+}
+
+async fn webhook(args: &[String]) -> Result<(), BoxError> {
+    let path = args
+        .first()
+        .ok_or("usage: adsconnect-dev webhook <event.json>")?;
+    let body = std::fs::read(path)?;
+    let (id, timestamp, signature) = sign(&body).await?;
     let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
     let response = reqwest::Client::new()
         .post(format!("http://{addr}/webhooks/clerk"))
