@@ -587,33 +587,34 @@ async fn set_default(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<AccountView>, ApiError> {
-    let (_, id) = own_account(&state, &caller, &id).await?;
-    // The profile's setting is what serialises concurrent switches.
-    state.current_user(&caller.user_id).await?;
+    let id = AccountId::parse(&id).map_err(|_| account_not_found())?;
+    let mut partition = state.store.read_partition(&caller.user_id).await?;
     for _ in 0..SWITCH_ATTEMPTS {
-        let partition = state.store.read_partition(&caller.user_id).await?;
         if !partition.accounts.iter().any(|a| a.account_id == id) {
             return Err(account_not_found());
+        }
+        // The profile's setting is what serialises concurrent switches.
+        if partition.profile.is_none() {
+            state.current_user(&caller.user_id).await?;
+            partition = state.store.read_partition(&caller.user_id).await?;
+            continue;
         }
         let current = current_default(&partition);
         let outcome = state
             .store
-            .switch_default_account(
-                &caller.user_id,
-                &id,
-                current.as_ref(),
-                partition.profile.is_some(),
-            )
+            .switch_default_account(&caller.user_id, &id, current.as_ref())
             .await?;
         if outcome == WriteOutcome::Applied {
-            let partition = state.store.read_partition(&caller.user_id).await?;
-            let views = AccountView::all(partition.accounts, &partition.connections, Utc::now());
-            return views
+            for account in &mut partition.accounts {
+                account.is_default = account.account_id == id;
+            }
+            return AccountView::all(partition.accounts, &partition.connections, Utc::now())
                 .into_iter()
                 .find(|a| a.account.account_id == id)
                 .map(Json)
                 .ok_or_else(account_not_found);
         }
+        partition = state.store.read_partition(&caller.user_id).await?;
     }
     Err(ApiError::conflict(
         "CONFLICT",

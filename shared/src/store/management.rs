@@ -98,14 +98,13 @@ impl Store {
         user_id: &UserId,
         new: &AccountId,
         current: Option<&AccountId>,
-        profile_exists: bool,
     ) -> Result<WriteOutcome, StoreError> {
-        let mut items = vec![self.flag_default(user_id, new, true)?];
+        let mut items = vec![
+            self.flag_default(user_id, new, true)?,
+            self.default_mirror(user_id, current, Some(new))?,
+        ];
         if let Some(old) = current.filter(|old| *old != new) {
             items.push(self.flag_default(user_id, old, false)?);
-        }
-        if profile_exists {
-            items.push(self.default_mirror(user_id, current, Some(new))?);
         }
         self.transact(items, |_| WriteOutcome::Stale).await
     }
