@@ -210,7 +210,8 @@ impl SessionVerifier {
             return Err(Denial::InvalidIssuer);
         }
         let expires_at = claims.exp.ok_or(Denial::Malformed)?;
-        if now > expires_at + CLOCK_SKEW_SECONDS {
+        // Saturating: `exp` is the token's to choose, up to i64::MAX.
+        if now > expires_at.saturating_add(CLOCK_SKEW_SECONDS) {
             return Err(Denial::Expired);
         }
         if claims.nbf.is_some_and(|nbf| nbf > now + CLOCK_SKEW_SECONDS) {
