@@ -188,24 +188,28 @@ impl Default for Settings {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
     pub notifications_enabled: Option<bool>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
     pub email_notifications: Option<bool>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
     pub auto_refresh_tokens: Option<bool>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
@@ -218,60 +222,70 @@ pub struct SettingsPatch {
         skip_serializing_if = "Option::is_none"
     )]
     pub default_account_id: Option<Option<AccountId>>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
     pub dashboard_layout: Option<DashboardLayout>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
     pub items_per_page: Option<ItemsPerPage>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
     pub timezone: Option<Timezone>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
     pub date_format: Option<DateFormat>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
     pub time_format: Option<TimeFormat>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
     pub theme: Option<Theme>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
     pub show_expired_accounts: Option<bool>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
     pub show_disconnected_accounts: Option<bool>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",
         skip_serializing_if = "Option::is_none"
     )]
     pub auto_expand_details: Option<bool>,
+    #[schema(nullable = false)]
     #[serde(
         default,
         deserialize_with = "not_null",

@@ -158,7 +158,7 @@ pub struct ConnectStart {
     pub expires_at: DateTime<Utc>,
 }
 
-#[utoipa::path(post, path = "/api/v1/amazon/connect", tag = "amazon", request_body(content = ConnectRequest, description = "Both fields optional; the body may be empty"), responses((status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(post, path = "/api/v1/amazon/connect", tag = "amazon", request_body(content = Option<ConnectRequest>, description = "Both fields optional; the body may be empty"), responses((status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn connect(
     State(state): State<AmazonState>,
     caller: Caller,

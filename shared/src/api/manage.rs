@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::amazon::{ConnectRequest, ConnectStart, accounts_for, begin};
 use super::users::UsersState;
-use super::views::{AccountView, ConnectionView};
+use super::views::{AccountView, ConnectionView, EventView};
 use crate::amazon::Region;
 use crate::health::{Health, assess};
 use crate::http::ErrorResponse;
@@ -29,7 +29,7 @@ use crate::store::accounts::AccountStatus;
 use crate::store::connections::{
     ConnectionRecord, ConnectionStatus, ConnectionWrite, DueConnection, UserPartition,
 };
-use crate::store::events::{AuditEvent, EventKind};
+use crate::store::events::EventKind;
 
 /// At most one manual sync per connection per minute.
 pub const SYNC_INTERVAL_SECONDS: i64 = 60;
@@ -102,7 +102,7 @@ pub struct ConnectionList {
     pub connections: Vec<ConnectionView>,
 }
 
-#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", responses((status = 200, body = ConnectionList), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", responses((status = 200, body = ConnectionList), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn list_connections(
     State(state): State<UsersState>,
     caller: Caller,
@@ -118,7 +118,7 @@ async fn list_connections(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = ConnectionView), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = ConnectionView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn get_connection(
     State(state): State<UsersState>,
     caller: Caller,
@@ -134,7 +134,7 @@ async fn get_connection(
 
 /// Disconnects: the connection item goes, and with it the sealed tokens and
 /// the wrapped data key (crypto-shredding); its accounts go; an audit event stays.
-#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 204, description = "Disconnected; tokens destroyed"), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 204, description = "Disconnected; tokens destroyed"), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn delete_connection(
     State(state): State<UsersState>,
     caller: Caller,
@@ -190,7 +190,7 @@ async fn disconnect(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/connections/{id}/reauthorize", tag = "connections", params(("id" = String, Path, description = "Connection id")), request_body(content = ConnectRequest, description = "Both fields optional; the body may be empty"), responses((status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/reauthorize", tag = "connections", params(("id" = String, Path, description = "Connection id")), request_body(content = Option<ConnectRequest>, description = "Both fields optional; the body may be empty"), responses((status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn reauthorize(
     State(state): State<UsersState>,
     caller: Caller,
@@ -232,7 +232,7 @@ struct TokenPair {
 
 /// Re-runs discovery now: new profiles added, changed ones updated,
 /// vanished ones marked `disabled` (never deleted).
-#[utoipa::path(post, path = "/api/v1/connections/{id}/sync", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = SyncResult), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Needs re-authorization", body = ErrorResponse), (status = 429, description = "At most one sync a minute", body = ErrorResponse), (status = 502, description = "Amazon failed", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/sync", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = SyncResult), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Needs re-authorization", body = ErrorResponse), (status = 429, description = "At most one sync a minute", body = ErrorResponse), (status = 502, description = "Amazon failed", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn sync(
     State(state): State<UsersState>,
     caller: Caller,
@@ -380,7 +380,7 @@ struct PageQuery {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct EventPage {
-    pub events: Vec<AuditEvent>,
+    pub events: Vec<EventView>,
     pub next_cursor: Option<String>,
 }
 
@@ -403,7 +403,7 @@ fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::invalid_field("cursor", "`cursor` is not one this API returned"))
 }
 
-#[utoipa::path(get, path = "/api/v1/connections/{id}/events", tag = "connections", params(("id" = String, Path, description = "Connection id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = EventPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/events", tag = "connections", params(("id" = String, Path, description = "Connection id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = EventPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn connection_events(
     State(state): State<UsersState>,
     caller: Caller,
@@ -433,7 +433,7 @@ async fn connection_events(
         )
         .await?;
     Ok(Json(EventPage {
-        events,
+        events: events.into_iter().map(EventView::from).collect(),
         next_cursor: next.map(|sk| URL_SAFE_NO_PAD.encode(sk)),
     }))
 }
@@ -456,7 +456,7 @@ pub struct AccountPage {
 /// `items_per_page`). Without `status`, disabled accounts show only with
 /// `show_disconnected_accounts`, and accounts needing re-authorization only
 /// with `show_expired_accounts`.
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(("status" = Option<AccountStatus>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = AccountPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(("status" = Option<AccountStatus>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = AccountPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn list_accounts(
     State(state): State<UsersState>,
     caller: Caller,
@@ -482,15 +482,15 @@ async fn list_accounts(
         .transpose()?;
     let mut accounts = AccountView::all(partition.accounts, &partition.connections, Utc::now());
     accounts.retain(|a| match query.status {
-        Some(status) => a.account.status == status,
+        Some(status) => a.status == status,
         None => {
-            (settings.show_disconnected_accounts || a.account.status != AccountStatus::Disabled)
+            (settings.show_disconnected_accounts || a.status != AccountStatus::Disabled)
                 && (settings.show_expired_accounts || a.health != Health::NeedsReauth)
         }
     });
-    accounts.sort_by(|a, b| a.account.account_id.cmp(&b.account.account_id));
+    accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
     if let Some(after) = &after {
-        accounts.retain(|a| &a.account.account_id > after);
+        accounts.retain(|a| &a.account_id > after);
     }
     let more = accounts.len() > limit;
     accounts.truncate(limit);
@@ -498,7 +498,7 @@ async fn list_accounts(
         .then(|| {
             accounts
                 .last()
-                .map(|a| URL_SAFE_NO_PAD.encode(a.account.account_id.as_str()))
+                .map(|a| URL_SAFE_NO_PAD.encode(a.account_id.as_str()))
         })
         .flatten();
     Ok(Json(AccountPage {
@@ -520,7 +520,7 @@ async fn own_account(
     Ok((partition, id))
 }
 
-#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 200, body = AccountView), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 200, body = AccountView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn get_account(
     State(state): State<UsersState>,
     caller: Caller,
@@ -530,14 +530,14 @@ async fn get_account(
     let views = AccountView::all(partition.accounts, &partition.connections, Utc::now());
     views
         .into_iter()
-        .find(|a| a.account.account_id == id)
+        .find(|a| a.account_id == id)
         .map(Json)
         .ok_or_else(account_not_found)
 }
 
 /// Removes one account; removing the last account of a connection
 /// disconnects it.
-#[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 204, description = "Removed"), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 204, description = "Removed"), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn delete_account(
     State(state): State<UsersState>,
     caller: Caller,
@@ -581,7 +581,7 @@ async fn delete_account(
 
 /// Makes one account the default: exactly one per user, switched
 /// atomically with the `default_account_id` setting.
-#[utoipa::path(put, path = "/api/v1/accounts/{id}/default", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 200, body = AccountView), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Kept changing", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/default", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 200, body = AccountView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Kept changing", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn set_default(
     State(state): State<UsersState>,
     caller: Caller,
@@ -610,7 +610,7 @@ async fn set_default(
             }
             return AccountView::all(partition.accounts, &partition.connections, Utc::now())
                 .into_iter()
-                .find(|a| a.account.account_id == id)
+                .find(|a| a.account_id == id)
                 .map(Json)
                 .ok_or_else(account_not_found);
         }
@@ -641,7 +641,7 @@ pub struct AccountsHealth {
 
 /// For a dashboard banner: counts by health, what needs action, and the
 /// soonest consent expiry.
-#[utoipa::path(get, path = "/api/v1/accounts/health", tag = "accounts", responses((status = 200, body = AccountsHealth), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/accounts/health", tag = "accounts", responses((status = 200, body = AccountsHealth), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn accounts_health(
     State(state): State<UsersState>,
     caller: Caller,

@@ -2,7 +2,9 @@
 //! every function, generated from the handlers and types themselves.
 
 use axum::Json;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OneOfBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::{ErrorBody, ErrorResponse};
@@ -26,6 +28,55 @@ impl Modify for SessionSecurity {
                     .build(),
             ),
         );
+        // The body API Gateway itself sends for 401, 403, 404 and 429.
+        components.schemas.insert(
+            "GatewayMessage".into(),
+            ObjectBuilder::new()
+                .property("message", ObjectBuilder::new().schema_type(Type::String))
+                .required("message")
+                .into(),
+        );
+        // API Gateway answers these itself, before any function runs, with its
+        // own body; a function reached without an authorizer context answers
+        // 401 with the error envelope.
+        let unauthorized = ResponseBuilder::new()
+            .description("No session token (API Gateway), or no authorizer context")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(
+                        OneOfBuilder::new()
+                            .item(Ref::from_schema_name("GatewayMessage"))
+                            .item(Ref::from_schema_name("ErrorResponse")),
+                    ))
+                    .build(),
+            )
+            .build();
+        let forbidden = ResponseBuilder::new()
+            .description("Session token refused by the authorizer (API Gateway)")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("GatewayMessage")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                if operation.security.is_some() {
+                    let responses = &mut operation.responses.responses;
+                    responses.insert("401".into(), unauthorized.clone().into());
+                    responses.insert("403".into(), forbidden.clone().into());
+                }
+            }
+        }
     }
 }
 

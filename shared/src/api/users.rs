@@ -109,7 +109,7 @@ pub fn router(state: UsersState) -> Router {
     http::finish(api)
 }
 
-#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", responses((status = 200, body = UserView), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", responses((status = 200, body = UserView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn me(State(state): State<UsersState>, caller: Caller) -> Result<Json<UserView>, ApiError> {
     let user = state.current_user(&caller.user_id).await?;
     Ok(Json(UserView::from(&user)))
@@ -125,7 +125,7 @@ pub struct FullProfile {
 }
 
 /// Everything about the caller from one Query of their partition.
-#[utoipa::path(get, path = "/api/v1/users/me/full", tag = "users", responses((status = 200, body = FullProfile), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/users/me/full", tag = "users", responses((status = 200, body = FullProfile), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn me_full(
     State(state): State<UsersState>,
     caller: Caller,
@@ -159,7 +159,7 @@ pub struct AccountList {
 }
 
 /// The caller's accounts with their health: one Query.
-#[utoipa::path(get, path = "/api/v1/users/me/accounts", tag = "users", responses((status = 200, body = AccountList), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/users/me/accounts", tag = "users", responses((status = 200, body = AccountList), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn my_accounts(
     State(state): State<UsersState>,
     caller: Caller,
@@ -185,7 +185,7 @@ pub struct OrganizationView {
     pub role: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/users/session", tag = "users", responses((status = 200, body = SessionView), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/users/session", tag = "users", responses((status = 200, body = SessionView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn session(
     State(state): State<UsersState>,
     caller: Caller,
@@ -203,7 +203,7 @@ async fn session(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, body = Settings), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, body = Settings), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn get_settings(
     State(state): State<UsersState>,
     caller: Caller,
@@ -211,7 +211,7 @@ async fn get_settings(
     Ok(Json(state.current_user(&caller.user_id).await?.settings))
 }
 
-#[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = SettingsPatch, responses((status = 200, body = Settings), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 415, description = "Not JSON", body = ErrorResponse), (status = 422, description = "default_account_id is not one of the caller's accounts", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = SettingsPatch, responses((status = 200, body = Settings), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 415, description = "Not JSON", body = ErrorResponse), (status = 422, description = "default_account_id is not one of the caller's accounts", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn patch_settings(
     State(state): State<UsersState>,
     caller: Caller,
@@ -241,7 +241,7 @@ async fn patch_settings(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/settings/reset", tag = "settings", responses((status = 200, body = Settings), (status = 401, description = "No or invalid session", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(post, path = "/api/v1/settings/reset", tag = "settings", responses((status = 200, body = Settings), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 async fn reset_settings(
     State(state): State<UsersState>,
     caller: Caller,
@@ -266,7 +266,7 @@ async fn reset_settings(
     Ok(Json(settings))
 }
 
-#[utoipa::path(get, path = "/api/v1/settings/defaults", tag = "settings", responses((status = 200, body = Settings), (status = 401, description = "No or invalid session", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/settings/defaults", tag = "settings", responses((status = 200, body = Settings)), security(("clerk_session" = [])))]
 async fn default_settings(_caller: Caller) -> Json<Settings> {
     Json(Settings::default())
 }

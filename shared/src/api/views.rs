@@ -1,5 +1,5 @@
-//! What the API shows of stored records. Never a token, never a key.
-//! Accounts hold neither, so they are shown as stored.
+//! What the API shows of stored records: never a token, never a key, and
+//! times as RFC 3339 (the table keeps epoch milliseconds).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,6 +10,7 @@ use crate::health::{Health, HealthWarning, assess};
 use crate::ids::{AccountId, ConnectionId};
 use crate::store::accounts::{AccountRecord, AccountStatus};
 use crate::store::connections::{ConnectionRecord, ConnectionStatus};
+use crate::store::events::{AuditEvent, EventKind};
 use crate::store::users::UserRecord;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -134,8 +135,23 @@ impl ConnectionView {
 /// An account with the health of the connection it comes through.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
-    #[serde(flatten)]
-    pub account: AccountRecord,
+    pub account_id: AccountId,
+    pub connection_id: ConnectionId,
+    pub name: String,
+    /// Amazon Ads profile id (unique per marketplace).
+    pub profile_id: String,
+    /// Amazon Ads account id (`amzn1.ads-account…`), when Amazon lists one.
+    pub ads_account_id: Option<String>,
+    pub region: String,
+    pub country_code: Option<String>,
+    pub currency_code: Option<String>,
+    pub timezone: Option<String>,
+    pub marketplace_id: Option<String>,
+    pub account_type: Option<String>,
+    pub status: AccountStatus,
+    pub is_default: bool,
+    pub connected_at: DateTime<Utc>,
+    pub last_synced_at: Option<DateTime<Utc>>,
     pub health: Health,
     pub warnings: Vec<HealthWarning>,
 }
@@ -154,11 +170,48 @@ impl AccountView {
                     .find(|c| c.connection_id == account.connection_id)
                     .map_or((Health::NeedsReauth, Vec::new()), |c| assess(c, now));
                 Self {
-                    account,
+                    account_id: account.account_id,
+                    connection_id: account.connection_id,
+                    name: account.name,
+                    profile_id: account.profile_id,
+                    ads_account_id: account.ads_account_id,
+                    region: account.region,
+                    country_code: account.country_code,
+                    currency_code: account.currency_code,
+                    timezone: account.timezone,
+                    marketplace_id: account.marketplace_id,
+                    account_type: account.account_type,
+                    status: account.status,
+                    is_default: account.is_default,
+                    connected_at: account.connected_at,
+                    last_synced_at: account.last_synced_at,
                     health,
                     warnings,
                 }
             })
             .collect()
+    }
+}
+
+/// One entry of a connection's audit trail.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventView {
+    pub event_id: String,
+    pub connection_id: ConnectionId,
+    pub kind: EventKind,
+    /// An error code, never a message from upstream.
+    pub detail: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<AuditEvent> for EventView {
+    fn from(event: AuditEvent) -> Self {
+        Self {
+            event_id: event.event_id,
+            connection_id: event.connection_id,
+            kind: event.kind,
+            detail: event.detail,
+            at: event.at,
+        }
     }
 }

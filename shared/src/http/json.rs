@@ -43,13 +43,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
 }
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let is_json = || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+    // Derived structs also accept an array of their fields in order
+    // (`[null, null]`); our bodies are objects and nothing else.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(if is_json() {
+            ApiError::bad_request("INVALID_BODY", "body must be a JSON object")
+        } else {
+            ApiError::bad_request("INVALID_JSON", "body is not valid JSON")
+        });
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let message = without_position(error.inner());
         // serde_json reports some type errors (`null` for an enum) as syntax
         // errors, so "is it JSON at all" is asked separately.
-        if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err() {
+        if !is_json() {
             ApiError::bad_request("INVALID_JSON", format!("body is not valid JSON: {message}"))
         } else if path == "." {
             ApiError::bad_request("INVALID_BODY", message)
@@ -96,5 +106,36 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for StrictJso
         StrictJson::from_request(request, state)
             .await
             .map(|StrictJson(value)| Self(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        #[allow(dead_code)]
+        name: Option<String>,
+    }
+
+    /// The error code the client sees.
+    fn code(bytes: &[u8]) -> String {
+        use axum::response::IntoResponse;
+        let response = parse::<Body>(bytes).unwrap_err().into_response();
+        let body = futures::executor::block_on(axum::body::to_bytes(response.into_body(), 4096));
+        let envelope: serde_json::Value = serde_json::from_slice(&body.unwrap()).unwrap();
+        envelope["error"]["code"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn only_objects_are_bodies() {
+        assert!(parse::<Body>(b" {\"name\": \"x\"}").is_ok());
+        assert_eq!(code(b"[null]"), "INVALID_BODY");
+        assert_eq!(code(b"null"), "INVALID_BODY");
+        assert_eq!(code(b"\"x\""), "INVALID_BODY");
+        assert_eq!(code(b"[nul"), "INVALID_JSON");
+        assert_eq!(code(b"{\"other\": 1}"), "INVALID_FIELD");
     }
 }
