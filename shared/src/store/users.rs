@@ -128,21 +128,102 @@ impl Store {
 
     /// Deletes everything the user owns (their partition and their audit
     /// events) and leaves a tombstone that keeps late or replayed events from
-    /// bringing the user back. Two Queries, then one transaction for up to 98
-    /// owned items (more in chunks; the delivery is
-    /// recorded with the last one, so a failure part-way is simply retried).
+    /// bringing the user back. Two Queries, one transaction for the tombstone
+    /// and up to 99 owned items (more in chunks), two more Queries, and one
+    /// transaction for what a racing writer added plus the delivery record (so
+    /// a failure part-way is simply retried). A replay costs two Queries and
+    /// the refused delivery record.
     pub async fn delete_user(
         &self,
         user_id: &UserId,
         delivery: Option<&DeliveryId>,
         now: DateTime<Utc>,
     ) -> Result<WriteOutcome, StoreError> {
-        let pk = keys::user(user_id);
-        let mut owned_items = self.user_partition(user_id).await?;
-        owned_items.extend(self.query_partition(keys::events(user_id), None).await?);
-        let owned: Vec<TransactWriteItem> = owned_items
+        let (tombstoned, owned) = self.owned_items(user_id).await?;
+        let mut writes = Vec::new();
+        if !tombstoned {
+            let mut tombstone = Self::key(keys::user(user_id), keys::TOMBSTONE);
+            tombstone.insert("entity".into(), s("tombstone"));
+            tombstone.insert("user_id".into(), s(user_id.as_str()));
+            tombstone.insert("deleted_at".into(), millis(now));
+            // Written first (in the first chunk): from then on no writer can
+            // add to the partition.
+            writes.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(self.table())
+                            .set_item(Some(tombstone))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build(),
+            );
+        }
+        writes.extend(self.deletes(&owned)?);
+        if !writes.is_empty() {
+            for chunk in writes.chunks(MAX_TRANSACTION_ITEMS) {
+                self.transact(chunk.to_vec(), |_| WriteOutcome::Stale)
+                    .await?;
+            }
+            // A writer that found no tombstone may have committed between the
+            // Queries and the tombstone (a profile, a connection): look again.
+            // No writer can add anything after the tombstone.
+            writes = self.deletes(&self.owned_items(user_id).await?.1)?;
+        }
+        let delivery = self.delivery_record(delivery, now)?;
+        let chunk_size = MAX_TRANSACTION_ITEMS - usize::from(delivery.is_some());
+        let mut chunks: Vec<Vec<TransactWriteItem>> =
+            writes.chunks(chunk_size).map(<[_]>::to_vec).collect();
+        if chunks.is_empty() {
+            chunks.push(Vec::new());
+        }
+        let last = chunks.len() - 1;
+        for (index, mut chunk) in chunks.into_iter().enumerate() {
+            let mut conditions = Conditions::default();
+            if index == last
+                && let Some(record) = &delivery
+            {
+                conditions.delivery = Some(chunk.len());
+                chunk.push(record.clone());
+            }
+            if chunk.is_empty() {
+                continue;
+            }
+            let outcome = self
+                .transact(chunk, |failed| conditions.outcome(failed))
+                .await?;
+            if outcome != WriteOutcome::Applied {
+                return Ok(outcome);
+            }
+        }
+        Ok(WriteOutcome::Applied)
+    }
+
+    /// Whether the user has a tombstone, and every other item they own (their
+    /// partition and their audit events), read consistently so that a write
+    /// acknowledged before is seen.
+    async fn owned_items(&self, user_id: &UserId) -> Result<(bool, Vec<Item>), StoreError> {
+        let mut items = Vec::new();
+        for pk in [keys::user(user_id), keys::events(user_id)] {
+            let query = self
+                .client
+                .query()
+                .table_name(self.table())
+                .consistent_read(true)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_values(":pk", AttributeValue::S(pk));
+            items.extend(super::all_items(query).await?);
+        }
+        let before = items.len();
+        items.retain(|item| sort_key(item) != keys::TOMBSTONE);
+        Ok((items.len() < before, items))
+    }
+
+    fn deletes(&self, items: &[Item]) -> Result<Vec<TransactWriteItem>, StoreError> {
+        items
             .iter()
-            .filter(|item| sort_key(item) != keys::TOMBSTONE)
             .map(|item| {
                 let delete = Delete::builder()
                     .table_name(self.table())
@@ -154,46 +235,7 @@ impl Store {
                     .map_err(build_error)?;
                 Ok(TransactWriteItem::builder().delete(delete).build())
             })
-            .collect::<Result<_, StoreError>>()?;
-        let mut tombstone = Self::key(pk.clone(), keys::TOMBSTONE);
-        tombstone.insert("entity".into(), s("tombstone"));
-        tombstone.insert("user_id".into(), s(user_id.as_str()));
-        tombstone.insert("deleted_at".into(), millis(now));
-        // Written first (in the first chunk): from then on no writer can add to
-        // the partition.
-        let mut writes = vec![
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(self.table())
-                        .set_item(Some(tombstone))
-                        .build()
-                        .map_err(build_error)?,
-                )
-                .build(),
-        ];
-        writes.extend(owned);
-        let delivery = self.delivery_record(delivery, now)?;
-        let chunk_size = MAX_TRANSACTION_ITEMS - usize::from(delivery.is_some());
-        let chunks: Vec<Vec<TransactWriteItem>> =
-            writes.chunks(chunk_size).map(<[_]>::to_vec).collect();
-        let last = chunks.len() - 1;
-        for (index, mut chunk) in chunks.into_iter().enumerate() {
-            let mut conditions = Conditions::default();
-            if index == last
-                && let Some(record) = &delivery
-            {
-                conditions.delivery = Some(chunk.len());
-                chunk.push(record.clone());
-            }
-            let outcome = self
-                .transact(chunk, |failed| conditions.outcome(failed))
-                .await?;
-            if outcome != WriteOutcome::Applied {
-                return Ok(outcome);
-            }
-        }
-        Ok(WriteOutcome::Applied)
+            .collect()
     }
 
     /// Advances `last_login_at` (never moves it back) for an existing user.

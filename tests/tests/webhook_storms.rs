@@ -1,0 +1,628 @@
+//! `clerk-webhook` under load: the same delivery many times at once, a
+//! seeded storm of out-of-order and duplicated `user.*` events, and secret
+//! rotation. Single deliveries are covered in `clerk_webhook.rs`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use adsconnect::api::webhook::{self, WebhookState};
+use adsconnect::secrets::Secret;
+use adsconnect::store::Store;
+use adsconnect::store::events::{AuditEvent, EventKind};
+use adsconnect::webhooks::svix::{self, SvixVerifier};
+use adsconnect_dev::apigw::to_lambda_request;
+use adsconnect_dev::provision;
+use adsconnect_tests::*;
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures::StreamExt;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// Override with `WEBHOOK_STORM_SEED=<n>` to try another interleaving.
+/// Seed 1 resurrected two deleted users before the fix of `delete_user`.
+const STORM_SEED: u64 = 1;
+const STORM_USERS: usize = 20;
+const STORM_DELIVERIES: usize = 500;
+/// Deliveries in flight at once, as several Lambda instances would run them.
+const STORM_CONCURRENCY: usize = 8;
+const SAME_DELIVERY_COPIES: usize = 50;
+
+/// Secrets before and after a rotation (`whsec_` + base64).
+const OLD_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+const NEW_SECRET: &str = "whsec_YWRzY29ubmVjdC1yb3RhdGlvbi1uZXcta2V5IQ==";
+
+fn storm_seed() -> u64 {
+    std::env::var("WEBHOOK_STORM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(STORM_SEED)
+}
+
+/// A table dump that compares equal whatever order DynamoDB (and HashMap)
+/// returns attributes in.
+async fn snapshot(stack: &Stack) -> Vec<String> {
+    let mut items: Vec<String> = stack.items().await.iter().map(canonical_item).collect();
+    items.sort();
+    items
+}
+
+fn canonical_item(item: &Item) -> String {
+    let sorted: BTreeMap<&String, String> = item.iter().map(|(k, v)| (k, canonical(v))).collect();
+    format!("{sorted:?}")
+}
+
+fn canonical(value: &AttributeValue) -> String {
+    match value {
+        AttributeValue::M(map) => canonical_item(map),
+        AttributeValue::L(list) => format!("{:?}", list.iter().map(canonical).collect::<Vec<_>>()),
+        other => format!("{other:?}"),
+    }
+}
+
+fn attr_n(item: &Item, name: &str) -> Option<i64> {
+    match item.get(name) {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The items of one partition, by sort key.
+fn partition<'a>(items: &'a [Item], pk: &str) -> BTreeMap<&'a str, &'a Item> {
+    items
+        .iter()
+        .filter(|i| attr_s(i, "pk") == Some(pk))
+        .map(|i| (attr_s(i, "sk").unwrap_or_default(), i))
+        .collect()
+}
+
+fn outcome(response: &Response) -> String {
+    response.body["outcome"].as_str().unwrap_or("").to_owned()
+}
+
+/// What a storm of 50 identical deliveries of one event should leave.
+enum SameDelivery {
+    UserCreated,
+    SessionCreated,
+    UserDeleted,
+}
+
+const STORM_USER: &str = "user_2stormSame";
+const LOGIN_AT_MS: i64 = 1_800_000_000_000;
+
+impl SameDelivery {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::UserCreated => "user.created",
+            Self::SessionCreated => "session.created",
+            Self::UserDeleted => "user.deleted",
+        }
+    }
+
+    /// Whatever must exist before the delivery, then the delivery's event.
+    async fn prepare(&self, stack: &Stack) -> Value {
+        let user = clerk_user(STORM_USER, "same@example.com", 1_700_000_100_000);
+        if !matches!(self, Self::UserCreated) {
+            assert_eq!(
+                stack
+                    .post_event(&user_event("user.created", &user))
+                    .await
+                    .status,
+                200
+            );
+        }
+        match self {
+            Self::UserCreated => user_event("user.created", &user),
+            Self::SessionCreated => {
+                session_event("session.created", STORM_USER, "sess_1", LOGIN_AT_MS)
+            }
+            Self::UserDeleted => {
+                // Something owned in both partitions: a connection and its
+                // audit trail, so a second delete would find work to redo.
+                let due = stack
+                    .seed_connection(STORM_USER, "seller", chrono::Duration::hours(1))
+                    .await;
+                let connection = stack.connection(&due).await;
+                stack
+                    .store
+                    .put_event(&AuditEvent::new(
+                        &connection,
+                        EventKind::Connected,
+                        None,
+                        chrono::Utc::now(),
+                    ))
+                    .await
+                    .unwrap();
+                deleted_event(STORM_USER)
+            }
+        }
+    }
+
+    fn check(&self, items: &[Item]) {
+        let name = self.name();
+        let user = partition(items, &format!("USER#{STORM_USER}"));
+        let delivery = partition(items, "DELIVERY#msg_storm_same");
+        assert_eq!(delivery.len(), 1, "{name}: one delivery record");
+        match self {
+            Self::UserCreated => {
+                assert_eq!(items.len(), 2, "{name}: profile and delivery: {items:?}");
+                let profile = user["PROFILE"];
+                assert_eq!(attr_s(profile, "email"), Some("same@example.com"));
+            }
+            Self::SessionCreated => {
+                assert_eq!(
+                    attr_n(user["PROFILE"], "last_login_at"),
+                    Some(LOGIN_AT_MS),
+                    "{name}"
+                );
+            }
+            Self::UserDeleted => {
+                assert_eq!(
+                    user.keys().copied().collect::<Vec<_>>(),
+                    ["TOMBSTONE"],
+                    "{name}: only the tombstone is left"
+                );
+                assert!(
+                    partition(items, &format!("EVENTS#{STORM_USER}")).is_empty(),
+                    "{name}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_delivery_sent_fifty_times_at_once_has_exactly_one_effect() {
+    for case in [
+        SameDelivery::UserCreated,
+        SameDelivery::SessionCreated,
+        SameDelivery::UserDeleted,
+    ] {
+        let name = case.name();
+        let stack = Stack::new().await;
+        let event = case.prepare(&stack).await;
+        // Byte-identical copies: same id, timestamp, signature and body, as
+        // Svix retries (or a proxy duplicates) them.
+        let request = signed_webhook(
+            event.to_string().as_bytes(),
+            "msg_storm_same",
+            chrono::Utc::now().timestamp(),
+        );
+        let replies = futures::future::join_all(
+            (0..SAME_DELIVERY_COPIES).map(|_| stack.send(&stack.webhook, &request, None)),
+        )
+        .await;
+        for reply in &replies {
+            assert!(
+                (200..300).contains(&reply.status),
+                "{name}: {} {:?}",
+                reply.status,
+                reply.body
+            );
+        }
+        let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+        for reply in &replies {
+            *outcomes.entry(outcome(reply)).or_default() += 1;
+        }
+        assert_eq!(
+            outcomes,
+            BTreeMap::from([
+                ("applied".to_owned(), 1),
+                ("duplicate".to_owned(), SAME_DELIVERY_COPIES - 1)
+            ]),
+            "{name}"
+        );
+        case.check(&stack.items().await);
+    }
+}
+
+/// One signed delivery of the storm.
+struct Delivery {
+    id: String,
+    user: usize,
+    event: Value,
+}
+
+/// The last word Clerk had about a user.
+struct Expected {
+    user_id: String,
+    deleted: bool,
+    newest_updated_at: i64,
+    newest_email: String,
+}
+
+/// Every user gets a create and 1–5 updates with increasing `updated_at`;
+/// every third user is deleted. The storm is those events, each under its own
+/// svix-id, plus redeliveries (mostly the same svix-id, as Svix retries; some
+/// a fresh one, as a manual replay), shuffled.
+fn storm(seed: u64) -> (Vec<Delivery>, Vec<Expected>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut deliveries = Vec::new();
+    let mut expected = Vec::new();
+    for user in 0..STORM_USERS {
+        let user_id = format!("user_2storm{user:02}");
+        let versions = rng.random_range(2..=6);
+        let base = 1_700_000_000_000_i64 + 1_000_000 * user as i64;
+        let mut newest = (0, String::new());
+        for version in 0..versions {
+            let updated_at = base + 1_000 * version + rng.random_range(0..1_000);
+            let email = format!("storm{user}-v{version}@example.com");
+            let kind = if version == 0 {
+                "user.created"
+            } else {
+                "user.updated"
+            };
+            deliveries.push(Delivery {
+                id: format!("msg_u{user}_v{version}"),
+                user,
+                event: user_event(kind, &clerk_user(&user_id, &email, updated_at)),
+            });
+            newest = (updated_at, email);
+        }
+        let deleted = user % 3 == 0;
+        if deleted {
+            deliveries.push(Delivery {
+                id: format!("msg_u{user}_deleted"),
+                user,
+                event: deleted_event(&user_id),
+            });
+        }
+        expected.push(Expected {
+            user_id,
+            deleted,
+            newest_updated_at: newest.0,
+            newest_email: newest.1,
+        });
+    }
+    let distinct = deliveries.len();
+    while deliveries.len() < STORM_DELIVERIES {
+        let original = &deliveries[rng.random_range(0..distinct)];
+        let id = if rng.random_bool(0.8) {
+            original.id.clone()
+        } else {
+            format!("{}_replay{}", original.id, deliveries.len())
+        };
+        deliveries.push(Delivery {
+            id,
+            user: original.user,
+            event: original.event.clone(),
+        });
+    }
+    deliveries.shuffle(&mut rng);
+    (deliveries, expected)
+}
+
+#[tokio::test]
+async fn a_storm_of_shuffled_duplicated_user_events_converges_to_the_newest_version() {
+    let seed = storm_seed();
+    let (deliveries, expected) = storm(seed);
+    let stack = &Stack::new().await;
+
+    let replies: Vec<(&Delivery, Response)> = futures::stream::iter(&deliveries)
+        .map(|d| async move { (d, stack.post_event_as(&d.event, &d.id).await) })
+        .buffer_unordered(STORM_CONCURRENCY)
+        .collect()
+        .await;
+    for (delivery, reply) in &replies {
+        assert!(
+            (200..300).contains(&reply.status),
+            "seed {seed}: {} for {}: {:?}",
+            reply.status,
+            delivery.id,
+            reply.body
+        );
+    }
+
+    // A user brought back from the dead would be served from the profile, or
+    // provisioned again from Clerk, which still knows them here.
+    for user in expected.iter().filter(|u| u.deleted) {
+        stack
+            .clerk_has_user(&clerk_user(
+                &user.user_id,
+                "ghost@example.com",
+                1_900_000_000_000,
+            ))
+            .await;
+    }
+    let items = stack.items().await;
+    let mut wrong = Vec::new();
+    for user in &expected {
+        let id = &user.user_id;
+        let owned = partition(&items, &format!("USER#{id}"));
+        let me = stack.get("/api/v1/users/me", id).await;
+        if user.deleted {
+            if owned.keys().copied().collect::<Vec<_>>() != ["TOMBSTONE"] {
+                wrong.push(format!(
+                    "{id}: deleted, yet holds {:?}",
+                    owned.keys().collect::<Vec<_>>()
+                ));
+            }
+            if me.status != 404 {
+                wrong.push(format!(
+                    "{id}: deleted, yet /users/me is {} {}",
+                    me.status, me.body
+                ));
+            }
+            continue;
+        }
+        let Some(profile) = owned.get("PROFILE") else {
+            wrong.push(format!("{id}: no profile"));
+            continue;
+        };
+        if owned.contains_key("TOMBSTONE") {
+            wrong.push(format!("{id}: never deleted, yet has a tombstone"));
+        }
+        let stored = (
+            attr_n(profile, "clerk_updated_at"),
+            attr_s(profile, "email"),
+        );
+        if stored
+            != (
+                Some(user.newest_updated_at),
+                Some(user.newest_email.as_str()),
+            )
+        {
+            wrong.push(format!(
+                "{id}: stored {stored:?}, newest is ({}, {})",
+                user.newest_updated_at, user.newest_email
+            ));
+        }
+        if me.body["email"] != user.newest_email.as_str() {
+            wrong.push(format!("{id}: /users/me shows {}", me.body["email"]));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "seed {seed} ({} deliveries, {STORM_CONCURRENCY} at a time):\n{}",
+        deliveries.len(),
+        wrong.join("\n")
+    );
+
+    // Late arrivals after the storm, under fresh ids (so de-duplication
+    // cannot be what stops them): no deleted user comes back.
+    let before = snapshot(stack).await;
+    let late: Vec<&Delivery> = deliveries
+        .iter()
+        .filter(|d| expected[d.user].deleted && d.event["type"] != "user.deleted")
+        .collect();
+    let late_replies: Vec<(&Delivery, Response)> = futures::stream::iter(late)
+        .map(|d| async move {
+            let id = format!("msg_late_{}", uuid::Uuid::new_v4().simple());
+            (d, stack.post_event_as(&d.event, &id).await)
+        })
+        .buffer_unordered(STORM_CONCURRENCY)
+        .collect()
+        .await;
+    for (delivery, reply) in &late_replies {
+        assert_eq!(
+            (reply.status, outcome(reply).as_str()),
+            (200, "user_deleted"),
+            "seed {seed}: late {}",
+            delivery.id
+        );
+    }
+    assert_eq!(snapshot(stack).await, before, "seed {seed}");
+}
+
+/// A request signed with `secrets` (each adds a `v1,` entry, as Svix does
+/// while a rotation is under way).
+fn signed_with(secrets: &[&str], body: &[u8], id: &str) -> Request {
+    let now = chrono::Utc::now().timestamp();
+    let signatures: Vec<String> = secrets
+        .iter()
+        .map(|secret| svix::signature_header(&Secret::new(*secret), id, now, body).unwrap())
+        .collect();
+    Request::new("POST", "/webhooks/clerk")
+        .raw_json(body.to_vec())
+        .header("svix-id", id)
+        .header("svix-timestamp", &now.to_string())
+        .header("svix-signature", &signatures.join(" "))
+}
+
+/// `request` with header `name` set to `value` instead.
+fn replace_header(mut request: Request, name: &str, value: &str) -> Request {
+    for (n, v) in &mut request.headers {
+        if n == name {
+            *v = value.to_owned();
+        }
+    }
+    request
+}
+
+#[tokio::test]
+async fn a_secret_rotated_out_no_longer_signs_anything() {
+    let stack = Stack::new().await;
+    let receiver = |secrets: &str| {
+        webhook::router(WebhookState {
+            store: stack.store.clone(),
+            verifier: Arc::new(SvixVerifier::new(&Secret::new(secrets)).unwrap()),
+        })
+    };
+    let user = "user_2rotation";
+    let created = user_event(
+        "user.created",
+        &clerk_user(user, "first@example.com", 1_000),
+    )
+    .to_string()
+    .into_bytes();
+
+    // While both secrets are configured, either one signs.
+    let rotating = receiver(&format!("{NEW_SECRET} {OLD_SECRET}"));
+    let reply = stack
+        .send(
+            &rotating,
+            &signed_with(&[OLD_SECRET], &created, "msg_rot_1"),
+            None,
+        )
+        .await;
+    assert_eq!((reply.status, outcome(&reply).as_str()), (200, "applied"));
+
+    // Once the old one is removed, nothing it signs gets in: not an update,
+    // not a deletion, not next to a bogus entry.
+    let rotated = receiver(NEW_SECRET);
+    let update = user_event(
+        "user.updated",
+        &clerk_user(user, "second@example.com", 2_000),
+    )
+    .to_string()
+    .into_bytes();
+    let deletion = deleted_event(user).to_string().into_bytes();
+    let old_signed = signed_with(&[OLD_SECRET], &update, "msg_rot_3");
+    let old_signature = old_signed
+        .headers
+        .iter()
+        .find(|(n, _)| n == "svix-signature")
+        .unwrap()
+        .1
+        .clone();
+    let new_signed_other_id = signed_with(&[NEW_SECRET], &update, "msg_rot_4");
+    let refused = [
+        (
+            "update signed with the old secret",
+            signed_with(&[OLD_SECRET], &update, "msg_rot_2"),
+        ),
+        (
+            "deletion signed with the old secret",
+            signed_with(&[OLD_SECRET], &deletion, "msg_rot_2"),
+        ),
+        (
+            "old signature after a bogus entry",
+            replace_header(
+                old_signed,
+                "svix-signature",
+                &format!("v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= {old_signature}"),
+            ),
+        ),
+        (
+            // A replay under a fresh id would dodge de-duplication.
+            "new secret's signature moved to another delivery id",
+            replace_header(new_signed_other_id, "svix-id", "msg_rot_5"),
+        ),
+    ];
+    let before = snapshot(&stack).await;
+    for (name, request) in &refused {
+        let reply = stack.send(&rotated, request, None).await;
+        assert_eq!(reply.status, 401, "{name}: {:?}", reply.body);
+        assert_eq!(reply.error_code(), "INVALID_SIGNATURE", "{name}");
+        assert_eq!(snapshot(&stack).await, before, "{name}: nothing stored");
+    }
+    let me = stack.get("/api/v1/users/me", user).await;
+    assert_eq!(me.body["email"], "first@example.com");
+
+    // The same receiver takes the new secret, alone or next to the old one.
+    for (name, secrets, id) in [
+        ("new secret", &[NEW_SECRET][..], "msg_rot_6"),
+        ("old and new", &[OLD_SECRET, NEW_SECRET][..], "msg_rot_7"),
+    ] {
+        let reply = stack
+            .send(&rotated, &signed_with(secrets, &update, id), None)
+            .await;
+        assert_eq!(reply.status, 200, "{name}: {:?}", reply.body);
+    }
+    let me = stack.get("/api/v1/users/me", user).await;
+    assert_eq!(me.body["email"], "second@example.com");
+}
+
+/// Holds the first `TransactWriteItems` of a client until told to go on, so
+/// a test can slip another write in between a read and the write it decided.
+#[derive(Debug, Clone)]
+struct HoldFirstTransaction {
+    reached: Arc<Mutex<Option<std::sync::mpsc::Sender<()>>>>,
+    go: Arc<Mutex<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl Intercept for HoldFirstTransaction {
+    fn name(&self) -> &'static str {
+        "HoldFirstTransaction"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if context
+            .input()
+            .downcast_ref::<TransactWriteItemsInput>()
+            .is_none()
+        {
+            return Ok(());
+        }
+        let Some(reached) = self.reached.lock().unwrap().take() else {
+            return Ok(());
+        };
+        reached.send(()).unwrap();
+        // Blocks this worker only; the test goes on on another one.
+        tokio::task::block_in_place(|| self.go.lock().unwrap().recv().unwrap());
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_written_while_a_deletion_is_under_way_is_deleted_too() {
+    let stack = Stack::new().await;
+    let user = "user_2raceDelete";
+    let (reached_tx, reached_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel();
+    let hold = HoldFirstTransaction {
+        reached: Arc::new(Mutex::new(Some(reached_tx))),
+        go: Arc::new(Mutex::new(go_rx)),
+    };
+    let held = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&provision::emulator_config(&moto_endpoint()))
+            .interceptor(hold)
+            .build(),
+    );
+    let deleter = webhook::router(WebhookState {
+        store: Store::new(held, stack.table.clone()),
+        verifier: Arc::new(SvixVerifier::new(&Secret::new(WEBHOOK_SECRET)).unwrap()),
+    });
+    let deletion = signed_webhook(
+        deleted_event(user).to_string().as_bytes(),
+        "msg_race_deleted",
+        chrono::Utc::now().timestamp(),
+    )
+    .http_api_event("$default", None);
+    // The deletion reads the (still empty) partition, then waits…
+    let deleting = tokio::spawn(async move {
+        let response = deleter
+            .oneshot(to_lambda_request(&deletion).unwrap())
+            .await
+            .unwrap();
+        response.status().as_u16()
+    });
+    tokio::task::spawn_blocking(move || reached_rx.recv().unwrap())
+        .await
+        .unwrap();
+    // …while the (delayed) user.created lands…
+    let created = stack
+        .post_event(&user_event(
+            "user.created",
+            &clerk_user(user, "late@example.com", 1_000),
+        ))
+        .await;
+    assert_eq!(created.body["outcome"], "applied");
+    go_tx.send(()).unwrap();
+    // …and then writes the tombstone.
+    assert_eq!(deleting.await.unwrap(), 200);
+
+    let items = stack.items().await;
+    assert_eq!(
+        partition(&items, &format!("USER#{user}"))
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        ["TOMBSTONE"]
+    );
+    stack
+        .clerk_has_user(&clerk_user(user, "late@example.com", 1_000))
+        .await;
+    assert_eq!(stack.get("/api/v1/users/me", user).await.status, 404);
+}
