@@ -223,15 +223,9 @@ async fn patch_settings(
         result = state.store.update_settings(&caller.user_id, &patch).await?;
     }
     match result {
-        Ok(settings) => {
-            if let Some(enabled) = patch.auto_refresh_tokens {
-                state
-                    .store
-                    .set_auto_refresh(&caller.user_id, enabled, Utc::now().timestamp())
-                    .await?;
-            }
-            Ok(Json(settings))
-        }
+        // A changed `auto_refresh_tokens` was mirrored onto the connections
+        // in the same transaction.
+        Ok(settings) => Ok(Json(settings)),
         Err(WriteOutcome::Stale) => Err(ApiError::unprocessable(
             "ACCOUNT_NOT_FOUND",
             Some("default_account_id"),
@@ -257,12 +251,8 @@ async fn reset_settings(
                 .ok_or_else(user_deleted)?
         }
     };
-    // The default turns automatic refreshing back on.
-    let now = Utc::now().timestamp();
-    state
-        .store
-        .set_auto_refresh(&caller.user_id, settings.auto_refresh_tokens, now)
-        .await?;
+    // Automatic refreshing, back on, was mirrored onto the connections in
+    // the same transaction.
     Ok(Json(settings))
 }
 

@@ -459,6 +459,81 @@ impl Store {
             .transpose()
     }
 
+    /// The user's connections (one Query).
+    pub(crate) async fn connections_of(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Vec<ConnectionRecord>, StoreError> {
+        self.query_partition(keys::user(user_id), Some(keys::CONNECTION_PREFIX))
+            .await?
+            .into_iter()
+            .map(|item| Ok(serde_dynamo::from_item(item)?))
+            .collect()
+    }
+
+    /// The updates that mirror `enabled` onto those of `connections` that
+    /// differ, for a transaction with the setting itself. Each expects the
+    /// version read, so a refresher's claim or write in between cancels the
+    /// transaction (and the caller reads again). A connection under a live
+    /// lease gets the flag only: the refresher's write, which expects the
+    /// flag it saw, then fails and reschedules with the new one.
+    pub(crate) fn auto_refresh_mirror(
+        &self,
+        connections: &[ConnectionRecord],
+        enabled: bool,
+        now: i64,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        connections
+            .iter()
+            .filter(|connection| connection.auto_refresh != enabled)
+            .map(|connection| {
+                let leased = connection.lease_until.is_some_and(|until| until >= now);
+                let schedulable = matches!(
+                    connection.status,
+                    ConnectionStatus::Active | ConnectionStatus::Error
+                );
+                let mut update = Update::builder()
+                    .table_name(self.table())
+                    .set_key(Some(Self::key(
+                        keys::user(&connection.user_id),
+                        &keys::connection(&connection.connection_id),
+                    )))
+                    .condition_expression("#version = :version")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(
+                        ":version",
+                        AttributeValue::N(connection.version.to_string()),
+                    )
+                    .expression_attribute_names("#auto", "auto_refresh")
+                    .expression_attribute_values(":auto", AttributeValue::Bool(enabled));
+                update = if leased || (enabled && !schedulable) {
+                    update.update_expression("SET #auto = :auto")
+                } else if enabled {
+                    update
+                        .update_expression("SET #auto = :auto, #shard = :shard, #due = :due")
+                        .expression_attribute_names("#shard", "refresh_shard")
+                        .expression_attribute_names("#due", "refresh_due_at")
+                        .expression_attribute_values(
+                            ":shard",
+                            AttributeValue::S(refresh_shard(&connection.connection_id)),
+                        )
+                        .expression_attribute_values(
+                            ":due",
+                            AttributeValue::N(connection.access_expires_at.timestamp().to_string()),
+                        )
+                } else {
+                    update
+                        .update_expression("SET #auto = :auto REMOVE #shard, #due")
+                        .expression_attribute_names("#shard", "refresh_shard")
+                        .expression_attribute_names("#due", "refresh_due_at")
+                };
+                Ok(TransactWriteItem::builder()
+                    .update(update.build().map_err(super::build_error)?)
+                    .build())
+            })
+            .collect()
+    }
+
     /// Mirrors the user's `auto_refresh_tokens` onto their connections and
     /// puts them into (or takes them out of) the `refresh-due` index. A
     /// connection being refreshed right now keeps its index entry until the

@@ -19,6 +19,9 @@ use crate::webhooks::svix::DeliveryId;
 pub const DELIVERY_RETENTION: Duration = Duration::hours(72);
 /// DynamoDB's limit on items per transaction.
 const MAX_TRANSACTION_ITEMS: usize = 100;
+/// Settings writes that mirror `auto_refresh_tokens` are retried this often
+/// when refreshes keep changing the connections meanwhile.
+const MIRROR_ATTEMPTS: usize = 4;
 
 /// What Clerk tells us about a user. Timestamps are stored as epoch
 /// milliseconds, Clerk's own unit, so `clerk_updated_at` compares in a
@@ -218,6 +221,13 @@ impl Store {
         }
         let before = items.len();
         items.retain(|item| sort_key(item) != keys::TOMBSTONE);
+        // A deletion too big for one transaction can fail part-way (Svix then
+        // retries it): the first one takes the profile and the connections
+        // with their sealed tokens, so only accounts and events can linger.
+        items.sort_by_key(|item| {
+            let sk = sort_key(item);
+            !(sk == keys::PROFILE || sk.starts_with(keys::CONNECTION_PREFIX))
+        });
         Ok((items.len() < before, items))
     }
 
@@ -292,7 +302,11 @@ impl Store {
         let expression = format!("SET {}", clauses.join(", "));
         let key = Self::key(keys::user(user_id), keys::PROFILE);
 
-        let Some(Some(account_id)) = &patch.default_account_id else {
+        let new_default = match &patch.default_account_id {
+            Some(Some(account_id)) => Some(account_id),
+            _ => None,
+        };
+        if new_default.is_none() && patch.auto_refresh_tokens.is_none() {
             let result = self
                 .client
                 .update_item()
@@ -313,7 +327,7 @@ impl Store {
                 Err(e) if is_conditional_failure(&e) => Ok(Err(WriteOutcome::Missing)),
                 Err(e) => Err(e.into()),
             };
-        };
+        }
         let update = Update::builder()
             .table_name(self.table())
             .set_key(Some(key))
@@ -323,28 +337,21 @@ impl Store {
             .set_expression_attribute_values(Some(values))
             .build()
             .map_err(build_error)?;
-        let outcome = self
-            .transact(
-                vec![
-                    self.account_exists(user_id, account_id)?,
-                    TransactWriteItem::builder().update(update).build(),
-                ],
-                |failed| {
-                    if failed.get(1).copied().unwrap_or(false) {
-                        WriteOutcome::Missing
-                    } else {
-                        WriteOutcome::Stale
-                    }
-                },
-            )
-            .await?;
-        match outcome {
-            WriteOutcome::Applied => self
-                .get_user(user_id)
+        let mut writes = vec![TransactWriteItem::builder().update(update).build()];
+        if let Some(account_id) = new_default {
+            writes.push(self.account_exists(user_id, account_id)?);
+        }
+        match self
+            .with_auto_refresh_mirror(user_id, writes, patch.auto_refresh_tokens)
+            .await?
+        {
+            Ok(()) => self
+                .settings_after_write(user_id)
                 .await
-                .map(|user| user.map(|u| u.settings).ok_or(WriteOutcome::Missing)),
-            // `Stale` here means the account is not the user's.
-            other => Ok(Err(other)),
+                .map(|settings| settings.ok_or(WriteOutcome::Missing)),
+            Err(failed) if failed.first() == Some(&true) => Ok(Err(WriteOutcome::Missing)),
+            // The account is not the user's.
+            Err(_) => Ok(Err(WriteOutcome::Stale)),
         }
     }
 
@@ -362,24 +369,89 @@ impl Store {
                 format!("#settings.#r{index}")
             })
             .collect();
-        let result = self
-            .client
-            .update_item()
+        let update = Update::builder()
             .table_name(self.table())
             .set_key(Some(Self::key(keys::user(user_id), keys::PROFILE)))
             .update_expression(format!("REMOVE {}", removals.join(", ")))
             .condition_expression("attribute_exists(#pk)")
             .set_expression_attribute_names(Some(names))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(Some(
-                UserRecord::from_item(output.attributes.unwrap_or_default())?.settings,
-            )),
-            Err(e) if is_conditional_failure(&e) => Ok(None),
-            Err(e) => Err(e.into()),
+            .build()
+            .map_err(build_error)?;
+        // The default turns automatic refreshing back on.
+        let writes = vec![TransactWriteItem::builder().update(update).build()];
+        let auto_refresh = Settings::default().auto_refresh_tokens;
+        match self
+            .with_auto_refresh_mirror(user_id, writes, Some(auto_refresh))
+            .await?
+        {
+            Ok(()) => self.settings_after_write(user_id).await,
+            Err(_) => Ok(None),
         }
+    }
+
+    /// Runs `writes` in one transaction with the updates that mirror
+    /// `auto_refresh` (when it is being set) onto the user's connections, so
+    /// that a failure changes neither the setting nor any connection.
+    /// `Err(failed)`: which of `writes` failed their condition.
+    async fn with_auto_refresh_mirror(
+        &self,
+        user_id: &UserId,
+        writes: Vec<TransactWriteItem>,
+        auto_refresh: Option<bool>,
+    ) -> Result<Result<(), Vec<bool>>, StoreError> {
+        for _ in 0..MIRROR_ATTEMPTS {
+            let now = Utc::now().timestamp();
+            let mirror = match auto_refresh {
+                Some(enabled) => {
+                    let connections = self.connections_of(user_id).await?;
+                    self.auto_refresh_mirror(&connections, enabled, now)?
+                }
+                None => Vec::new(),
+            };
+            let room = MAX_TRANSACTION_ITEMS - writes.len();
+            let overflow = mirror.len() > room;
+            let mut items = writes.clone();
+            items.extend(mirror.into_iter().take(room));
+            let mut failed = Vec::new();
+            let outcome = self
+                .transact(items, |f| {
+                    failed = f.to_vec();
+                    WriteOutcome::Stale
+                })
+                .await?;
+            if outcome == WriteOutcome::Applied {
+                // More connections than one transaction holds: the rest follow.
+                if let (true, Some(enabled)) = (overflow, auto_refresh) {
+                    self.set_auto_refresh(user_id, enabled, now).await?;
+                }
+                return Ok(Ok(()));
+            }
+            failed.truncate(writes.len());
+            if failed.contains(&true) {
+                return Ok(Err(failed));
+            }
+            // A refresh changed a connection meanwhile: read them again.
+        }
+        Err(StoreError::Unavailable(
+            "connections kept changing during a settings write".into(),
+        ))
+    }
+
+    /// The settings as just written (a strongly consistent read).
+    async fn settings_after_write(&self, user_id: &UserId) -> Result<Option<Settings>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(Self::key(keys::user(user_id), keys::PROFILE)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(output
+            .item
+            .map(UserRecord::from_item)
+            .transpose()?
+            .map(|user| user.settings))
     }
 
     /// Runs `effect` in one transaction: after a check that `guard` (a user)

@@ -1,0 +1,948 @@
+//! Faults: AWS (moto) dying or hanging mid-request, KMS refusing, Amazon and
+//! Clerk answering garbage or nothing, garbage request bodies. Every fault
+//! must end in a clean answer within a bounded time and leave the table
+//! fully before or fully after the operation.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use adsconnect::api::amazon::{self, AmazonState};
+use adsconnect::refresh::RefreshConfig;
+use adsconnect::store::connections::{ConnectionRecord, ConnectionStatus, REFRESH_SHARDS};
+use adsconnect::tokens::TokenCipher;
+use adsconnect_dev::amazon_stub::{Login, profile};
+use adsconnect_dev::provision;
+use adsconnect_tests::proxy::{Fault, MotoProxy};
+use adsconnect_tests::*;
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::Router;
+use serde_json::{Value, json};
+
+const USER: &str = "user_2faults";
+
+/// The production SDK configuration (timeouts included) for `endpoint`.
+fn production_sdk(endpoint: &str) -> aws_config::SdkConfig {
+    adsconnect::api::with_timeouts(provision::emulator_config(endpoint))
+}
+
+/// The same, with short retry back-offs: the retries still happen, the
+/// tests just wait less for them.
+fn quick_sdk(endpoint: &str) -> aws_config::SdkConfig {
+    production_sdk(endpoint)
+        .into_builder()
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_initial_backoff(StdDuration::from_millis(10)),
+        )
+        .build()
+}
+
+/// A moto server of this test's own, to kill.
+struct OwnMoto {
+    child: Child,
+    endpoint: String,
+}
+
+impl OwnMoto {
+    async fn start() -> Self {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("scripts/moto_server.py"))
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the project's .venv with moto (scripts/test creates it)");
+        let moto = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if http
+                .get(format!("{}/moto-api/", moto.endpoint))
+                .send()
+                .await
+                .is_ok()
+            {
+                return moto;
+            }
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+        panic!("moto did not start on port {port}");
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnMoto {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn seller() -> Login {
+    Login {
+        lwa_profile: Some(
+            json!({"user_id": "amzn1.account.FAULTS", "name": "Fault Seller", "email": "f@example.com"}),
+        ),
+        profiles: [
+            (
+                "na",
+                vec![
+                    profile(7001, "US", "Faults US", "seller"),
+                    profile(7002, "CA", "Faults CA", "seller"),
+                ],
+            ),
+            ("eu", vec![profile(7101, "DE", "Faults DE", "seller")]),
+        ]
+        .into_iter()
+        .collect(),
+        ads_accounts: vec![],
+    }
+}
+
+/// A user with a connection (three accounts): returns their ids.
+async fn connected_user(stack: &Stack, user: &str) -> (String, Vec<String>) {
+    let created = stack
+        .post_event(&user_event(
+            "user.created",
+            &clerk_user(user, "f@example.com", 1_000),
+        ))
+        .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    stack.amazon.add_login("seller", seller());
+    let done = query_of(&stack.connect_flow(user, "seller").await);
+    assert_eq!(done["amazon"], "connected", "{done:?}");
+    let accounts = stack.get("/api/v1/accounts", user).await.body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account_id"].as_str().unwrap().to_owned())
+        .collect();
+    (done["connection_id"].clone(), accounts)
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Function {
+    Users,
+    Start,
+    Webhook,
+}
+
+/// Every request whose answer needs DynamoDB or KMS, as the given user.
+fn dependent_requests(user: &str, connection: &str, account: &str) -> Vec<(Function, Request)> {
+    use Function::*;
+    let now = chrono::Utc::now().timestamp();
+    let webhook = |event: Value, id: &str| {
+        let body = event.to_string().into_bytes();
+        (Webhook, signed_webhook(&body, id, now))
+    };
+    vec![
+        (Users, Request::new("GET", "/api/v1/users/me")),
+        (Users, Request::new("GET", "/api/v1/users/me/full")),
+        (Users, Request::new("GET", "/api/v1/users/me/accounts")),
+        (Users, Request::new("GET", "/api/v1/users/session")),
+        (Users, Request::new("GET", "/api/v1/settings")),
+        (
+            Users,
+            Request::new("PATCH", "/api/v1/settings").json(&json!({"theme": "dark"})),
+        ),
+        (Users, Request::new("POST", "/api/v1/settings/reset")),
+        (Users, Request::new("GET", "/api/v1/connections")),
+        (
+            Users,
+            Request::new("GET", &format!("/api/v1/connections/{connection}")),
+        ),
+        (
+            Users,
+            Request::new("GET", &format!("/api/v1/connections/{connection}/events")),
+        ),
+        (
+            Users,
+            Request::new(
+                "POST",
+                &format!("/api/v1/connections/{connection}/reauthorize"),
+            ),
+        ),
+        (
+            Users,
+            Request::new("POST", &format!("/api/v1/connections/{connection}/sync")),
+        ),
+        (
+            Users,
+            Request::new("DELETE", &format!("/api/v1/connections/{connection}")),
+        ),
+        (Users, Request::new("GET", "/api/v1/accounts")),
+        (Users, Request::new("GET", "/api/v1/accounts/health")),
+        (
+            Users,
+            Request::new("GET", &format!("/api/v1/accounts/{account}")),
+        ),
+        (
+            Users,
+            Request::new("PUT", &format!("/api/v1/accounts/{account}/default")),
+        ),
+        (
+            Users,
+            Request::new("DELETE", &format!("/api/v1/accounts/{account}")),
+        ),
+        (
+            Start,
+            Request::new("POST", "/api/v1/amazon/connect").json(&json!({"region": "eu"})),
+        ),
+        webhook(
+            user_event("user.updated", &clerk_user(user, "new@example.com", 9_000)),
+            "msg_faults_updated",
+        ),
+        webhook(
+            session_event("session.created", user, "sess_faults", 1_800_000_000_000),
+            "msg_faults_session",
+        ),
+        webhook(deleted_event(user), "msg_faults_deleted"),
+    ]
+}
+
+impl Function {
+    fn router(self, stack: &Stack) -> &Router {
+        match self {
+            Self::Users => &stack.users,
+            Self::Start => &stack.start,
+            Self::Webhook => &stack.webhook,
+        }
+    }
+}
+
+/// Sends every request at once; each must answer 503 with the envelope
+/// within `bound`.
+async fn all_answer_503(stack: &Stack, requests: Vec<(Function, Request)>, bound: StdDuration) {
+    let answers = futures::future::join_all(requests.iter().map(|(function, request)| {
+        let user = matches!(function, Function::Users | Function::Start).then_some(USER);
+        async move {
+            let started = Instant::now();
+            let response = tokio::time::timeout(
+                StdDuration::from_secs(30),
+                stack.send(function.router(stack), request, user),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{} {}: no answer in 30 s", request.method, request.target));
+            (request, response, started.elapsed())
+        }
+    }))
+    .await;
+    for (request, response, took) in answers {
+        let what = format!("{} {}", request.method, request.target);
+        assert_eq!(response.status, 503, "{what}: {:?}", response.body);
+        assert_eq!(response.error_code(), "DEPENDENCY_UNAVAILABLE", "{what}");
+        let request_id = response.body["error"]["request_id"].as_str().unwrap();
+        assert!(!request_id.is_empty(), "{what}");
+        assert_eq!(response.headers["x-request-id"], request_id, "{what}");
+        assert!(response.headers.contains_key("retry-after"), "{what}");
+        assert!(took < bound, "{what} took {took:?}");
+    }
+}
+
+/// A started connection's consent: the query Amazon redirects back with.
+async fn consented(stack: &Stack, user: &str) -> String {
+    let started = stack.connect(user, &json!({"region": "na"})).await;
+    assert_eq!(started.status, 200, "{:?}", started.body);
+    stack
+        .amazon
+        .consent(
+            started.body["authorization_url"].as_str().unwrap(),
+            "seller",
+        )
+        .unwrap()
+        .1
+}
+
+fn far() -> Instant {
+    Instant::now() + StdDuration::from_secs(600)
+}
+
+#[tokio::test]
+async fn moto_killed_every_dependent_route_answers_503_within_seconds() {
+    let mut moto = OwnMoto::start().await;
+    let stack = Stack::with_sdk(production_sdk(&moto.endpoint)).await;
+    let (connection, accounts) = connected_user(&stack, USER).await;
+    let query = consented(&stack, USER).await;
+    moto.kill();
+
+    let requests = dependent_requests(USER, &connection, &accounts[0]);
+    // Connection refused is retried by the SDK (three attempts with
+    // back-off), then reported: seconds, not the function's timeout.
+    all_answer_503(&stack, requests, StdDuration::from_secs(8)).await;
+
+    // Routes without a dependency keep answering.
+    for path in ["/api/v1/health", "/api/v1/settings/defaults"] {
+        assert_eq!(stack.get(path, USER).await.status, 200, "{path}");
+    }
+    let started = Instant::now();
+    let done = stack.amazon_redirect(&query).await.location();
+    assert_eq!(query_of(&done)["reason"], "storage_unavailable");
+    assert!(started.elapsed() < StdDuration::from_secs(8));
+    let started = Instant::now();
+    let run = stack
+        .refresher(RefreshConfig::default())
+        .run(chrono::Utc::now(), far())
+        .await;
+    assert!(run.is_err(), "{run:?}");
+    assert!(started.elapsed() < StdDuration::from_secs(8));
+}
+
+#[tokio::test]
+async fn aws_hanging_mid_request_every_route_answers_503_within_the_timeouts() {
+    let proxy = MotoProxy::start(&moto_endpoint()).await;
+    let stack = Stack::with_sdk(quick_sdk(&proxy.endpoint)).await;
+    let (connection, accounts) = connected_user(&stack, USER).await;
+    let query = consented(&stack, USER).await;
+    let before = stack.items().await;
+
+    // DynamoDB and KMS accept every call and never answer.
+    proxy.fail_after("", 0, Fault::Stall);
+    let requests = dependent_requests(USER, &connection, &accounts[0]);
+    all_answer_503(&stack, requests, StdDuration::from_secs(8)).await;
+    let refresher = stack.refresher(RefreshConfig::default());
+    let (done, run) = tokio::join!(
+        stack.amazon_redirect(&query),
+        refresher.run(chrono::Utc::now(), far()),
+    );
+    assert_eq!(query_of(&done.location())["reason"], "storage_unavailable");
+    assert!(run.is_err());
+
+    proxy.heal();
+    assert_eq!(sorted(stack.items().await), sorted(before));
+}
+
+fn sorted(mut items: Vec<Item>) -> Vec<Item> {
+    items.sort_by_key(|item| format!("{:?}{:?}", item.get("pk"), item.get("sk")));
+    items
+}
+
+/// What `user` owns, counted by kind: the sort key's prefix in their
+/// partition (`PROFILE`, `TOMBSTONE`, `CONN`, `ACCT`), `EVENT` for their
+/// audit trail.
+async fn owned(stack: &Stack, user: &str) -> BTreeMap<String, usize> {
+    let mut kinds = BTreeMap::new();
+    for item in owned_items(stack, user).await {
+        let (pk, sk) = (attr_s(&item, "pk").unwrap(), attr_s(&item, "sk").unwrap());
+        let kind = if pk.starts_with("EVENTS#") {
+            "EVENT"
+        } else {
+            sk.split('#').next().unwrap()
+        };
+        *kinds.entry(kind.to_owned()).or_default() += 1;
+    }
+    kinds
+}
+
+fn kinds(counts: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    counts.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect()
+}
+
+/// A stack whose AWS calls go through a proxy that can fail them.
+async fn proxied_stack() -> (Stack, MotoProxy) {
+    let proxy = MotoProxy::start(&moto_endpoint()).await;
+    let stack = Stack::with_sdk(quick_sdk(&proxy.endpoint)).await;
+    (stack, proxy)
+}
+
+async fn create_user(stack: &Stack, user: &str) {
+    let created = stack
+        .post_event(&user_event(
+            "user.created",
+            &clerk_user(user, "f@example.com", 1_000),
+        ))
+        .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+}
+
+/// A callback in a process of its own: cold data-key caches, so its KMS
+/// calls are part of what can fail.
+fn fresh_callback(stack: &Stack) -> Router {
+    amazon::callback_router(AmazonState {
+        cipher: Arc::new(TokenCipher::new(
+            stack.kms.clone(),
+            stack.kms_key_id.clone(),
+        )),
+        ..stack.amazon_callback.clone()
+    })
+}
+
+#[tokio::test]
+async fn a_connect_callback_failing_at_any_aws_call_stores_everything_or_nothing() {
+    let (stack, proxy) = proxied_stack().await;
+    stack.amazon.add_login("seller", seller());
+    let nothing = kinds(&[("PROFILE", 1)]);
+    let everything = kinds(&[("PROFILE", 1), ("CONN", 1), ("ACCT", 3), ("EVENT", 1)]);
+    for fault in [Fault::ServerError, Fault::LoseAnswer] {
+        for failing_at in 0.. {
+            assert!(failing_at < 20, "the callback never completed");
+            let user = format!("user_2sweep{failing_at}{fault:?}");
+            create_user(&stack, &user).await;
+            let query = consented(&stack, &user).await;
+            let callback = fresh_callback(&stack);
+            proxy.take_calls();
+            proxy.fail_after("", failing_at, fault);
+            let request = Request::new("GET", &format!("/api/v1/amazon/callback?{query}"));
+            let done = stack.send(&callback, &request, None).await;
+            proxy.heal();
+            let calls = proxy.take_calls();
+            let outcome = query_of(&done.location());
+            let owned = owned(&stack, &user).await;
+            let what = format!("{fault:?} from call {failing_at} of {calls:?}");
+            if outcome["amazon"] == "connected" {
+                assert_eq!(owned, everything, "{what}");
+                assert!(failing_at >= 5, "{what}: a fault went unnoticed");
+                break;
+            }
+            assert!(
+                ["storage_unavailable", "invalid_state"].contains(&outcome["reason"].as_str()),
+                "{what}: {outcome:?}"
+            );
+            // A lost answer may hide a write that happened: then all of it.
+            match fault {
+                Fault::LoseAnswer => {
+                    assert!(owned == nothing || owned == everything, "{what}: {owned:?}")
+                }
+                _ => assert_eq!(owned, nothing, "{what}"),
+            }
+        }
+    }
+}
+
+/// `count` account items written straight into `user`'s partition.
+async fn seed_accounts(stack: &Stack, user: &str, count: usize) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let writes: Vec<WriteRequest> = (0..count)
+        .map(|i| {
+            let item = [
+                ("pk", format!("USER#{user}")),
+                ("sk", format!("ACCT#acct_{i:024x}")),
+                ("entity", "account".to_owned()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), AttributeValue::S(v)))
+            .collect();
+            let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    for chunk in writes.chunks(25) {
+        stack
+            .dynamo
+            .batch_write_item()
+            .request_items(&stack.table, chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_user_deletion_failing_part_way_shreds_tokens_first_and_the_svix_retry_finishes_it() {
+    let (stack, proxy) = proxied_stack().await;
+    // More items than one transaction holds: the deletion takes two.
+    let before = kinds(&[("PROFILE", 1), ("CONN", 1), ("ACCT", 98), ("EVENT", 1)]);
+    for failing_at in 0.. {
+        assert!(failing_at < 10, "the deletion never completed");
+        let user = format!("user_2gone{failing_at}");
+        create_user(&stack, &user).await;
+        let connection = stack
+            .seed_connection(
+                &user,
+                &format!("gone{failing_at}"),
+                chrono::Duration::hours(1),
+            )
+            .await;
+        seed_accounts(&stack, &user, 98).await;
+        stack
+            .store
+            .put_event(&adsconnect::store::events::AuditEvent::new(
+                &stack.connection(&connection).await,
+                adsconnect::store::events::EventKind::Connected,
+                None,
+                chrono::Utc::now(),
+            ))
+            .await
+            .unwrap();
+        stack
+            .clerk_has_user(&clerk_user(&user, "f@example.com", 1_000))
+            .await;
+        assert_eq!(owned(&stack, &user).await, before);
+
+        let delivery = format!("msg_gone{failing_at}");
+        proxy.take_calls();
+        proxy.fail_after("", failing_at, Fault::ServerError);
+        let answer = stack.post_event_as(&deleted_event(&user), &delivery).await;
+        proxy.heal();
+        let calls = proxy.take_calls();
+        let what = format!("failing from call {failing_at} of {calls:?}");
+        let owned_now = owned(&stack, &user).await;
+        if answer.status == 200 {
+            assert_eq!(owned_now, kinds(&[("TOMBSTONE", 1)]), "{what}");
+            assert!(failing_at >= 4, "{what}: a fault went unnoticed");
+            break;
+        }
+        // Svix retries what is not acknowledged.
+        assert_eq!(answer.status, 503, "{what}: {:?}", answer.body);
+        assert_eq!(answer.error_code(), "DEPENDENCY_UNAVAILABLE");
+        if owned_now.contains_key("TOMBSTONE") {
+            // Part-way: the user is gone for good, tokens and profile first.
+            assert!(!owned_now.contains_key("CONN"), "{what}: {owned_now:?}");
+            assert!(!owned_now.contains_key("PROFILE"), "{what}: {owned_now:?}");
+            assert_eq!(stack.get("/api/v1/users/me", &user).await.status, 404);
+        } else {
+            assert_eq!(owned_now, before, "{what}");
+        }
+        let again = stack.post_event_as(&deleted_event(&user), &delivery).await;
+        assert_eq!(again.status, 200, "{what}: {:?}", again.body);
+        assert_eq!(again.body["outcome"], "applied", "{what}");
+        assert_eq!(
+            owned(&stack, &user).await,
+            kinds(&[("TOMBSTONE", 1)]),
+            "{what}"
+        );
+    }
+}
+
+/// The user's `auto_refresh_tokens` and, per connection, its mirror and
+/// whether it is in the `refresh-due` index.
+async fn auto_refresh_state(stack: &Stack, user: &str) -> (bool, Vec<(bool, bool)>) {
+    let mut setting = None;
+    let mut connections = Vec::new();
+    for item in owned_items(stack, user).await {
+        let sk = attr_s(&item, "sk").unwrap();
+        if sk == "PROFILE" {
+            setting = Some(
+                item.get("settings")
+                    .and_then(|s| s.as_m().ok())
+                    .and_then(|s| s.get("auto_refresh_tokens"))
+                    .is_none_or(|v| v.as_bool() == Ok(&true)),
+            );
+        } else if sk.starts_with("CONN#") {
+            connections.push((
+                item.get("auto_refresh")
+                    .is_none_or(|v| v.as_bool() == Ok(&true)),
+                item.contains_key("refresh_due_at"),
+            ));
+        }
+    }
+    (setting.unwrap(), connections)
+}
+
+#[tokio::test]
+async fn turning_auto_refresh_off_or_back_on_failing_part_way_changes_all_or_nothing() {
+    let (stack, proxy) = proxied_stack().await;
+    let on = (true, vec![(true, true), (true, true)]);
+    let off = (false, vec![(false, false), (false, false)]);
+    let patch = Request::new("PATCH", "/api/v1/settings")
+        .json(&json!({"auto_refresh_tokens": false, "theme": "dark"}));
+    let reset = Request::new("POST", "/api/v1/settings/reset");
+    for (name, request, from, to) in [("patch", &patch, &on, &off), ("reset", &reset, &off, &on)] {
+        for fault in [Fault::ServerError, Fault::LoseAnswer] {
+            for failing_at in 0.. {
+                assert!(failing_at < 20, "{name} never completed");
+                let user = format!("user_2auto{name}{failing_at}{fault:?}");
+                create_user(&stack, &user).await;
+                for login in ["a", "b"] {
+                    stack
+                        .seed_connection(
+                            &user,
+                            &format!("{user}{login}"),
+                            chrono::Duration::hours(1),
+                        )
+                        .await;
+                }
+                if *from == off {
+                    let response = stack.send(&stack.users, &patch, Some(&user)).await;
+                    assert_eq!(response.status, 200);
+                }
+                assert_eq!(&auto_refresh_state(&stack, &user).await, from);
+                proxy.take_calls();
+                proxy.fail_after("", failing_at, fault);
+                let response = stack.send(&stack.users, request, Some(&user)).await;
+                proxy.heal();
+                let calls = proxy.take_calls();
+                let what = format!("{name}: {fault:?} from call {failing_at} of {calls:?}");
+                let state = auto_refresh_state(&stack, &user).await;
+                if response.status == 200 {
+                    assert_eq!(&state, to, "{what}");
+                    break;
+                }
+                assert_eq!(response.status, 503, "{what}: {:?}", response.body);
+                // A failure after the write (or of its answer) leaves it done.
+                assert!(&state == from || &state == to, "{what}: {state:?}");
+            }
+        }
+    }
+}
+
+/// The token pair a connection's sealed tokens hold, opened by a process
+/// of its own (no cached keys).
+async fn tokens_of(stack: &Stack, record: &ConnectionRecord) -> Option<Value> {
+    let cipher = TokenCipher::new(stack.kms.clone(), stack.kms_key_id.clone());
+    let sealed = record.tokens.as_ref()?;
+    let plaintext = cipher.open(sealed, &record.token_context()).await.unwrap();
+    Some(serde_json::from_slice(&plaintext).unwrap())
+}
+
+#[tokio::test]
+async fn a_refresh_failing_at_any_aws_call_loses_nothing_and_is_retried_later() {
+    let (stack, proxy) = proxied_stack().await;
+    create_user(&stack, USER).await;
+    // The run's index Queries go out at once: failing any of them is
+    // failing the first.
+    let shards = usize::from(REFRESH_SHARDS);
+    for failing_at in std::iter::once(0).chain(shards..) {
+        assert!(failing_at < 40, "the refresh never completed");
+        let due = stack
+            .seed_connection(
+                USER,
+                &format!("refresh{failing_at}"),
+                chrono::Duration::minutes(1),
+            )
+            .await;
+        let before = stack.connection(&due).await;
+        let refresh_token = tokens_of(&stack, &before).await.unwrap()["refresh_token"].clone();
+        proxy.take_calls();
+        proxy.fail_after("", failing_at, Fault::ServerError);
+        let run = stack
+            .refresher(RefreshConfig::default())
+            .run(chrono::Utc::now(), far())
+            .await;
+        proxy.heal();
+        let calls = proxy.take_calls();
+        let what = format!("failing from call {failing_at} of {calls:?}: {run:?}");
+        let after = stack.connection(&due).await;
+        // Never mistaken for a revocation, never without tokens.
+        assert_eq!(after.status, ConnectionStatus::Active, "{what}");
+        let tokens = tokens_of(&stack, &after).await.expect(&what);
+        assert_eq!(tokens["refresh_token"], refresh_token, "{what}");
+        if after.refresh_count == 1 {
+            assert_eq!(run.unwrap().refreshed, 1, "{what}");
+            assert!(after.lease_owner.is_none(), "{what}");
+            assert!(failing_at >= 20, "{what}: a fault went unnoticed");
+            break;
+        }
+        // Unchanged, or still leased by the failed run: either way the next
+        // run once the lease has expired refreshes it.
+        let mut unchanged = before.clone();
+        unchanged.version = after.version;
+        unchanged.lease_owner = after.lease_owner.clone();
+        unchanged.lease_until = after.lease_until;
+        assert_eq!(after, unchanged, "{what}");
+        if after.lease_until.is_some() {
+            let key = (
+                format!("USER#{USER}"),
+                format!("CONN#{}", due.connection_id),
+            );
+            stack.set_number(&key.0, &key.1, "lease_until", 0).await;
+        }
+        let next = stack
+            .refresher(RefreshConfig::default())
+            .run(chrono::Utc::now(), far())
+            .await
+            .unwrap();
+        assert_eq!(next.refreshed, 1, "{what}: {next:?}");
+        assert_eq!(stack.connection(&due).await.refresh_count, 1, "{what}");
+    }
+}
+
+/// What `user` owns, item by item, in key order; without the manual-sync
+/// throttle mark, which is not data.
+async fn owned_items(stack: &Stack, user: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    for pk in [format!("USER#{user}"), format!("EVENTS#{user}")] {
+        let page = stack
+            .dynamo
+            .query()
+            .table_name(&stack.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        items.extend(page.items.unwrap_or_default());
+    }
+    for item in &mut items {
+        item.remove("sync_requested_at");
+    }
+    items
+}
+
+fn find<'a>(items: &'a [Item], sk_prefix: &str) -> Vec<&'a Item> {
+    items
+        .iter()
+        .filter(|item| attr_s(item, "sk").unwrap().starts_with(sk_prefix))
+        .collect()
+}
+
+fn default_setting(items: &[Item]) -> Option<String> {
+    let profile = find(items, "PROFILE")[0];
+    let settings = profile.get("settings")?.as_m().ok()?;
+    settings.get("default_account_id")?.as_s().ok().cloned()
+}
+
+fn is_default(items: &[Item], account: &str) -> bool {
+    find(items, &format!("ACCT#{account}"))[0].get("is_default")
+        == Some(&AttributeValue::Bool(true))
+}
+
+/// Runs `request` (built from a fresh user's connection and sorted
+/// account ids) failing from each AWS call on in turn, until it succeeds
+/// with `success`. Every failure must be a 503 that leaves the user's items
+/// as they were or, when only the answer failed, `done`.
+async fn sweep_account_write(
+    name: &str,
+    request: fn(&str, &[String]) -> Request,
+    success: u16,
+    done: fn(&[Item], &[Item]) -> bool,
+) {
+    let (stack, proxy) = proxied_stack().await;
+    stack.amazon.add_login("seller", seller());
+    for failing_at in 0.. {
+        assert!(failing_at < 20, "{name} never completed");
+        let user = format!("user_2tx{name}{failing_at}");
+        create_user(&stack, &user).await;
+        let (connection, accounts) = connected_user_as(&stack, &user).await;
+        let before = owned_items(&stack, &user).await;
+        proxy.take_calls();
+        proxy.fail_after("", failing_at, Fault::ServerError);
+        let response = stack
+            .send(&stack.users, &request(&connection, &accounts), Some(&user))
+            .await;
+        proxy.heal();
+        let calls = proxy.take_calls();
+        let what = format!("{name} failing from call {failing_at} of {calls:?}");
+        let now = owned_items(&stack, &user).await;
+        if response.status == success {
+            assert!(done(&before, &now), "{what}: {now:?}");
+            assert!(failing_at >= 2, "{what}: a fault went unnoticed");
+            return;
+        }
+        assert_eq!(response.status, 503, "{what}: {:?}", response.body);
+        assert!(now == before || done(&before, &now), "{what}: {now:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_disconnect_failing_at_any_aws_call_shreds_all_or_nothing() {
+    sweep_account_write(
+        "disconnect",
+        |c, _| Request::new("DELETE", &format!("/api/v1/connections/{c}")),
+        204,
+        |_, now| {
+            find(now, "CONN").is_empty()
+                && find(now, "ACCT").is_empty()
+                && default_setting(now).is_none()
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_account_removal_failing_at_any_aws_call_removes_it_or_nothing() {
+    sweep_account_write(
+        "remove",
+        |_, a| Request::new("DELETE", &format!("/api/v1/accounts/{}", a[1])),
+        204,
+        |_, now| find(now, "ACCT").len() == 2,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_default_switch_failing_at_any_aws_call_switches_all_or_nothing() {
+    sweep_account_write(
+        "switch",
+        |_, a| Request::new("PUT", &format!("/api/v1/accounts/{}/default", a[1])),
+        200,
+        |before, now| {
+            let new = attr_s(find(before, "ACCT")[1], "account_id").unwrap();
+            let old = default_setting(before).unwrap();
+            default_setting(now).as_deref() == Some(new)
+                && is_default(now, new)
+                && !is_default(now, &old)
+        },
+    )
+    .await;
+    sweep_account_write(
+        "patch",
+        |_, a| {
+            Request::new("PATCH", "/api/v1/settings")
+                .json(&json!({"default_account_id": a[2], "theme": "dark"}))
+        },
+        200,
+        |before, now| {
+            let new = attr_s(find(before, "ACCT")[2], "account_id").unwrap();
+            default_setting(now).as_deref() == Some(new)
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_sync_failing_at_any_aws_call_writes_all_or_nothing() {
+    // Done: the accounts rewritten and one `synced` event more.
+    sweep_account_write(
+        "sync",
+        |c, _| Request::new("POST", &format!("/api/v1/connections/{c}/sync")),
+        200,
+        |before, now| find(now, "").len() == find(before, "").len() + 1,
+    )
+    .await;
+}
+
+/// `user` (already created) connects the `seller` login.
+async fn connected_user_as(stack: &Stack, user: &str) -> (String, Vec<String>) {
+    let done = query_of(&stack.connect_flow(user, "seller").await);
+    assert_eq!(done["amazon"], "connected", "{done:?}");
+    let mut accounts: Vec<String> = stack.get("/api/v1/accounts", user).await.body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account_id"].as_str().unwrap().to_owned())
+        .collect();
+    accounts.sort();
+    (done["connection_id"].clone(), accounts)
+}
+
+/// Asserts that no code, verifier or token the Amazon stub handed out or
+/// received is stored in plain text.
+async fn no_plaintext_tokens(stack: &Stack) {
+    let dump = format!("{:?}", stack.items().await);
+    for secret in stack.amazon.seen_secrets() {
+        assert!(!dump.contains(&secret), "{secret} is stored in plain text");
+    }
+}
+
+#[tokio::test]
+async fn kms_refusing_fails_connects_cleanly_and_refreshes_are_retried_later() {
+    let (stack, proxy) = proxied_stack().await;
+    create_user(&stack, USER).await;
+    stack.amazon.add_login("seller", seller());
+    // What KMS answers for a disabled key, and for one pending deletion;
+    // moto answers neither, so the proxy does.
+    let disabled = Fault::Error(400, "DisabledException");
+    let pending_deletion = Fault::Error(400, "KMSInvalidStateException");
+    let states = |items: &[Item]| {
+        items
+            .iter()
+            .filter(|i| attr_s(i, "pk").unwrap().starts_with("STATE#"))
+            .count()
+    };
+
+    // Start: no data key for the verifier, no state.
+    proxy.fail_after("TrentService.", 0, disabled);
+    let started = stack.connect(USER, &json!({"region": "na"})).await;
+    proxy.heal();
+    assert_eq!(started.status, 503, "{:?}", started.body);
+    assert_eq!(started.error_code(), "DEPENDENCY_UNAVAILABLE");
+    assert_eq!(states(&stack.items().await), 0);
+
+    // Callback: the verifier does not open, or the tokens cannot be sealed
+    // (after the code was exchanged): nothing stored, a reason to show.
+    for (target, fault) in [
+        ("TrentService.Decrypt", pending_deletion),
+        ("TrentService.GenerateDataKey", disabled),
+    ] {
+        let query = consented(&stack, USER).await;
+        let callback = fresh_callback(&stack);
+        proxy.fail_after(target, 0, fault);
+        let request = Request::new("GET", &format!("/api/v1/amazon/callback?{query}"));
+        let done = stack.send(&callback, &request, None).await;
+        proxy.heal();
+        assert_eq!(
+            query_of(&done.location())["reason"],
+            "storage_unavailable",
+            "{target}"
+        );
+        assert_eq!(
+            owned(&stack, USER).await,
+            kinds(&[("PROFILE", 1)]),
+            "{target}"
+        );
+        assert_eq!(states(&stack.items().await), 0, "{target}");
+    }
+    no_plaintext_tokens(&stack).await;
+
+    // Refresher: tokens that cannot be opened, or re-sealed, are a transient
+    // failure: kept, retried later, never taken for a revocation.
+    let due = stack
+        .seed_connection(USER, "seller", chrono::Duration::minutes(1))
+        .await;
+    let before = stack.connection(&due).await;
+    let mut at = chrono::Utc::now();
+    for (round, (target, fault)) in [
+        ("TrentService.Decrypt", disabled),
+        ("TrentService.GenerateDataKey", pending_deletion),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        proxy.fail_after(target, 0, fault);
+        let summary = stack
+            .refresher(RefreshConfig::default())
+            .run(at, far())
+            .await
+            .unwrap();
+        proxy.heal();
+        assert_eq!(
+            (summary.transient_failures, summary.needs_reauth),
+            (1, 0),
+            "{target}"
+        );
+        let record = stack.connection(&due).await;
+        assert_eq!(record.status, ConnectionStatus::Active, "{target}");
+        assert_eq!(record.failure_count as usize, round + 1, "{target}");
+        assert_eq!(record.last_error_code.as_deref(), Some("kms_unavailable"));
+        assert_eq!(record.tokens, before.tokens, "{target}: tokens kept");
+        assert!(record.refresh_due_at > before.refresh_due_at, "{target}");
+        let retry_at = record.next_retry_at.unwrap();
+        assert!(retry_at > at, "{target}");
+        at = retry_at + chrono::Duration::seconds(1);
+    }
+    let summary = stack
+        .refresher(RefreshConfig::default())
+        .run(at, far())
+        .await
+        .unwrap();
+    assert_eq!(summary.refreshed, 1, "KMS back: the retry refreshes");
+    assert_eq!(stack.connection(&due).await.failure_count, 0);
+
+    // On demand (a sync whose access token is about to expire): 502 for the
+    // refresh that could not happen, 503 for tokens that cannot be opened.
+    let expiring = stack
+        .seed_connection(USER, "expiring", chrono::Duration::seconds(30))
+        .await;
+    let fresh = stack
+        .seed_connection(USER, "fresh", chrono::Duration::hours(1))
+        .await;
+    for (connection, status) in [(&expiring, 502), (&fresh, 503)] {
+        let before = stack.connection(connection).await;
+        proxy.fail_after("TrentService.", 0, disabled);
+        let path = format!("/api/v1/connections/{}/sync", connection.connection_id);
+        let response = stack
+            .send(&stack.users, &Request::new("POST", &path), Some(USER))
+            .await;
+        proxy.heal();
+        assert_eq!(response.status, status, "{:?}", response.body);
+        let after = stack.connection(connection).await;
+        assert_eq!(after.status, ConnectionStatus::Active);
+        assert_eq!(after.tokens, before.tokens);
+    }
+    no_plaintext_tokens(&stack).await;
+}
