@@ -10,16 +10,18 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use adsconnect::api::amazon::{self, AmazonState};
+use adsconnect::auth::{Denial, SessionVerifier, VerifierConfig};
 use adsconnect::refresh::RefreshConfig;
 use adsconnect::store::connections::{ConnectionRecord, ConnectionStatus, REFRESH_SHARDS};
 use adsconnect::tokens::TokenCipher;
-use adsconnect_dev::amazon_stub::{Login, profile};
+use adsconnect_dev::amazon_stub::{Endpoint, Login, profile};
 use adsconnect_dev::provision;
 use adsconnect_tests::proxy::{Fault, MotoProxy};
 use adsconnect_tests::*;
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::Router;
 use serde_json::{Value, json};
+use wiremock::ResponseTemplate;
 
 const USER: &str = "user_2faults";
 
@@ -945,4 +947,600 @@ async fn kms_refusing_fails_connects_cleanly_and_refreshes_are_retried_later() {
         assert_eq!(after.tokens, before.tokens);
     }
     no_plaintext_tokens(&stack).await;
+}
+
+fn raw(status: u16, content_type: &str, body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body.as_bytes().to_vec(), content_type)
+}
+
+const HTML: &str = "<html><body><h1>Service Unavailable</h1></body></html>";
+const JSON: &str = "application/json";
+
+/// Token endpoint answers that are garbage or failures: (case, answers,
+/// callback reason, calls made, refresher error code).
+fn token_endpoint_faults() -> Vec<(
+    &'static str,
+    Vec<ResponseTemplate>,
+    &'static str,
+    usize,
+    &'static str,
+)> {
+    let exchange = "token_exchange_failed";
+    let rejected = "lwa_rejected";
+    vec![
+        (
+            "an HTML page",
+            vec![raw(200, "text/html", HTML)],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "truncated JSON",
+            vec![raw(
+                200,
+                JSON,
+                r#"{"access_token": "Atza|cut", "refresh_tok"#,
+            )],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "wrong types",
+            vec![raw(
+                200,
+                JSON,
+                r#"{"access_token": 42, "token_type": "bearer", "expires_in": "an hour", "refresh_token": []}"#,
+            )],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "an empty object",
+            vec![raw(200, JSON, "{}")],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "an array",
+            vec![raw(200, JSON, "[]")],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "no body",
+            vec![ResponseTemplate::new(200)],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "a 400 that is not JSON",
+            vec![raw(400, "text/plain", "Bad Request")],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "a 400 with an unknown error",
+            vec![raw(400, JSON, r#"{"error": "mystery_error"}"#)],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "500 pages",
+            vec![raw(500, "text/html", HTML); 3],
+            "lwa_unavailable",
+            3,
+            "lwa_unavailable",
+        ),
+        (
+            "throttling",
+            vec![ResponseTemplate::new(429); 3],
+            "lwa_unavailable",
+            3,
+            "lwa_unavailable",
+        ),
+        (
+            "a JSON 503",
+            vec![raw(503, JSON, r#"{"error": "temporarily_unavailable"}"#); 3],
+            "lwa_unavailable",
+            3,
+            "lwa_unavailable",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn lwa_garbage_or_failure_in_the_code_exchange_ends_in_a_reason_and_stores_nothing() {
+    let stack = Stack::new().await;
+    stack.amazon.add_login("seller", seller());
+    let mut cases = token_endpoint_faults();
+    cases.push((
+        "no refresh token",
+        vec![raw(
+            200,
+            JSON,
+            r#"{"access_token": "Atza|alone", "token_type": "bearer", "expires_in": 3600}"#,
+        )],
+        "token_exchange_failed",
+        1,
+        "",
+    ));
+    for (number, (case, answers, reason, calls, _)) in cases.into_iter().enumerate() {
+        let user = format!("user_2lwa{number}");
+        create_user(&stack, &user).await;
+        let before = stack.amazon.calls(Endpoint::Token);
+        stack.amazon.script(Endpoint::Token, answers);
+        let started = Instant::now();
+        let done = query_of(&stack.connect_flow(&user, "seller").await);
+        assert_eq!(done["reason"], reason, "{case}: {done:?}");
+        assert!(started.elapsed() < StdDuration::from_secs(8), "{case}");
+        assert_eq!(
+            stack.amazon.calls(Endpoint::Token) - before,
+            calls,
+            "{case}: retried when transient, only then"
+        );
+        assert_eq!(
+            owned(&stack, &user).await,
+            kinds(&[("PROFILE", 1)]),
+            "{case}"
+        );
+    }
+    no_plaintext_tokens(&stack).await;
+}
+
+#[tokio::test]
+async fn lwa_garbage_or_failure_in_a_refresh_is_retried_later_never_a_revocation() {
+    let stack = Stack::new().await;
+    create_user(&stack, USER).await;
+    for (case, answers, _, calls, code) in token_endpoint_faults() {
+        let due = stack
+            .seed_connection(USER, case, chrono::Duration::minutes(1))
+            .await;
+        let before = stack.connection(&due).await;
+        let calls_before = stack.amazon.calls(Endpoint::Token);
+        stack.amazon.script(Endpoint::Token, answers);
+        let summary = stack
+            .refresher(RefreshConfig::default())
+            .run(chrono::Utc::now(), far())
+            .await
+            .unwrap();
+        assert_eq!(
+            (summary.transient_failures, summary.needs_reauth),
+            (1, 0),
+            "{case}"
+        );
+        assert_eq!(
+            stack.amazon.calls(Endpoint::Token) - calls_before,
+            calls,
+            "{case}"
+        );
+        let after = stack.connection(&due).await;
+        assert_eq!(after.status, ConnectionStatus::Active, "{case}");
+        assert_eq!(after.tokens, before.tokens, "{case}: tokens kept");
+        assert_eq!(after.last_error_code.as_deref(), Some(code), "{case}");
+        assert_eq!(after.failure_count, 1, "{case}");
+        assert!(
+            after.refresh_due_at > before.refresh_due_at,
+            "{case}: retried later"
+        );
+        assert!(after.lease_owner.is_none(), "{case}");
+    }
+}
+
+/// LWA answering with an expiry no date can hold, for tokens that work.
+fn absurd_expiry(stack: &Stack) -> ResponseTemplate {
+    let (access, refresh) = stack.amazon.grant("seller");
+    ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": access, "refresh_token": refresh, "token_type": "bearer",
+        "expires_in": 9_000_000_000_000_u64,
+    }))
+}
+
+#[tokio::test]
+async fn an_expiry_no_date_can_hold_is_not_believed() {
+    let stack = Stack::new().await;
+    create_user(&stack, USER).await;
+    stack.amazon.add_login("seller", seller());
+    let sane = chrono::Utc::now() + chrono::Duration::days(1);
+    stack
+        .amazon
+        .script(Endpoint::Token, vec![absurd_expiry(&stack)]);
+    let done = query_of(&stack.connect_flow(USER, "seller").await);
+    assert_eq!(done["amazon"], "connected", "{done:?}");
+    let due = adsconnect::store::connections::DueConnection {
+        user_id: adsconnect::ids::UserId::parse(USER).unwrap(),
+        connection_id: adsconnect::ids::ConnectionId::parse(&done["connection_id"]).unwrap(),
+    };
+    assert!(stack.connection(&due).await.access_expires_at < sane);
+
+    let due = stack
+        .seed_connection(USER, "seller", chrono::Duration::minutes(1))
+        .await;
+    stack
+        .amazon
+        .script(Endpoint::Token, vec![absurd_expiry(&stack)]);
+    let summary = stack
+        .refresher(RefreshConfig::default())
+        .run(chrono::Utc::now(), far())
+        .await
+        .unwrap();
+    assert_eq!(summary.refreshed, 1, "{summary:?}");
+    assert!(stack.connection(&due).await.access_expires_at < sane);
+}
+
+/// The same answer from every region's `/v2/profiles`.
+fn every_region(answer: ResponseTemplate) -> Vec<(Endpoint, Vec<ResponseTemplate>)> {
+    ["na", "eu", "fe"]
+        .map(|region| (Endpoint::Profiles(region), vec![answer.clone()]))
+        .to_vec()
+}
+
+#[tokio::test]
+async fn ads_api_garbage_becomes_a_warning_or_ads_unavailable_never_half_a_connection() {
+    let stack = Stack::new().await;
+    stack.amazon.add_login("seller", seller());
+    let unavailable = None;
+    let warned = |source: &str, reason: &str, accounts: usize| {
+        Some((json!([{"source": source, "reason": reason}]), accounts))
+    };
+    let cases = vec![
+        (
+            "an HTML page from every region",
+            every_region(raw(200, "text/html", HTML)),
+            unavailable.clone(),
+        ),
+        (
+            "truncated JSON from every region",
+            every_region(raw(200, JSON, r#"[{"profileId": 1"#)),
+            unavailable.clone(),
+        ),
+        (
+            "an object instead of a list",
+            every_region(raw(200, JSON, r#"{"profiles": []}"#)),
+            unavailable.clone(),
+        ),
+        (
+            "profile ids of the wrong type",
+            every_region(raw(200, JSON, r#"[{"profileId": {"id": 1}}]"#)),
+            unavailable.clone(),
+        ),
+        (
+            "401 from every region",
+            every_region(raw(401, JSON, r#"{"code": "UNAUTHORIZED"}"#)),
+            unavailable.clone(),
+        ),
+        (
+            "garbage from one region",
+            vec![(Endpoint::Profiles("eu"), vec![raw(200, JSON, "not json")])],
+            warned("profiles_eu", "invalid_response", 2),
+        ),
+        (
+            "a region that keeps failing",
+            vec![(
+                Endpoint::Profiles("eu"),
+                vec![raw(502, "text/html", HTML); 3],
+            )],
+            warned("profiles_eu", "unavailable", 2),
+        ),
+        (
+            "garbage account lists",
+            vec![(
+                Endpoint::AdsAccounts,
+                vec![raw(200, JSON, r#"{"adsAccounts": "none"}"#)],
+            )],
+            warned("ads_accounts", "invalid_response", 3),
+        ),
+    ];
+    for (number, (case, scripts, expected)) in cases.into_iter().enumerate() {
+        let user = format!("user_2ads{number}");
+        create_user(&stack, &user).await;
+        for (endpoint, answers) in scripts {
+            stack.amazon.script(endpoint, answers);
+        }
+        let done = query_of(&stack.connect_flow(&user, "seller").await);
+        let owned = owned(&stack, &user).await;
+        match expected {
+            None => {
+                assert_eq!(done["reason"], "ads_unavailable", "{case}: {done:?}");
+                assert_eq!(owned, kinds(&[("PROFILE", 1)]), "{case}");
+            }
+            Some((warnings, accounts)) => {
+                assert_eq!(done["amazon"], "connected", "{case}: {done:?}");
+                let all = [
+                    ("PROFILE", 1),
+                    ("CONN", 1),
+                    ("ACCT", accounts),
+                    ("EVENT", 1),
+                ];
+                assert_eq!(owned, kinds(&all), "{case}");
+                let connection =
+                    &stack.get("/api/v1/connections", &user).await.body["connections"][0];
+                assert_eq!(connection["sync_warnings"], warnings, "{case}");
+            }
+        }
+    }
+    no_plaintext_tokens(&stack).await;
+}
+
+#[tokio::test]
+async fn an_unreadable_lwa_profile_never_splits_a_login_into_two_connections() {
+    let stack = Stack::new().await;
+    create_user(&stack, USER).await;
+    stack.amazon.add_login("seller", seller());
+    let first = query_of(&stack.connect_flow(USER, "seller").await);
+    assert_eq!(first["amazon"], "connected");
+    // Reconnecting while Amazon's profile endpoint answers garbage, or
+    // keeps failing: the login cannot be recognised, so nothing is written
+    // rather than a second connection for it.
+    for answers in [
+        vec![raw(200, "text/html", HTML)],
+        vec![raw(500, JSON, "{}"); 3],
+    ] {
+        stack.amazon.script(Endpoint::UserProfile, answers);
+        let again = query_of(&stack.connect_flow(USER, "seller").await);
+        assert_ne!(again["amazon"], "connected", "{again:?}");
+        let connections = stack.get("/api/v1/connections", USER).await.body["connections"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(connections, 1, "{again:?}");
+    }
+    let again = query_of(&stack.connect_flow(USER, "seller").await);
+    assert_eq!(again["connection_id"], first["connection_id"]);
+}
+
+#[tokio::test]
+async fn lwa_never_answering_is_given_up_on_within_the_timeouts() {
+    let stack = Stack::new().await;
+    create_user(&stack, USER).await;
+    stack.amazon.add_login("seller", seller());
+    let due = stack
+        .seed_connection(USER, "seller", chrono::Duration::minutes(1))
+        .await;
+    let before = stack.connection(&due).await;
+    // Three attempts each for the callback and the refresher, none answered
+    // within the 5 s per attempt.
+    let silent = ResponseTemplate::new(200).set_delay(StdDuration::from_secs(30));
+    stack.amazon.script(Endpoint::Token, vec![silent; 6]);
+    let refresher = stack.refresher(RefreshConfig::default());
+    let started = Instant::now();
+    let (done, run) = tokio::join!(
+        stack.connect_flow(USER, "seller"),
+        refresher.run(chrono::Utc::now(), far())
+    );
+    let took = started.elapsed();
+    assert_eq!(query_of(&done)["reason"], "lwa_unavailable");
+    assert_eq!(run.unwrap().transient_failures, 1);
+    assert_eq!(stack.amazon.calls(Endpoint::Token), 6);
+    assert!(took < StdDuration::from_secs(19), "{took:?}");
+    let after = stack.connection(&due).await;
+    assert_eq!(after.last_error_code.as_deref(), Some("lwa_unavailable"));
+    assert_eq!(after.tokens, before.tokens);
+    assert_eq!(
+        owned(&stack, USER).await,
+        kinds(&[("PROFILE", 1), ("CONN", 1), ("EVENT", 1)]),
+        "only the refresher's failure event"
+    );
+}
+
+#[tokio::test]
+async fn ads_api_never_answering_is_given_up_on_within_the_timeouts() {
+    let stack = Stack::new().await;
+    create_user(&stack, USER).await;
+    stack.amazon.add_login("seller", seller());
+    let silent = ResponseTemplate::new(200).set_delay(StdDuration::from_secs(30));
+    for endpoint in [
+        Endpoint::Profiles("na"),
+        Endpoint::Profiles("eu"),
+        Endpoint::Profiles("fe"),
+        Endpoint::AdsAccounts,
+        Endpoint::UserProfile,
+    ] {
+        stack.amazon.script(endpoint, vec![silent.clone(); 3]);
+    }
+    let started = Instant::now();
+    let done = query_of(&stack.connect_flow(USER, "seller").await);
+    let took = started.elapsed();
+    assert_eq!(done["reason"], "ads_unavailable");
+    assert!(took < StdDuration::from_secs(19), "{took:?}");
+    assert_eq!(owned(&stack, USER).await, kinds(&[("PROFILE", 1)]));
+    no_plaintext_tokens(&stack).await;
+}
+
+fn jwks_verifier(url: &str) -> SessionVerifier {
+    SessionVerifier::new(VerifierConfig {
+        issuer: ISSUER.into(),
+        jwt_key_pem: None,
+        jwks_url: url.to_owned(),
+        authorized_parties: vec![],
+    })
+    .unwrap()
+}
+
+fn session_token(kid: &str) -> String {
+    let key = signing_key();
+    let mut header = key.session_header();
+    header["kid"] = json!(kid);
+    let claims = adsconnect_dev::keys::session_claims(ISSUER, USER, "sess_2faults", 60);
+    key.sign(&header, &claims)
+}
+
+#[tokio::test]
+async fn cached_jwks_keys_keep_working_while_clerk_is_down() {
+    let clerk = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(signing_key().jwks()))
+        .mount(&clerk)
+        .await;
+    let verifier = jwks_verifier(&format!("{}/.well-known/jwks.json", clerk.uri()));
+    let token = session_token(&signing_key().kid);
+    assert!(verifier.verify(&token).await.is_ok());
+
+    // Clerk answers 503s.
+    clerk.reset().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&clerk)
+        .await;
+    for _ in 0..3 {
+        assert!(verifier.verify(&token).await.is_ok());
+    }
+    // An unknown key id asks Clerk, in vain: that token is refused as
+    // unknown, and the failed fetch keeps the known keys.
+    let unknown = session_token("ins_rotated_in");
+    assert_eq!(verifier.verify(&unknown).await, Err(Denial::UnknownKid));
+    assert!(verifier.verify(&token).await.is_ok());
+    // Clerk gone altogether.
+    drop(clerk);
+    assert!(verifier.verify(&token).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_cold_jwks_cache_denies_with_a_clear_reason_whatever_clerk_answers() {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let cases = [
+        (
+            "an HTML page",
+            Some(raw(200, "text/html", HTML)),
+            Denial::KeysUnavailable,
+        ),
+        (
+            "truncated JSON",
+            Some(raw(200, JSON, r#"{"keys": [{"kty": "RSA""#)),
+            Denial::KeysUnavailable,
+        ),
+        (
+            "keys of the wrong type",
+            Some(raw(200, JSON, r#"{"keys": "none"}"#)),
+            Denial::KeysUnavailable,
+        ),
+        ("a 500", Some(raw(500, JSON, "{}")), Denial::KeysUnavailable),
+        (
+            "no answer",
+            Some(ResponseTemplate::new(200).set_delay(StdDuration::from_secs(30))),
+            Denial::KeysUnavailable,
+        ),
+        ("nobody listening", None, Denial::KeysUnavailable),
+        // An answer, but not the key: the token's key is unknown.
+        (
+            "an empty key set",
+            Some(raw(200, JSON, r#"{"keys": []}"#)),
+            Denial::UnknownKid,
+        ),
+    ];
+    let token = session_token(&signing_key().kid);
+    let checks = cases.into_iter().map(|(case, answer, denial)| {
+        let token = &token;
+        async move {
+            let mut server = None;
+            let url = match answer {
+                Some(answer) => {
+                    let clerk = wiremock::MockServer::start().await;
+                    wiremock::Mock::given(wiremock::matchers::any())
+                        .respond_with(answer)
+                        .mount(&clerk)
+                        .await;
+                    let url = format!("{}/.well-known/jwks.json", clerk.uri());
+                    server = Some(clerk);
+                    url
+                }
+                None => format!("http://127.0.0.1:{closed_port}/.well-known/jwks.json"),
+            };
+            let verifier = jwks_verifier(&url);
+            let started = Instant::now();
+            assert_eq!(verifier.verify(token).await, Err(denial), "{case}");
+            assert!(started.elapsed() < StdDuration::from_secs(5), "{case}");
+            drop(server);
+        }
+    });
+    futures::future::join_all(checks).await;
+}
+
+#[tokio::test]
+async fn garbage_bodies_on_every_write_route_are_400_and_change_nothing() {
+    let stack = Stack::new().await;
+    let (connection, accounts) = connected_user(&stack, USER).await;
+    // Something a wrongly accepted reset would undo.
+    let patch = Request::new("PATCH", "/api/v1/settings").json(&json!({"theme": "dark"}));
+    assert_eq!(
+        stack.send(&stack.users, &patch, Some(USER)).await.status,
+        200
+    );
+    let routes = [
+        (Function::Users, "PATCH", "/api/v1/settings".to_owned()),
+        (Function::Users, "POST", "/api/v1/settings/reset".to_owned()),
+        (Function::Start, "POST", "/api/v1/amazon/connect".to_owned()),
+        (
+            Function::Users,
+            "POST",
+            format!("/api/v1/connections/{connection}/reauthorize"),
+        ),
+        (
+            Function::Users,
+            "POST",
+            format!("/api/v1/connections/{connection}/sync"),
+        ),
+        (
+            Function::Users,
+            "PUT",
+            format!("/api/v1/accounts/{}/default", accounts[1]),
+        ),
+        (Function::Webhook, "POST", "/webhooks/clerk".to_owned()),
+    ];
+    let bodies: [(&str, Vec<u8>); 12] = [
+        ("not JSON", b"{theme: dark".to_vec()),
+        ("truncated JSON", br#"{"region": "na""#.to_vec()),
+        ("an array", b"[1, 2]".to_vec()),
+        ("an array of fields", b"[null, null]".to_vec()),
+        ("a string", br#""na""#.to_vec()),
+        ("null", b"null".to_vec()),
+        ("a number", b"42".to_vec()),
+        ("not UTF-8", vec![0xff, 0xfe, 0x7b, 0x00]),
+        ("a NUL byte", b"{\"a\": \0}".to_vec()),
+        (
+            "nested deeper than any parser goes",
+            "[".repeat(5000).into_bytes(),
+        ),
+        ("an unknown field", br#"{"surprise": true}"#.to_vec()),
+        (
+            "wrong types",
+            br#"{"region": 5, "return_to": {}, "theme": [], "type": 7}"#.to_vec(),
+        ),
+    ];
+    let now = chrono::Utc::now().timestamp();
+    for (function, method, path) in &routes {
+        let before = sorted(stack.items().await);
+        for (number, (case, body)) in bodies.iter().enumerate() {
+            let request = match function {
+                Function::Webhook => signed_webhook(body, &format!("msg_garbage{number}"), now),
+                _ => Request::new(method, path).raw_json(body.clone()),
+            };
+            let user = (!matches!(function, Function::Webhook)).then_some(USER);
+            let response = stack.send(function.router(&stack), &request, user).await;
+            let what = format!("{method} {path} with {case}");
+            assert_eq!(response.status, 400, "{what}: {:?}", response.body);
+            let error = &response.body["error"];
+            assert!(!response.error_code().is_empty(), "{what}");
+            assert!(
+                error["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{what}"
+            );
+            assert_eq!(
+                response.headers["x-request-id"].to_str().unwrap(),
+                error["request_id"],
+                "{what}"
+            );
+        }
+        assert_eq!(sorted(stack.items().await), before, "{method} {path}");
+    }
 }

@@ -17,6 +17,13 @@ use super::{AmazonConfig, PerRegion, Region};
 use crate::config::ConfigError;
 use crate::secrets::Secret;
 
+/// LWA access tokens live an hour.
+const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
+/// A longer claimed lifetime is garbage (and one no date can hold would
+/// overflow the expiry): the hour is assumed, so the token is refreshed early
+/// rather than used expired.
+const MAX_EXPIRES_IN: Duration = Duration::from_secs(86_400);
+
 type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 /// How LWA answered a token request, classified for what to do next.
@@ -217,7 +224,10 @@ fn grant(result: TokenResult) -> Result<TokenGrant, LwaError> {
             refresh_token: response
                 .refresh_token()
                 .map(|t| Secret::new(t.secret().clone())),
-            expires_in: response.expires_in().unwrap_or(Duration::from_secs(3600)),
+            expires_in: response
+                .expires_in()
+                .filter(|lifetime| *lifetime <= MAX_EXPIRES_IN)
+                .unwrap_or(DEFAULT_EXPIRES_IN),
             scopes: response
                 .scopes()
                 .map(|scopes| scopes.iter().map(|s| s.to_string()).collect())

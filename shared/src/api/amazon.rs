@@ -457,6 +457,12 @@ async fn connect_with_code(
     if !discovery.any_region_answered {
         return Err(Failure::AdsUnavailable);
     }
+    // The LWA profile failed (garbage, or kept failing; a missing `profile`
+    // scope is no failure): without its user id the login would be taken for
+    // another one, a second connection for it.
+    if discovery.warnings.iter().any(|w| w.source == "lwa_profile") {
+        return Err(Failure::LwaUnavailable);
+    }
     // One retry: another write (a refresh, a second tab) may have come first.
     for _ in 0..2 {
         match save(state, record, &grant, &discovery).await? {

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::amazon::{ConnectRequest, ConnectStart, accounts_for, begin};
-use super::users::UsersState;
+use super::users::{NoInput, UsersState};
 use super::views::{AccountView, ConnectionView, EventView};
 use crate::amazon::Region;
 use crate::health::{Health, assess};
@@ -237,6 +237,7 @@ async fn sync(
     State(state): State<UsersState>,
     caller: Caller,
     Path(id): Path<String>,
+    _: NoInput,
 ) -> Result<Json<SyncResult>, ApiError> {
     let (_, connection) = own_connection(&state, &caller, &id).await?;
     if !matches!(
@@ -586,6 +587,7 @@ async fn set_default(
     State(state): State<UsersState>,
     caller: Caller,
     Path(id): Path<String>,
+    _: NoInput,
 ) -> Result<Json<AccountView>, ApiError> {
     let id = AccountId::parse(&id).map_err(|_| account_not_found())?;
     let mut partition = state.store.read_partition(&caller.user_id).await?;

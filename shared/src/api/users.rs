@@ -1,10 +1,11 @@
 //! The `users` function: profile, session and settings of the caller.
 
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{FromRequest, Request, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::health::health;
 use super::views::{AccountStats, AccountView, ConnectionView, UserView};
@@ -86,6 +87,33 @@ impl UsersState {
                 .await?
                 .ok_or_else(|| ApiError::unavailable("user vanished after provisioning")),
         }
+    }
+}
+
+/// The body of a route that takes no input: empty, or `{}`. Anything else
+/// (garbage, fields) is refused like any bad body, not ignored: the client
+/// meant something this route does not do.
+pub(crate) struct NoInput;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Nothing {}
+
+impl<S: Send + Sync> FromRequest<S> for NoInput {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, http::MAX_JSON_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::payload_too_large(http::MAX_JSON_BODY_BYTES))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self);
+        }
+        let request = Request::from_parts(parts, Body::from(bytes));
+        StrictJson::<Nothing>::from_request(request, state)
+            .await
+            .map(|_| Self)
     }
 }
 
@@ -239,6 +267,7 @@ async fn patch_settings(
 async fn reset_settings(
     State(state): State<UsersState>,
     caller: Caller,
+    _: NoInput,
 ) -> Result<Json<Settings>, ApiError> {
     let settings = match state.store.reset_settings(&caller.user_id).await? {
         Some(settings) => settings,

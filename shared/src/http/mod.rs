@@ -8,7 +8,7 @@ mod request_id;
 
 pub use error::{ApiError, ErrorBody, ErrorResponse};
 pub use identity::Caller;
-pub use json::{StrictJson, StrictJsonOrEmpty};
+pub use json::{MAX_JSON_BODY_BYTES, StrictJson, StrictJsonOrEmpty};
 pub use request_id::{current_request_id, with_request_id};
 
 use axum::Router;
