@@ -1544,3 +1544,54 @@ async fn garbage_bodies_on_every_write_route_are_400_and_change_nothing() {
         assert_eq!(sorted(stack.items().await), before, "{method} {path}");
     }
 }
+
+#[tokio::test]
+async fn clerk_garbage_or_silence_while_provisioning_is_a_clean_5xx_and_stores_nothing() {
+    let stack = Stack::new().await;
+    let cases = [
+        ("an HTML page", raw(200, "text/html", HTML), 502),
+        (
+            "truncated JSON",
+            raw(200, JSON, r#"{"object": "user", "id": "us"#),
+            502,
+        ),
+        (
+            "wrong types",
+            raw(
+                200,
+                JSON,
+                r#"{"object": "user", "id": 7, "email_addresses": "none"}"#,
+            ),
+            502,
+        ),
+        ("an array", raw(200, JSON, "[]"), 502),
+        ("a 400 page", raw(400, "text/html", HTML), 502),
+        ("500 pages", raw(500, "text/html", HTML), 503),
+        (
+            "no answer",
+            ResponseTemplate::new(200).set_delay(StdDuration::from_secs(30)),
+            503,
+        ),
+    ];
+    let checks = cases
+        .into_iter()
+        .enumerate()
+        .map(|(number, (case, answer, status))| {
+            let stack = &stack;
+            async move {
+                let user = format!("user_2clerk{number}");
+                wiremock::Mock::given(wiremock::matchers::path(format!("/v1/users/{user}")))
+                    .respond_with(answer)
+                    .mount(&stack.clerk)
+                    .await;
+                let started = Instant::now();
+                let response = stack.get("/api/v1/users/me", &user).await;
+                assert_eq!(response.status, status, "{case}: {:?}", response.body);
+                assert!(!response.error_code().is_empty(), "{case}");
+                // Three attempts of at most 3 s for what may pass.
+                assert!(started.elapsed() < StdDuration::from_secs(12), "{case}");
+                assert!(owned(stack, &user).await.is_empty(), "{case}");
+            }
+        });
+    futures::future::join_all(checks).await;
+}
