@@ -67,11 +67,9 @@ impl OwnMoto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
         };
-        let http = reqwest::Client::new();
+        // Listening means serving: the server binds right before it serves.
         for _ in 0..300 {
-            if http
-                .get(format!("{}/moto-api/", moto.endpoint))
-                .send()
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
             {
