@@ -32,7 +32,7 @@ pub struct ClerkApi {
 impl ClerkApi {
     /// `base_url` without a trailing slash, e.g. `https://api.clerk.com`.
     pub fn new(base_url: String, secret_key: Secret) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client()
             .timeout(REQUEST_TIMEOUT)
             .build()
             .unwrap_or_default();

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod ids;
 pub mod telemetry;
+pub mod tls;
 
 #[cfg(feature = "service")]
 pub mod amazon;

@@ -1,29 +1,36 @@
 //! Logging set-up shared by every function.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// JSON logs on Lambda (CloudWatch parses them), readable text elsewhere.
-/// Level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`, default `info`.
+/// Level from `AWS_LAMBDA_LOG_LEVEL`, or `RUST_LOG` (`info`,
+/// `adsconnect=debug,warn`, …), default `info`. `Targets` rather than
+/// `EnvFilter`: the same directives without a regex engine in every binary.
 pub fn init() {
     let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
         .ok()
-        .map(|level| EnvFilter::new(level.to_lowercase()))
-        .unwrap_or_else(|| {
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
-        });
+        .and_then(|directives| directives.to_lowercase().parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
     let on_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
+    let registry = tracing_subscriber::registry().with(filter);
     // Repeated initialisation (tests) is harmless; the first subscriber wins.
     let _ = if on_lambda {
-        builder
-            .json()
-            .without_time()
-            .with_current_span(false)
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .without_time()
+                    .with_current_span(false)
+                    .with_target(false),
+            )
             .try_init()
     } else {
-        builder.try_init()
+        registry
+            .with(tracing_subscriber::fmt::layer().with_target(false))
+            .try_init()
     };
 }
 

@@ -71,6 +71,7 @@ async fn main() {
             )
             .await;
     }
+    stack.kms_calls.take();
     stack.amazon.set_token_delay(StdDuration::ZERO);
     let floor_started = Instant::now();
     let floor = stack
@@ -80,7 +81,6 @@ async fn main() {
         .unwrap();
     let emulator_ceiling = floor.refreshed as f64 / floor_started.elapsed().as_secs_f64();
     stack.calls.take();
-    stack.kms_calls.take();
     println!("| measure | value |");
     println!("|---|---|");
     println!("| due connections | {} |", summary.due);
@@ -99,10 +99,30 @@ async fn main() {
         "| ratio to min(bound, emulator ceiling) | {:.2} |",
         rate / bound.min(emulator_ceiling)
     );
-    for (operation, n) in dynamo_calls {
+    let floor_kms = count(stack.kms_calls.take());
+    for (operation, n) in &dynamo_calls {
         println!("| DynamoDB {operation} | {n} |");
     }
-    for (operation, n) in kms_calls {
+    for (operation, n) in &kms_calls {
         println!("| KMS {operation} | {n} |");
     }
+    let tally = |calls: &BTreeMap<String, usize>| {
+        calls
+            .iter()
+            .map(|(operation, n)| format!("{n} {operation}"))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    let rows = [
+        serde_json::json!({"row": 6, "name": "refresher: 1,000 due connections, LWA 50 ms", "ours_per_s": rate, "bound_per_s": bound, "ceiling_per_s": emulator_ceiling, "target_ratio": 0.7}),
+        serde_json::json!({"row": 5, "name": "token-refresher run, 1,000 connections", "dynamodb_calls": dynamo_calls.values().sum::<usize>(), "dynamodb": tally(&dynamo_calls), "kms_calls": kms_calls.values().sum::<usize>(), "kms": tally(&kms_calls)}),
+        serde_json::json!({"row": 5, "name": "token-refresher run, 1,000 more connections (second run)", "kms_calls": floor_kms.values().sum::<usize>(), "kms": tally(&floor_kms)}),
+    ];
+    let dir = std::path::Path::new(
+        &std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
+    )
+    .join("bench-results");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+    std::fs::write(dir.join("refresher.jsonl"), lines.join("\n") + "\n").unwrap();
 }

@@ -609,7 +609,7 @@ pub mod proxy {
                 endpoint: format!("http://{}", listener.local_addr().unwrap()),
                 upstream: upstream.trim_end_matches('/').to_owned(),
                 inner: Arc::default(),
-                http: reqwest::Client::new(),
+                http: adsconnect::tls::http_client().build().unwrap(),
             };
             let app = Router::new().fallback(forward).with_state(proxy.clone());
             tokio::spawn(async move { axum::serve(listener, app).await });

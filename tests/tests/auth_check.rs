@@ -125,7 +125,7 @@ fn b64(text: &str) -> String {
 /// cannot: a field twice, a header that is no object, no JSON at all.
 fn sign_text(header: &str, claims: &str, alg: Algorithm, key: &EncodingKey) -> String {
     let message = format!("{}.{}", b64(header), b64(claims));
-    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, alg).unwrap();
+    let signature = adsconnect_dev::keys::jws_sign(message.as_bytes(), key, alg).unwrap();
     format!("{message}.{signature}")
 }
 
@@ -565,6 +565,14 @@ fn header_attacks(attacker: &str) -> Vec<Attack> {
     let cat = adsconnect_dev::keys::SESSION_CATEGORY;
     let jku = format!("{attacker}/jwks.json");
     vec![
+        // Signed by the real key: a `crit` extension we cannot honour refuses it.
+        attack(
+            "crit naming an extension",
+            Denial::Malformed,
+            header_text(format!(
+                r#"{{"alg":"RS256","typ":"JWT","kid":"{kid}","crit":["exp"]}}"#
+            )),
+        ),
         // serde refuses a field twice, so no parser can pick the other one.
         attack(
             "alg twice, RS256 first",

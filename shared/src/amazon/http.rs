@@ -24,7 +24,7 @@ pub enum HttpError {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::tls::http_client()
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(Duration::from_secs(2))
         .build()

@@ -20,7 +20,12 @@ use crate::secrets::AppSecrets;
 /// One SDK configuration per process, built at start-up (it resolves
 /// credentials and region once). Honours `AWS_ENDPOINT_URL` for emulators.
 pub async fn aws_sdk_config() -> SdkConfig {
-    with_timeouts(aws_config::defaults(BehaviorVersion::latest()).load().await)
+    with_timeouts(
+        aws_config::defaults(BehaviorVersion::latest())
+            .http_client(crate::tls::aws_http_client())
+            .load()
+            .await,
+    )
 }
 
 /// Bounds every DynamoDB and KMS call. The SDK's defaults bound only the

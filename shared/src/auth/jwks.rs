@@ -39,7 +39,7 @@ pub struct JwksCache {
 
 impl JwksCache {
     pub fn new(issuer: String, url: String) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client()
             .timeout(FETCH_TIMEOUT)
             .build()
             .unwrap_or_default();

@@ -4,6 +4,7 @@
 //! any claim, so nothing in an unauthenticated payload influences a decision.
 
 pub mod authorizer;
+mod crypto;
 pub mod jwks;
 
 use std::sync::Arc;
@@ -152,6 +153,7 @@ impl VerifierConfig {
 
 impl SessionVerifier {
     pub fn new(config: VerifierConfig) -> Result<Self, ConfigError> {
+        crypto::install();
         let keys = match &config.jwt_key_pem {
             Some(pem) => KeySource::Pem(Arc::new(
                 DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| ConfigError::Invalid {
@@ -265,6 +267,8 @@ struct Header {
     kid: Option<String>,
     typ: Option<String>,
     cat: Option<String>,
+    /// RFC 7515 §4.1.11: extensions a recipient must understand. We know none.
+    crit: Option<serde::de::IgnoredAny>,
 }
 
 pub(crate) struct CheckedHeader {
@@ -291,6 +295,9 @@ fn parse_header(token: &str) -> Result<CheckedHeader, Denial> {
     let header: Header = serde_json::from_slice(&header_json).map_err(|_| Denial::Malformed)?;
     if header.alg != "RS256" {
         return Err(Denial::InvalidAlgorithm);
+    }
+    if header.crit.is_some() {
+        return Err(Denial::Malformed);
     }
     if let Some(typ) = &header.typ
         && !typ.eq_ignore_ascii_case("JWT")

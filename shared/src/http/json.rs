@@ -48,13 +48,16 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // (`[null, null]`); our bodies are objects and nothing else.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(if is_json() {
-            ApiError::bad_request("INVALID_BODY", "body must be a JSON object")
+            ApiError::bad_request(
+                "INVALID_BODY",
+                "invalid type: the body must be a JSON object",
+            )
         } else {
             ApiError::bad_request("INVALID_JSON", "body is not valid JSON")
         });
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let value = serde_path_to_error::deserialize(&mut *deserializer).map_err(|error| {
         let path = error.path().to_string();
         let message = without_position(error.inner());
         // serde_json reports some type errors (`null` for an enum) as syntax
@@ -69,7 +72,13 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 format!("invalid value for `{path}`: {message}"),
             )
         }
-    })
+    })?;
+    // One document and nothing after it: `{"theme": "dark"} xyz` is not JSON.
+    deserializer.end().map_err(|error| {
+        let message = without_position(&error);
+        ApiError::bad_request("INVALID_JSON", format!("body is not valid JSON: {message}"))
+    })?;
+    Ok(value)
 }
 
 /// serde_json appends " at line 1 column 17"; the field path says more.
@@ -137,5 +146,15 @@ mod tests {
         assert_eq!(code(b"\"x\""), "INVALID_BODY");
         assert_eq!(code(b"[nul"), "INVALID_JSON");
         assert_eq!(code(b"{\"other\": 1}"), "INVALID_FIELD");
+    }
+
+    /// Found by the `settings_patch` fuzz target: a valid object followed by
+    /// anything was accepted as the whole body.
+    #[test]
+    fn nothing_may_follow_the_object() {
+        assert!(parse::<Body>(b"{\"name\": \"x\"} \r\n\t").is_ok());
+        assert_eq!(code(b"{}\xff\xff"), "INVALID_JSON");
+        assert_eq!(code(b"{\"name\": \"x\"} xyz"), "INVALID_JSON");
+        assert_eq!(code(b"{}{}"), "INVALID_JSON");
     }
 }

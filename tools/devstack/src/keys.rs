@@ -74,8 +74,7 @@ impl SigningKey {
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
         let signature =
-            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, Algorithm::RS256)
-                .unwrap_or_default();
+            jws_sign(message.as_bytes(), &self.encoding, Algorithm::RS256).unwrap_or_default();
         format!("{message}.{signature}")
     }
 
@@ -91,6 +90,18 @@ impl SigningKey {
             &session_claims(issuer, user_id, session_id, ttl),
         )
     }
+}
+
+/// A JWS signature (base64url) by jsonwebtoken's pure-Rust provider, called
+/// directly: the process-wide provider is the service's, which only verifies.
+pub fn jws_sign(
+    message: &[u8],
+    key: &EncodingKey,
+    algorithm: Algorithm,
+) -> Result<String, BoxError> {
+    let signer =
+        (jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.signer_factory)(&algorithm, key)?;
+    Ok(URL_SAFE_NO_PAD.encode(signer.try_sign(message)?))
 }
 
 /// Claims of a Clerk v2 session token, issued now.

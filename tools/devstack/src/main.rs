@@ -219,7 +219,8 @@ async fn webhook(args: &[String]) -> Result<(), BoxError> {
     let body = std::fs::read(path)?;
     let (id, timestamp, signature) = sign(&body).await?;
     let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
-    let response = reqwest::Client::new()
+    let response = adsconnect::tls::http_client()
+        .build()?
         .post(format!("http://{addr}/webhooks/clerk"))
         .header("content-type", "application/json")
         .header("svix-id", &id)

@@ -1,0 +1,130 @@
+"""Assembles scripts/bench's results into one Markdown table.
+
+Reads $CARGO_TARGET_DIR/bench-results/*.jsonl (written by the bench targets
+and scripts/bench-peers) and $CARGO_TARGET_DIR/lambda-sizes; prints the table
+and writes it to bench-results/table.md. Each row: our figure, the peer's or
+the floor's from the same run, the ratio, the target and whether it is met.
+"""
+
+import json
+import os
+import platform
+import re
+import sys
+from datetime import date
+from pathlib import Path
+
+target = Path(os.environ.get("CARGO_TARGET_DIR", "target"))
+results = target / "bench-results"
+
+
+def load(name):
+    path = results / name
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def duration(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.1f} µs"
+    return f"{ns:.0f} ns"
+
+
+def verdict(ok):
+    return "yes" if ok else "**no**"
+
+
+rows = []  # (row, measure, ours, other, other_figure, ratio, target, met)
+hot = load("hot_paths.jsonl")
+peers = load("peers.jsonl")
+by_name = {r["name"]: r for r in hot}
+
+verify = by_name.get("session token verification, warm key")
+if verify:
+    ratio = verify["ours_ns"] / verify["floor_ns"]
+    rows.append(("1", "session token verification, warm key", duration(verify["ours_ns"]), verify["floor"],
+                 duration(verify["floor_ns"]), f"{ratio:.2f}×", "≤ 1.3×", verdict(ratio <= 1.3)))
+    for peer in peers:
+        if peer["peer"].startswith("@clerk/backend"):
+            faster = peer["ns_per_op"] / verify["ours_ns"]
+            rows.append(("1", "session token verification, warm key", duration(verify["ours_ns"]),
+                         f'{peer["peer"]} {peer["version"]} (PEM key)', duration(peer["ns_per_op"]),
+                         f"{faster:.1f}× faster", "≥ 10× faster", verdict(faster >= 10)))
+
+for size, label in ((2048, "2 KiB"), (1048576, "1 MiB")):
+    ours = by_name.get(f"webhook verification, {label}")
+    if not ours:
+        continue
+    ratio = ours["ours_ns"] / ours["floor_ns"]
+    rows.append(("2", f"webhook verification, {label}", duration(ours["ours_ns"]), ours["floor"],
+                 duration(ours["floor_ns"]), f"{ratio:.2f}×", "≤ 1.2×", verdict(ratio <= 1.2)))
+    for peer in peers:
+        if peer.get("body_bytes") == size:
+            faster = peer["ns_per_op"] / ours["ours_ns"]
+            rows.append(("2", f"webhook verification, {label}", duration(ours["ours_ns"]),
+                         f'{peer["peer"]} {peer["version"]}', duration(peer["ns_per_op"]),
+                         f"{faster:.1f}× faster", "faster", verdict(faster > 1)))
+
+for r in hot:
+    if r["row"] == 3:
+        rows.append(("3", r["name"], duration(r["ours_ns"]), "", "", "", "", ""))
+    if r["row"] == 4:
+        overhead = r["ours_ns"] - r["floor_ns"]
+        rows.append(("4", r["name"], duration(r["ours_ns"]), r["floor"], duration(r["floor_ns"]),
+                     f"+{duration(overhead)}", "overhead ≤ 100 µs", verdict(overhead <= 100_000)))
+
+calls = [r for r in hot + load("refresher.jsonl") if r["row"] == 5]
+
+for r in load("refresher.jsonl"):
+    if r["row"] == 6:
+        ratio = r["ours_per_s"] / r["bound_per_s"]
+        rows.append(("6", r["name"], f'{r["ours_per_s"]:.0f}/s', "bound: concurrency / latency",
+                     f'{r["bound_per_s"]:.0f}/s', f"{ratio:.2f}", "≥ 0.7",
+                     verdict(ratio >= 0.7) + f' (moto alone allows {r["ceiling_per_s"]:.0f}/s)'))
+
+for r in load("cold_start.jsonl"):
+    if r["row"] == 7:
+        limit = float(re.sub(r"[^0-9.]", "", r["target"]))
+        rows.append(("7", r["name"], f'{r["ours_ms"]:.1f} ms', r["peer"], f'{r["peer_ms"]:.1f} ms',
+                     f'{r["ratio"]:.2f}×', r["target"], verdict(r["ratio"] <= limit)))
+
+sizes = target / "lambda-sizes"
+if sizes.exists():
+    for line in sizes.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3] == "MB":
+            arch, function, mb = parts[0], parts[1], float(parts[2])
+            limit = 3.0 if function == "auth-check" else 10.0
+            rows.append(("8", f"stripped bootstrap, {function} ({arch})", f"{mb:.1f} MB", "", "", "",
+                         f"≤ {limit:.0f} MB", verdict(mb <= limit)))
+for r in load("cold_start.jsonl"):
+    if r["row"] == 8:
+        rows.append(("8", r["name"], f'{r["ours_mb"]:.1f} MB', "", "", "", f'≤ {r["target_mb"]} MB',
+                     verdict(r["ours_mb"] <= r["target_mb"])))
+
+cpu = "unknown CPU"
+try:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+except OSError:
+    pass
+out = [f"Measured {date.today().isoformat()} on {platform.machine()}, {cpu}, {os.cpu_count()} cores "
+       f"(medians; peers run in the same `scripts/bench` run).", "",
+       "| row | measure | ours | peer / floor | its figure | ratio | target | met |",
+       "|---|---|---|---|---|---|---|---|"]
+out += ["| " + " | ".join(r) + " |" for r in rows]
+if calls:
+    out += ["", "Row 5: AWS calls per operation (SDK interceptor)", "",
+            "| operation | DynamoDB | KMS |", "|---|---|---|"]
+    for r in calls:
+        dynamo = f'{r["dynamodb_calls"]} ({r["dynamodb"]})' if r.get("dynamodb") else str(r.get("dynamodb_calls", "–"))
+        kms = f'{r["kms_calls"]} ({r["kms"]})' if r.get("kms") else str(r["kms_calls"])
+        out.append(f'| {r["name"]} | {dynamo} | {kms} |')
+text = "\n".join(out) + "\n"
+(results / "table.md").write_text(text)
+sys.stdout.write(text)
