@@ -1,6 +1,7 @@
 //! Dev-only tooling shared by the local stack and the black-box tests: the
 //! table created from `template.yaml`, dev signing keys and tokens, API
-//! Gateway event shapes, moto provisioning, and an SDK call counter.
+//! Gateway event shapes, moto provisioning, an SDK call counter, and a Lambda
+//! Runtime API emulator for built bootstraps.
 #![allow(clippy::missing_errors_doc)]
 
 pub mod amazon_stub;
@@ -9,6 +10,7 @@ pub mod calls;
 pub mod keys;
 pub mod local_api;
 pub mod provision;
+pub mod runtime_api;
 pub mod template;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
