@@ -183,10 +183,10 @@ fn token_envelope(c: &mut Criterion, runtime: &tokio::runtime::Runtime, stack: &
         b.iter(|| runtime.block_on(cipher.open(&sealed, &context)).unwrap())
     });
     group.finish();
-    assert!(
-        stack.kms_calls.take().is_empty(),
-        "a cached data key must not call KMS"
-    );
+    // A data key seals at most 10,000 tokens (tokens.rs), so a run of ~1M
+    // seals asks KMS for a new one now and then; opening never asks.
+    let kms = stack.kms_calls.take();
+    assert!(kms.iter().all(|call| call == "GenerateDataKey"), "{kms:?}");
 }
 
 fn request_latency(c: &mut Criterion, runtime: &tokio::runtime::Runtime, stack: &Stack) {
@@ -322,7 +322,7 @@ fn call_counts(runtime: &tokio::runtime::Runtime, stack: &Stack) -> Vec<Value> {
         count("GET /api/v1/amazon/callback (oauth-callback, 1 profile)");
         let connections = stack.get("/api/v1/connections", CALLER).await;
         count("GET /api/v1/connections");
-        let connection = connections.body["connections"][0]["connection_id"]
+        let connection = connections.body["connections"][0]["id"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -372,9 +372,6 @@ fn call_counts(runtime: &tokio::runtime::Runtime, stack: &Stack) -> Vec<Value> {
         let sync = format!("/api/v1/connections/{connection}/sync");
         assert_eq!(send("POST", &sync, None).await, 200);
         count("POST /api/v1/connections/{id}/sync");
-        let one = format!("/api/v1/accounts/{account}");
-        assert_eq!(send("DELETE", &one, None).await, 204);
-        count("DELETE /api/v1/accounts/{id}");
         let whole = format!("/api/v1/connections/{connection}");
         assert_eq!(send("DELETE", &whole, None).await, 204);
         count("DELETE /api/v1/connections/{id}");
