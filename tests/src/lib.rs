@@ -234,6 +234,14 @@ impl Stack {
         output.items.unwrap_or_default()
     }
 
+    /// The whole table in a form that compares equal whatever order DynamoDB
+    /// (and HashMap) returns items and attributes in: for "nothing changed".
+    pub async fn snapshot(&self) -> Vec<String> {
+        let mut items: Vec<String> = self.items().await.iter().map(canonical_item).collect();
+        items.sort();
+        items
+    }
+
     pub async fn item(&self, pk: &str, sk: &str) -> Option<Item> {
         let output = self
             .dynamo
@@ -730,5 +738,19 @@ pub mod proxy {
             }
         }
         response
+    }
+}
+
+fn canonical_item(item: &Item) -> String {
+    let sorted: std::collections::BTreeMap<&String, String> =
+        item.iter().map(|(k, v)| (k, canonical(v))).collect();
+    format!("{sorted:?}")
+}
+
+fn canonical(value: &AttributeValue) -> String {
+    match value {
+        AttributeValue::M(map) => canonical_item(map),
+        AttributeValue::L(list) => format!("{:?}", list.iter().map(canonical).collect::<Vec<_>>()),
+        other => format!("{other:?}"),
     }
 }

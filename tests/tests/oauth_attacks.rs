@@ -38,26 +38,6 @@ async fn stack() -> Stack {
     stack
 }
 
-/// A table dump that compares equal whatever order attributes come in.
-async fn snapshot(stack: &Stack) -> Vec<String> {
-    let mut items: Vec<String> = stack.items().await.iter().map(canonical_item).collect();
-    items.sort();
-    items
-}
-
-fn canonical_item(item: &Item) -> String {
-    let sorted: BTreeMap<&String, String> = item.iter().map(|(k, v)| (k, canonical(v))).collect();
-    format!("{sorted:?}")
-}
-
-fn canonical(value: &AttributeValue) -> String {
-    match value {
-        AttributeValue::M(map) => canonical_item(map),
-        AttributeValue::L(list) => format!("{:?}", list.iter().map(canonical).collect::<Vec<_>>()),
-        other => format!("{other:?}"),
-    }
-}
-
 async fn connections(stack: &Stack) -> usize {
     let items = stack.items().await;
     items
@@ -245,7 +225,7 @@ const FOREIGN_RETURN_TO: &[(&str, &str)] = &[
 #[tokio::test]
 async fn foreign_return_urls_are_refused_at_connect_and_store_no_state() {
     let stack = stack().await;
-    let before = snapshot(&stack).await;
+    let before = stack.snapshot().await;
     for (name, return_to) in FOREIGN_RETURN_TO {
         let response = stack.connect(USER, &json!({"return_to": return_to})).await;
         assert_eq!(response.status, 400, "{name}: {:?}", response.body);
@@ -256,7 +236,7 @@ async fn foreign_return_urls_are_refused_at_connect_and_store_no_state() {
             "{name}: input reflected: {}",
             response.body
         );
-        assert_eq!(snapshot(&stack).await, before, "{name}: a state was stored");
+        assert_eq!(stack.snapshot().await, before, "{name}: a state was stored");
     }
 }
 
@@ -315,7 +295,7 @@ async fn spellings_of_the_allowed_origin_return_to_exactly_that_origin() {
         assert_eq!(query["reason"], "access_denied", "{name}");
     }
     assert_eq!(connections(&stack).await, 0);
-    let items = snapshot(&stack).await;
+    let items = stack.snapshot().await;
     assert!(
         !items.iter().any(|i| i.contains("STATE#")),
         "states used up"
@@ -369,14 +349,14 @@ async fn foreign_states_are_refused_before_the_code_is_exchanged() {
     let started = start(&stack, &json!({"return_to": format!("{APP_ORIGIN}/after")})).await;
     let code_query = consent(&stack, &started.authorization_url);
     let code = code_of(&code_query);
-    let before = snapshot(&stack).await;
+    let before = stack.snapshot().await;
     for (name, forge) in FOREIGN_STATES {
         let forged = forge(&started);
         let response = stack
             .amazon_redirect(&format!("code={code}&state={}", enc(&forged)))
             .await;
         assert_refused_to(name, &response, DEFAULT_RETURN_URL, "invalid_state");
-        assert_eq!(snapshot(&stack).await, before, "{name}");
+        assert_eq!(stack.snapshot().await, before, "{name}");
     }
     // Two `state`s: the first one counts (never the second).
     let response = stack
@@ -491,13 +471,13 @@ async fn replayed_reused_and_expired_states_never_reach_amazon() {
         let name = format!("{attack:?}");
         let started = start(&stack, &json!({"return_to": format!("{APP_ORIGIN}/after")})).await;
         let query = attack.prepare(&stack, &started).await;
-        let before = snapshot(&stack).await;
+        let before = stack.snapshot().await;
         let tokens = stack.amazon.calls(Endpoint::Token);
         let response = stack.amazon_redirect(&query).await;
         let (reason, base) = attack.expected();
         assert_refused_to(&name, &response, &base, reason);
         assert_eq!(stack.amazon.calls(Endpoint::Token), tokens, "{name}");
-        let after = snapshot(&stack).await;
+        let after = stack.snapshot().await;
         // An expired state is used up by the attempt; nothing else changes.
         let state_key = format!("STATE#{}", started.hash());
         let before: Vec<String> = before
@@ -647,7 +627,7 @@ async fn a_code_only_redeems_with_the_verifier_sealed_for_its_own_state() {
     for attack in PkceAttack::ALL {
         let name = format!("{attack:?}");
         let other = start(&stack, &json!({})).await;
-        let before = snapshot(&stack).await;
+        let before = stack.snapshot().await;
         let victim = start(&stack, &json!({})).await;
         let query = attack.prepare(&stack, &victim, &other).await;
         let tokens = stack.amazon.calls(Endpoint::Token);
@@ -660,7 +640,7 @@ async fn a_code_only_redeems_with_the_verifier_sealed_for_its_own_state() {
             "{name}"
         );
         // The victim's state is used up; the other one is untouched.
-        assert_eq!(snapshot(&stack).await, before, "{name}");
+        assert_eq!(stack.snapshot().await, before, "{name}");
     }
     // The same states and codes work when nobody tampers with them.
     let started = start(&stack, &json!({})).await;
@@ -745,7 +725,7 @@ async fn amazon_error_parameters_are_never_reflected() {
     logs::capture();
     let stack = stack().await;
     for (name, parameters, reason) in ERROR_PARAMETERS {
-        let before = snapshot(&stack).await;
+        let before = stack.snapshot().await;
         let started = start(&stack, &json!({})).await;
         let response = stack
             .amazon_redirect(&format!("{parameters}&state={}", started.state))
@@ -755,7 +735,7 @@ async fn amazon_error_parameters_are_never_reflected() {
         for marker in INJECTED {
             assert!(!location.contains(marker), "{name}: {location}");
         }
-        assert_eq!(snapshot(&stack).await, before, "{name}");
+        assert_eq!(stack.snapshot().await, before, "{name}");
     }
     // Without a state (or with markup as the state) there is no return_to
     // to go back to.
@@ -766,10 +746,10 @@ async fn amazon_error_parameters_are_never_reflected() {
             "error=access_denied&state=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
         ),
     ] {
-        let before = snapshot(&stack).await;
+        let before = stack.snapshot().await;
         let response = stack.amazon_redirect(query).await;
         assert_refused_to(name, &response, DEFAULT_RETURN_URL, "invalid_state");
-        assert_eq!(snapshot(&stack).await, before, "{name}");
+        assert_eq!(stack.snapshot().await, before, "{name}");
     }
     assert_eq!(stack.amazon.calls(Endpoint::Token), 0);
     let logs = logs::text();

@@ -45,27 +45,6 @@ fn storm_seed() -> u64 {
         .unwrap_or(STORM_SEED)
 }
 
-/// A table dump that compares equal whatever order DynamoDB (and HashMap)
-/// returns attributes in.
-async fn snapshot(stack: &Stack) -> Vec<String> {
-    let mut items: Vec<String> = stack.items().await.iter().map(canonical_item).collect();
-    items.sort();
-    items
-}
-
-fn canonical_item(item: &Item) -> String {
-    let sorted: BTreeMap<&String, String> = item.iter().map(|(k, v)| (k, canonical(v))).collect();
-    format!("{sorted:?}")
-}
-
-fn canonical(value: &AttributeValue) -> String {
-    match value {
-        AttributeValue::M(map) => canonical_item(map),
-        AttributeValue::L(list) => format!("{:?}", list.iter().map(canonical).collect::<Vec<_>>()),
-        other => format!("{other:?}"),
-    }
-}
-
 fn attr_n(item: &Item, name: &str) -> Option<i64> {
     match item.get(name) {
         Some(AttributeValue::N(n)) => n.parse().ok(),
@@ -386,7 +365,7 @@ async fn a_storm_of_shuffled_duplicated_user_events_converges_to_the_newest_vers
 
     // Late arrivals after the storm, under fresh ids (so de-duplication
     // cannot be what stops them): no deleted user comes back.
-    let before = snapshot(stack).await;
+    let before = stack.snapshot().await;
     let late: Vec<&Delivery> = deliveries
         .iter()
         .filter(|d| expected[d.user].deleted && d.event["type"] != "user.deleted")
@@ -407,7 +386,7 @@ async fn a_storm_of_shuffled_duplicated_user_events_converges_to_the_newest_vers
             delivery.id
         );
     }
-    assert_eq!(snapshot(stack).await, before, "seed {seed}");
+    assert_eq!(stack.snapshot().await, before, "seed {seed}");
 }
 
 /// A request signed with `secrets` (each adds a `v1,` entry, as Svix does
@@ -505,12 +484,12 @@ async fn a_secret_rotated_out_no_longer_signs_anything() {
             replace_header(new_signed_other_id, "svix-id", "msg_rot_5"),
         ),
     ];
-    let before = snapshot(&stack).await;
+    let before = stack.snapshot().await;
     for (name, request) in &refused {
         let reply = stack.send(&rotated, request, None).await;
         assert_eq!(reply.status, 401, "{name}: {:?}", reply.body);
         assert_eq!(reply.error_code(), "INVALID_SIGNATURE", "{name}");
-        assert_eq!(snapshot(&stack).await, before, "{name}: nothing stored");
+        assert_eq!(stack.snapshot().await, before, "{name}: nothing stored");
     }
     let me = stack.get("/api/v1/users/me", user).await;
     assert_eq!(me.body["email"], "first@example.com");
