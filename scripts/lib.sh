@@ -3,6 +3,8 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/adsconnect-target}"
+# Steps write their logs here before any build has created it.
+mkdir -p "$CARGO_TARGET_DIR"
 
 # Project-local virtualenv with moto and cfn-lint, re-installed when the
 # pinned requirements change.
