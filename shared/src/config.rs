@@ -2,6 +2,11 @@
 //! start-up; an error names the variable and never echoes a secret value.
 
 use std::env;
+use std::time::Duration;
+
+/// The longest one DynamoDB, KMS or Secrets Manager call may take, all its
+/// attempts included (set on the SDK configuration at start-up).
+pub const AWS_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -109,6 +109,20 @@ prefixed_id!(
     ConnectionId, "conn_", "connection id"
 );
 
+/// A webhook delivery id (`svix-id`), safe as a DynamoDB key part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryId(String);
+
+impl DeliveryId {
+    pub fn parse(value: &str) -> Option<Self> {
+        is_opaque_id(value).then(|| Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

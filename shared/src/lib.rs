@@ -1,8 +1,13 @@
 //! AdsConnect: every piece of logic behind the Lambda functions.
 //!
-//! Modules are split by concern. `auth` (Clerk session tokens and the API
-//! Gateway authorizer) builds without the `service` feature so that the
-//! `auth-check` binary links neither the AWS SDK nor a web framework.
+//! Layers, and the one way data flows between them:
+//! `api` (HTTP → use case → view) → `connections` (the connection lifecycle:
+//! rules and use cases) → adapters (`store`, `amazon`, `tokens`,
+//! `clerk_api`, `webhooks`) → `model` (the types every layer shares).
+//! `startup` wires configuration into services for every function and the
+//! tests. `auth` (Clerk session tokens and the API Gateway authorizer)
+//! builds without the `service` feature so that the `auth-check` binary
+//! links neither the AWS SDK nor a web framework.
 
 pub mod auth;
 pub mod config;
@@ -17,15 +22,17 @@ pub mod api;
 #[cfg(feature = "service")]
 pub mod clerk_api;
 #[cfg(feature = "service")]
-pub mod health;
+pub mod connections;
 #[cfg(feature = "service")]
 pub mod http;
 #[cfg(feature = "service")]
-pub mod refresh;
+pub mod model;
 #[cfg(feature = "service")]
 pub mod secrets;
 #[cfg(feature = "service")]
 pub mod settings;
+#[cfg(feature = "service")]
+pub mod startup;
 #[cfg(feature = "service")]
 pub mod store;
 #[cfg(feature = "service")]

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload};
 use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
+use aws_sdk_kms::error::ProvideErrorMetadata as _;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 use base64::Engine as _;
@@ -32,10 +33,41 @@ const KMS_CONTEXT: (&str, &str) = ("purpose", "adsconnect-token-envelope");
 
 #[derive(Debug, thiserror::Error)]
 pub enum CipherError {
+    /// KMS failed or could not be reached: worth retrying.
     #[error("KMS request failed: {0}")]
     Kms(String),
+    /// KMS refuses the key for this (wrong key, disabled, scheduled for
+    /// deletion, not found, not allowed): an operator must act, and no
+    /// retry or user action helps until then.
+    #[error("KMS key unusable: {0}")]
+    KeyUnusable(String),
     #[error("ciphertext does not open with this key and context")]
     Corrupt,
+}
+
+/// KMS's answer, classified: a refusal of the key itself, or a failure.
+fn kms_error<E>(error: aws_sdk_kms::error::SdkError<E>) -> CipherError
+where
+    E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let key_refused = matches!(
+        error.code(),
+        Some(
+            "IncorrectKeyException"
+                | "InvalidCiphertextException"
+                | "DisabledException"
+                | "KMSInvalidStateException"
+                | "NotFoundException"
+                | "AccessDeniedException"
+                | "InvalidKeyUsageException"
+        )
+    );
+    let text = aws_sdk_kms::error::DisplayErrorContext(&error).to_string();
+    if key_refused {
+        CipherError::KeyUnusable(text)
+    } else {
+        CipherError::Kms(text)
+    }
 }
 
 /// What is stored: never the plaintext, never an unwrapped key.
@@ -146,9 +178,7 @@ impl TokenCipher {
                 .encryption_context(KMS_CONTEXT.0, KMS_CONTEXT.1)
                 .send()
                 .await
-                .map_err(|e| {
-                    CipherError::Kms(aws_sdk_kms::error::DisplayErrorContext(&e).to_string())
-                })?;
+                .map_err(kms_error)?;
             let plaintext = output.plaintext.ok_or(CipherError::Corrupt)?;
             let wrapped = output
                 .ciphertext_blob
@@ -181,14 +211,7 @@ impl TokenCipher {
             .encryption_context(KMS_CONTEXT.0, KMS_CONTEXT.1)
             .send()
             .await
-            .map_err(|e| {
-                let e = e.into_service_error();
-                if e.is_invalid_ciphertext_exception() || e.is_incorrect_key_exception() {
-                    CipherError::Corrupt
-                } else {
-                    CipherError::Kms(aws_sdk_kms::error::DisplayErrorContext(&e).to_string())
-                }
-            })?;
+            .map_err(kms_error)?;
         let plaintext = output.plaintext.ok_or(CipherError::Corrupt)?;
         let cipher = Arc::new(cipher_from(plaintext.as_ref())?);
         remember(&mut cache.unwrapped, wrapped.to_vec(), Arc::clone(&cipher));

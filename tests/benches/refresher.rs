@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration as StdDuration, Instant};
 
-use adsconnect::refresh::RefreshConfig;
+use adsconnect::connections::refresh::RefreshConfig;
 use adsconnect_dev::amazon_stub::Login;
 use adsconnect_tests::Stack;
 use chrono::{Duration, Utc};

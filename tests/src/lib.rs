@@ -5,23 +5,20 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use adsconnect::amazon::ads::AdsApi;
-use adsconnect::amazon::lwa::Lwa;
 use adsconnect::amazon::{AmazonConfig, PerRegion};
-use adsconnect::api::amazon::{self, AmazonState, ReturnPolicy};
-use adsconnect::api::users::{self, UsersState};
-use adsconnect::api::webhook::{self, WebhookState};
+use adsconnect::api;
 use adsconnect::auth::authorizer::context_keys;
-use adsconnect::clerk_api::ClerkApi;
+use adsconnect::connections::connection_id_for;
+use adsconnect::connections::consent::{ConnectService, ReturnPolicy};
+use adsconnect::connections::lifecycle::{self, Consent};
+use adsconnect::connections::refresh::{RefreshConfig, Refresher};
+use adsconnect::connections::tokens::TokenPair;
 use adsconnect::ids::UserId;
-use adsconnect::refresh::{RefreshConfig, Refresher};
-use adsconnect::secrets::Secret;
+use adsconnect::model::connection::{ConnectionRecord, DueConnection};
+use adsconnect::secrets::{AppSecrets, Secret};
+use adsconnect::startup::Startup;
 use adsconnect::store::Store;
-use adsconnect::store::connections::{
-    ConnectionRecord, ConnectionStatus, DueConnection, connection_id_for, token_context,
-};
-use adsconnect::tokens::TokenCipher;
-use adsconnect::webhooks::svix::{self, SvixVerifier};
+use adsconnect::webhooks::svix;
 use adsconnect_dev::amazon_stub::{self, AmazonWorld};
 use adsconnect_dev::apigw::{ClientRequest, to_lambda_request};
 use adsconnect_dev::calls::CallCounter;
@@ -78,10 +75,13 @@ pub struct Stack {
     pub kms_key_id: String,
     pub amazon: AmazonWorld,
     pub amazon_server: MockServer,
+    /// What every function of this stack is built from, as `main` builds it.
+    pub startup: Startup,
+    pub amazon_config: AmazonConfig,
     /// `oauth-start` and `oauth-callback` run in separate Lambda
-    /// environments: separate states, separate data-key caches.
-    pub amazon_start: AmazonState,
-    pub amazon_callback: AmazonState,
+    /// environments: separate services, separate data-key caches.
+    pub amazon_start: Arc<ConnectService>,
+    pub amazon_callback: Arc<ConnectService>,
     pub start: Router,
     pub callback: Router,
     pub store: Store,
@@ -124,36 +124,35 @@ impl Stack {
         let amazon = AmazonWorld::default();
         let amazon_server = amazon.serve(None).await;
         let amazon_config = amazon_config(&amazon_server.uri());
-        let amazon_state = || AmazonState {
-            store: store.clone(),
-            cipher: Arc::new(TokenCipher::new(kms.clone(), kms_key_id.clone())),
-            lwa: Arc::new(Lwa::new(&amazon_config).unwrap()),
-            ads: Arc::new(AdsApi::new(&amazon_config)),
-            returns: Arc::new(
-                ReturnPolicy::new(&[APP_ORIGIN.to_owned()], DEFAULT_RETURN_URL).unwrap(),
-            ),
+        let startup = Startup {
+            dynamo: dynamo.clone(),
+            kms: kms.clone(),
+            secrets: AppSecrets {
+                clerk_secret_key: Some(Secret::new(CLERK_SECRET_KEY)),
+                clerk_webhook_secret: Some(Secret::new(WEBHOOK_SECRET)),
+                amazon_client_id: Some(Secret::new(amazon_stub::CLIENT_ID)),
+                amazon_client_secret: Some(Secret::new(amazon_stub::CLIENT_SECRET)),
+            },
+            table: table.clone(),
         };
-        let (amazon_start, amazon_callback) = (amazon_state(), amazon_state());
+        let amazon_start = Arc::new(connect_service(&startup, &kms_key_id, &amazon_config));
+        let amazon_callback = Arc::new(connect_service(&startup, &kms_key_id, &amazon_config));
         // The users function has its own process (data-key cache) too.
-        let users_amazon = amazon_state();
-        let users = users::router(UsersState {
-            store: store.clone(),
-            clerk: ClerkApi::new(clerk.uri(), Secret::new(CLERK_SECRET_KEY)),
-            refresher: Arc::new(Refresher {
-                store: store.clone(),
-                cipher: Arc::clone(&users_amazon.cipher),
-                lwa: Arc::clone(&users_amazon.lwa),
-                config: RefreshConfig::default(),
-            }),
-            amazon: users_amazon,
-        });
-        let webhook = webhook::router(WebhookState {
-            store: store.clone(),
-            verifier: Arc::new(SvixVerifier::new(&Secret::new(WEBHOOK_SECRET)).unwrap()),
-        });
+        let users = api::users_router(
+            startup
+                .users(
+                    clerk.uri(),
+                    connect_service(&startup, &kms_key_id, &amazon_config),
+                    RefreshConfig::default(),
+                )
+                .unwrap(),
+        );
+        let webhook = api::webhook_router(startup.webhook().unwrap());
         Self {
-            start: amazon::start_router(amazon_start.clone()),
-            callback: amazon::callback_router(amazon_callback.clone()),
+            start: api::start_router(Arc::clone(&amazon_start)),
+            callback: api::callback_router(Arc::clone(&amazon_callback)),
+            startup,
+            amazon_config,
             kms,
             kms_calls,
             kms_key_id,
@@ -306,6 +305,18 @@ pub const APP_ORIGIN: &str = "https://app.example.test";
 pub const DEFAULT_RETURN_URL: &str = "https://app.example.test/settings/amazon";
 pub const REDIRECT_URI: &str = "https://api.example.test/api/v1/amazon/callback";
 
+/// A consent service as `oauth-start`/`oauth-callback` build one: its own
+/// cipher (data-key cache).
+fn connect_service(startup: &Startup, key_id: &str, amazon: &AmazonConfig) -> ConnectService {
+    startup
+        .connect(
+            startup.cipher(key_id),
+            amazon,
+            ReturnPolicy::new(&[APP_ORIGIN.to_owned()], DEFAULT_RETURN_URL).unwrap(),
+        )
+        .unwrap()
+}
+
 /// Amazon configuration pointing every host at the stub.
 pub fn amazon_config(stub: &str) -> AmazonConfig {
     AmazonConfig {
@@ -360,13 +371,23 @@ impl Stack {
     /// A refresher as the `token-refresher` function builds it: its own
     /// process, so its own data-key cache.
     pub fn refresher(&self, config: RefreshConfig) -> Refresher {
-        let amazon = amazon_config(&self.amazon_server.uri());
-        Refresher {
-            store: self.store.clone(),
-            cipher: Arc::new(TokenCipher::new(self.kms.clone(), self.kms_key_id.clone())),
-            lwa: Arc::new(Lwa::new(&amazon).unwrap()),
-            config,
-        }
+        self.startup
+            .refresher(
+                self.startup.cipher(&self.kms_key_id),
+                &self.amazon_config,
+                config,
+            )
+            .unwrap()
+    }
+
+    /// An `oauth-start`/`oauth-callback` in a process of its own: a cold
+    /// data-key cache.
+    pub fn fresh_connect_service(&self) -> Arc<ConnectService> {
+        Arc::new(connect_service(
+            &self.startup,
+            &self.kms_key_id,
+            &self.amazon_config,
+        ))
     }
 
     /// A connection of `user_id` to `login` whose access token expires in
@@ -382,64 +403,35 @@ impl Stack {
         let (access, refresh) = self.amazon.grant(login);
         let now = chrono::Utc::now();
         let connection_id = connection_id_for(&user_id, &format!("lwa:{login}"));
-        let plaintext = json!({"access_token": access, "refresh_token": refresh}).to_string();
-        let sealed = self
-            .amazon_callback
-            .cipher
-            .seal(
-                plaintext.as_bytes(),
-                &token_context(&user_id, &connection_id),
-            )
-            .await
-            .unwrap();
-        let mut connection = ConnectionRecord {
-            connection_id: connection_id.clone(),
-            user_id: user_id.clone(),
-            amazon_identity: format!("lwa:{login}"),
-            amazon_user_id: Some(login.to_owned()),
-            amazon_name: None,
-            amazon_email: None,
-            region: adsconnect::amazon::Region::Na,
-            status: ConnectionStatus::Active,
-            scopes: vec!["advertising::campaign_management".into()],
-            access_expires_at: now + expires_in,
-            consent_at: now,
-            consent_expires_at: now + chrono::Duration::days(365),
-            refresh_count: 0,
-            last_refresh_at: None,
-            failure_count: 0,
-            last_error_code: None,
-            next_retry_at: None,
-            version: 1,
-            sync_warnings: vec![],
-            last_synced_at: Some(now),
-            created_at: now,
-            updated_at: now,
-            tokens: Some(sealed),
-            refresh_shard: None,
-            refresh_due_at: None,
-            auto_refresh: true,
-            sync_requested_at: None,
-            lease_owner: None,
-            lease_until: None,
-        };
-        connection.schedule_refresh(Some(connection.access_expires_at));
-        // A plain PutItem: moto copies the whole table for every transaction,
-        // which would make seeding hundreds of connections quadratic.
-        let mut item: Item = serde_dynamo::to_item(&connection).unwrap();
-        item.insert("pk".into(), AttributeValue::S(format!("USER#{user_id}")));
-        item.insert(
-            "sk".into(),
-            AttributeValue::S(format!("CONN#{connection_id}")),
+        let sealed = TokenPair {
+            access_token: Secret::new(access),
+            refresh_token: Secret::new(refresh),
+        }
+        .seal(&self.amazon_callback.cipher, &user_id, &connection_id)
+        .await
+        .unwrap();
+        let (connection, _) = lifecycle::connected(
+            None,
+            Consent {
+                user_id: user_id.clone(),
+                connection_id: connection_id.clone(),
+                amazon_identity: format!("lwa:{login}"),
+                amazon_user_id: Some(login.to_owned()),
+                amazon_name: None,
+                amazon_email: None,
+                region: adsconnect::model::region::Region::Na,
+                scopes: vec!["advertising::campaign_management".into()],
+                access_expires_at: now + expires_in,
+                tokens: sealed,
+                sync_warnings: vec![],
+                auto_refresh: true,
+            },
+            now,
         );
-        item.insert("entity".into(), AttributeValue::S("connection".into()));
-        self.dynamo
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .unwrap();
+        // One PutItem through the store (which adds the refresh index's
+        // shard): moto copies the whole table for every transaction, which
+        // would make seeding hundreds of connections quadratic.
+        self.store.put_connection(&connection).await.unwrap();
         self.calls.take();
         self.kms_calls.take();
         DueConnection {

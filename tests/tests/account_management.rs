@@ -162,7 +162,7 @@ async fn disconnect_shreds_the_tokens_and_removes_the_accounts() {
         .unwrap();
     assert_eq!(
         events[0].kind,
-        adsconnect::store::events::EventKind::Disconnected
+        adsconnect::model::event::EventKind::Disconnected
     );
     assert_eq!(
         stack

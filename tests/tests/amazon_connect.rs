@@ -1,7 +1,7 @@
 //! `oauth-start` and `oauth-callback` against moto (DynamoDB, KMS) and the
 //! Amazon stub (LWA and the three Ads API hosts).
 
-use adsconnect::store::connections::token_context;
+use adsconnect::connections::tokens::token_context;
 use adsconnect::tokens::{CipherError, Sealed};
 use adsconnect_dev::amazon_stub::{Endpoint, Login, ads_account, profile};
 use adsconnect_tests::*;

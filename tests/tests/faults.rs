@@ -6,13 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use adsconnect::api::amazon::{self, AmazonState};
+use adsconnect::api;
 use adsconnect::auth::{Denial, SessionVerifier, VerifierConfig};
-use adsconnect::refresh::RefreshConfig;
-use adsconnect::store::connections::{ConnectionRecord, ConnectionStatus, REFRESH_SHARDS};
+use adsconnect::connections::refresh::RefreshConfig;
+use adsconnect::model::connection::{ConnectionRecord, ConnectionStatus};
+use adsconnect::store::connections::REFRESH_SHARDS;
 use adsconnect::tokens::TokenCipher;
 use adsconnect_dev::amazon_stub::{Endpoint, Login, profile};
 use adsconnect_dev::provision;
@@ -27,7 +27,7 @@ const USER: &str = "user_2faults";
 
 /// The production SDK configuration (timeouts included) for `endpoint`.
 fn production_sdk(endpoint: &str) -> aws_config::SdkConfig {
-    adsconnect::api::with_timeouts(provision::emulator_config(endpoint))
+    adsconnect::startup::with_timeouts(provision::emulator_config(endpoint))
 }
 
 /// The same, with short retry back-offs: the retries still happen, the
@@ -371,13 +371,7 @@ async fn create_user(stack: &Stack, user: &str) {
 /// A callback in a process of its own: cold data-key caches, so its KMS
 /// calls are part of what can fail.
 fn fresh_callback(stack: &Stack) -> Router {
-    amazon::callback_router(AmazonState {
-        cipher: Arc::new(TokenCipher::new(
-            stack.kms.clone(),
-            stack.kms_key_id.clone(),
-        )),
-        ..stack.amazon_callback.clone()
-    })
+    api::callback_router(stack.fresh_connect_service())
 }
 
 #[tokio::test]
@@ -469,9 +463,9 @@ async fn a_user_deletion_failing_part_way_shreds_tokens_first_and_the_svix_retry
         seed_accounts(&stack, &user, 98).await;
         stack
             .store
-            .put_event(&adsconnect::store::events::AuditEvent::new(
+            .put_event(&adsconnect::model::event::AuditEvent::new(
                 &stack.connection(&connection).await,
-                adsconnect::store::events::EventKind::Connected,
+                adsconnect::model::event::EventKind::Connected,
                 None,
                 chrono::Utc::now(),
             ))
@@ -594,7 +588,9 @@ async fn turning_auto_refresh_off_or_back_on_failing_part_way_changes_all_or_not
 async fn tokens_of(stack: &Stack, record: &ConnectionRecord) -> Option<Value> {
     let cipher = TokenCipher::new(stack.kms.clone(), stack.kms_key_id.clone());
     let sealed = record.tokens.as_ref()?;
-    let plaintext = cipher.open(sealed, &record.token_context()).await.unwrap();
+    let context =
+        adsconnect::connections::tokens::token_context(&record.user_id, &record.connection_id);
+    let plaintext = cipher.open(sealed, &context).await.unwrap();
     Some(serde_json::from_slice(&plaintext).unwrap())
 }
 
@@ -696,9 +692,13 @@ fn default_setting(items: &[Item]) -> Option<String> {
     settings.get("default_account_id")?.as_s().ok().cloned()
 }
 
+/// Whether `account` is the default: the profile's setting is the only
+/// place that says so (accounts carry no flag of their own).
 fn is_default(items: &[Item], account: &str) -> bool {
-    find(items, &format!("ACCT#{account}"))[0].get("is_default")
-        == Some(&AttributeValue::Bool(true))
+    default_setting(items).as_deref() == Some(account)
+        && find(items, "ACCT")
+            .iter()
+            .all(|item| !item.contains_key("is_default"))
 }
 
 /// Runs `request` (built from a fresh user's connection and sorted
@@ -879,8 +879,10 @@ async fn kms_refusing_fails_connects_cleanly_and_refreshes_are_retried_later() {
     }
     no_plaintext_tokens(&stack).await;
 
-    // Refresher: tokens that cannot be opened, or re-sealed, are a transient
-    // failure: kept, retried later, never taken for a revocation.
+    // Refresher: a token key KMS refuses (disabled, pending deletion) is an
+    // operator's problem: the run stops touching tokens, the connection is
+    // left exactly as it was (never taken for a revocation), and once the
+    // key is back the same connection refreshes.
     let due = stack
         .seed_connection(USER, "seller", chrono::Duration::minutes(1))
         .await;
@@ -902,18 +904,18 @@ async fn kms_refusing_fails_connects_cleanly_and_refreshes_are_retried_later() {
         proxy.heal();
         assert_eq!(
             (summary.transient_failures, summary.needs_reauth),
-            (1, 0),
+            (0, 0),
             "{target}"
         );
+        assert!(summary.key_unusable, "{target}: {summary:?}");
         let record = stack.connection(&due).await;
         assert_eq!(record.status, ConnectionStatus::Active, "{target}");
-        assert_eq!(record.failure_count as usize, round + 1, "{target}");
-        assert_eq!(record.last_error_code.as_deref(), Some("kms_unavailable"));
+        assert_eq!(record.failure_count, 0, "{target}: round {round}");
+        assert_eq!(record.last_error_code, None, "{target}");
         assert_eq!(record.tokens, before.tokens, "{target}: tokens kept");
-        assert!(record.refresh_due_at > before.refresh_due_at, "{target}");
-        let retry_at = record.next_retry_at.unwrap();
-        assert!(retry_at > at, "{target}");
-        at = retry_at + chrono::Duration::seconds(1);
+        assert_eq!(record.refresh_due_at, before.refresh_due_at, "{target}");
+        assert_eq!(record.lease_owner, None, "{target}: lease released");
+        at += chrono::Duration::seconds(1);
     }
     let summary = stack
         .refresher(RefreshConfig::default())
@@ -923,15 +925,16 @@ async fn kms_refusing_fails_connects_cleanly_and_refreshes_are_retried_later() {
     assert_eq!(summary.refreshed, 1, "KMS back: the retry refreshes");
     assert_eq!(stack.connection(&due).await.failure_count, 0);
 
-    // On demand (a sync whose access token is about to expire): 502 for the
-    // refresh that could not happen, 503 for tokens that cannot be opened.
+    // On demand (a sync, whether or not its access token is about to expire
+    // and must be refreshed first): 503, the refused key being our own
+    // dependency's fault, not Amazon's; nothing changes.
     let expiring = stack
         .seed_connection(USER, "expiring", chrono::Duration::seconds(30))
         .await;
     let fresh = stack
         .seed_connection(USER, "fresh", chrono::Duration::hours(1))
         .await;
-    for (connection, status) in [(&expiring, 502), (&fresh, 503)] {
+    for (connection, status) in [(&expiring, 503), (&fresh, 503)] {
         let before = stack.connection(connection).await;
         proxy.fail_after("TrentService.", 0, disabled);
         let path = format!("/api/v1/connections/{}/sync", connection.connection_id);
@@ -1152,7 +1155,7 @@ async fn an_expiry_no_date_can_hold_is_not_believed() {
         .script(Endpoint::Token, vec![absurd_expiry(&stack)]);
     let done = query_of(&stack.connect_flow(USER, "seller").await);
     assert_eq!(done["amazon"], "connected", "{done:?}");
-    let due = adsconnect::store::connections::DueConnection {
+    let due = adsconnect::model::connection::DueConnection {
         user_id: adsconnect::ids::UserId::parse(USER).unwrap(),
         connection_id: adsconnect::ids::ConnectionId::parse(&done["connection_id"]).unwrap(),
     };

@@ -3,13 +3,12 @@
 //! whole table, every log line and every HTTP answer are searched for every
 //! secret the flows handled.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use adsconnect::api::amazon::{self, AmazonState};
+use adsconnect::api;
 use adsconnect::auth::authorizer;
 use adsconnect::auth::{SessionVerifier, VerifierConfig};
-use adsconnect::refresh::RefreshConfig;
-use adsconnect::tokens::TokenCipher;
+use adsconnect::connections::refresh::RefreshConfig;
 use adsconnect_dev::amazon_stub::{self, Endpoint, Login, ads_account, profile};
 use adsconnect_dev::provision;
 use adsconnect_tests::proxy::{Fault, MotoProxy};
@@ -149,9 +148,9 @@ async fn no_secret_appears_in_the_table_the_logs_or_any_answer() {
     logs::capture();
     // Through the proxy: it sees every data key KMS hands out, and can fail.
     let proxy = MotoProxy::start(&moto_endpoint()).await;
-    let stack = Stack::with_sdk(adsconnect::api::with_timeouts(provision::emulator_config(
-        &proxy.endpoint,
-    )))
+    let stack = Stack::with_sdk(adsconnect::startup::with_timeouts(
+        provision::emulator_config(&proxy.endpoint),
+    ))
     .await;
     stack.amazon.add_login("seller", seller());
     let jwt = signing_key().session_token(ISSUER, USER, "sess_2secrets", 60);
@@ -392,13 +391,7 @@ async fn no_secret_appears_in_the_table_the_logs_or_any_answer() {
 
     // Dependencies failing: KMS refusing, DynamoDB failing, Clerk failing.
     // (A fresh process: no data key cached.)
-    let cold_start = amazon::start_router(AmazonState {
-        cipher: Arc::new(TokenCipher::new(
-            stack.kms.clone(),
-            stack.kms_key_id.clone(),
-        )),
-        ..stack.amazon_start.clone()
-    });
+    let cold_start = api::start_router(stack.fresh_connect_service());
     proxy.fail_after("TrentService.", 0, Fault::Error(400, "DisabledException"));
     let refused = t
         .send(

@@ -3,8 +3,8 @@
 
 use std::time::{Duration as StdDuration, Instant};
 
-use adsconnect::refresh::{Outcome, RefreshConfig};
-use adsconnect::store::connections::ConnectionStatus;
+use adsconnect::connections::refresh::{Outcome, RefreshConfig};
+use adsconnect::model::connection::ConnectionStatus;
 use adsconnect_dev::amazon_stub::{Endpoint, Login};
 use adsconnect_tests::*;
 use chrono::{Duration, Utc};
@@ -29,8 +29,20 @@ async fn stack_with_user() -> Stack {
     stack
 }
 
-fn has_index_entry(record: &adsconnect::store::connections::ConnectionRecord) -> bool {
-    record.refresh_shard.is_some() && record.refresh_due_at.is_some()
+/// Whether the connection's item is in the sparse `refresh-due` index
+/// (both of its keys present).
+async fn has_index_entry(
+    stack: &Stack,
+    record: &adsconnect::model::connection::ConnectionRecord,
+) -> bool {
+    let item = stack
+        .item(
+            &format!("USER#{}", record.user_id),
+            &format!("CONN#{}", record.connection_id),
+        )
+        .await
+        .unwrap();
+    item.contains_key("refresh_shard") && item.contains_key("refresh_due_at")
 }
 
 #[tokio::test]
@@ -115,7 +127,10 @@ async fn invalid_grant_needs_reauth_at_once_and_destroys_the_tokens() {
     assert_eq!(record.status, ConnectionStatus::NeedsReauth);
     assert_eq!(record.last_error_code.as_deref(), Some("invalid_grant"));
     assert!(record.tokens.is_none(), "dead tokens destroyed");
-    assert!(!has_index_entry(&record), "out of the schedule");
+    assert!(
+        !has_index_entry(&stack, &record).await,
+        "out of the schedule"
+    );
     // Never retried.
     let calls = stack.amazon.calls(Endpoint::Token);
     stack
@@ -133,7 +148,7 @@ async fn invalid_grant_needs_reauth_at_once_and_destroys_the_tokens() {
         .unwrap();
     assert_eq!(
         events[0].kind,
-        adsconnect::store::events::EventKind::NeedsReauth
+        adsconnect::model::event::EventKind::NeedsReauth
     );
     assert_eq!(events[0].detail.as_deref(), Some("invalid_grant"));
     // No token in the table or the logs.
@@ -217,7 +232,7 @@ async fn throttling_backs_off_as_told_and_server_errors_back_off_then_succeed() 
         "Retry-After honoured: {record:?}"
     );
     assert_eq!(record.status, ConnectionStatus::Active);
-    assert!(has_index_entry(&record), "still retried");
+    assert!(has_index_entry(&stack, &record).await, "still retried");
     assert_eq!(
         stack.amazon.calls(Endpoint::Token),
         1,
@@ -265,7 +280,7 @@ async fn throttling_backs_off_as_told_and_server_errors_back_off_then_succeed() 
     }
     let record = stack.connection(&flaky).await;
     assert_eq!(record.status, ConnectionStatus::Error);
-    assert!(has_index_entry(&record));
+    assert!(has_index_entry(&stack, &record).await);
     let full = stack.get("/api/v1/users/me/full", USER).await.body;
     let view = full["connections"]
         .as_array()
@@ -436,7 +451,7 @@ async fn auto_refresh_off_takes_a_users_connections_off_the_schedule() {
         Request::new("PATCH", "/api/v1/settings").json(&json!({"auto_refresh_tokens": false}));
     assert_eq!(stack.send(&stack.users, &off, Some(USER)).await.status, 200);
     let record = stack.connection(&connection).await;
-    assert!(!record.auto_refresh && !has_index_entry(&record));
+    assert!(!record.auto_refresh && !has_index_entry(&stack, &record).await);
     let refresher = stack.refresher(RefreshConfig::default());
     assert_eq!(refresher.run(Utc::now(), far()).await.unwrap().due, 0);
     // Refreshed on demand instead, and it stays off the schedule.
@@ -444,9 +459,9 @@ async fn auto_refresh_off_takes_a_users_connections_off_the_schedule() {
         refresher.refresh_now(&connection).await.unwrap(),
         Outcome::Refreshed
     );
-    assert!(!has_index_entry(&stack.connection(&connection).await));
+    assert!(!has_index_entry(&stack, &stack.connection(&connection).await).await);
     let on = Request::new("POST", "/api/v1/settings/reset");
     assert_eq!(stack.send(&stack.users, &on, Some(USER)).await.status, 200);
     let record = stack.connection(&connection).await;
-    assert!(record.auto_refresh && has_index_entry(&record));
+    assert!(record.auto_refresh && has_index_entry(&stack, &record).await);
 }

@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use adsconnect::api::webhook::{self, WebhookState};
+use adsconnect::api;
+use adsconnect::model::event::{AuditEvent, EventKind};
 use adsconnect::secrets::Secret;
+use adsconnect::startup::WebhookServices;
 use adsconnect::store::Store;
-use adsconnect::store::events::{AuditEvent, EventKind};
 use adsconnect::webhooks::svix::{self, SvixVerifier};
 use adsconnect_dev::apigw::to_lambda_request;
 use adsconnect_dev::provision;
@@ -418,7 +419,7 @@ fn replace_header(mut request: Request, name: &str, value: &str) -> Request {
 async fn a_secret_rotated_out_no_longer_signs_anything() {
     let stack = Stack::new().await;
     let receiver = |secrets: &str| {
-        webhook::router(WebhookState {
+        api::webhook_router(WebhookServices {
             store: stack.store.clone(),
             verifier: Arc::new(SvixVerifier::new(&Secret::new(secrets)).unwrap()),
         })
@@ -559,7 +560,7 @@ async fn a_profile_written_while_a_deletion_is_under_way_is_deleted_too() {
             .interceptor(hold)
             .build(),
     );
-    let deleter = webhook::router(WebhookState {
+    let deleter = api::webhook_router(WebhookServices {
         store: Store::new(held, stack.table.clone()),
         verifier: Arc::new(SvixVerifier::new(&Secret::new(WEBHOOK_SECRET)).unwrap()),
     });

@@ -1,13 +1,14 @@
 //! EventBridge-scheduled: keeps every connection's access token fresh.
 
-use adsconnect::refresh::{Refresher, RunSummary};
+use adsconnect::connections::refresh::RunSummary;
+use adsconnect::startup::Startup;
 use adsconnect::telemetry;
 use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let refresher = Refresher::from_env()
+    let refresher = async { Startup::from_env().await?.refresher_from_env() }
         .await
         .unwrap_or_else(|e| telemetry::exit_on_startup_error(&e));
     let refresher = &refresher;

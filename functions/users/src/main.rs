@@ -1,13 +1,14 @@
-//! User profile, session and settings endpoints (and the public health route).
+//! User profile, session, settings, connection and account endpoints (and
+//! the public health and OpenAPI routes).
 
-use adsconnect::api::users::{UsersState, router};
-use adsconnect::telemetry;
+use adsconnect::startup::Startup;
+use adsconnect::{api, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    let state = UsersState::from_env()
+    let services = async { Startup::from_env().await?.users_from_env() }
         .await
         .unwrap_or_else(|e| telemetry::exit_on_startup_error(&e));
-    lambda_http::run(router(state)).await
+    lambda_http::run(api::users_router(services)).await
 }

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::http::{self, HttpError};
-use super::{AmazonConfig, PerRegion, Region};
+use super::{AmazonConfig, PerRegion};
+use crate::model::account::AccountStatus;
+use crate::model::connection::SyncWarning;
+use crate::model::region::Region;
 use crate::secrets::Secret;
-use crate::store::accounts::AccountStatus;
 
 const ADS_ACCOUNTS_MEDIA_TYPE: &str = "application/vnd.listaccountsresource.v1+json";
 /// Amazon's maximum page size for `/adsAccounts/list`.
@@ -134,14 +136,6 @@ pub struct DiscoveredAccount {
     pub account_type: Option<String>,
     pub ads_account_id: Option<String>,
     pub status: AccountStatus,
-}
-
-/// A part of discovery that failed; the rest is still used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SyncWarning {
-    /// `profiles_na`, `profiles_eu`, `profiles_fe` or `ads_accounts`.
-    pub source: String,
-    pub reason: String,
 }
 
 #[derive(Debug, Clone)]

@@ -12,6 +12,12 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// A server asking for a longer pause than this is not waited for here.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 const ATTEMPTS: usize = 3;
+/// The longest pause between two attempts without a `Retry-After`.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// The longest one call (all its attempts and pauses) can take.
+pub const WORST_CASE: Duration = Duration::from_secs(
+    REQUEST_TIMEOUT.as_secs() * ATTEMPTS as u64 + MAX_RETRY_AFTER.as_secs() * (ATTEMPTS as u64 - 1),
+);
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum HttpError {
@@ -63,7 +69,7 @@ pub async fn send(build: impl Fn() -> RequestBuilder) -> Result<Response, HttpEr
         .retry(
             ExponentialBuilder::default()
                 .with_min_delay(Duration::from_millis(200))
-                .with_max_delay(Duration::from_secs(2))
+                .with_max_delay(MAX_BACKOFF)
                 .with_max_times(ATTEMPTS - 1)
                 .with_jitter(),
         )

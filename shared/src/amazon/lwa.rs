@@ -13,8 +13,9 @@ use oauth2::{
 };
 
 use super::http::{self, HttpError};
-use super::{AmazonConfig, PerRegion, Region};
+use super::{AmazonConfig, PerRegion};
 use crate::config::ConfigError;
+use crate::model::region::Region;
 use crate::secrets::Secret;
 
 /// LWA access tokens live an hour.

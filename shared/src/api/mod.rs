@@ -1,51 +1,61 @@
-//! The HTTP APIs of the functions, as axum routers. Each function's `main`
-//! builds its state from the environment and hands the router to
-//! `lambda_http`; tests and the local stack serve the very same routers.
+//! The HTTP APIs of the functions, as axum routers: one module per feature,
+//! composed here. Handlers are HTTP → use case → view. Each function's
+//! `main` builds its services at start-up (`crate::startup`) and hands the
+//! router to `lambda_http`; tests and the local stack serve the very same
+//! routers.
 
+pub mod accounts;
 pub mod amazon;
+pub mod connections;
 pub mod health;
-pub mod manage;
 pub mod openapi;
+pub mod settings;
 pub mod users;
 pub mod views;
 pub mod webhook;
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use axum::Router;
+use axum::routing::{get, post};
 
-use crate::config::{self, ConfigError};
-use crate::secrets::AppSecrets;
+use crate::connections::consent::ConnectService;
+use crate::http;
+use crate::startup::{UsersServices, WebhookServices};
 
-/// One SDK configuration per process, built at start-up (it resolves
-/// credentials and region once). Honours `AWS_ENDPOINT_URL` for emulators.
-pub async fn aws_sdk_config() -> SdkConfig {
-    with_timeouts(
-        aws_config::defaults(BehaviorVersion::latest())
-            .http_client(crate::tls::aws_http_client())
-            .load()
-            .await,
+/// The `users` function: profile, session, settings, connections, accounts,
+/// and the public health and OpenAPI routes.
+pub fn users_router(services: UsersServices) -> Router {
+    let api = Router::new()
+        .route("/api/v1/health", get(health::health))
+        .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .merge(users::routes())
+        .merge(settings::routes())
+        .merge(connections::routes())
+        .merge(accounts::routes())
+        .with_state(services);
+    http::finish(api)
+}
+
+/// `oauth-start`: `POST /api/v1/amazon/connect`.
+pub fn start_router(service: Arc<ConnectService>) -> Router {
+    http::finish(
+        Router::new()
+            .route("/api/v1/amazon/connect", post(amazon::connect))
+            .with_state(service),
     )
 }
 
-/// Bounds every DynamoDB and KMS call. The SDK's defaults bound only the
-/// connect, so a dependency that accepts a call and never answers would hold
-/// a request until the function's timeout (10 s) and API Gateway's own error
-/// instead of our 503: 2 s to connect, 2 s per attempt, 5 s per call.
-pub fn with_timeouts(sdk: SdkConfig) -> SdkConfig {
-    sdk.into_builder()
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(5))
-                .build(),
-        )
-        .build()
+/// `oauth-callback`: `GET /api/v1/amazon/callback`.
+pub fn callback_router(service: Arc<ConnectService>) -> Router {
+    http::finish(
+        Router::new()
+            .route("/api/v1/amazon/callback", get(amazon::callback))
+            .with_state(service),
+    )
 }
 
-/// Reads the application secret named by `APP_SECRETS_ID`.
-pub async fn load_app_secrets(sdk: &SdkConfig) -> Result<AppSecrets, ConfigError> {
-    let secret_id = config::required("APP_SECRETS_ID")?;
-    AppSecrets::load(&aws_sdk_secretsmanager::Client::new(sdk), &secret_id).await
+/// `clerk-webhook`: `POST /webhooks/clerk`.
+pub fn webhook_router(services: WebhookServices) -> Router {
+    http::finish(webhook::routes().with_state(services))
 }

@@ -4,14 +4,15 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::amazon::Region;
-use crate::amazon::ads::SyncWarning;
-use crate::health::{Health, HealthWarning, assess};
+use crate::connections::accounts::default_account;
+use crate::connections::health::{Health, HealthWarning, assess};
 use crate::ids::{AccountId, ConnectionId};
-use crate::store::accounts::{AccountRecord, AccountStatus};
-use crate::store::connections::{ConnectionRecord, ConnectionStatus};
-use crate::store::events::{AuditEvent, EventKind};
-use crate::store::users::UserRecord;
+use crate::model::account::{AccountRecord, AccountStatus};
+use crate::model::connection::{ConnectionRecord, ConnectionStatus, SyncWarning};
+use crate::model::event::{AuditEvent, EventKind};
+use crate::model::region::Region;
+use crate::model::user::UserRecord;
+use crate::store::partition::UserPartition;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
@@ -56,16 +57,15 @@ pub struct AccountStats {
 }
 
 impl AccountStats {
-    pub fn of(accounts: &[AccountRecord]) -> Self {
+    pub fn of(partition: &UserPartition) -> Self {
+        let accounts = &partition.accounts;
         Self {
             total_accounts: accounts.len(),
             active_accounts: accounts
                 .iter()
                 .filter(|a| a.status == AccountStatus::Active)
                 .count(),
-            default_account_id: accounts
-                .iter()
-                .find(|a| a.is_default)
+            default_account_id: default_account(partition.profile.as_ref(), accounts)
                 .map(|a| a.account_id.clone()),
         }
     }
@@ -157,19 +157,23 @@ pub struct AccountView {
 }
 
 impl AccountView {
-    pub fn all(
-        accounts: Vec<AccountRecord>,
-        connections: &[ConnectionRecord],
-        now: DateTime<Utc>,
-    ) -> Vec<Self> {
-        accounts
-            .into_iter()
+    /// Every account of the partition, with its health and whether it is
+    /// the default (the one the settings name).
+    pub fn all(partition: &UserPartition, now: DateTime<Utc>) -> Vec<Self> {
+        let default = default_account(partition.profile.as_ref(), &partition.accounts)
+            .map(|a| a.account_id.clone());
+        partition
+            .accounts
+            .iter()
+            .cloned()
             .map(|account| {
-                let (health, warnings) = connections
+                let (health, warnings) = partition
+                    .connections
                     .iter()
                     .find(|c| c.connection_id == account.connection_id)
                     .map_or((Health::NeedsReauth, Vec::new()), |c| assess(c, now));
                 Self {
+                    is_default: default.as_ref() == Some(&account.account_id),
                     account_id: account.account_id,
                     connection_id: account.connection_id,
                     name: account.name,
@@ -182,7 +186,6 @@ impl AccountView {
                     marketplace_id: account.marketplace_id,
                     account_type: account.account_type,
                     status: account.status,
-                    is_default: account.is_default,
                     connected_at: account.connected_at,
                     last_synced_at: account.last_synced_at,
                     health,

@@ -1,7 +1,5 @@
 //! The `clerk-webhook` function: `POST /webhooks/clerk`, public, Svix-signed.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -11,42 +9,17 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::config::ConfigError;
-use crate::http::ErrorResponse;
-use crate::http::{self, ApiError};
-use crate::secrets::AppSecrets;
-use crate::store::{Store, WriteOutcome};
+use crate::http::{ApiError, ErrorResponse};
+use crate::startup::WebhookServices;
+use crate::store::deliveries::WebhookWrite;
 use crate::webhooks::MAX_BODY_BYTES;
 use crate::webhooks::clerk::ClerkEvent;
-use crate::webhooks::svix::SvixVerifier;
 
-#[derive(Clone)]
-pub struct WebhookState {
-    pub store: Store,
-    pub verifier: Arc<SvixVerifier>,
-}
-
-impl WebhookState {
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk = super::aws_sdk_config().await;
-        let table = Store::table_from_env()?;
-        let secrets = super::load_app_secrets(&sdk).await?;
-        let secret = AppSecrets::require(&secrets.clerk_webhook_secret, "clerk_webhook_secret")?;
-        Ok(Self {
-            store: Store::new(aws_sdk_dynamodb::Client::new(&sdk), table),
-            verifier: Arc::new(SvixVerifier::new(&secret)?),
-        })
-    }
-}
-
-pub fn router(state: WebhookState) -> Router {
-    let api = Router::new()
-        .route(
-            "/webhooks/clerk",
-            post(receive).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
-        )
-        .with_state(state);
-    http::finish(api)
+pub fn routes() -> Router<WebhookServices> {
+    Router::new().route(
+        "/webhooks/clerk",
+        post(receive).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+    )
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -56,8 +29,8 @@ pub struct Ack {
 }
 
 #[utoipa::path(post, path = "/webhooks/clerk", tag = "webhooks", params(("svix-id" = String, Header), ("svix-timestamp" = String, Header), ("svix-signature" = String, Header)), request_body(content = String, description = "A Clerk event, signed by Svix", content_type = "application/json"), responses((status = 200, description = "Applied, duplicate, stale or acknowledged", body = Ack), (status = 400, description = "Not a Clerk event", body = ErrorResponse), (status = 401, description = "Bad, missing or stale signature", body = ErrorResponse), (status = 413, description = "Body over 1 MiB", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)))]
-async fn receive(
-    State(state): State<WebhookState>,
+pub(crate) async fn receive(
+    State(state): State<WebhookServices>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Ack>, ApiError> {
@@ -111,10 +84,10 @@ async fn receive(
         }
     };
     let outcome = match outcome {
-        WriteOutcome::Applied => "applied",
-        WriteOutcome::Duplicate => "duplicate",
-        WriteOutcome::Stale | WriteOutcome::Missing => "stale",
-        WriteOutcome::UserDeleted => "user_deleted",
+        WebhookWrite::Applied => "applied",
+        WebhookWrite::Duplicate => "duplicate",
+        WebhookWrite::Stale => "stale",
+        WebhookWrite::UserDeleted => "user_deleted",
     };
     tracing::info!(
         event = kind,

@@ -3,11 +3,13 @@
 
 mod error;
 mod identity;
+mod input;
 mod json;
 mod request_id;
 
 pub use error::{ApiError, ErrorBody, ErrorResponse};
 pub use identity::Caller;
+pub use input::{NoInput, StrictQuery};
 pub use json::{MAX_JSON_BODY_BYTES, StrictJson, StrictJsonOrEmpty};
 pub use request_id::{current_request_id, with_request_id};
 

@@ -1,55 +1,58 @@
-//! Advertising accounts: one item per Amazon Ads profile a user can reach,
-//! under the user's partition (`ACCT#<account id>`), written by the Amazon
-//! connection flow.
+//! Account items (`USER#<id>` / `ACCT#<account id>`), one per advertising
+//! profile a user reaches, written with their connection.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 
-use super::{Item, StoreError, keys, sort_key};
-use crate::ids::{AccountId, ConnectionId};
+use super::{Item, Store, StoreError, keys, string_attribute};
+use crate::ids::{AccountId, UserId};
+use crate::model::account::AccountRecord;
 
-/// Amazon's account status, mapped as the original system did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountStatus {
-    /// CREATED
-    Active,
-    /// PARTIALLY_CREATED
-    Partial,
-    /// PENDING
-    Pending,
-    /// DISABLED, or no longer returned by Amazon.
-    Disabled,
+impl Store {
+    pub(crate) fn account_put(
+        &self,
+        user_id: &UserId,
+        account: &AccountRecord,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item = Self::item(
+            account,
+            keys::user(user_id),
+            &keys::account(&account.account_id),
+            "account",
+        )?;
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .build()?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The delete of one account; `must_exist` makes a vanished one refuse
+    /// the transaction.
+    pub(crate) fn account_delete(
+        &self,
+        user_id: &UserId,
+        account_id: &AccountId,
+        must_exist: bool,
+    ) -> Result<Delete, StoreError> {
+        let mut delete = Delete::builder()
+            .table_name(self.table())
+            .set_key(Some(Self::key(
+                keys::user(user_id),
+                &keys::account(account_id),
+            )));
+        if must_exist {
+            delete = delete
+                .condition_expression("attribute_exists(#pk)")
+                .expression_attribute_names("#pk", keys::PK);
+        }
+        Ok(delete.build()?)
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AccountRecord {
-    pub account_id: AccountId,
-    pub connection_id: ConnectionId,
-    pub name: String,
-    /// Amazon Ads profile id (unique per marketplace).
-    pub profile_id: String,
-    /// Amazon Ads account id (`amzn1.ads-account…`), when Amazon lists one.
-    pub ads_account_id: Option<String>,
-    pub region: String,
-    pub country_code: Option<String>,
-    pub currency_code: Option<String>,
-    pub timezone: Option<String>,
-    pub marketplace_id: Option<String>,
-    pub account_type: Option<String>,
-    pub status: AccountStatus,
-    pub is_default: bool,
-    #[serde(with = "chrono::serde::ts_milliseconds")]
-    pub connected_at: DateTime<Utc>,
-    #[serde(default, with = "chrono::serde::ts_milliseconds_option")]
-    pub last_synced_at: Option<DateTime<Utc>>,
+pub(crate) fn is_account(item: &Item) -> bool {
+    string_attribute(item, keys::SK).starts_with(keys::ACCOUNT_PREFIX)
 }
 
-/// The accounts among a partition's items, in sort-key order.
-pub fn accounts_in(items: &[Item]) -> Result<Vec<AccountRecord>, StoreError> {
-    items
-        .iter()
-        .filter(|item| sort_key(item).starts_with(keys::ACCOUNT_PREFIX))
-        .map(|item| Ok(serde_dynamo::from_item(item.clone())?))
-        .collect()
+pub(crate) fn account_from_item(item: Item) -> Result<AccountRecord, StoreError> {
+    Ok(serde_dynamo::from_item(item)?)
 }

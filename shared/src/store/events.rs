@@ -1,74 +1,53 @@
-//! The audit trail of a user's connections: what happened, when, why. Kept
-//! 90 days (TTL), under `EVENTS#<user id>`, sorted by connection then time.
+//! Audit events (`EVENTS#<user id>` / `<connection id>#<ms>#<event id>`):
+//! kept 90 days (TTL), sorted by connection then time.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use aws_sdk_dynamodb::types::{AttributeValue, Put};
+use chrono::Duration;
 
-use super::connections::ConnectionRecord;
-use super::{Item, Store, StoreError, keys};
+use super::{Item, Store, StoreError, keys, number};
 use crate::ids::{ConnectionId, UserId};
+use crate::model::event::AuditEvent;
 
 pub const EVENT_RETENTION: Duration = Duration::days(90);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    Connected,
-    Synced,
-    Refreshed,
-    RefreshFailed,
-    NeedsReauth,
-    Disconnected,
-}
+/// A position in a connection's events, as a page hands it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventCursor(String);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AuditEvent {
-    pub event_id: String,
-    pub user_id: UserId,
-    pub connection_id: ConnectionId,
-    pub kind: EventKind,
-    /// An error code, never a message from upstream.
-    pub detail: Option<String>,
-    #[serde(with = "chrono::serde::ts_milliseconds")]
-    pub at: DateTime<Utc>,
-}
-
-impl AuditEvent {
-    pub fn new(
-        connection: &ConnectionRecord,
-        kind: EventKind,
-        detail: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Self {
-        Self {
-            event_id: uuid::Uuid::new_v4().simple().to_string(),
-            user_id: connection.user_id.clone(),
-            connection_id: connection.connection_id.clone(),
-            kind,
-            detail: detail.map(str::to_owned),
-            at,
-        }
+impl EventCursor {
+    /// A cursor read back from a client: only one inside this connection's
+    /// events, and of the shape this store writes.
+    pub fn parse(connection_id: &ConnectionId, value: &str) -> Option<Self> {
+        let rest = value.strip_prefix(&format!("{connection_id}#"))?;
+        let (millis, event_id) = rest.split_once('#')?;
+        let shaped = millis.len() == 13
+            && millis.bytes().all(|b| b.is_ascii_digit())
+            && !event_id.is_empty()
+            && event_id.len() <= 64
+            && event_id.bytes().all(|b| b.is_ascii_alphanumeric());
+        shaped.then(|| Self(value.to_owned()))
     }
 
-    fn sort_key(&self) -> String {
-        format!(
-            "{}#{:013}#{}",
-            self.connection_id,
-            self.at.timestamp_millis(),
-            self.event_id
-        )
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
+}
+
+fn sort_key(event: &AuditEvent) -> String {
+    format!(
+        "{}#{:013}#{}",
+        event.connection_id,
+        event.at.timestamp_millis(),
+        event.event_id
+    )
 }
 
 impl Store {
-    pub(crate) fn event_put(&self, event: &AuditEvent) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
+    pub(crate) fn event_put(&self, event: &AuditEvent) -> Result<Put, StoreError> {
+        Ok(Put::builder()
             .table_name(self.table())
-            .set_item(Some(Self::event_item(event)?))
-            .build()
-            .map_err(super::build_error)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+            .set_item(Some(event_item(event)?))
+            .build()?)
     }
 
     /// Records an event on its own (not part of another write).
@@ -76,20 +55,61 @@ impl Store {
         self.client
             .put_item()
             .table_name(self.table())
-            .set_item(Some(Self::event_item(event)?))
+            .set_item(Some(event_item(event)?))
             .send()
             .await?;
         Ok(())
     }
 
-    fn event_item(event: &AuditEvent) -> Result<Item, StoreError> {
-        let mut item: Item = serde_dynamo::to_item(event)?;
-        item.extend(Self::key(keys::events(&event.user_id), &event.sort_key()));
-        item.insert("entity".into(), AttributeValue::S("event".into()));
-        item.insert(
-            keys::TTL.into(),
-            AttributeValue::N((event.at + EVENT_RETENTION).timestamp().to_string()),
-        );
-        Ok(item)
+    /// One page of a connection's events, newest first, after `after`.
+    pub async fn events_page(
+        &self,
+        user_id: &UserId,
+        connection_id: &ConnectionId,
+        limit: i32,
+        after: Option<&EventCursor>,
+    ) -> Result<(Vec<AuditEvent>, Option<EventCursor>), StoreError> {
+        let pk = keys::events(user_id);
+        let mut query = self
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+            .expression_attribute_values(":prefix", AttributeValue::S(format!("{connection_id}#")))
+            .scan_index_forward(false)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.set_exclusive_start_key(Some(Self::key(pk, after.as_str())));
+        }
+        let output = query.send().await?;
+        let next = output
+            .last_evaluated_key()
+            .and_then(|key| key.get(keys::SK))
+            .and_then(|sk| sk.as_s().ok())
+            .map(|sk| EventCursor(sk.clone()));
+        let events = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| Ok(serde_dynamo::from_item(item)?))
+            .collect::<Result<_, StoreError>>()?;
+        Ok((events, next))
     }
+}
+
+fn event_item(event: &AuditEvent) -> Result<Item, StoreError> {
+    let mut item = Store::item(
+        event,
+        keys::events(&event.user_id),
+        &sort_key(event),
+        "event",
+    )?;
+    item.insert(
+        keys::TTL.into(),
+        number((event.at + EVENT_RETENTION).timestamp()),
+    );
+    Ok(item)
 }

@@ -1,50 +1,51 @@
-//! DynamoDB single-table storage. Key design and access patterns are in the
-//! README ("Data model"); every user-scoped key is built from a validated
+//! DynamoDB single-table storage, one module per item kind (profiles,
+//! deliveries, connections, the refresh index, accounts, audit events, OAuth
+//! states) and one transaction helper (`tx`). Key design and access patterns
+//! are in the README ("Data model"). Nothing outside this module sees an
+//! attribute name; every user-scoped key is built from a validated
 //! [`UserId`](crate::ids::UserId) of the caller.
 
 pub mod accounts;
+pub mod changes;
 pub mod connections;
+pub mod deliveries;
+pub mod erasure;
 pub mod events;
-pub mod management;
 pub mod oauth_states;
-pub mod users;
-
-pub(crate) use users::build_error;
+pub mod partition;
+pub mod profiles;
+pub mod refresh_index;
+pub mod tx;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
-
-use crate::config::{self, ConfigError};
-use crate::ids::UserId;
+use serde::Serialize;
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// Attribute and key names shared by every item.
-pub mod keys {
-    use crate::ids::UserId;
+/// Key and attribute names shared by every item kind.
+pub(crate) mod keys {
+    use crate::ids::{AccountId, ConnectionId, UserId};
 
     pub const PK: &str = "pk";
     pub const SK: &str = "sk";
     /// The table's TTL attribute (epoch seconds).
     pub const TTL: &str = "ttl";
+    pub const ENTITY: &str = "entity";
 
     pub const PROFILE: &str = "PROFILE";
     pub const TOMBSTONE: &str = "TOMBSTONE";
     pub const ACCOUNT_PREFIX: &str = "ACCT#";
-    pub const DELIVERY: &str = "DELIVERY";
     pub const CONNECTION_PREFIX: &str = "CONN#";
-    pub const STATE: &str = "STATE";
+    pub const USER_PREFIX: &str = "USER#";
 
     pub fn user(user_id: &UserId) -> String {
-        format!("USER#{user_id}")
-    }
-
-    pub fn delivery(id: &str) -> String {
-        format!("DELIVERY#{id}")
+        format!("{USER_PREFIX}{user_id}")
     }
 
     /// Audit events live in a partition of their own, so that reading a
@@ -53,15 +54,11 @@ pub mod keys {
         format!("EVENTS#{user_id}")
     }
 
-    pub fn state(hash: &str) -> String {
-        format!("STATE#{hash}")
-    }
-
-    pub fn account(id: &crate::ids::AccountId) -> String {
+    pub fn account(id: &AccountId) -> String {
         format!("{ACCOUNT_PREFIX}{id}")
     }
 
-    pub fn connection(id: &crate::ids::ConnectionId) -> String {
+    pub fn connection(id: &ConnectionId) -> String {
         format!("{CONNECTION_PREFIX}{id}")
     }
 }
@@ -92,20 +89,13 @@ impl From<serde_dynamo::Error> for StoreError {
     }
 }
 
-/// Outcome of a conditional write that may legitimately not happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteOutcome {
-    Applied,
-    /// This webhook delivery was already applied.
-    Duplicate,
-    /// A newer version is already stored.
-    Stale,
-    /// The user was deleted; nothing may be written for them again.
-    UserDeleted,
-    /// The item the write depends on does not exist.
-    Missing,
+impl From<aws_sdk_dynamodb::error::BuildError> for StoreError {
+    fn from(error: aws_sdk_dynamodb::error::BuildError) -> Self {
+        Self::Corrupt(error.to_string())
+    }
 }
 
+/// The table: every item kind's module adds its operations to it.
 #[derive(Clone)]
 pub struct Store {
     client: Client,
@@ -120,37 +110,43 @@ impl Store {
         }
     }
 
-    pub fn table_from_env() -> Result<String, ConfigError> {
-        config::required("TABLE_NAME")
-    }
-
     pub fn table(&self) -> &str {
         &self.table
     }
 
-    pub(crate) fn key(pk: String, sk: &str) -> Item {
+    fn key(pk: String, sk: &str) -> Item {
         HashMap::from([
             (keys::PK.to_owned(), AttributeValue::S(pk)),
             (keys::SK.to_owned(), AttributeValue::S(sk.to_owned())),
         ])
     }
 
-    /// Every item in a user's partition, in sort-key order: one Query (more
-    /// only for a partition over 1 MB).
-    pub async fn user_partition(&self, user_id: &UserId) -> Result<Vec<Item>, StoreError> {
-        self.query_partition(keys::user(user_id), None).await
+    /// `value`'s fields with the item's key and entity name.
+    fn item(
+        value: &impl Serialize,
+        pk: String,
+        sk: &str,
+        entity: &str,
+    ) -> Result<Item, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(value)?;
+        item.extend(Self::key(pk, sk));
+        item.insert(keys::ENTITY.into(), AttributeValue::S(entity.into()));
+        Ok(item)
     }
 
-    /// The items of partition `pk` whose sort key starts with `prefix`.
-    pub(crate) async fn query_partition(
+    /// The items of partition `pk` (whose sort key starts with `prefix`),
+    /// over as many pages as it takes; `consistent` for read-after-write.
+    async fn query_partition(
         &self,
         pk: String,
         prefix: Option<&str>,
+        consistent: bool,
     ) -> Result<Vec<Item>, StoreError> {
         let mut query = self
             .client
             .query()
             .table_name(self.table())
+            .consistent_read(consistent)
             .expression_attribute_names("#pk", keys::PK)
             .expression_attribute_values(":pk", AttributeValue::S(pk));
         query = match prefix {
@@ -165,9 +161,7 @@ impl Store {
 }
 
 /// Every item a query returns, over as many pages as it takes.
-pub(crate) async fn all_items(
-    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-) -> Result<Vec<Item>, StoreError> {
+async fn all_items(query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
     let pages = query
         .into_paginator()
         .send()
@@ -179,37 +173,25 @@ pub(crate) async fn all_items(
         .collect())
 }
 
-pub(crate) fn partition_key(item: &Item) -> &str {
-    match item.get(keys::PK) {
-        Some(AttributeValue::S(pk)) => pk,
+fn string_attribute<'a>(item: &'a Item, name: &str) -> &'a str {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => value,
         _ => "",
     }
 }
 
-pub(crate) fn sort_key(item: &Item) -> &str {
-    match item.get(keys::SK) {
-        Some(AttributeValue::S(sk)) => sk,
-        _ => "",
-    }
+fn number(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
 }
 
-/// Builds `SET #n0 = :v0, …` with placeholder names, so any attribute name
-/// (including reserved words) is safe. Returns the clauses; names and values
-/// are added to the maps.
-pub(crate) fn set_clauses(
-    prefix: &str,
-    path_prefix: &str,
-    values: Item,
-    names: &mut HashMap<String, String>,
-    expression_values: &mut Item,
-) -> Vec<String> {
-    let mut clauses = Vec::with_capacity(values.len());
-    for (index, (name, value)) in values.into_iter().enumerate() {
-        let name_key = format!("#{prefix}{index}");
-        let value_key = format!(":{prefix}{index}");
-        clauses.push(format!("{path_prefix}{name_key} = {value_key}"));
-        names.insert(name_key, name);
-        expression_values.insert(value_key, value);
-    }
-    clauses
+fn millis(at: chrono::DateTime<chrono::Utc>) -> AttributeValue {
+    number(at.timestamp_millis())
+}
+
+/// Whether a single-item write was refused by its condition.
+fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    matches!(error, SdkError::ServiceError(e) if e.err().code() == Some("ConditionalCheckFailedException"))
 }

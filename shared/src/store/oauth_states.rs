@@ -2,26 +2,17 @@
 //! table dump yields no usable state; the PKCE verifier is sealed.
 
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Store, StoreError, keys};
-use crate::amazon::Region;
-use crate::ids::{ConnectionId, UserId};
-use crate::tokens::Sealed;
+use super::{Item, Store, StoreError, keys, number};
+use crate::model::oauth::StateRecord;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StateRecord {
-    pub user_id: UserId,
-    pub region: Region,
-    pub return_to: Option<String>,
-    /// Set when the consent renews an existing connection.
-    pub reauthorize: Option<ConnectionId>,
-    pub verifier: Sealed,
-    #[serde(with = "chrono::serde::ts_milliseconds")]
-    pub expires_at: DateTime<Utc>,
+const STATE: &str = "STATE";
+
+fn state_key(hash: &str) -> Item {
+    Store::key(format!("STATE#{hash}"), STATE)
 }
 
 /// The key under which a state is stored, and the context its verifier is
@@ -39,13 +30,8 @@ pub enum TakenState {
 
 impl Store {
     pub async fn put_state(&self, hash: &str, record: &StateRecord) -> Result<(), StoreError> {
-        let mut item: super::Item = serde_dynamo::to_item(record)?;
-        item.extend(Self::key(keys::state(hash), keys::STATE));
-        item.insert("entity".into(), AttributeValue::S("oauth_state".into()));
-        item.insert(
-            keys::TTL.into(),
-            AttributeValue::N(record.expires_at.timestamp().to_string()),
-        );
+        let mut item = Self::item(record, format!("STATE#{hash}"), STATE, "oauth_state")?;
+        item.insert(keys::TTL.into(), number(record.expires_at.timestamp()));
         self.client
             .put_item()
             .table_name(self.table())
@@ -68,7 +54,7 @@ impl Store {
             .client
             .delete_item()
             .table_name(self.table())
-            .set_key(Some(Self::key(keys::state(hash), keys::STATE)))
+            .set_key(Some(state_key(hash)))
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", keys::PK)
             .return_values(ReturnValue::AllOld)

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::ids::{SessionId, UserId};
-use crate::store::users::UserProfile;
+use crate::model::user::UserProfile;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PayloadError {

@@ -8,10 +8,10 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::config::ConfigError;
+use crate::ids::DeliveryId;
 use crate::secrets::Secret;
 
 pub const TOLERANCE_SECONDS: i64 = 300;
-const MAX_DELIVERY_ID_LEN: usize = 128;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -25,25 +25,6 @@ pub enum SignatureError {
     StaleTimestamp,
     #[error("no matching signature")]
     NoMatch,
-}
-
-/// The delivery id (`svix-id`), checked to be safe as a DynamoDB key part.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryId(String);
-
-impl DeliveryId {
-    pub fn parse(value: &str) -> Option<Self> {
-        let ok = !value.is_empty()
-            && value.len() <= MAX_DELIVERY_ID_LEN
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
-        ok.then(|| Self(value.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// Verifies deliveries against every configured secret (rotation).
@@ -204,7 +185,7 @@ mod tests {
         ] {
             let body = vec![b'a'; len];
             assert_eq!(
-                verify(SECRET_A, ID_A, TS_A, &body, sig, TS_A).map(|d| d.0),
+                verify(SECRET_A, ID_A, TS_A, &body, sig, TS_A).map(|d| d.as_str().to_owned()),
                 Ok(ID_A.to_owned()),
                 "body of {len} bytes"
             );

@@ -16,12 +16,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use adsconnect::api::amazon::AmazonState;
-use adsconnect::api::users::UsersState;
-use adsconnect::api::webhook::WebhookState;
 use adsconnect::auth::{SessionVerifier, VerifierConfig};
 use adsconnect::config;
 use adsconnect::secrets::{AppSecrets, Secret};
+use adsconnect::startup::Startup;
 use adsconnect::webhooks::svix;
 use adsconnect_dev::amazon_stub::{self, AmazonWorld, Login};
 use adsconnect_dev::keys::{DEV_KID, SigningKey};
@@ -102,13 +100,16 @@ async fn serve() -> Result<(), BoxError> {
         .await;
     println!("Amazon stand-in listening on http://{stub_addr}");
     let verifier = SessionVerifier::new(VerifierConfig::from_env()?)?;
-    let amazon_state = AmazonState::from_env().await?;
+    // Built as each function's `main` builds it; the two OAuth functions
+    // share one process here.
+    let startup = Startup::from_env().await?;
+    let connect = Arc::new(startup.connect_from_env()?);
     let api = LocalApi {
         verifier: Arc::new(verifier),
-        users: adsconnect::api::users::router(UsersState::from_env().await?),
-        clerk_webhook: adsconnect::api::webhook::router(WebhookState::from_env().await?),
-        oauth_start: adsconnect::api::amazon::start_router(amazon_state.clone()),
-        oauth_callback: adsconnect::api::amazon::callback_router(amazon_state),
+        users: adsconnect::api::users_router(startup.users_from_env()?),
+        clerk_webhook: adsconnect::api::webhook_router(startup.webhook()?),
+        oauth_start: adsconnect::api::start_router(Arc::clone(&connect)),
+        oauth_callback: adsconnect::api::callback_router(connect),
     };
     let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
@@ -172,7 +173,7 @@ fn token(args: &[String]) -> Result<(), BoxError> {
 }
 
 async fn refresh() -> Result<(), BoxError> {
-    let refresher = adsconnect::refresh::Refresher::from_env().await?;
+    let refresher = Startup::from_env().await?.refresher_from_env()?;
     let deadline = chrono::Utc::now().timestamp_millis() as u64 + 300_000;
     let summary = refresher.scheduled(deadline).await?;
     println!("{}", serde_json::to_string(&summary)?);

@@ -9,7 +9,7 @@
 
 #![no_main]
 
-use adsconnect::store::users::UserProfile;
+use adsconnect::model::user::UserProfile;
 use adsconnect::webhooks::clerk::ClerkEvent;
 use libfuzzer_sys::fuzz_target;
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::store::connections::{ConnectionRecord, ConnectionStatus};
+use crate::model::connection::{ConnectionRecord, ConnectionStatus};
 
 /// Warn this long before consent (and so the refresh token) expires.
 pub const CONSENT_WARNING: Duration = Duration::days(30);

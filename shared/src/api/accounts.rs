@@ -1,0 +1,225 @@
+//! A user's advertising accounts: paged list, read, remove, default, and a
+//! health summary. Scoped to the caller like every route (another user's id
+//! is a 404).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::connections::{conflict, decode_cursor, page_limit};
+use super::users::provision;
+use super::views::AccountView;
+use crate::connections::health::{Health, assess};
+use crate::connections::manage::{DefaultSet, Removed};
+use crate::http::{ApiError, Caller, ErrorResponse, NoInput, StrictQuery};
+use crate::ids::AccountId;
+use crate::model::account::AccountStatus;
+use crate::startup::UsersServices;
+
+pub fn routes() -> Router<UsersServices> {
+    Router::new()
+        .route("/api/v1/accounts", get(list_accounts))
+        .route("/api/v1/accounts/health", get(accounts_health))
+        .route(
+            "/api/v1/accounts/{id}",
+            get(get_account).delete(delete_account),
+        )
+        .route("/api/v1/accounts/{id}/default", put(set_default))
+}
+
+fn account_not_found() -> ApiError {
+    ApiError::not_found("ACCOUNT_NOT_FOUND", "account not found")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccountsQuery {
+    status: Option<AccountStatus>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccountPage {
+    pub accounts: Vec<AccountView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Accounts in id order, `limit` at a time (default: the user's
+/// `items_per_page`). Without `status`, disabled accounts show only with
+/// `show_disconnected_accounts`, and accounts needing re-authorization only
+/// with `show_expired_accounts`.
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(("status" = Option<AccountStatus>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = AccountPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+pub(crate) async fn list_accounts(
+    State(services): State<UsersServices>,
+    caller: Caller,
+    StrictQuery(query): StrictQuery<AccountsQuery>,
+) -> Result<Json<AccountPage>, ApiError> {
+    let partition = services.store.read_partition(&caller.user_id).await?;
+    let settings = partition
+        .profile
+        .as_ref()
+        .map(|p| p.settings.clone())
+        .unwrap_or_default();
+    let limit = page_limit(query.limit, u32::from(settings.items_per_page.get()))? as usize;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| {
+            decode_cursor(c).and_then(|id| {
+                AccountId::parse(&id).map_err(|_| {
+                    ApiError::invalid_field("cursor", "`cursor` is not one this API returned")
+                })
+            })
+        })
+        .transpose()?;
+    let mut accounts = AccountView::all(&partition, Utc::now());
+    accounts.retain(|a| match query.status {
+        Some(status) => a.status == status,
+        None => {
+            (settings.show_disconnected_accounts || a.status != AccountStatus::Disabled)
+                && (settings.show_expired_accounts || a.health != Health::NeedsReauth)
+        }
+    });
+    accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    if let Some(after) = &after {
+        accounts.retain(|a| &a.account_id > after);
+    }
+    let more = accounts.len() > limit;
+    accounts.truncate(limit);
+    let next_cursor = more
+        .then(|| {
+            accounts
+                .last()
+                .map(|a| URL_SAFE_NO_PAD.encode(a.account_id.as_str()))
+        })
+        .flatten();
+    Ok(Json(AccountPage {
+        accounts,
+        next_cursor,
+    }))
+}
+
+/// The caller's account `id` as a view.
+async fn own_account(
+    services: &UsersServices,
+    caller: &Caller,
+    id: &AccountId,
+) -> Result<AccountView, ApiError> {
+    let partition = services.store.read_partition(&caller.user_id).await?;
+    AccountView::all(&partition, Utc::now())
+        .into_iter()
+        .find(|a| &a.account_id == id)
+        .ok_or_else(account_not_found)
+}
+
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 200, body = AccountView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+pub(crate) async fn get_account(
+    State(services): State<UsersServices>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
+    let id = AccountId::parse(&id).map_err(|_| account_not_found())?;
+    own_account(&services, &caller, &id).await.map(Json)
+}
+
+/// Removes one account; removing the last account of a connection
+/// disconnects it.
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 204, description = "Removed"), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
+pub(crate) async fn delete_account(
+    State(services): State<UsersServices>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = AccountId::parse(&id).map_err(|_| account_not_found())?;
+    match services.manage.remove_account(&caller.user_id, &id).await? {
+        Removed::Done => Ok(StatusCode::NO_CONTENT),
+        Removed::NotFound => Err(account_not_found()),
+        Removed::KeptChanging => Err(conflict()),
+    }
+}
+
+/// Makes one account the default: the `default_account_id` setting is the
+/// one place that says which, so there is never a second.
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/default", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 200, body = AccountView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+pub(crate) async fn set_default(
+    State(services): State<UsersServices>,
+    caller: Caller,
+    Path(id): Path<String>,
+    _: NoInput,
+) -> Result<Json<AccountView>, ApiError> {
+    let id = AccountId::parse(&id).map_err(|_| account_not_found())?;
+    let mut outcome = services.manage.set_default(&caller.user_id, &id).await?;
+    if matches!(outcome, DefaultSet::NoProfile) {
+        provision(&services, &caller.user_id).await?;
+        outcome = services.manage.set_default(&caller.user_id, &id).await?;
+    }
+    match outcome {
+        DefaultSet::Done(partition) => AccountView::all(&partition, Utc::now())
+            .into_iter()
+            .find(|a| a.account_id == id)
+            .map(Json)
+            .ok_or_else(account_not_found),
+        DefaultSet::NotFound | DefaultSet::NoProfile => Err(account_not_found()),
+    }
+}
+
+#[derive(Serialize, Default, utoipa::ToSchema)]
+pub struct HealthCounts {
+    pub healthy: usize,
+    pub warning: usize,
+    pub error: usize,
+    pub needs_reauth: usize,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccountsHealth {
+    pub total: usize,
+    pub counts: HealthCounts,
+    /// Accounts whose connection needs the user (or is failing).
+    pub needs_action: Vec<AccountView>,
+    pub soonest_consent_expiry: Option<DateTime<Utc>>,
+}
+
+/// For a dashboard banner: counts by health, what needs action, and the
+/// soonest consent expiry.
+#[utoipa::path(get, path = "/api/v1/accounts/health", tag = "accounts", responses((status = 200, body = AccountsHealth), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+pub(crate) async fn accounts_health(
+    State(services): State<UsersServices>,
+    caller: Caller,
+) -> Result<Json<AccountsHealth>, ApiError> {
+    let partition = services.store.read_partition(&caller.user_id).await?;
+    let now = Utc::now();
+    let soonest_consent_expiry = partition
+        .connections
+        .iter()
+        .filter(|c| assess(c, now).0 != Health::NeedsReauth)
+        .map(|c| c.consent_expires_at)
+        .min();
+    let accounts = AccountView::all(&partition, now);
+    let mut counts = HealthCounts::default();
+    for account in &accounts {
+        *match account.health {
+            Health::Healthy => &mut counts.healthy,
+            Health::Warning => &mut counts.warning,
+            Health::Error => &mut counts.error,
+            Health::NeedsReauth => &mut counts.needs_reauth,
+        } += 1;
+    }
+    let total = accounts.len();
+    let needs_action = accounts
+        .into_iter()
+        .filter(|a| matches!(a.health, Health::Error | Health::NeedsReauth))
+        .collect();
+    Ok(Json(AccountsHealth {
+        total,
+        counts,
+        needs_action,
+        soonest_consent_expiry,
+    }))
+}

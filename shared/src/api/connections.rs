@@ -1,0 +1,263 @@
+//! A user's connections (one per Amazon login): list, read, disconnect,
+//! re-authorize, sync, audit trail. Every route is scoped to the caller: an
+//! id that is not theirs is exactly as unknown as one that does not exist
+//! (404), and nothing changes.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::amazon::{ConnectRequest, ConnectStart, begin};
+use super::views::{AccountView, ConnectionView, EventView};
+use crate::connections::manage::{Removed, Synced};
+use crate::http::{ApiError, Caller, ErrorResponse, NoInput, StrictJsonOrEmpty, StrictQuery};
+use crate::ids::ConnectionId;
+use crate::model::connection::ConnectionRecord;
+use crate::startup::UsersServices;
+use crate::store::events::EventCursor;
+use crate::store::partition::UserPartition;
+
+/// The largest page a client may ask for.
+pub const MAX_PAGE: u32 = 100;
+/// The longest cursor this API hands out, with room to spare.
+pub const MAX_CURSOR_LENGTH: usize = 512;
+
+pub fn routes() -> Router<UsersServices> {
+    Router::new()
+        .route("/api/v1/connections", get(list_connections))
+        .route(
+            "/api/v1/connections/{id}",
+            get(get_connection).delete(delete_connection),
+        )
+        .route("/api/v1/connections/{id}/reauthorize", post(reauthorize))
+        .route("/api/v1/connections/{id}/sync", post(sync))
+        .route("/api/v1/connections/{id}/events", get(connection_events))
+}
+
+fn connection_not_found() -> ApiError {
+    ApiError::not_found("CONNECTION_NOT_FOUND", "connection not found")
+}
+
+pub(crate) fn conflict() -> ApiError {
+    ApiError::conflict("CONFLICT", "it kept changing meanwhile; retry")
+}
+
+/// The caller's partition (one Query) and the connection `id` names in it.
+async fn own_connection(
+    services: &UsersServices,
+    caller: &Caller,
+    id: &str,
+) -> Result<(UserPartition, ConnectionRecord), ApiError> {
+    let id = ConnectionId::parse(id).map_err(|_| connection_not_found())?;
+    let partition = services.store.read_partition(&caller.user_id).await?;
+    let connection = partition
+        .connections
+        .iter()
+        .find(|c| c.connection_id == id)
+        .cloned()
+        .ok_or_else(connection_not_found)?;
+    Ok((partition, connection))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConnectionList {
+    pub connections: Vec<ConnectionView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", responses((status = 200, body = ConnectionList), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+pub(crate) async fn list_connections(
+    State(services): State<UsersServices>,
+    caller: Caller,
+) -> Result<Json<ConnectionList>, ApiError> {
+    let partition = services.store.read_partition(&caller.user_id).await?;
+    let now = Utc::now();
+    Ok(Json(ConnectionList {
+        connections: partition
+            .connections
+            .iter()
+            .map(|c| ConnectionView::of(c, &partition.accounts, now))
+            .collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = ConnectionView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+pub(crate) async fn get_connection(
+    State(services): State<UsersServices>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ConnectionView>, ApiError> {
+    let (partition, connection) = own_connection(&services, &caller, &id).await?;
+    Ok(Json(ConnectionView::of(
+        &connection,
+        &partition.accounts,
+        Utc::now(),
+    )))
+}
+
+/// Disconnects: the connection item goes, and with it the sealed tokens;
+/// its accounts go; an audit event stays.
+#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 204, description = "Disconnected; tokens destroyed"), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
+pub(crate) async fn delete_connection(
+    State(services): State<UsersServices>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = ConnectionId::parse(&id).map_err(|_| connection_not_found())?;
+    match services.manage.disconnect(&caller.user_id, &id).await? {
+        Removed::Done => Ok(StatusCode::NO_CONTENT),
+        Removed::NotFound => Err(connection_not_found()),
+        Removed::KeptChanging => Err(conflict()),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/connections/{id}/reauthorize", tag = "connections", params(("id" = String, Path, description = "Connection id")), request_body(content = Option<ConnectRequest>, description = "Both fields optional; the body may be empty"), responses((status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+pub(crate) async fn reauthorize(
+    State(services): State<UsersServices>,
+    caller: Caller,
+    Path(id): Path<String>,
+    StrictJsonOrEmpty(request): StrictJsonOrEmpty<ConnectRequest>,
+) -> Result<Json<ConnectStart>, ApiError> {
+    let (_, connection) = own_connection(&services, &caller, &id).await?;
+    begin(
+        &services.connect,
+        &caller.user_id,
+        request,
+        connection.region,
+        Some(connection.connection_id),
+    )
+    .await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SyncResult {
+    pub connection: ConnectionView,
+    pub accounts: Vec<AccountView>,
+}
+
+fn needs_reauth() -> ApiError {
+    ApiError::conflict("NEEDS_REAUTH", "the connection must be re-authorized first")
+}
+
+/// Re-runs discovery now: new profiles added, changed ones updated,
+/// vanished ones marked `disabled` (never deleted).
+#[utoipa::path(post, path = "/api/v1/connections/{id}/sync", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = SyncResult), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Needs re-authorization", body = ErrorResponse), (status = 429, description = "At most one sync a minute", body = ErrorResponse), (status = 502, description = "Amazon failed", body = ErrorResponse)), security(("clerk_session" = [])))]
+pub(crate) async fn sync(
+    State(services): State<UsersServices>,
+    caller: Caller,
+    Path(id): Path<String>,
+    _: NoInput,
+) -> Result<Json<SyncResult>, ApiError> {
+    let id = ConnectionId::parse(&id).map_err(|_| connection_not_found())?;
+    match services.manage.sync(&caller.user_id, &id).await? {
+        Synced::Done(partition, id) => {
+            let now = Utc::now();
+            let connection = partition
+                .connections
+                .iter()
+                .find(|c| c.connection_id == id)
+                .ok_or_else(connection_not_found)?;
+            Ok(Json(SyncResult {
+                connection: ConnectionView::of(connection, &partition.accounts, now),
+                accounts: AccountView::all(&partition, now)
+                    .into_iter()
+                    .filter(|a| a.connection_id == id)
+                    .collect(),
+            }))
+        }
+        Synced::NotFound => Err(connection_not_found()),
+        Synced::NeedsReauth => Err(needs_reauth()),
+        Synced::Wait(seconds) => Err(ApiError::too_many_requests(seconds)),
+        Synced::AdsUnavailable => Err(ApiError::upstream(
+            "ADS_UNAVAILABLE",
+            "the Amazon Ads API did not answer",
+            "every region failed",
+        )),
+        Synced::LwaUnavailable => Err(ApiError::upstream(
+            "LWA_UNAVAILABLE",
+            "Login with Amazon did not refresh the token",
+            "refresh failed",
+        )),
+        Synced::TokensUnavailable => {
+            Err(ApiError::unavailable("stored tokens could not be opened"))
+        }
+        Synced::KeptChanging => Err(conflict()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    pub events: Vec<EventView>,
+    pub next_cursor: Option<String>,
+}
+
+pub(crate) fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::invalid_field(
+            "limit",
+            "`limit` must be between 1 and 100",
+        )),
+    }
+}
+
+fn invalid_cursor() -> ApiError {
+    ApiError::invalid_field("cursor", "`cursor` is not one this API returned")
+}
+
+/// The text inside a cursor this API handed out: bounded, base64url, UTF-8.
+pub(crate) fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    if cursor.len() > MAX_CURSOR_LENGTH {
+        return Err(invalid_cursor());
+    }
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(invalid_cursor)
+}
+
+#[utoipa::path(get, path = "/api/v1/connections/{id}/events", tag = "connections", params(("id" = String, Path, description = "Connection id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = EventPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+pub(crate) async fn connection_events(
+    State(services): State<UsersServices>,
+    caller: Caller,
+    Path(id): Path<String>,
+    StrictQuery(query): StrictQuery<PageQuery>,
+) -> Result<Json<EventPage>, ApiError> {
+    let (_, connection) = own_connection(&services, &caller, &id).await?;
+    let limit = page_limit(query.limit, 50)?;
+    // A cursor names a position inside this connection's events only.
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|cursor| {
+            EventCursor::parse(&connection.connection_id, &decode_cursor(cursor)?)
+                .ok_or_else(invalid_cursor)
+        })
+        .transpose()?;
+    let (events, next) = services
+        .store
+        .events_page(
+            &caller.user_id,
+            &connection.connection_id,
+            limit as i32,
+            after.as_ref(),
+        )
+        .await?;
+    Ok(Json(EventPage {
+        events: events.into_iter().map(EventView::from).collect(),
+        next_cursor: next.map(|cursor| URL_SAFE_NO_PAD.encode(cursor.as_str())),
+    }))
+}

@@ -1,0 +1,101 @@
+//! A connection's accounts after a discovery, and which account is the
+//! user's default.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use super::hex;
+use crate::amazon::ads::Discovery;
+use crate::ids::{AccountId, UserId};
+use crate::model::account::{AccountRecord, AccountStatus};
+use crate::model::connection::ConnectionRecord;
+use crate::model::user::UserRecord;
+
+/// Stable per (user, advertising profile): reconnecting keeps account ids.
+pub fn account_id_for(user_id: &UserId, profile_id: &str) -> AccountId {
+    let digest = Sha256::digest(format!("{user_id}|{profile_id}").as_bytes());
+    AccountId::parse(&format!("acct_{}", &hex(&digest)[..24]))
+        .unwrap_or_else(|_| unreachable!("hex is a valid id"))
+}
+
+/// The account items to write after `discovery` for `connection`: every
+/// discovered profile (`connected_at` kept), and this connection's accounts
+/// that a region which answered no longer lists, marked disabled rather than
+/// deleted.
+pub fn merge(
+    existing: &[AccountRecord],
+    connection: &ConnectionRecord,
+    discovery: &Discovery,
+    now: DateTime<Utc>,
+) -> Vec<AccountRecord> {
+    let before = |id: &AccountId| existing.iter().find(|a| &a.account_id == id);
+    let mut accounts: Vec<AccountRecord> = discovery
+        .accounts
+        .iter()
+        .map(|found| {
+            let account_id = account_id_for(&connection.user_id, &found.profile_id);
+            AccountRecord {
+                connection_id: connection.connection_id.clone(),
+                name: found.name.clone(),
+                profile_id: found.profile_id.clone(),
+                ads_account_id: found.ads_account_id.clone(),
+                region: found.region.to_string(),
+                country_code: found.country_code.clone(),
+                currency_code: found.currency_code.clone(),
+                timezone: found.timezone.clone(),
+                marketplace_id: found.marketplace_id.clone(),
+                account_type: found.account_type.clone(),
+                status: found.status,
+                connected_at: before(&account_id).map_or(now, |a| a.connected_at),
+                last_synced_at: Some(now),
+                account_id,
+            }
+        })
+        .collect();
+    let answered = |region: &str| {
+        !discovery
+            .warnings
+            .iter()
+            .any(|w| w.source == format!("profiles_{region}"))
+    };
+    let vanished: Vec<AccountRecord> = existing
+        .iter()
+        .filter(|a| {
+            a.connection_id == connection.connection_id
+                && answered(&a.region)
+                && !accounts.iter().any(|n| n.account_id == a.account_id)
+        })
+        .map(|a| AccountRecord {
+            status: AccountStatus::Disabled,
+            last_synced_at: Some(now),
+            ..a.clone()
+        })
+        .collect();
+    accounts.extend(vanished);
+    accounts
+}
+
+/// The user's default account: what their settings name, if it exists.
+pub fn default_account<'a>(
+    profile: Option<&UserRecord>,
+    accounts: &'a [AccountRecord],
+) -> Option<&'a AccountRecord> {
+    let id = profile?.settings.default_account_id.as_ref()?;
+    accounts.iter().find(|a| &a.account_id == id)
+}
+
+/// A default to choose when the user (who has a profile to hold it) has
+/// none yet: the first active account among `accounts`.
+pub fn first_default(
+    profile: Option<&UserRecord>,
+    accounts: &[AccountRecord],
+) -> Option<AccountId> {
+    let profile = profile?;
+    if profile.settings.default_account_id.is_some() {
+        return None;
+    }
+    accounts
+        .iter()
+        .find(|a| a.status == AccountStatus::Active)
+        .map(|a| a.account_id.clone())
+}

@@ -1,0 +1,403 @@
+//! What a user does with their connections and accounts: sync, disconnect,
+//! remove an account, choose the default, and the settings that mirror onto
+//! connections. Each returns what happened, for the API to render.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::accounts::{first_default, merge};
+use super::lifecycle;
+use super::refresh::{Outcome, Refresher};
+use super::tokens::TokenPair;
+use crate::amazon::ads::AdsApi;
+use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::model::connection::{ConnectionRecord, DueConnection};
+use crate::settings::{Settings, SettingsPatch};
+use crate::store::changes::{Change, DefaultGuard, SaveConnection};
+use crate::store::connections::{ConnectionWrite, SyncSlot};
+use crate::store::partition::UserPartition;
+use crate::store::profiles::{FieldChange, SettingsChange, SettingsWrite};
+use crate::store::tx::MAX_ITEMS;
+use crate::store::{Store, StoreError};
+
+/// At most one manual sync per connection per minute.
+pub const SYNC_INTERVAL_SECONDS: i64 = 60;
+/// An access token closer than this to expiry is refreshed before use.
+const ACCESS_TOKEN_MARGIN_SECONDS: i64 = 60;
+/// A write whose reads keep being overtaken gives up after this many tries.
+const ATTEMPTS: usize = 4;
+
+#[derive(Debug)]
+pub enum Synced {
+    Done(Box<UserPartition>, ConnectionId),
+    NotFound,
+    NeedsReauth,
+    /// At most one a minute: this many seconds remain.
+    Wait(u64),
+    AdsUnavailable,
+    LwaUnavailable,
+    /// KMS failed (or refused the key); nothing changed.
+    TokensUnavailable,
+    KeptChanging,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Removed {
+    Done,
+    NotFound,
+    KeptChanging,
+}
+
+#[derive(Debug)]
+pub enum DefaultSet {
+    Done(Box<UserPartition>),
+    NotFound,
+    /// The user has no profile yet to hold the setting.
+    NoProfile,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum SettingsUpdate {
+    Applied(Settings),
+    NoProfile,
+    /// `default_account_id` is not one of the user's accounts.
+    UnknownAccount,
+}
+
+pub struct Manage {
+    pub store: Store,
+    pub ads: Arc<AdsApi>,
+    pub refresher: Arc<Refresher>,
+}
+
+impl Manage {
+    fn cipher(&self) -> &crate::tokens::TokenCipher {
+        &self.refresher.cipher
+    }
+
+    /// Re-runs discovery now: new profiles added, changed ones updated,
+    /// vanished ones marked `disabled` (never deleted).
+    pub async fn sync(
+        &self,
+        user_id: &UserId,
+        connection_id: &ConnectionId,
+    ) -> Result<Synced, StoreError> {
+        let Some(connection) = self.store.get_connection(user_id, connection_id).await? else {
+            return Ok(Synced::NotFound);
+        };
+        if !connection.status.is_live() {
+            return Ok(Synced::NeedsReauth);
+        }
+        match self
+            .store
+            .claim_sync_slot(
+                user_id,
+                connection_id,
+                Utc::now().timestamp(),
+                SYNC_INTERVAL_SECONDS,
+            )
+            .await?
+        {
+            SyncSlot::Granted => {}
+            SyncSlot::Wait(seconds) => return Ok(Synced::Wait(seconds)),
+            SyncSlot::Gone => return Ok(Synced::NotFound),
+        }
+        for _ in 0..ATTEMPTS {
+            let partition = self.store.read_partition(user_id).await?;
+            let Some(connection) = find(&partition, connection_id) else {
+                return Ok(Synced::NotFound);
+            };
+            let connection = match self.fresh(connection).await? {
+                Ok(connection) => connection,
+                Err(outcome) => return Ok(outcome),
+            };
+            let tokens = match TokenPair::open(self.cipher(), &connection).await {
+                Ok(Some(tokens)) => tokens,
+                Ok(None) => return Ok(Synced::NeedsReauth),
+                Err(error) => {
+                    tracing::error!(error = %error, "tokens did not open for a sync");
+                    return Ok(Synced::TokensUnavailable);
+                }
+            };
+            let discovery = self.ads.discover(&tokens.access_token).await;
+            if !discovery.any_region_answered {
+                return Ok(Synced::AdsUnavailable);
+            }
+            let now = Utc::now();
+            let accounts = merge(&partition.accounts, &connection, &discovery, now);
+            let new_default = first_default(partition.profile.as_ref(), &accounts);
+            let (updated, event) = lifecycle::synced(&connection, discovery.warnings, now);
+            let change = self
+                .store
+                .save_connection(SaveConnection {
+                    connection: &updated,
+                    accounts: &accounts,
+                    new_default: new_default.as_ref(),
+                    event: &event,
+                })
+                .await?;
+            match change {
+                Change::Committed => {
+                    let partition = self.store.read_partition(user_id).await?;
+                    return Ok(Synced::Done(Box::new(partition), connection_id.clone()));
+                }
+                Change::UserDeleted => return Ok(Synced::NotFound),
+                // A refresh wrote between our read and our write: read again.
+                _ => continue,
+            }
+        }
+        Ok(Synced::KeptChanging)
+    }
+
+    /// The connection with an access token valid for a while, refreshing it
+    /// through the refresher's lease if needed.
+    async fn fresh(
+        &self,
+        connection: &ConnectionRecord,
+    ) -> Result<Result<ConnectionRecord, Synced>, StoreError> {
+        let soon = Utc::now() + chrono::Duration::seconds(ACCESS_TOKEN_MARGIN_SECONDS);
+        if connection.access_expires_at > soon {
+            return Ok(Ok(connection.clone()));
+        }
+        let key = connection.key();
+        match self.refresher.refresh_now(&key).await? {
+            Outcome::Refreshed | Outcome::Skipped => {}
+            Outcome::NeedsReauth => return Ok(Err(Synced::NeedsReauth)),
+            Outcome::KeyUnusable | Outcome::Unreadable => {
+                return Ok(Err(Synced::TokensUnavailable));
+            }
+            Outcome::TransientFailure | Outcome::ClientRejected => {
+                return Ok(Err(Synced::LwaUnavailable));
+            }
+        }
+        let DueConnection {
+            user_id,
+            connection_id,
+        } = key;
+        Ok(self
+            .store
+            .get_connection(&user_id, &connection_id)
+            .await?
+            .filter(|c| c.access_expires_at > Utc::now())
+            .ok_or(Synced::LwaUnavailable))
+    }
+
+    /// Disconnects: the connection item goes, and with it the sealed tokens;
+    /// its accounts go; an audit event stays.
+    pub async fn disconnect(
+        &self,
+        user_id: &UserId,
+        connection_id: &ConnectionId,
+    ) -> Result<Removed, StoreError> {
+        for _ in 0..ATTEMPTS {
+            let partition = self.store.read_partition(user_id).await?;
+            let Some(connection) = find(&partition, connection_id) else {
+                return Ok(Removed::NotFound);
+            };
+            if self.remove_connection(&partition, connection).await? {
+                tracing::info!(%connection_id, "connection disconnected");
+                return Ok(Removed::Done);
+            }
+        }
+        Ok(Removed::KeptChanging)
+    }
+
+    async fn remove_connection(
+        &self,
+        partition: &UserPartition,
+        connection: &ConnectionRecord,
+    ) -> Result<bool, StoreError> {
+        let accounts: Vec<AccountId> = partition
+            .accounts
+            .iter()
+            .filter(|a| a.connection_id == connection.connection_id)
+            .map(|a| a.account_id.clone())
+            .collect();
+        let read = default_of(partition);
+        let guard = DefaultGuard {
+            read,
+            clear: read.is_some_and(|d| accounts.contains(d)),
+        };
+        let event = lifecycle::disconnected(connection, Utc::now());
+        let change = self
+            .store
+            .remove_connection(connection, &accounts, guard, &event)
+            .await?;
+        Ok(matches!(change, Change::Committed))
+    }
+
+    /// Removes one account; removing the last account of a connection
+    /// disconnects it.
+    pub async fn remove_account(
+        &self,
+        user_id: &UserId,
+        account_id: &AccountId,
+    ) -> Result<Removed, StoreError> {
+        for _ in 0..ATTEMPTS {
+            let partition = self.store.read_partition(user_id).await?;
+            let Some(account) = partition
+                .accounts
+                .iter()
+                .find(|a| &a.account_id == account_id)
+            else {
+                return Ok(Removed::NotFound);
+            };
+            let siblings = partition
+                .accounts
+                .iter()
+                .filter(|a| a.connection_id == account.connection_id)
+                .count();
+            let removed = match find(&partition, &account.connection_id) {
+                Some(connection) if siblings == 1 => {
+                    self.remove_connection(&partition, connection).await?
+                }
+                _ => {
+                    let read = default_of(&partition);
+                    let guard = DefaultGuard {
+                        read,
+                        clear: read == Some(account_id),
+                    };
+                    let change = self
+                        .store
+                        .remove_account(user_id, account_id, guard)
+                        .await?;
+                    matches!(change, Change::Committed)
+                }
+            };
+            if removed {
+                return Ok(Removed::Done);
+            }
+        }
+        Ok(Removed::KeptChanging)
+    }
+
+    /// Makes one account the default.
+    pub async fn set_default(
+        &self,
+        user_id: &UserId,
+        account_id: &AccountId,
+    ) -> Result<DefaultSet, StoreError> {
+        match self.store.set_default_account(user_id, account_id).await? {
+            Change::Committed => Ok(DefaultSet::Done(Box::new(
+                self.store.read_partition(user_id).await?,
+            ))),
+            Change::NoProfile => Ok(DefaultSet::NoProfile),
+            _ => Ok(DefaultSet::NotFound),
+        }
+    }
+
+    /// A validated partial update, with `auto_refresh_tokens` mirrored onto
+    /// the connections in the same transaction.
+    pub async fn update_settings(
+        &self,
+        user_id: &UserId,
+        patch: &SettingsPatch,
+    ) -> Result<SettingsUpdate, StoreError> {
+        self.write_settings(
+            user_id,
+            FieldChange::Patch(patch),
+            patch.auto_refresh_tokens,
+        )
+        .await
+    }
+
+    /// Every preference back to its default (automatic refreshing on).
+    pub async fn reset_settings(&self, user_id: &UserId) -> Result<SettingsUpdate, StoreError> {
+        let auto_refresh = Settings::default().auto_refresh_tokens;
+        self.write_settings(user_id, FieldChange::Reset, Some(auto_refresh))
+            .await
+    }
+
+    async fn write_settings(
+        &self,
+        user_id: &UserId,
+        change: FieldChange<'_>,
+        auto_refresh: Option<bool>,
+    ) -> Result<SettingsUpdate, StoreError> {
+        for _ in 0..ATTEMPTS {
+            let now = Utc::now();
+            let mirrors: Vec<ConnectionRecord> = match auto_refresh {
+                Some(enabled) => self
+                    .store
+                    .connections_of(user_id)
+                    .await?
+                    .iter()
+                    .filter_map(|c| lifecycle::with_auto_refresh(c, enabled, now))
+                    .collect(),
+                None => Vec::new(),
+            };
+            // The profile update and the account check share the transaction.
+            let (first, rest) = mirrors.split_at(mirrors.len().min(MAX_ITEMS - 2));
+            let written = self
+                .store
+                .write_settings(SettingsChange {
+                    user_id,
+                    change: match &change {
+                        FieldChange::Patch(patch) => FieldChange::Patch(patch),
+                        FieldChange::Reset => FieldChange::Reset,
+                    },
+                    connections: first,
+                })
+                .await?;
+            return Ok(match written {
+                SettingsWrite::Applied(settings) => {
+                    if let Some(enabled) = auto_refresh {
+                        self.mirror_rest(rest, enabled).await?;
+                    }
+                    SettingsUpdate::Applied(settings)
+                }
+                SettingsWrite::NoProfile => SettingsUpdate::NoProfile,
+                SettingsWrite::UnknownAccount => SettingsUpdate::UnknownAccount,
+                // A refresh changed a connection meanwhile: read them again.
+                SettingsWrite::ConnectionsChanged => continue,
+            });
+        }
+        Err(StoreError::Unavailable(
+            "connections kept changing during a settings write".into(),
+        ))
+    }
+
+    /// More connections than one transaction holds: the rest, one by one,
+    /// each read again when a refresh overtook it.
+    async fn mirror_rest(
+        &self,
+        rest: &[ConnectionRecord],
+        enabled: bool,
+    ) -> Result<(), StoreError> {
+        for record in rest {
+            let mut next = record.clone();
+            for _ in 0..ATTEMPTS {
+                if self.store.put_connection(&next).await? != ConnectionWrite::Conflict {
+                    break;
+                }
+                let Some(current) = self
+                    .store
+                    .get_connection(&record.user_id, &record.connection_id)
+                    .await?
+                else {
+                    break;
+                };
+                match lifecycle::with_auto_refresh(&current, enabled, Utc::now()) {
+                    Some(mirrored) => next = mirrored,
+                    None => break,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn find<'a>(partition: &'a UserPartition, id: &ConnectionId) -> Option<&'a ConnectionRecord> {
+    partition
+        .connections
+        .iter()
+        .find(|c| &c.connection_id == id)
+}
+
+fn default_of(partition: &UserPartition) -> Option<&AccountId> {
+    partition
+        .profile
+        .as_ref()
+        .and_then(|p| p.settings.default_account_id.as_ref())
+}

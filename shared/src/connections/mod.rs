@@ -1,0 +1,52 @@
+//! The connection lifecycle: the one owner of every rule of a connection's
+//! life. `lifecycle` holds the pure transitions (record + what happened +
+//! now → new record + audit event); the use cases (`consent`, `refresh`,
+//! `manage`) read through the store, ask Amazon and KMS, apply a
+//! transition and hand the result to the store. Data flows one way:
+//! `api → connections → (store, amazon, tokens) → model`.
+
+pub mod accounts;
+pub mod consent;
+pub mod health;
+pub mod lifecycle;
+pub mod manage;
+pub mod refresh;
+pub mod returns;
+pub mod tokens;
+
+use chrono::Duration;
+use sha2::{Digest, Sha256};
+
+use crate::amazon::ads::Discovery;
+use crate::ids::{ConnectionId, UserId};
+
+/// Refresh tokens issued since 2026-06-30 die 365 days after consent.
+pub const CONSENT_LIFETIME: Duration = Duration::days(365);
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Stable per (user, Amazon login): connecting the same login again lands
+/// on the same connection.
+pub fn connection_id_for(user_id: &UserId, amazon_identity: &str) -> ConnectionId {
+    let digest = Sha256::digest(format!("{user_id}|{amazon_identity}").as_bytes());
+    ConnectionId::parse(&format!("conn_{}", &hex(&digest)[..24]))
+        .unwrap_or_else(|_| unreachable!("hex is a valid id"))
+}
+
+/// What identifies the Amazon login behind a discovery: its LWA user id when
+/// the `profile` scope was granted, else a hash of the profiles it reaches.
+pub fn amazon_identity(discovery: &Discovery) -> String {
+    if let Some(profile) = &discovery.lwa_profile {
+        return format!("lwa:{}", profile.user_id);
+    }
+    let mut ids: Vec<&str> = discovery
+        .accounts
+        .iter()
+        .map(|a| a.profile_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    let digest = Sha256::digest(ids.join(",").as_bytes());
+    format!("profiles:{}", &hex(&digest)[..32])
+}

@@ -1,0 +1,62 @@
+//! The one format of a connection's sealed tokens: a JSON pair, sealed for
+//! that user and connection only (a copy on another item does not open).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ConnectionId, UserId};
+use crate::model::connection::ConnectionRecord;
+use crate::secrets::Secret;
+use crate::tokens::{CipherError, Sealed, TokenCipher};
+
+#[derive(Serialize, Deserialize)]
+struct Plain {
+    access_token: String,
+    refresh_token: String,
+}
+
+/// A connection's tokens in the clear; `Debug` shows neither.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access_token: Secret,
+    pub refresh_token: Secret,
+}
+
+/// What the tokens are sealed for: they open nowhere else.
+pub fn token_context(user_id: &UserId, connection_id: &ConnectionId) -> String {
+    format!("tokens|{user_id}|{connection_id}")
+}
+
+impl TokenPair {
+    pub async fn seal(
+        &self,
+        cipher: &TokenCipher,
+        user_id: &UserId,
+        connection_id: &ConnectionId,
+    ) -> Result<Sealed, CipherError> {
+        let plaintext = serde_json::to_vec(&Plain {
+            access_token: self.access_token.expose().to_owned(),
+            refresh_token: self.refresh_token.expose().to_owned(),
+        })
+        .map_err(|_| CipherError::Corrupt)?;
+        cipher
+            .seal(&plaintext, &token_context(user_id, connection_id))
+            .await
+    }
+
+    /// The connection's tokens; `Ok(None)` when it has none (destroyed).
+    pub async fn open(
+        cipher: &TokenCipher,
+        connection: &ConnectionRecord,
+    ) -> Result<Option<Self>, CipherError> {
+        let Some(sealed) = &connection.tokens else {
+            return Ok(None);
+        };
+        let context = token_context(&connection.user_id, &connection.connection_id);
+        let plaintext = cipher.open(sealed, &context).await?;
+        let plain: Plain = serde_json::from_slice(&plaintext).map_err(|_| CipherError::Corrupt)?;
+        Ok(Some(Self {
+            access_token: Secret::new(plain.access_token),
+            refresh_token: Secret::new(plain.refresh_token),
+        }))
+    }
+}

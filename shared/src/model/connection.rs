@@ -1,0 +1,130 @@
+//! A connection: one per (user, Amazon login), holding the sealed tokens and
+//! where the connection is in its life. How it changes is decided in
+//! `crate::connections`, never here.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::region::Region;
+use crate::ids::{ConnectionId, UserId};
+use crate::tokens::Sealed;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    Active,
+    /// Only the user can fix it, by consenting again.
+    NeedsReauth,
+    /// Refreshing keeps failing; still retried.
+    Error,
+    Disconnected,
+}
+
+impl ConnectionStatus {
+    /// The statuses whose tokens are believed alive: such a connection is
+    /// refreshed (when its user lets it be), synced and used.
+    pub const LIVE: [Self; 2] = [Self::Active, Self::Error];
+
+    pub fn is_live(self) -> bool {
+        Self::LIVE.contains(&self)
+    }
+}
+
+/// A part of discovery that failed; the rest is still used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SyncWarning {
+    /// `profiles_na`, `profiles_eu`, `profiles_fe`, `ads_accounts` or `lwa_profile`.
+    pub source: String,
+    pub reason: String,
+}
+
+/// Who holds a connection's refresh lease, and until when (epoch seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease<'a> {
+    pub owner: &'a str,
+    pub until: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionRecord {
+    pub connection_id: ConnectionId,
+    pub user_id: UserId,
+    /// What identifies the Amazon login: `lwa:<amazon user id>` when the
+    /// `profile` scope is granted, else `profiles:<hash of its profile ids>`.
+    pub amazon_identity: String,
+    pub amazon_user_id: Option<String>,
+    pub amazon_name: Option<String>,
+    pub amazon_email: Option<String>,
+    /// The region whose consent page was used.
+    pub region: Region,
+    pub status: ConnectionStatus,
+    pub scopes: Vec<String>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub access_expires_at: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub consent_at: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub consent_expires_at: DateTime<Utc>,
+    pub refresh_count: u64,
+    #[serde(default, with = "chrono::serde::ts_milliseconds_option")]
+    pub last_refresh_at: Option<DateTime<Utc>>,
+    pub failure_count: u32,
+    pub last_error_code: Option<String>,
+    #[serde(default, with = "chrono::serde::ts_milliseconds_option")]
+    pub next_retry_at: Option<DateTime<Utc>>,
+    /// Optimistic concurrency: every write expects the version it read.
+    pub version: u64,
+    #[serde(default)]
+    pub sync_warnings: Vec<SyncWarning>,
+    #[serde(default, with = "chrono::serde::ts_milliseconds_option")]
+    pub last_synced_at: Option<DateTime<Utc>>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub updated_at: DateTime<Utc>,
+    /// Sealed token pair (`crate::connections::tokens`); absent once destroyed.
+    pub tokens: Option<Sealed>,
+    /// When the refresher should next look at it (epoch seconds); `None`
+    /// keeps it off the schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_due_at: Option<i64>,
+    /// The user's `auto_refresh_tokens` setting, mirrored: when false the
+    /// connection stays off the schedule.
+    #[serde(default = "yes")]
+    pub auto_refresh: bool,
+    /// When a manual sync last started (epoch seconds): one per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_requested_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<i64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl ConnectionRecord {
+    pub fn key(&self) -> DueConnection {
+        DueConnection {
+            user_id: self.user_id.clone(),
+            connection_id: self.connection_id.clone(),
+        }
+    }
+
+    /// The lease, if one is held at `now` (epoch seconds).
+    pub fn live_lease(&self, now: i64) -> Option<Lease<'_>> {
+        match (&self.lease_owner, self.lease_until) {
+            (Some(owner), Some(until)) if until >= now => Some(Lease { owner, until }),
+            _ => None,
+        }
+    }
+}
+
+/// A connection's key: whose it is and which one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DueConnection {
+    pub user_id: UserId,
+    pub connection_id: ConnectionId,
+}

@@ -1,0 +1,11 @@
+//! What every layer talks about: users, connections, accounts, audit events
+//! and pending consents. Plain data with its own invariants, no I/O: the
+//! store maps these onto items, the API onto views, the domain
+//! (`crate::connections`) decides how they change.
+
+pub mod account;
+pub mod connection;
+pub mod event;
+pub mod oauth;
+pub mod region;
+pub mod user;

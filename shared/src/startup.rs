@@ -1,0 +1,187 @@
+//! Start-up, the one wiring every function's `main` and the tests use:
+//! configuration → one SDK configuration, the app secrets (one Secrets
+//! Manager read), and the services each function serves with.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::amazon::AmazonConfig;
+use crate::amazon::ads::AdsApi;
+use crate::amazon::lwa::Lwa;
+use crate::clerk_api::ClerkApi;
+use crate::config::{self, AWS_CALL_TIMEOUT, ConfigError};
+use crate::connections::consent::{ConnectService, ReturnPolicy};
+use crate::connections::manage::Manage;
+use crate::connections::refresh::{RefreshConfig, Refresher};
+use crate::secrets::AppSecrets;
+use crate::store::Store;
+use crate::tokens::TokenCipher;
+use crate::webhooks::svix::SvixVerifier;
+
+/// Bounds every AWS call. The SDK's defaults bound only the connect, so a
+/// dependency that accepts a call and never answers would hold a request
+/// until the function's timeout and API Gateway's own error instead of our
+/// 503: 2 s to connect, 2 s per attempt, [`AWS_CALL_TIMEOUT`] per call.
+pub fn with_timeouts(sdk: SdkConfig) -> SdkConfig {
+    sdk.into_builder()
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(AWS_CALL_TIMEOUT)
+                .build(),
+        )
+        .build()
+}
+
+/// What the `users` function serves with.
+#[derive(Clone)]
+pub struct UsersServices {
+    pub store: Store,
+    pub clerk: ClerkApi,
+    /// Re-authorization starts a consent.
+    pub connect: Arc<ConnectService>,
+    pub manage: Arc<Manage>,
+}
+
+/// What the `clerk-webhook` function serves with.
+#[derive(Clone)]
+pub struct WebhookServices {
+    pub store: Store,
+    pub verifier: Arc<SvixVerifier>,
+}
+
+/// Read once per process: the AWS clients (one SDK configuration,
+/// credentials and region resolved once, `AWS_ENDPOINT_URL` honoured), the
+/// app secrets, the table.
+pub struct Startup {
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub secrets: AppSecrets,
+    pub table: String,
+}
+
+impl Startup {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let sdk = with_timeouts(
+            aws_config::defaults(BehaviorVersion::latest())
+                .http_client(crate::tls::aws_http_client())
+                .load()
+                .await,
+        );
+        let table = config::required("TABLE_NAME")?;
+        let secret_id = config::required("APP_SECRETS_ID")?;
+        let secrets =
+            AppSecrets::load(&aws_sdk_secretsmanager::Client::new(&sdk), &secret_id).await?;
+        Ok(Self {
+            dynamo: aws_sdk_dynamodb::Client::new(&sdk),
+            kms: aws_sdk_kms::Client::new(&sdk),
+            secrets,
+            table,
+        })
+    }
+
+    pub fn store(&self) -> Store {
+        Store::new(self.dynamo.clone(), self.table.as_str())
+    }
+
+    /// A cipher with its own data-key cache (one per process).
+    pub fn cipher(&self, key_id: &str) -> Arc<TokenCipher> {
+        Arc::new(TokenCipher::new(self.kms.clone(), key_id.to_owned()))
+    }
+
+    pub fn connect(
+        &self,
+        cipher: Arc<TokenCipher>,
+        amazon: &AmazonConfig,
+        returns: ReturnPolicy,
+    ) -> Result<ConnectService, ConfigError> {
+        Ok(ConnectService {
+            store: self.store(),
+            cipher,
+            lwa: Arc::new(Lwa::new(amazon)?),
+            ads: Arc::new(AdsApi::new(amazon)),
+            returns: Arc::new(returns),
+        })
+    }
+
+    pub fn refresher(
+        &self,
+        cipher: Arc<TokenCipher>,
+        amazon: &AmazonConfig,
+        config: RefreshConfig,
+    ) -> Result<Refresher, ConfigError> {
+        Ok(Refresher {
+            store: self.store(),
+            cipher,
+            lwa: Arc::new(Lwa::new(amazon)?),
+            config,
+        })
+    }
+
+    /// The users function's services: its consent service and refresher
+    /// share one cipher and one Login with Amazon client.
+    pub fn users(
+        &self,
+        clerk_api_url: String,
+        connect: ConnectService,
+        refresh: RefreshConfig,
+    ) -> Result<UsersServices, ConfigError> {
+        let secret_key = AppSecrets::require(&self.secrets.clerk_secret_key, "clerk_secret_key")?;
+        let refresher = Refresher {
+            store: self.store(),
+            cipher: Arc::clone(&connect.cipher),
+            lwa: Arc::clone(&connect.lwa),
+            config: refresh,
+        };
+        Ok(UsersServices {
+            store: self.store(),
+            clerk: ClerkApi::new(clerk_api_url, secret_key),
+            manage: Arc::new(Manage {
+                store: self.store(),
+                ads: Arc::clone(&connect.ads),
+                refresher: Arc::new(refresher),
+            }),
+            connect: Arc::new(connect),
+        })
+    }
+
+    pub fn webhook(&self) -> Result<WebhookServices, ConfigError> {
+        let secret =
+            AppSecrets::require(&self.secrets.clerk_webhook_secret, "clerk_webhook_secret")?;
+        Ok(WebhookServices {
+            store: self.store(),
+            verifier: Arc::new(SvixVerifier::new(&secret)?),
+        })
+    }
+
+    // From the environment, as each function reads it.
+
+    /// `oauth-start`, `oauth-callback` (and the users function's
+    /// re-authorization).
+    pub fn connect_from_env(&self) -> Result<ConnectService, ConfigError> {
+        let cipher = self.cipher(&config::required("TOKEN_KEY_ID")?);
+        let amazon = AmazonConfig::from_env(&self.secrets)?;
+        self.connect(cipher, &amazon, ReturnPolicy::from_env()?)
+    }
+
+    pub fn refresher_from_env(&self) -> Result<Refresher, ConfigError> {
+        let cipher = self.cipher(&config::required("TOKEN_KEY_ID")?);
+        let amazon = AmazonConfig::for_refresh(&self.secrets)?;
+        self.refresher(cipher, &amazon, RefreshConfig::from_env()?)
+    }
+
+    pub fn users_from_env(&self) -> Result<UsersServices, ConfigError> {
+        let clerk_api_url = match config::optional("CLERK_API_URL") {
+            Some(url) => config::base_url("CLERK_API_URL", &url)?,
+            None => "https://api.clerk.com".to_owned(),
+        };
+        self.users(
+            clerk_api_url,
+            self.connect_from_env()?,
+            RefreshConfig::from_env()?,
+        )
+    }
+}
