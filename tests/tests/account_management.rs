@@ -128,6 +128,8 @@ async fn disconnect_shreds_the_tokens_and_removes_the_accounts() {
     assert_eq!(connection.body["account_count"], 2);
     assert_eq!(connection.body["amazon_name"], "alice");
     assert!(connection.body.get("tokens").is_none());
+    stack.calls.take();
+    stack.kms_calls.take();
     let gone = stack
         .send(
             &stack.users,
@@ -136,6 +138,9 @@ async fn disconnect_shreds_the_tokens_and_removes_the_accounts() {
         )
         .await;
     assert_eq!(gone.status, 204);
+    // The partition, then one transaction; no KMS.
+    assert_eq!(stack.calls.take(), ["Query", "TransactWriteItems"]);
+    assert!(stack.kms_calls.take().is_empty());
     let items = stack.items().await;
     let alice: Vec<_> = items
         .iter()

@@ -46,6 +46,25 @@ async fn has_index_entry(
 }
 
 #[tokio::test]
+async fn one_refresh_costs_the_index_queries_a_claim_two_puts_and_two_kms_calls() {
+    let stack = stack_with_user().await;
+    let due = stack
+        .seed_connection(USER, "seller", Duration::minutes(5))
+        .await;
+    let refresher = stack.refresher(RefreshConfig::default());
+    let summary = refresher.run(Utc::now(), far()).await.unwrap();
+    assert_eq!(summary.refreshed, 1, "{summary:?}");
+    let mut expected = vec!["Query"; 16];
+    expected.extend(["UpdateItem", "PutItem", "PutItem"]);
+    assert_eq!(stack.calls.take(), expected, "shards, claim, write, event");
+    // A process of its own: the seal's data key and the sealed pair's key.
+    let mut kms = stack.kms_calls.take();
+    kms.sort();
+    assert_eq!(kms, ["Decrypt", "GenerateDataKey"]);
+    assert_eq!(stack.connection(&due).await.refresh_count, 1);
+}
+
+#[tokio::test]
 async fn overlapping_runs_refresh_each_due_connection_exactly_once() {
     let stack = stack_with_user().await;
     let mut due = Vec::new();

@@ -57,6 +57,11 @@ struct World {
     seen_secrets: Vec<String>,
     /// How long the token endpoint takes to answer normally.
     token_delay: std::time::Duration,
+    /// Whether a refresh retires the refresh token it was given and issues a
+    /// new one (LWA may rotate); off by default.
+    rotate_refresh_tokens: bool,
+    /// The login behind each refresh request, in the order they arrived.
+    refresh_requests: Vec<String>,
 }
 
 #[derive(Clone, Default)]
@@ -208,6 +213,7 @@ struct TokenEndpoint(AmazonWorld);
 
 impl Respond for TokenEndpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.record_refresh_request(&request.body);
         if let Some(scripted) = self.0.scripted(Endpoint::Token) {
             return scripted;
         }
@@ -272,7 +278,15 @@ impl Respond for TokenEndpoint {
         world.access_tokens.insert(access.clone(), login.clone());
         world.seen_secrets.push(access.clone());
         let refresh = match field("grant_type") {
-            "refresh_token" => field("refresh_token").to_owned(),
+            "refresh_token" if !world.rotate_refresh_tokens => field("refresh_token").to_owned(),
+            "refresh_token" => {
+                // Rotation: the presented token is retired, a new one issued.
+                world.refresh_tokens.remove(field("refresh_token"));
+                let refresh = format!("Atzr|{}", uuid::Uuid::new_v4().simple());
+                world.refresh_tokens.insert(refresh.clone(), login);
+                world.seen_secrets.push(refresh.clone());
+                refresh
+            }
             _ => {
                 let refresh = format!("Atzr|{}", uuid::Uuid::new_v4().simple());
                 world.refresh_tokens.insert(refresh.clone(), login);
@@ -310,6 +324,35 @@ impl AmazonWorld {
     /// Makes the token endpoint answer after `delay` (an LWA latency).
     pub fn set_token_delay(&self, delay: std::time::Duration) {
         self.world().token_delay = delay;
+    }
+
+    /// From now on a refresh retires the refresh token it was given and
+    /// issues a new one, as LWA may do: the old token then gets
+    /// `invalid_grant`.
+    pub fn rotate_refresh_tokens(&self, rotate: bool) {
+        self.world().rotate_refresh_tokens = rotate;
+    }
+
+    /// The login behind each `refresh_token` grant the token endpoint
+    /// received (scripted answers included), in arrival order; `"?"` for a
+    /// token it does not know (never issued, or retired by rotation).
+    pub fn refresh_requests(&self) -> Vec<String> {
+        self.world().refresh_requests.clone()
+    }
+
+    fn record_refresh_request(&self, body: &[u8]) {
+        let form: HashMap<String, String> =
+            url::form_urlencoded::parse(body).into_owned().collect();
+        if form.get("grant_type").map(String::as_str) != Some("refresh_token") {
+            return;
+        }
+        let mut world = self.world();
+        let login = form
+            .get("refresh_token")
+            .and_then(|token| world.refresh_tokens.get(token))
+            .cloned()
+            .unwrap_or_else(|| "?".to_owned());
+        world.refresh_requests.push(login);
     }
 
     /// Revokes every token of `login` (the user removed the app at Amazon).
