@@ -1,6 +1,6 @@
 //! `clerk-webhook` under load: the same delivery many times at once, a
-//! seeded storm of out-of-order and duplicated `user.*` events, and secret
-//! rotation. Single deliveries are covered in `clerk_webhook.rs`.
+//! seeded storm of out-of-order and duplicated `user.*` events, and a write
+//! racing a deletion.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -10,10 +10,9 @@ use adsconnect::model::event::{AuditEvent, EventKind};
 use adsconnect::secrets::Secret;
 use adsconnect::startup::WebhookServices;
 use adsconnect::store::Store;
-use adsconnect::webhooks::svix::{self, SvixVerifier};
+use adsconnect::webhooks::svix::SvixVerifier;
 use adsconnect_dev::apigw::to_lambda_request;
 use adsconnect_dev::provision;
-use adsconnect_tests::*;
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
@@ -26,6 +25,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use tower::ServiceExt;
 
+use super::*;
+
 /// Override with `WEBHOOK_STORM_SEED=<n>` to try another interleaving.
 /// Seed 1 resurrected two deleted users before the fix of `delete_user`.
 const STORM_SEED: u64 = 1;
@@ -34,10 +35,6 @@ const STORM_DELIVERIES: usize = 500;
 /// Deliveries in flight at once, as several Lambda instances would run them.
 const STORM_CONCURRENCY: usize = 8;
 const SAME_DELIVERY_COPIES: usize = 50;
-
-/// Secrets before and after a rotation (`whsec_` + base64).
-const OLD_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-const NEW_SECRET: &str = "whsec_YWRzY29ubmVjdC1yb3RhdGlvbi1uZXcta2V5IQ==";
 
 fn storm_seed() -> u64 {
     std::env::var("WEBHOOK_STORM_SEED")
@@ -62,8 +59,42 @@ fn partition<'a>(items: &'a [Item], pk: &str) -> BTreeMap<&'a str, &'a Item> {
         .collect()
 }
 
-fn outcome(response: &Response) -> String {
-    response.body["outcome"].as_str().unwrap_or("").to_owned()
+#[tokio::test]
+async fn a_delivery_replayed_concurrently_has_one_effect() {
+    let stack = Stack::new().await;
+    let event = user_event(
+        "user.created",
+        &clerk_user(USER, "a@example.com", 1_700_000_100_000),
+    );
+    let replies =
+        futures::future::join_all((0..20).map(|_| stack.post_event_as(&event, "msg_same"))).await;
+    let mut outcomes: Vec<String> = replies
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 200);
+            r.body["outcome"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    outcomes.sort();
+    outcomes.dedup_by(|a, b| a == b);
+    assert_eq!(outcomes, ["applied", "duplicate"]);
+    let applied = replies
+        .iter()
+        .filter(|r| r.body["outcome"] == "applied")
+        .count();
+    assert_eq!(applied, 1);
+    let delivery = stack
+        .item("DELIVERY#msg_same", "DELIVERY")
+        .await
+        .expect("delivery recorded");
+    let ttl: i64 = match delivery.get("ttl") {
+        Some(aws_sdk_dynamodb::types::AttributeValue::N(n)) => n.parse().unwrap(),
+        other => panic!("ttl missing: {other:?}"),
+    };
+    assert!(
+        ttl >= chrono::Utc::now().timestamp() + 71 * 3600,
+        "kept at least 72 h"
+    );
 }
 
 /// What a storm of 50 identical deliveries of one event should leave.
@@ -388,125 +419,6 @@ async fn a_storm_of_shuffled_duplicated_user_events_converges_to_the_newest_vers
         );
     }
     assert_eq!(stack.snapshot().await, before, "seed {seed}");
-}
-
-/// A request signed with `secrets` (each adds a `v1,` entry, as Svix does
-/// while a rotation is under way).
-fn signed_with(secrets: &[&str], body: &[u8], id: &str) -> Request {
-    let now = chrono::Utc::now().timestamp();
-    let signatures: Vec<String> = secrets
-        .iter()
-        .map(|secret| svix::signature_header(&Secret::new(*secret), id, now, body).unwrap())
-        .collect();
-    Request::new("POST", "/webhooks/clerk")
-        .raw_json(body.to_vec())
-        .header("svix-id", id)
-        .header("svix-timestamp", &now.to_string())
-        .header("svix-signature", &signatures.join(" "))
-}
-
-/// `request` with header `name` set to `value` instead.
-fn replace_header(mut request: Request, name: &str, value: &str) -> Request {
-    for (n, v) in &mut request.headers {
-        if n == name {
-            *v = value.to_owned();
-        }
-    }
-    request
-}
-
-#[tokio::test]
-async fn a_secret_rotated_out_no_longer_signs_anything() {
-    let stack = Stack::new().await;
-    let receiver = |secrets: &str| {
-        api::webhook_router(WebhookServices {
-            store: stack.store.clone(),
-            verifier: Arc::new(SvixVerifier::new(&Secret::new(secrets)).unwrap()),
-        })
-    };
-    let user = "user_2rotation";
-    let created = user_event(
-        "user.created",
-        &clerk_user(user, "first@example.com", 1_000),
-    )
-    .to_string()
-    .into_bytes();
-
-    // While both secrets are configured, either one signs.
-    let rotating = receiver(&format!("{NEW_SECRET} {OLD_SECRET}"));
-    let reply = stack
-        .send(
-            &rotating,
-            &signed_with(&[OLD_SECRET], &created, "msg_rot_1"),
-            None,
-        )
-        .await;
-    assert_eq!((reply.status, outcome(&reply).as_str()), (200, "applied"));
-
-    // Once the old one is removed, nothing it signs gets in: not an update,
-    // not a deletion, not next to a bogus entry.
-    let rotated = receiver(NEW_SECRET);
-    let update = user_event(
-        "user.updated",
-        &clerk_user(user, "second@example.com", 2_000),
-    )
-    .to_string()
-    .into_bytes();
-    let deletion = deleted_event(user).to_string().into_bytes();
-    let old_signed = signed_with(&[OLD_SECRET], &update, "msg_rot_3");
-    let old_signature = old_signed
-        .headers
-        .iter()
-        .find(|(n, _)| n == "svix-signature")
-        .unwrap()
-        .1
-        .clone();
-    let new_signed_other_id = signed_with(&[NEW_SECRET], &update, "msg_rot_4");
-    let refused = [
-        (
-            "update signed with the old secret",
-            signed_with(&[OLD_SECRET], &update, "msg_rot_2"),
-        ),
-        (
-            "deletion signed with the old secret",
-            signed_with(&[OLD_SECRET], &deletion, "msg_rot_2"),
-        ),
-        (
-            "old signature after a bogus entry",
-            replace_header(
-                old_signed,
-                "svix-signature",
-                &format!("v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= {old_signature}"),
-            ),
-        ),
-        (
-            // A replay under a fresh id would dodge de-duplication.
-            "new secret's signature moved to another delivery id",
-            replace_header(new_signed_other_id, "svix-id", "msg_rot_5"),
-        ),
-    ];
-    let before = stack.snapshot().await;
-    for (name, request) in &refused {
-        let reply = stack.send(&rotated, request, None).await;
-        assert_eq!(reply.status, 401, "{name}: {:?}", reply.body);
-        assert_eq!(reply.error_code(), "INVALID_SIGNATURE", "{name}");
-        assert_eq!(stack.snapshot().await, before, "{name}: nothing stored");
-    }
-    let me = stack.get("/api/v1/users/me", user).await;
-    assert_eq!(me.body["email"], "first@example.com");
-
-    // The same receiver takes the new secret, alone or next to the old one.
-    for (name, secrets, id) in [
-        ("new secret", &[NEW_SECRET][..], "msg_rot_6"),
-        ("old and new", &[OLD_SECRET, NEW_SECRET][..], "msg_rot_7"),
-    ] {
-        let reply = stack
-            .send(&rotated, &signed_with(secrets, &update, id), None)
-            .await;
-        assert_eq!(reply.status, 200, "{name}: {:?}", reply.body);
-    }
-    let me = stack.get("/api/v1/users/me", user).await;
-    assert_eq!(me.body["email"], "second@example.com");
 }
 
 /// Holds the first `TransactWriteItems` of a client until told to go on, so

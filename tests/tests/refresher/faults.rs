@@ -1,202 +1,270 @@
-//! Regression tests for refresher defects (each fails on the code it was
-//! written against): leases timed from the start of the run (a), the due
-//! list worked shard by shard instead of soonest first (b), tokens destroyed
-//! when the key cannot open them (c), a granted refresh thrown away when the
-//! write after it fails (f), and a huge `Retry-After` (g).
+//! LWA refusing, throttling, failing or answering garbage, and AWS failing
+//! at every call of a refresh: never mistaken for a revocation, never
+//! without tokens, retried later.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::{Duration as StdDuration, Instant};
+use adsconnect::model::connection::ConnectionRecord;
+use adsconnect::store::connections::REFRESH_SHARDS;
+use adsconnect_tests::proxy::Fault;
+use serde_json::Value;
 
 use adsconnect::amazon::lwa::LwaError;
-use adsconnect::connections::connection_id_for;
-use adsconnect::connections::refresh::{RefreshConfig, Refresher};
-use adsconnect::connections::tokens::token_context;
-use adsconnect::ids::UserId;
-use adsconnect::model::connection::{ConnectionRecord, ConnectionStatus, DueConnection};
 use adsconnect::secrets::Secret;
-use adsconnect::store::connections::refresh_shard;
-use adsconnect::tokens::{Sealed, TokenCipher};
-use adsconnect_dev::amazon_stub::Endpoint;
 use adsconnect_dev::provision;
-use adsconnect_tests::proxy::{Fault, MotoProxy};
-use adsconnect_tests::*;
-use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{Duration, Utc};
-use wiremock::ResponseTemplate;
 
-const USER: &str = "user_2defects";
+use super::*;
 
-fn far() -> Instant {
-    Instant::now() + StdDuration::from_secs(600)
-}
-
-fn one_at_a_time() -> RefreshConfig {
-    RefreshConfig {
-        concurrency: 1,
-        ..RefreshConfig::default()
-    }
-}
-
-/// A stack whose AWS calls cross a fault-injecting proxy; the SDK retries
-/// as in production (3 attempts), with short back-offs.
-async fn proxied_stack() -> (Stack, MotoProxy) {
-    let proxy = MotoProxy::start(&moto_endpoint()).await;
-    let sdk = adsconnect::startup::with_timeouts(provision::emulator_config(&proxy.endpoint))
-        .into_builder()
-        .retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_initial_backoff(StdDuration::from_millis(10)),
-        )
-        .build();
-    (Stack::with_sdk(sdk).await, proxy)
-}
-
-/// The stack's refresher, but sealing and opening with KMS key `key_id`.
-fn refresher_with_key(stack: &Stack, config: RefreshConfig, key_id: &str) -> Refresher {
-    let mut refresher = stack.refresher(config);
-    refresher.cipher = Arc::new(TokenCipher::new(stack.kms.clone(), key_id.to_owned()));
-    refresher
-}
-
-fn scheduled(record: &ConnectionRecord) -> bool {
-    record.refresh_due_at.is_some()
-}
-
-/// Re-seals a seeded connection's tokens under a data key of its own (the
-/// seeded ones all share the callback process's data key).
-async fn reseal_with_own_data_key(stack: &Stack, due: &DueConnection) {
-    let record = stack.connection(due).await;
-    let context = token_context(&record.user_id, &record.connection_id);
-    let plaintext = stack
-        .amazon_callback
-        .cipher
-        .open(record.tokens.as_ref().unwrap(), &context)
-        .await
-        .unwrap();
-    let own = TokenCipher::new(stack.kms.clone(), stack.kms_key_id.clone());
-    let sealed: Sealed = own.seal(&plaintext, &context).await.unwrap();
-    stack
-        .dynamo
-        .update_item()
-        .table_name(&stack.table)
-        .key("pk", AttributeValue::S(format!("USER#{}", due.user_id)))
-        .key(
-            "sk",
-            AttributeValue::S(format!("CONN#{}", due.connection_id)),
-        )
-        .update_expression("SET #t = :t")
-        .expression_attribute_names("#t", "tokens")
-        .expression_attribute_values(":t", serde_dynamo::to_attribute_value(&sealed).unwrap())
-        .send()
-        .await
-        .unwrap();
-    stack.calls.take();
-}
-
-/// Logins of `USER` whose connections land on strictly increasing
-/// `refresh-due` shards, `count` of them.
-fn logins_on_increasing_shards(prefix: &str, count: usize) -> Vec<(String, String)> {
-    let user = UserId::parse(USER).unwrap();
-    let mut picked: Vec<(String, String)> = Vec::new();
-    for i in 0.. {
-        let login = format!("{prefix}-{i}");
-        let shard = refresh_shard(&connection_id_for(&user, &format!("lwa:{login}")));
-        if !picked.iter().any(|(s, _)| *s == shard) {
-            picked.push((shard, login));
-        }
-        if picked.len() == count {
-            break;
-        }
-    }
-    picked.sort();
-    picked
-}
-
-// (a) ---------------------------------------------------------------------
-
-/// A lease must run from the moment of the claim: a run that started
-/// longer than `lease` ago still holds what it just claimed, so a second,
-/// overlapping run never refreshes the same connection again.
 #[tokio::test]
-async fn a_claim_made_late_in_a_run_is_still_leased_for_an_overlapping_run() {
-    let stack = Stack::new().await;
+async fn a_refused_client_stops_the_run_and_leaves_connections_untouched() {
+    let stack = stack_with_user().await;
     let mut seeded = Vec::new();
-    for i in 0..8 {
+    for login in 0..5 {
         seeded.push(
             stack
-                .seed_connection(USER, &format!("lease-{i}"), Duration::minutes(5))
+                .seed_connection(USER, &format!("seller{login}"), Duration::minutes(1))
                 .await,
         );
     }
-    stack.amazon.set_token_delay(StdDuration::from_secs(1));
+    let before: Vec<_> =
+        futures::future::join_all(seeded.iter().map(|c| stack.connection(c))).await;
+    stack.amazon.script(
+        Endpoint::Token,
+        vec![ResponseTemplate::new(401).set_body_json(
+            json!({"error": "invalid_client", "error_description": "Client authentication failed"}),
+        )],
+    );
     let config = RefreshConfig {
-        lease: Duration::seconds(3),
         concurrency: 1,
         ..RefreshConfig::default()
     };
-    let (first, second) = (stack.refresher(config.clone()), stack.refresher(config));
-    let late = async {
-        tokio::time::sleep(StdDuration::from_millis(4500)).await;
-        second.run(Utc::now(), far()).await
-    };
-    let (one, two) = tokio::join!(first.run(Utc::now(), far()), late);
-    let (one, two) = (one.unwrap(), two.unwrap());
-    let requests = stack.amazon.refresh_requests();
-    let mut per_login: BTreeMap<&str, usize> = BTreeMap::new();
-    for login in &requests {
-        *per_login.entry(login).or_default() += 1;
-    }
-    let twice: Vec<_> = per_login.iter().filter(|(_, n)| **n != 1).collect();
-    assert!(
-        twice.is_empty() && requests.len() == seeded.len(),
-        "each connection refreshed once: LWA got {} refresh requests for {} connections, \
-         these more than once: {twice:?} (runs: {one:?} / {two:?})",
-        requests.len(),
-        seeded.len(),
-    );
-    assert_eq!(
-        one.refreshed + two.refreshed,
-        seeded.len(),
-        "{one:?} {two:?}"
-    );
-    for due in &seeded {
-        let record = stack.connection(due).await;
-        assert_eq!(record.refresh_count, 1, "{record:?}");
-        assert!(record.lease_owner.is_none(), "{record:?}");
-    }
-}
-
-// (b) ---------------------------------------------------------------------
-
-/// The soonest-due connection is refreshed first, whatever index shard it
-/// is on: here due times run opposite to shard order.
-#[tokio::test]
-async fn due_connections_are_refreshed_soonest_due_first_across_shards() {
-    let stack = Stack::new().await;
-    let picked = logins_on_increasing_shards("due", 6);
-    // The lowest shard is due last, the highest first.
-    for (rank, (_, login)) in picked.iter().enumerate() {
-        stack
-            .seed_connection(USER, login, Duration::minutes(6 - rank as i64))
-            .await;
-    }
-    let soonest_first: Vec<String> = picked.iter().rev().map(|(_, l)| l.clone()).collect();
     let summary = stack
-        .refresher(one_at_a_time())
+        .refresher(config)
         .run(Utc::now(), far())
         .await
         .unwrap();
-    assert_eq!(summary.refreshed, 6, "{summary:?}");
+    assert!(summary.circuit_open);
+    assert_eq!(summary.refreshed, 0);
     assert_eq!(
-        stack.amazon.refresh_requests(),
-        soonest_first,
-        "LWA must see the refreshes soonest due first (login, shard: {picked:?}, \
-         the highest shard due first)"
+        stack.amazon.calls(Endpoint::Token),
+        1,
+        "LWA is not hammered"
+    );
+    for (connection, old) in seeded.iter().zip(before) {
+        let now = stack.connection(connection).await;
+        assert_eq!(now.status, ConnectionStatus::Active);
+        assert_eq!(now.failure_count, 0);
+        assert_eq!(now.tokens, old.tokens);
+        assert_eq!(now.refresh_due_at, old.refresh_due_at);
+    }
+}
+
+#[tokio::test]
+async fn throttling_backs_off_as_told_and_server_errors_back_off_then_succeed() {
+    let stack = stack_with_user().await;
+    let throttled = stack
+        .seed_connection(USER, "throttled", Duration::minutes(1))
+        .await;
+    let refresher = stack.refresher(RefreshConfig {
+        concurrency: 1,
+        ..RefreshConfig::default()
+    });
+    let now = Utc::now();
+    stack.amazon.script(
+        Endpoint::Token,
+        vec![ResponseTemplate::new(429).insert_header("retry-after", "600")],
+    );
+    let summary = refresher.run(now, far()).await.unwrap();
+    assert_eq!(summary.transient_failures, 1);
+    let record = stack.connection(&throttled).await;
+    assert_eq!(record.failure_count, 1);
+    assert_eq!(record.last_error_code.as_deref(), Some("lwa_unavailable"));
+    // Stored in milliseconds: compare at that precision.
+    assert!(
+        record.next_retry_at.unwrap() >= now + Duration::seconds(599),
+        "Retry-After honoured: {record:?}"
+    );
+    assert_eq!(record.status, ConnectionStatus::Active);
+    assert!(has_index_entry(&stack, &record).await, "still retried");
+    assert_eq!(
+        stack.amazon.calls(Endpoint::Token),
+        1,
+        "a long Retry-After is not waited for in-run"
+    );
+    // Not before its retry time…
+    assert_eq!(
+        refresher
+            .run(now + Duration::seconds(60), far())
+            .await
+            .unwrap()
+            .due,
+        0
+    );
+    // …then refreshed, and the failure count resets.
+    let later = refresher
+        .run(now + Duration::minutes(11), far())
+        .await
+        .unwrap();
+    assert_eq!(later.refreshed, 1);
+    let record = stack.connection(&throttled).await;
+    assert_eq!((record.failure_count, record.refresh_count), (0, 1));
+    assert!(record.last_error_code.is_none());
+
+    // 5xx: retried in-run, then backed off; after five failed runs the
+    // status is `error`, still scheduled; a success restores it.
+    let flaky = stack
+        .seed_connection(USER, "flaky", Duration::minutes(1))
+        .await;
+    let mut at = Utc::now();
+    for run in 1..=5 {
+        stack.amazon.script(
+            Endpoint::Token,
+            vec![
+                ResponseTemplate::new(500),
+                ResponseTemplate::new(502),
+                ResponseTemplate::new(503),
+            ],
+        );
+        let summary = refresher.run(at, far()).await.unwrap();
+        assert_eq!(summary.transient_failures, 1, "run {run}");
+        let record = stack.connection(&flaky).await;
+        assert_eq!(record.failure_count, run);
+        at = record.next_retry_at.unwrap() + Duration::seconds(1);
+    }
+    let record = stack.connection(&flaky).await;
+    assert_eq!(record.status, ConnectionStatus::Error);
+    assert!(has_index_entry(&stack, &record).await);
+    let full = stack.get("/api/v1/users/me/full", USER).await.body;
+    let view = full["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == flaky.connection_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(view["health"], "error");
+    assert!(
+        view["warnings"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("refresh_failing"))
+    );
+    assert_eq!(refresher.run(at, far()).await.unwrap().refreshed, 1);
+    assert_eq!(
+        stack.connection(&flaky).await.status,
+        ConnectionStatus::Active
     );
 }
 
-// (c) ---------------------------------------------------------------------
+/// The token pair a connection's sealed tokens hold, opened by a process
+/// of its own (no cached keys).
+async fn tokens_of(stack: &Stack, record: &ConnectionRecord) -> Option<Value> {
+    let cipher = stack.cipher();
+    let sealed = record.tokens.as_ref()?;
+    let context =
+        adsconnect::connections::tokens::token_context(&record.user_id, &record.connection_id);
+    let plaintext = cipher.open(sealed, &context).await.unwrap();
+    Some(serde_json::from_slice(&plaintext).unwrap())
+}
+
+#[tokio::test]
+async fn a_refresh_failing_at_any_aws_call_loses_nothing_and_is_retried_later() {
+    let (stack, proxy) = proxied_stack().await;
+    stack.create_user(USER, "f@example.com").await;
+    // The run's index Queries go out at once: failing any of them is
+    // failing the first.
+    let shards = usize::from(REFRESH_SHARDS);
+    for failing_at in std::iter::once(0).chain(shards..) {
+        assert!(failing_at < 40, "the refresh never completed");
+        let due = stack
+            .seed_connection(
+                USER,
+                &format!("refresh{failing_at}"),
+                chrono::Duration::minutes(1),
+            )
+            .await;
+        let before = stack.connection(&due).await;
+        let refresh_token = tokens_of(&stack, &before).await.unwrap()["refresh_token"].clone();
+        proxy.take_calls();
+        proxy.fail_after("", failing_at, Fault::ServerError);
+        let run = stack
+            .refresher(RefreshConfig::default())
+            .run(chrono::Utc::now(), far())
+            .await;
+        proxy.heal();
+        let calls = proxy.take_calls();
+        let what = format!("failing from call {failing_at} of {calls:?}: {run:?}");
+        let after = stack.connection(&due).await;
+        // Never mistaken for a revocation, never without tokens.
+        assert_eq!(after.status, ConnectionStatus::Active, "{what}");
+        let tokens = tokens_of(&stack, &after).await.expect(&what);
+        assert_eq!(tokens["refresh_token"], refresh_token, "{what}");
+        if after.refresh_count == 1 {
+            assert_eq!(run.unwrap().refreshed, 1, "{what}");
+            assert!(after.lease_owner.is_none(), "{what}");
+            assert!(failing_at >= 20, "{what}: a fault went unnoticed");
+            break;
+        }
+        // Unchanged, or still leased by the failed run: either way the next
+        // run once the lease has expired refreshes it.
+        let mut unchanged = before.clone();
+        unchanged.version = after.version;
+        unchanged.lease_owner = after.lease_owner.clone();
+        unchanged.lease_until = after.lease_until;
+        assert_eq!(after, unchanged, "{what}");
+        if after.lease_until.is_some() {
+            let key = (
+                format!("USER#{USER}"),
+                format!("CONN#{}", due.connection_id),
+            );
+            stack.set_number(&key.0, &key.1, "lease_until", 0).await;
+        }
+        let next = stack
+            .refresher(RefreshConfig::default())
+            .run(chrono::Utc::now(), far())
+            .await
+            .unwrap();
+        assert_eq!(next.refreshed, 1, "{what}: {next:?}");
+        assert_eq!(stack.connection(&due).await.refresh_count, 1, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn lwa_garbage_or_failure_in_a_refresh_is_retried_later_never_a_revocation() {
+    let stack = Stack::new().await;
+    stack.create_user(USER, "f@example.com").await;
+    for (case, answers, _, calls, code) in token_endpoint_faults() {
+        let due = stack
+            .seed_connection(USER, case, chrono::Duration::minutes(1))
+            .await;
+        let before = stack.connection(&due).await;
+        let calls_before = stack.amazon.calls(Endpoint::Token);
+        stack.amazon.script(Endpoint::Token, answers);
+        let summary = stack
+            .refresher(RefreshConfig::default())
+            .run(chrono::Utc::now(), far())
+            .await
+            .unwrap();
+        assert_eq!(
+            (summary.transient_failures, summary.needs_reauth),
+            (1, 0),
+            "{case}"
+        );
+        assert_eq!(
+            stack.amazon.calls(Endpoint::Token) - calls_before,
+            calls,
+            "{case}"
+        );
+        let after = stack.connection(&due).await;
+        assert_eq!(after.status, ConnectionStatus::Active, "{case}");
+        assert_eq!(after.tokens, before.tokens, "{case}: tokens kept");
+        assert_eq!(after.last_error_code.as_deref(), Some(code), "{case}");
+        assert_eq!(after.failure_count, 1, "{case}");
+        assert!(
+            after.refresh_due_at > before.refresh_due_at,
+            "{case}: retried later"
+        );
+        assert!(after.lease_owner.is_none(), "{case}");
+    }
+}
 
 /// A refresher whose KMS key cannot open the tokens (it was configured with
 /// another key; KMS answers IncorrectKeyException, or InvalidCiphertext)
@@ -237,7 +305,10 @@ async fn a_key_that_cannot_open_the_tokens_destroys_nothing() {
                 "{kind}: a key problem is not the user's: {now:?} ({summary:?})"
             );
             assert_eq!(now.tokens, old.tokens, "{kind}: sealed tokens kept");
-            assert!(scheduled(&now), "{kind}: still scheduled: {now:?}");
+            assert!(
+                has_index_entry(&stack, &now).await,
+                "{kind}: still scheduled: {now:?}"
+            );
             assert_eq!(now.refresh_count, 0, "{kind}");
         }
         assert_eq!(
@@ -329,32 +400,6 @@ async fn the_first_key_failure_stops_the_run_touching_tokens() {
         .unwrap();
     assert_eq!(next.refreshed, 2, "B and C, the key working: {next:?}");
 }
-
-// (f) ---------------------------------------------------------------------
-
-/// Heals `proxy` once `count` calls to `target` have been failed.
-fn heal_after(
-    proxy: &MotoProxy,
-    target: &'static str,
-    count: usize,
-) -> tokio::task::JoinHandle<()> {
-    let proxy = proxy.clone();
-    tokio::spawn(async move {
-        let mut seen = 0;
-        for _ in 0..10_000 {
-            seen += proxy.take_calls().iter().filter(|t| *t == target).count();
-            if seen >= count {
-                break;
-            }
-            tokio::time::sleep(StdDuration::from_millis(2)).await;
-        }
-        proxy.heal();
-    })
-}
-
-const PUT_ITEM: &str = "DynamoDB_20120810.PutItem";
-/// The SDK's attempts per call (standard retry mode).
-const SDK_ATTEMPTS: usize = 3;
 
 /// LWA granted the refresh, then the conditional write of the refreshed
 /// connection failed (every SDK attempt of it: DynamoDB had a bad moment):
@@ -451,8 +496,6 @@ async fn a_rotated_refresh_token_survives_a_failed_write() {
         "{refused:?}"
     );
 }
-
-// (g) ---------------------------------------------------------------------
 
 /// A `Retry-After` from LWA, however large, neither panics the run nor
 /// schedules the retry more than an hour away.

@@ -1,124 +1,6 @@
-//! Connections and accounts API: isolation, crypto-shredding, re-authorize,
-//! sync, defaults under concurrency, pagination, health.
+//! Connections, accounts and settings as their owner uses them.
 
-use adsconnect_dev::amazon_stub::{Login, profile};
-use adsconnect_tests::*;
-use serde_json::{Value, json};
-
-const A: &str = "user_2alice";
-const B: &str = "user_2bob";
-
-fn login(user: &str, profiles: &[(u64, &str)]) -> Login {
-    Login {
-        lwa_profile: Some(
-            json!({"user_id": format!("amzn1.account.{user}"), "name": user, "email": format!("{user}@example.com")}),
-        ),
-        profiles: [(
-            "na",
-            profiles
-                .iter()
-                .map(|(id, name)| profile(*id, "US", name, "seller"))
-                .collect(),
-        )]
-        .into_iter()
-        .collect(),
-        ads_accounts: vec![],
-    }
-}
-
-async fn two_users() -> (Stack, String, String) {
-    let stack = Stack::new().await;
-    for user in [A, B] {
-        stack
-            .post_event(&user_event(
-                "user.created",
-                &clerk_user(user, &format!("{user}@example.com"), 1_000),
-            ))
-            .await;
-    }
-    stack.amazon.add_login(
-        "alice",
-        login("alice", &[(101, "Alice US"), (102, "Alice CA")]),
-    );
-    stack
-        .amazon
-        .add_login("bob", login("bob", &[(201, "Bob US")]));
-    let a = query_of(&stack.connect_flow(A, "alice").await)["connection_id"].clone();
-    let b = query_of(&stack.connect_flow(B, "bob").await)["connection_id"].clone();
-    (stack, a, b)
-}
-
-async fn account_ids(stack: &Stack, user: &str) -> Vec<String> {
-    let body = stack.get("/api/v1/accounts?limit=100", user).await.body;
-    body["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["account_id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-async fn dump(stack: &Stack) -> Vec<String> {
-    // As JSON (sorted keys at every level), so map order cannot differ.
-    let mut items: Vec<String> = stack
-        .items()
-        .await
-        .into_iter()
-        .map(|i| serde_dynamo::from_item::<_, Value>(i).unwrap().to_string())
-        .collect();
-    items.sort();
-    items
-}
-
-#[tokio::test]
-async fn every_route_answers_404_for_another_users_ids_and_changes_nothing() {
-    let (stack, _a, b) = two_users().await;
-    let b_account = account_ids(&stack, B).await[0].clone();
-    let before = dump(&stack).await;
-    let routes = [
-        ("GET", format!("/api/v1/connections/{b}")),
-        ("DELETE", format!("/api/v1/connections/{b}")),
-        ("POST", format!("/api/v1/connections/{b}/reauthorize")),
-        ("POST", format!("/api/v1/connections/{b}/sync")),
-        ("GET", format!("/api/v1/connections/{b}/events")),
-        ("GET", format!("/api/v1/accounts/{b_account}")),
-        ("DELETE", format!("/api/v1/accounts/{b_account}")),
-        ("PUT", format!("/api/v1/accounts/{b_account}/default")),
-    ];
-    for (verb, path) in &routes {
-        let as_a = stack
-            .send(&stack.users, &Request::new(verb, path), Some(A))
-            .await;
-        assert_eq!(as_a.status, 404, "{verb} {path}: {:?}", as_a.body);
-        // Exactly as for an id that does not exist, or is not even well formed.
-        for missing in [
-            path.replace(&b, "conn_000000000000000000000000")
-                .replace(&b_account, "acct_000000000000000000000000"),
-            path.replace(&b, "nonsense").replace(&b_account, "x"),
-        ] {
-            let response = stack
-                .send(&stack.users, &Request::new(verb, &missing), Some(A))
-                .await;
-            assert_eq!(
-                (response.status, response.error_code()),
-                (404, as_a.error_code()),
-                "{verb} {missing}"
-            );
-        }
-    }
-    assert_eq!(dump(&stack).await, before, "nothing changed");
-    let listed = stack.get("/api/v1/connections", A).await.body;
-    assert!(!listed.to_string().contains(&b));
-    assert!(!account_ids(&stack, A).await.contains(&b_account));
-    // Bob's own requests still work.
-    assert_eq!(
-        stack
-            .get(&format!("/api/v1/connections/{b}"), B)
-            .await
-            .status,
-        200
-    );
-}
+use super::*;
 
 #[tokio::test]
 async fn disconnect_shreds_the_tokens_and_removes_the_accounts() {
@@ -306,48 +188,6 @@ async fn sync_adds_updates_and_disables_and_runs_at_most_once_a_minute() {
 }
 
 #[tokio::test]
-async fn concurrent_default_switches_leave_exactly_one_default() {
-    let stack = Stack::new().await;
-    stack
-        .post_event(&user_event(
-            "user.created",
-            &clerk_user(A, "a@example.com", 1_000),
-        ))
-        .await;
-    let profiles: Vec<(u64, String)> = (0..8).map(|i| (300 + i, format!("Store {i}"))).collect();
-    let refs: Vec<(u64, &str)> = profiles
-        .iter()
-        .map(|(id, name)| (*id, name.as_str()))
-        .collect();
-    stack.amazon.add_login("alice", login("alice", &refs));
-    stack.connect_flow(A, "alice").await;
-    let ids = account_ids(&stack, A).await;
-    let replies = futures::future::join_all(ids.iter().map(|id| {
-        let request = Request::new("PUT", &format!("/api/v1/accounts/{id}/default"));
-        let stack = &stack;
-        async move { stack.send(&stack.users, &request, Some(A)).await }
-    }))
-    .await;
-    assert!(
-        replies.iter().all(|r| r.status == 200),
-        "{:?}",
-        replies.iter().map(|r| r.status).collect::<Vec<_>>()
-    );
-    let accounts = stack.get("/api/v1/accounts?limit=100", A).await.body["accounts"].clone();
-    let defaults: Vec<&Value> = accounts
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["is_default"] == true)
-        .collect();
-    assert_eq!(defaults.len(), 1);
-    assert_eq!(
-        stack.get("/api/v1/settings", A).await.body["default_account_id"],
-        defaults[0]["account_id"]
-    );
-}
-
-#[tokio::test]
 async fn pages_return_every_account_once_and_cursors_stay_in_the_callers_partition() {
     let (stack, _a, _b) = two_users().await;
     let many: Vec<(u64, String)> = (0..25).map(|i| (1000 + i, format!("Shop {i}"))).collect();
@@ -463,4 +303,37 @@ async fn deleting_accounts_and_the_health_summary() {
         stack.get("/api/v1/settings", A).await.body["default_account_id"],
         json!(null)
     );
+}
+
+#[tokio::test]
+async fn settings_default_then_patch_then_reset() {
+    let stack = stack_with_user().await;
+    let defaults = stack.get("/api/v1/settings/defaults", USER).await.body;
+    assert_eq!(stack.get("/api/v1/settings", USER).await.body, defaults);
+    assert_eq!(defaults["timezone"], "UTC");
+    stack.calls.take();
+
+    let patch = Request::new("PATCH", "/api/v1/settings")
+        .json(&json!({"theme": "dark", "items_per_page": 50, "timezone": "Europe/Berlin", "refresh_interval_hours": 24}));
+    let patched = stack.send(&stack.users, &patch, Some(USER)).await;
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    assert_eq!(patched.body["theme"], "dark");
+    assert_eq!(patched.body["items_per_page"], 50);
+    assert_eq!(
+        patched.body["date_format"], "MM/DD/YYYY",
+        "untouched fields keep their defaults"
+    );
+    assert_eq!(stack.calls.take(), ["UpdateItem"]);
+    assert_eq!(stack.get("/api/v1/settings", USER).await.body, patched.body);
+
+    let reset = stack
+        .send(
+            &stack.users,
+            &Request::new("POST", "/api/v1/settings/reset"),
+            Some(USER),
+        )
+        .await;
+    assert_eq!(reset.status, 200);
+    assert_eq!(reset.body, defaults);
+    assert_eq!(stack.get("/api/v1/settings", USER).await.body, defaults);
 }

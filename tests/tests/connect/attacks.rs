@@ -1,39 +1,31 @@
-//! The Amazon connect flow under attack, table-driven: `return_to` open
-//! redirects at `POST /api/v1/amazon/connect`, forged, replayed and expired
-//! states, PKCE substitutions, and markup or header injection in Amazon's
-//! error parameters at the callback. Every refused case must leave the table
-//! as it was. The happy path is in `amazon_connect.rs`.
+//! The connect flow under attack, table-driven: `return_to` open redirects
+//! at `POST /api/v1/amazon/connect`, forged, replayed and expired states,
+//! PKCE substitutions, and markup or header injection in Amazon's error
+//! parameters at the callback. Every refused case must leave the table as it
+//! was.
 
 use std::collections::BTreeMap;
 
+use adsconnect::connections::tokens::token_context;
 use adsconnect::store::oauth_states::state_hash;
-use adsconnect_dev::amazon_stub::{Endpoint, Login, profile};
-use adsconnect_tests::*;
+use adsconnect::tokens::{CipherError, Sealed};
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
-use serde_json::{Value, json};
+
+use super::*;
 
 const USER: &str = "user_2oauthAttacks";
 const LOGIN: &str = "seller";
 
 async fn stack() -> Stack {
-    let stack = Stack::new().await;
-    let created = stack
-        .post_event(&user_event(
-            "user.created",
-            &clerk_user(USER, "victim@example.com", 1_000),
-        ))
-        .await;
-    assert_eq!(created.status, 200);
+    let stack = Stack::with_user(USER, "victim@example.com").await;
     stack.amazon.add_login(
         LOGIN,
-        Login {
-            lwa_profile: Some(json!({"user_id": "amzn1.account.SELLER", "name": "Seller"})),
-            profiles: [("na", vec![profile(4242, "US", "Seller US", "seller")])]
-                .into_iter()
-                .collect(),
-            ads_accounts: vec![],
-        },
+        amazon_login(
+            json!({"user_id": "amzn1.account.SELLER", "name": "Seller"}),
+            vec![("na", vec![profile(4242, "US", "Seller US", "seller")])],
+            vec![],
+        ),
     );
     stack
 }
@@ -302,6 +294,58 @@ async fn spellings_of_the_allowed_origin_return_to_exactly_that_origin() {
     );
 }
 
+#[tokio::test]
+async fn connect_refuses_bad_bodies_and_foreign_return_urls_without_storing_a_state() {
+    let stack = stack_with_user(USER).await;
+    let before = stack.items().await.len();
+    for (body, field) in [
+        (
+            json!({"return_to": "https://evil.example/steal"}),
+            "return_to",
+        ),
+        (json!({"return_to": "//evil.example/x"}), "return_to"),
+        (
+            json!({"return_to": "https://app.example.test@evil.example/"}),
+            "return_to",
+        ),
+        (
+            json!({"return_to": "https://user:pw@app.example.test/"}),
+            "return_to",
+        ),
+        (
+            json!({"return_to": "http://app.example.test/"}),
+            "return_to",
+        ),
+        (json!({"return_to": "javascript:alert(1)"}), "return_to"),
+        (
+            json!({"return_to": "https://app.example.test.evil.example/"}),
+            "return_to",
+        ),
+        (json!({"region": "us"}), "region"),
+        (json!({"region": "na", "scope": "everything"}), ""),
+    ] {
+        let response = stack.connect(USER, &body).await;
+        assert_eq!(response.status, 400, "{body}: {:?}", response.body);
+        if !field.is_empty() {
+            assert_eq!(response.body["error"]["field"], field, "{body}");
+        }
+    }
+    // Case and IDNA spellings of the allowed origin are that origin.
+    let upper = stack
+        .connect(USER, &json!({"return_to": "HTTPS://APP.EXAMPLE.TEST/x"}))
+        .await;
+    assert_eq!(upper.status, 200);
+    assert_eq!(stack.items().await.len(), before + 1);
+    let anonymous = stack
+        .send(
+            &stack.start,
+            &Request::new("POST", "/api/v1/amazon/connect"),
+            None,
+        )
+        .await;
+    assert_eq!(anonymous.status, 401);
+}
+
 // ---------------------------------------------------------------------------
 // States
 
@@ -508,6 +552,127 @@ async fn one_callback_url_opened_eight_times_at_once_connects_once() {
     );
     assert_eq!(stack.amazon.calls(Endpoint::Token), 1);
     assert_eq!(connections(&stack).await, 1);
+}
+
+#[tokio::test]
+async fn amazon_refusal_replayed_and_expired_states_redirect_with_reasons_and_store_nothing() {
+    let stack = stack_with_user(USER).await;
+    stack.amazon.add_login("busy", busy_login());
+
+    // The user clicks "Cancel" at Amazon (with markup in the description).
+    let started = stack.connect(USER, &json!({})).await;
+    let state = started.body["state"].as_str().unwrap().to_owned();
+    let denied = stack
+        .amazon_redirect(&format!("error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={state}"))
+        .await;
+    let location = denied.headers["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(DEFAULT_RETURN_URL));
+    assert_eq!(
+        query_of(&reqwest::Url::parse(&location).unwrap())["reason"],
+        "access_denied"
+    );
+    assert!(!location.contains("script"));
+
+    // A state works once.
+    let started = stack.connect(USER, &json!({})).await;
+    let (_, query) = stack
+        .amazon
+        .consent(started.body["authorization_url"].as_str().unwrap(), "busy")
+        .unwrap();
+    assert_eq!(
+        query_of(&stack.amazon_redirect(&query).await.location())["amazon"],
+        "connected"
+    );
+    let replay = stack.amazon_redirect(&query).await;
+    assert_eq!(query_of(&replay.location())["reason"], "invalid_state");
+    assert_eq!(
+        stack.amazon.calls(Endpoint::Token),
+        1,
+        "the replay never reached Amazon"
+    );
+
+    // Unknown and malformed states.
+    for query in [
+        "code=x&state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "code=x",
+        "code=x&state=short",
+        "code=x&state=v1%3Aother-deployment%3Aabc",
+    ] {
+        assert_eq!(
+            query_of(&stack.amazon_redirect(query).await.location())["reason"],
+            "invalid_state",
+            "{query}"
+        );
+    }
+
+    // An expired state.
+    let started = stack.connect(USER, &json!({})).await;
+    let state = started.body["state"].as_str().unwrap().to_owned();
+    let hash = adsconnect::store::oauth_states::state_hash(&state);
+    stack
+        .set_number(&format!("STATE#{hash}"), "STATE", "expires_at", 1000)
+        .await;
+    let (_, query) = stack
+        .amazon
+        .consent(started.body["authorization_url"].as_str().unwrap(), "busy")
+        .unwrap();
+    assert_eq!(
+        query_of(&stack.amazon_redirect(&query).await.location())["reason"],
+        "expired_state"
+    );
+    assert_eq!(stack.amazon.calls(Endpoint::Token), 1);
+
+    // Missing code.
+    let started = stack.connect(USER, &json!({})).await;
+    let state = started.body["state"].as_str().unwrap().to_owned();
+    assert_eq!(
+        query_of(
+            &stack
+                .amazon_redirect(&format!("state={state}"))
+                .await
+                .location()
+        )["reason"],
+        "missing_code"
+    );
+    assert_eq!(
+        stack.get("/api/v1/users/me/full", USER).await.body["connections"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_state_started_by_user_a_only_ever_connects_user_a() {
+    let stack = stack_with_user(USER).await;
+    stack
+        .post_event(&user_event(
+            "user.created",
+            &clerk_user(OTHER, "b@example.com", 1_000),
+        ))
+        .await;
+    stack.amazon.add_login("busy", busy_login());
+    let started = stack.connect(USER, &json!({})).await;
+    // Whoever's browser completes it (the callback is public), it is A's.
+    let (_, query) = stack
+        .amazon
+        .consent(started.body["authorization_url"].as_str().unwrap(), "busy")
+        .unwrap();
+    assert_eq!(
+        query_of(&stack.amazon_redirect(&query).await.location())["amazon"],
+        "connected"
+    );
+    assert_eq!(
+        stack.get("/api/v1/users/me/full", USER).await.body["connections"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let other = stack.get("/api/v1/users/me/full", OTHER).await.body;
+    assert_eq!(other["connections"], json!([]));
+    assert_eq!(other["accounts"], json!([]));
 }
 
 // ---------------------------------------------------------------------------
@@ -757,4 +922,47 @@ async fn amazon_error_parameters_are_never_reflected() {
     for marker in LOGGED {
         assert!(!logs.contains(marker), "{marker} logged");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Sealed tokens moved between connections
+
+#[tokio::test]
+async fn a_ciphertext_moved_to_another_connection_does_not_open() {
+    let stack = stack_with_user(USER).await;
+    stack
+        .amazon
+        .add_login("one", small_login("amzn1.account.ONE", 11));
+    stack
+        .amazon
+        .add_login("two", small_login("amzn1.account.TWO", 22));
+    let one = query_of(&stack.connect_flow(USER, "one").await)["connection_id"].clone();
+    let two = query_of(&stack.connect_flow(USER, "two").await)["connection_id"].clone();
+    assert_ne!(one, two);
+    let sealed_of = |item: &Item| -> Sealed {
+        serde_dynamo::from_attribute_value(item["tokens"].clone()).unwrap()
+    };
+    let item_one = stack
+        .item(&format!("USER#{USER}"), &format!("CONN#{one}"))
+        .await
+        .unwrap();
+    let user = adsconnect::ids::UserId::parse(USER).unwrap();
+    let conn_two = adsconnect::ids::ConnectionId::parse(&two).unwrap();
+    let result = stack
+        .amazon_callback
+        .cipher
+        .open(&sealed_of(&item_one), &token_context(&user, &conn_two))
+        .await;
+    assert!(matches!(result, Err(CipherError::Corrupt)), "{result:?}");
+    let other_user = adsconnect::ids::UserId::parse(OTHER).unwrap();
+    let conn_one = adsconnect::ids::ConnectionId::parse(&one).unwrap();
+    let result = stack
+        .amazon_callback
+        .cipher
+        .open(
+            &sealed_of(&item_one),
+            &token_context(&other_user, &conn_one),
+        )
+        .await;
+    assert!(matches!(result, Err(CipherError::Corrupt)));
 }

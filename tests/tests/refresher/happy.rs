@@ -1,49 +1,10 @@
-//! `token-refresher`: exactly-once refreshes, failure classification,
-//! deadlines and health, against moto and the LWA stand-in.
+//! Scheduled and on-demand refreshes, and what they make of a connection.
 
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Instant;
 
-use adsconnect::connections::refresh::{Outcome, RefreshConfig};
-use adsconnect::model::connection::ConnectionStatus;
-use adsconnect_dev::amazon_stub::{Endpoint, Login};
-use adsconnect_tests::*;
-use chrono::{Duration, Utc};
-use serde_json::json;
-use wiremock::ResponseTemplate;
+use adsconnect::connections::refresh::Outcome;
 
-const USER: &str = "user_2refresher";
-
-fn far() -> Instant {
-    Instant::now() + StdDuration::from_secs(600)
-}
-
-async fn stack_with_user() -> Stack {
-    let stack = Stack::new().await;
-    stack
-        .post_event(&user_event(
-            "user.created",
-            &clerk_user(USER, "r@example.com", 1_000),
-        ))
-        .await;
-    stack.amazon.add_login("seller", Login::default());
-    stack
-}
-
-/// Whether the connection's item is in the sparse `refresh-due` index
-/// (both of its keys present).
-async fn has_index_entry(
-    stack: &Stack,
-    record: &adsconnect::model::connection::ConnectionRecord,
-) -> bool {
-    let item = stack
-        .item(
-            &format!("USER#{}", record.user_id),
-            &format!("CONN#{}", record.connection_id),
-        )
-        .await
-        .unwrap();
-    item.contains_key("refresh_shard") && item.contains_key("refresh_due_at")
-}
+use super::*;
 
 #[tokio::test]
 async fn one_refresh_costs_the_index_queries_a_claim_two_puts_and_two_kms_calls() {
@@ -62,70 +23,6 @@ async fn one_refresh_costs_the_index_queries_a_claim_two_puts_and_two_kms_calls(
     kms.sort();
     assert_eq!(kms, ["Decrypt", "GenerateDataKey"]);
     assert_eq!(stack.connection(&due).await.refresh_count, 1);
-}
-
-#[tokio::test]
-async fn overlapping_runs_refresh_each_due_connection_exactly_once() {
-    let stack = stack_with_user().await;
-    let mut due = Vec::new();
-    for user in 0..4 {
-        let user_id = format!("user_2owner{user}");
-        for login in 0..50 {
-            due.push(
-                stack
-                    .seed_connection(
-                        &user_id,
-                        &format!("login-{user}-{login}"),
-                        Duration::minutes(5),
-                    )
-                    .await,
-            );
-        }
-    }
-    let later = stack
-        .seed_connection(USER, "later", Duration::hours(2))
-        .await;
-    stack.amazon.set_token_delay(StdDuration::from_millis(20));
-    let (a, b) = (
-        stack.refresher(RefreshConfig::default()),
-        stack.refresher(RefreshConfig::default()),
-    );
-    stack.kms_calls.take();
-    let (first, second) = tokio::join!(a.run(Utc::now(), far()), b.run(Utc::now(), far()));
-    let (first, second) = (first.unwrap(), second.unwrap());
-    assert_eq!(
-        first.refreshed + second.refreshed,
-        200,
-        "{first:?} {second:?}"
-    );
-    assert_eq!(
-        stack.amazon.calls(Endpoint::Token),
-        200,
-        "LWA asked once per connection"
-    );
-    for connection in &due {
-        let record = stack.connection(connection).await;
-        assert_eq!(record.refresh_count, 1);
-        assert_eq!(record.status, ConnectionStatus::Active);
-        assert!(record.access_expires_at > Utc::now() + Duration::minutes(55));
-        assert!(record.lease_owner.is_none());
-    }
-    assert_eq!(
-        stack.connection(&later).await.refresh_count,
-        0,
-        "not due yet"
-    );
-    // Per run: one Decrypt (the callback's data key) and one data key for
-    // re-sealing, however many connections it refreshed.
-    let mut kms = stack.kms_calls.take();
-    kms.sort();
-    assert_eq!(
-        kms,
-        ["Decrypt", "Decrypt", "GenerateDataKey", "GenerateDataKey"]
-    );
-    // A run right after finds nothing due.
-    let again = a.run(Utc::now(), far()).await.unwrap();
-    assert_eq!((again.due, again.refreshed), (0, 0));
 }
 
 #[tokio::test]
@@ -179,147 +76,6 @@ async fn invalid_grant_needs_reauth_at_once_and_destroys_the_tokens() {
             "leaked {secret}"
         );
     }
-}
-
-#[tokio::test]
-async fn a_refused_client_stops_the_run_and_leaves_connections_untouched() {
-    let stack = stack_with_user().await;
-    let mut seeded = Vec::new();
-    for login in 0..5 {
-        seeded.push(
-            stack
-                .seed_connection(USER, &format!("seller{login}"), Duration::minutes(1))
-                .await,
-        );
-    }
-    let before: Vec<_> =
-        futures::future::join_all(seeded.iter().map(|c| stack.connection(c))).await;
-    stack.amazon.script(
-        Endpoint::Token,
-        vec![ResponseTemplate::new(401).set_body_json(
-            json!({"error": "invalid_client", "error_description": "Client authentication failed"}),
-        )],
-    );
-    let config = RefreshConfig {
-        concurrency: 1,
-        ..RefreshConfig::default()
-    };
-    let summary = stack
-        .refresher(config)
-        .run(Utc::now(), far())
-        .await
-        .unwrap();
-    assert!(summary.circuit_open);
-    assert_eq!(summary.refreshed, 0);
-    assert_eq!(
-        stack.amazon.calls(Endpoint::Token),
-        1,
-        "LWA is not hammered"
-    );
-    for (connection, old) in seeded.iter().zip(before) {
-        let now = stack.connection(connection).await;
-        assert_eq!(now.status, ConnectionStatus::Active);
-        assert_eq!(now.failure_count, 0);
-        assert_eq!(now.tokens, old.tokens);
-        assert_eq!(now.refresh_due_at, old.refresh_due_at);
-    }
-}
-
-#[tokio::test]
-async fn throttling_backs_off_as_told_and_server_errors_back_off_then_succeed() {
-    let stack = stack_with_user().await;
-    let throttled = stack
-        .seed_connection(USER, "throttled", Duration::minutes(1))
-        .await;
-    let refresher = stack.refresher(RefreshConfig {
-        concurrency: 1,
-        ..RefreshConfig::default()
-    });
-    let now = Utc::now();
-    stack.amazon.script(
-        Endpoint::Token,
-        vec![ResponseTemplate::new(429).insert_header("retry-after", "600")],
-    );
-    let summary = refresher.run(now, far()).await.unwrap();
-    assert_eq!(summary.transient_failures, 1);
-    let record = stack.connection(&throttled).await;
-    assert_eq!(record.failure_count, 1);
-    assert_eq!(record.last_error_code.as_deref(), Some("lwa_unavailable"));
-    // Stored in milliseconds: compare at that precision.
-    assert!(
-        record.next_retry_at.unwrap() >= now + Duration::seconds(599),
-        "Retry-After honoured: {record:?}"
-    );
-    assert_eq!(record.status, ConnectionStatus::Active);
-    assert!(has_index_entry(&stack, &record).await, "still retried");
-    assert_eq!(
-        stack.amazon.calls(Endpoint::Token),
-        1,
-        "a long Retry-After is not waited for in-run"
-    );
-    // Not before its retry time…
-    assert_eq!(
-        refresher
-            .run(now + Duration::seconds(60), far())
-            .await
-            .unwrap()
-            .due,
-        0
-    );
-    // …then refreshed, and the failure count resets.
-    let later = refresher
-        .run(now + Duration::minutes(11), far())
-        .await
-        .unwrap();
-    assert_eq!(later.refreshed, 1);
-    let record = stack.connection(&throttled).await;
-    assert_eq!((record.failure_count, record.refresh_count), (0, 1));
-    assert!(record.last_error_code.is_none());
-
-    // 5xx: retried in-run, then backed off; after five failed runs the
-    // status is `error`, still scheduled; a success restores it.
-    let flaky = stack
-        .seed_connection(USER, "flaky", Duration::minutes(1))
-        .await;
-    let mut at = Utc::now();
-    for run in 1..=5 {
-        stack.amazon.script(
-            Endpoint::Token,
-            vec![
-                ResponseTemplate::new(500),
-                ResponseTemplate::new(502),
-                ResponseTemplate::new(503),
-            ],
-        );
-        let summary = refresher.run(at, far()).await.unwrap();
-        assert_eq!(summary.transient_failures, 1, "run {run}");
-        let record = stack.connection(&flaky).await;
-        assert_eq!(record.failure_count, run);
-        at = record.next_retry_at.unwrap() + Duration::seconds(1);
-    }
-    let record = stack.connection(&flaky).await;
-    assert_eq!(record.status, ConnectionStatus::Error);
-    assert!(has_index_entry(&stack, &record).await);
-    let full = stack.get("/api/v1/users/me/full", USER).await.body;
-    let view = full["connections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == flaky.connection_id.as_str())
-        .unwrap()
-        .clone();
-    assert_eq!(view["health"], "error");
-    assert!(
-        view["warnings"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("refresh_failing"))
-    );
-    assert_eq!(refresher.run(at, far()).await.unwrap().refreshed, 1);
-    assert_eq!(
-        stack.connection(&flaky).await.status,
-        ConnectionStatus::Active
-    );
 }
 
 #[tokio::test]
@@ -483,4 +239,31 @@ async fn auto_refresh_off_takes_a_users_connections_off_the_schedule() {
     assert_eq!(stack.send(&stack.users, &on, Some(USER)).await.status, 200);
     let record = stack.connection(&connection).await;
     assert!(record.auto_refresh && has_index_entry(&stack, &record).await);
+}
+
+/// The soonest-due connection is refreshed first, whatever index shard it
+/// is on: here due times run opposite to shard order.
+#[tokio::test]
+async fn due_connections_are_refreshed_soonest_due_first_across_shards() {
+    let stack = Stack::new().await;
+    let picked = logins_on_increasing_shards("due", 6);
+    // The lowest shard is due last, the highest first.
+    for (rank, (_, login)) in picked.iter().enumerate() {
+        stack
+            .seed_connection(USER, login, Duration::minutes(6 - rank as i64))
+            .await;
+    }
+    let soonest_first: Vec<String> = picked.iter().rev().map(|(_, l)| l.clone()).collect();
+    let summary = stack
+        .refresher(one_at_a_time())
+        .run(Utc::now(), far())
+        .await
+        .unwrap();
+    assert_eq!(summary.refreshed, 6, "{summary:?}");
+    assert_eq!(
+        stack.amazon.refresh_requests(),
+        soonest_first,
+        "LWA must see the refreshes soonest due first (login, shard: {picked:?}, \
+         the highest shard due first)"
+    );
 }

@@ -1,0 +1,340 @@
+//! Amazon's side: the configuration pointing at the stub, logins, the
+//! connect flow, connections seeded as the callback writes them, and the
+//! refresher.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use adsconnect::amazon::{AmazonConfig, PerRegion};
+use adsconnect::api;
+use adsconnect::connections::connection_id_for;
+use adsconnect::connections::consent::ConnectService;
+use adsconnect::connections::lifecycle::{self, Consent};
+use adsconnect::connections::refresh::{RefreshConfig, Refresher};
+use adsconnect::connections::tokens::TokenPair;
+use adsconnect::ids::UserId;
+use adsconnect::model::connection::{ConnectionRecord, DueConnection};
+use adsconnect::secrets::Secret;
+use adsconnect::tokens::TokenCipher;
+use adsconnect_dev::amazon_stub::{self, Login, profile};
+use adsconnect_dev::apigw::ClientRequest;
+use axum::Router;
+use serde_json::{Value, json};
+use wiremock::ResponseTemplate;
+
+use crate::answers::{HTML, JSON, raw};
+use crate::stack::{Response, Stack, connect_service};
+
+pub const APP_ORIGIN: &str = "https://app.example.test";
+pub const DEFAULT_RETURN_URL: &str = "https://app.example.test/settings/amazon";
+pub const REDIRECT_URI: &str = "https://api.example.test/api/v1/amazon/callback";
+
+/// Amazon configuration pointing every host at the stub.
+pub fn amazon_config(stub: &str) -> AmazonConfig {
+    AmazonConfig {
+        client_id: Secret::new(amazon_stub::CLIENT_ID),
+        client_secret: Secret::new(amazon_stub::CLIENT_SECRET),
+        redirect_uri: Some(REDIRECT_URI.into()),
+        scopes: vec!["advertising::campaign_management".into(), "profile".into()],
+        auth_urls: PerRegion {
+            na: format!("{stub}/na/ap/oa"),
+            eu: format!("{stub}/eu/ap/oa"),
+            fe: format!("{stub}/fe/ap/oa"),
+        },
+        token_url: format!("{stub}/auth/o2/token"),
+        ads_urls: PerRegion {
+            na: format!("{stub}/na"),
+            eu: format!("{stub}/eu"),
+            fe: format!("{stub}/fe"),
+        },
+        profile_url: format!("{stub}/user/profile"),
+    }
+}
+
+/// A login at Amazon: its LWA profile, its Ads API profiles by region
+/// (`na`, `eu`, `fe`) and its Ads accounts.
+pub fn amazon_login(
+    lwa_profile: Value,
+    profiles: Vec<(&'static str, Vec<Value>)>,
+    ads_accounts: Vec<Value>,
+) -> Login {
+    Login {
+        lwa_profile: Some(lwa_profile),
+        profiles: profiles.into_iter().collect(),
+        ads_accounts,
+    }
+}
+
+/// The seller of the fault tests: two profiles in NA, one in the EU.
+pub fn seller() -> Login {
+    amazon_login(
+        json!({"user_id": "amzn1.account.FAULTS", "name": "Fault Seller", "email": "f@example.com"}),
+        vec![
+            (
+                "na",
+                vec![
+                    profile(7001, "US", "Faults US", "seller"),
+                    profile(7002, "CA", "Faults CA", "seller"),
+                ],
+            ),
+            ("eu", vec![profile(7101, "DE", "Faults DE", "seller")]),
+        ],
+        vec![],
+    )
+}
+
+/// The query parameters of a redirect.
+pub fn query_of(url: &reqwest::Url) -> HashMap<String, String> {
+    url.query_pairs().into_owned().collect()
+}
+
+/// Token endpoint answers that are garbage or failures: (case, answers,
+/// callback reason, calls made, refresher error code).
+pub fn token_endpoint_faults() -> Vec<(
+    &'static str,
+    Vec<ResponseTemplate>,
+    &'static str,
+    usize,
+    &'static str,
+)> {
+    let exchange = "token_exchange_failed";
+    let rejected = "lwa_rejected";
+    vec![
+        (
+            "an HTML page",
+            vec![raw(200, "text/html", HTML)],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "truncated JSON",
+            vec![raw(
+                200,
+                JSON,
+                r#"{"access_token": "Atza|cut", "refresh_tok"#,
+            )],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "wrong types",
+            vec![raw(
+                200,
+                JSON,
+                r#"{"access_token": 42, "token_type": "bearer", "expires_in": "an hour", "refresh_token": []}"#,
+            )],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "an empty object",
+            vec![raw(200, JSON, "{}")],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "an array",
+            vec![raw(200, JSON, "[]")],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "no body",
+            vec![ResponseTemplate::new(200)],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "a 400 that is not JSON",
+            vec![raw(400, "text/plain", "Bad Request")],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "a 400 with an unknown error",
+            vec![raw(400, JSON, r#"{"error": "mystery_error"}"#)],
+            exchange,
+            1,
+            rejected,
+        ),
+        (
+            "500 pages",
+            vec![raw(500, "text/html", HTML); 3],
+            "lwa_unavailable",
+            3,
+            "lwa_unavailable",
+        ),
+        (
+            "throttling",
+            vec![ResponseTemplate::new(429); 3],
+            "lwa_unavailable",
+            3,
+            "lwa_unavailable",
+        ),
+        (
+            "a JSON 503",
+            vec![raw(503, JSON, r#"{"error": "temporarily_unavailable"}"#); 3],
+            "lwa_unavailable",
+            3,
+            "lwa_unavailable",
+        ),
+    ]
+}
+
+impl Stack {
+    /// `POST /api/v1/amazon/connect` as `user_id`.
+    pub async fn connect(&self, user_id: &str, body: &Value) -> Response {
+        let request = ClientRequest::new("POST", "/api/v1/amazon/connect").json(body);
+        self.send(&self.start, &request, Some(user_id)).await
+    }
+
+    /// Amazon's redirect to the callback with `query`.
+    pub async fn amazon_redirect(&self, query: &str) -> Response {
+        let request = ClientRequest::new("GET", &format!("/api/v1/amazon/callback?{query}"));
+        self.send(&self.callback, &request, None).await
+    }
+
+    /// The whole flow: start as `user_id`, consent as `login`, follow the
+    /// redirect; returns the callback's `Location`.
+    pub async fn connect_flow(&self, user_id: &str, login: &str) -> reqwest::Url {
+        let started = self.connect(user_id, &json!({"region": "na"})).await;
+        assert_eq!(started.status, 200, "{:?}", started.body);
+        let (_, query) = self
+            .amazon
+            .consent(started.body["authorization_url"].as_str().unwrap(), login)
+            .unwrap();
+        let done = self.amazon_redirect(&query).await;
+        assert_eq!(done.status, 302, "{:?}", done.body);
+        reqwest::Url::parse(done.headers["location"].to_str().unwrap()).unwrap()
+    }
+
+    /// A started connection's consent as `login`: the query Amazon
+    /// redirects back with.
+    pub async fn consented(&self, user: &str, login: &str) -> String {
+        let started = self.connect(user, &json!({"region": "na"})).await;
+        assert_eq!(started.status, 200, "{:?}", started.body);
+        self.amazon
+            .consent(started.body["authorization_url"].as_str().unwrap(), login)
+            .unwrap()
+            .1
+    }
+
+    /// `user` (already created) connects `login`: the connection's id and
+    /// its account ids, sorted.
+    pub async fn connected(&self, user: &str, login: &str) -> (String, Vec<String>) {
+        let done = query_of(&self.connect_flow(user, login).await);
+        assert_eq!(done["amazon"], "connected", "{done:?}");
+        let mut accounts: Vec<String> = self.get("/api/v1/accounts", user).await.body["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["account_id"].as_str().unwrap().to_owned())
+            .collect();
+        accounts.sort();
+        (done["connection_id"].clone(), accounts)
+    }
+
+    /// A token cipher as a process of its own holds it: no data key cached.
+    pub fn cipher(&self) -> TokenCipher {
+        TokenCipher::new(self.kms.clone(), self.kms_key_id.clone())
+    }
+
+    /// `oauth-start` in a process of its own: cold data-key caches, so its
+    /// KMS calls are part of what can fail.
+    pub fn cold_start(&self) -> Router {
+        api::start_router(self.cold_connect_service())
+    }
+
+    /// `oauth-callback` in a process of its own, likewise.
+    pub fn cold_callback(&self) -> Router {
+        api::callback_router(self.cold_connect_service())
+    }
+
+    fn cold_connect_service(&self) -> Arc<ConnectService> {
+        Arc::new(connect_service(
+            &self.startup,
+            &self.kms_key_id,
+            &self.amazon_config,
+        ))
+    }
+
+    /// A refresher as the `token-refresher` function builds it: its own
+    /// process, so its own data-key cache.
+    pub fn refresher(&self, config: RefreshConfig) -> Refresher {
+        self.startup
+            .refresher(
+                self.startup.cipher(&self.kms_key_id),
+                &self.amazon_config,
+                config,
+            )
+            .unwrap()
+    }
+
+    /// A connection of `user_id` to `login` whose access token expires in
+    /// `expires_in`, written as the callback writes one (tokens sealed by the
+    /// callback's process).
+    pub async fn seed_connection(
+        &self,
+        user_id: &str,
+        login: &str,
+        expires_in: chrono::Duration,
+    ) -> DueConnection {
+        let user_id = UserId::parse(user_id).unwrap();
+        let (access, refresh) = self.amazon.grant(login);
+        let now = chrono::Utc::now();
+        let connection_id = connection_id_for(&user_id, &format!("lwa:{login}"));
+        let sealed = TokenPair {
+            access_token: Secret::new(access),
+            refresh_token: Secret::new(refresh),
+        }
+        .seal(&self.amazon_callback.cipher, &user_id, &connection_id)
+        .await
+        .unwrap();
+        let (connection, _) = lifecycle::connected(
+            None,
+            Consent {
+                user_id: user_id.clone(),
+                connection_id: connection_id.clone(),
+                amazon_identity: format!("lwa:{login}"),
+                amazon_user_id: Some(login.to_owned()),
+                amazon_name: None,
+                amazon_email: None,
+                region: adsconnect::model::region::Region::Na,
+                scopes: vec!["advertising::campaign_management".into()],
+                access_expires_at: now + expires_in,
+                tokens: sealed,
+                sync_warnings: vec![],
+                auto_refresh: true,
+            },
+            now,
+        );
+        // One PutItem through the store (which adds the refresh index's
+        // shard): moto copies the whole table for every transaction, which
+        // would make seeding hundreds of connections quadratic.
+        self.store.put_connection(&connection).await.unwrap();
+        self.calls.take();
+        self.kms_calls.take();
+        DueConnection {
+            user_id,
+            connection_id,
+        }
+    }
+
+    pub async fn connection(&self, due: &DueConnection) -> ConnectionRecord {
+        let record = self
+            .store
+            .get_connection(&due.user_id, &due.connection_id)
+            .await
+            .unwrap()
+            .unwrap();
+        self.calls.take();
+        record
+    }
+}

@@ -1,0 +1,78 @@
+//! Management: the caller's connections, accounts and settings (`users`):
+//! isolation, crypto-shredding, re-authorize, sync, defaults, pagination,
+//! health, settings validation.
+//!
+//! - `happy`: disconnect, re-authorize, sync, pages, deleting accounts and
+//!   the health summary, settings patched and reset;
+//! - `attacks`: other users' ids, settings and accounts, invalid patches;
+//! - `storms`: default switches at once;
+//! - `default_account`: at most one default, always the one the settings
+//!   name, after every step of a seeded sequence and under concurrency;
+//! - `faults`: AWS failing at every call of each multi-write operation, all
+//!   or nothing;
+//! - `leaks`: no secret of these flows in the table, the logs or any answer.
+
+mod attacks;
+mod default_account;
+mod faults;
+mod happy;
+mod leaks;
+mod storms;
+
+use adsconnect_dev::amazon_stub::{Login, profile};
+use adsconnect_tests::*;
+use serde_json::{Value, json};
+
+const A: &str = "user_2alice";
+const B: &str = "user_2bob";
+
+/// The user of the settings tests.
+const USER: &str = "user_2usersApi";
+
+fn login(user: &str, profiles: &[(u64, &str)]) -> Login {
+    amazon_login(
+        json!({"user_id": format!("amzn1.account.{user}"), "name": user, "email": format!("{user}@example.com")}),
+        vec![(
+            "na",
+            profiles
+                .iter()
+                .map(|(id, name)| profile(*id, "US", name, "seller"))
+                .collect(),
+        )],
+        vec![],
+    )
+}
+
+async fn two_users() -> (Stack, String, String) {
+    let stack = Stack::new().await;
+    for user in [A, B] {
+        stack
+            .create_user(user, &format!("{user}@example.com"))
+            .await;
+    }
+    stack.amazon.add_login(
+        "alice",
+        login("alice", &[(101, "Alice US"), (102, "Alice CA")]),
+    );
+    stack
+        .amazon
+        .add_login("bob", login("bob", &[(201, "Bob US")]));
+    let a = query_of(&stack.connect_flow(A, "alice").await)["connection_id"].clone();
+    let b = query_of(&stack.connect_flow(B, "bob").await)["connection_id"].clone();
+    (stack, a, b)
+}
+
+async fn account_ids(stack: &Stack, user: &str) -> Vec<String> {
+    let body = stack.get("/api/v1/accounts?limit=100", user).await.body;
+    body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A stack where `USER` has signed up.
+async fn stack_with_user() -> Stack {
+    Stack::with_user(USER, "ada@example.com").await
+}
