@@ -157,12 +157,6 @@ async fn local_http_api_applies_the_authorizer_like_api_gateway() {
     assert_eq!(me["email"], "dev@example.com");
 }
 
-/// Built binaries sit next to the test executable's parent directory.
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join(name)
-}
-
 #[test]
 fn missing_configuration_fails_start_up_with_one_line_naming_the_variable() {
     for (name, variable) in [

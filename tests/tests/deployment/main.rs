@@ -4,10 +4,13 @@
 //! - `happy`: `template.yaml`, the local HTTP API, the sample events, the
 //!   OpenAPI description and the binaries' start-up behaviour agree;
 //! - `faults`: the whole stack with AWS (moto) killed or hanging mid-request,
-//!   and garbage bodies on every write route of every function.
+//!   and garbage bodies on every write route of every function;
+//! - `leaks`: every function's built binary behind the Runtime API emulator,
+//!   logging as verbosely as a deployer can set: no event, header or body.
 
 mod faults;
 mod happy;
+mod leaks;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -15,6 +18,12 @@ use std::path::{Path, PathBuf};
 use adsconnect_dev::template::load_template;
 use adsconnect_tests::*;
 use serde_json::Value;
+
+/// Built binaries sit next to the test executable's parent directory.
+fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join(name)
+}
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
