@@ -8,12 +8,17 @@
 //! - `signed-event <event.json>`: prints the HTTP API event that delivers a
 //!   correctly signed Clerk event to `clerk-webhook` (for `cargo lambda invoke`)
 //! - `refresh`: one token-refresher run, as the schedule would start it
+//! - `emulate [work dir]`: every function under `cargo lambda watch`, every
+//!   sample in `events/` sent with `cargo lambda invoke` and its answer
+//!   checked (see `emulate.rs`; `scripts/lambda-emulation` runs it)
 //!
 //! Configuration comes from the same environment variables as on AWS, plus
 //! `DEV_DIR` (where the dev key lives) and `LOCAL_API_ADDR`; see
 //! `scripts/dev`, which sets them all.
 
-use std::path::PathBuf;
+mod emulate;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use adsconnect::auth::{SessionVerifier, VerifierConfig};
@@ -38,7 +43,8 @@ async fn main() {
         Some("webhook") => webhook(&args[1..]).await,
         Some("refresh") => refresh().await,
         Some("signed-event") => signed_event(&args[1..]).await,
-        _ => Err("usage: adsconnect-dev provision | serve | token [user_id] [session_id] [ttl] | webhook <event.json> | signed-event <event.json> | refresh".into()),
+        Some("emulate") => emulate::run(&args[1..]).await,
+        _ => Err("usage: adsconnect-dev provision | serve | token [user_id] [session_id] [ttl] | webhook <event.json> | signed-event <event.json> | refresh | emulate [work dir]".into()),
     };
     if let Err(error) = result {
         eprintln!("adsconnect-dev: {error}");
@@ -61,6 +67,12 @@ fn emulator() -> Result<aws_config::SdkConfig, BoxError> {
 }
 
 async fn provision_stack() -> Result<(), BoxError> {
+    println!("{}", provision_resources().await?);
+    Ok(())
+}
+
+/// Creates what `provision` creates; says what it did.
+async fn provision_resources() -> Result<String, BoxError> {
     let sdk = emulator()?;
     let table = config::required("TABLE_NAME")?;
     let created = provision::ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &table).await?;
@@ -82,12 +94,11 @@ async fn provision_stack() -> Result<(), BoxError> {
     provision::put_secret(&secrets, &secret_id, &value).await?;
     let key = dev_key()?;
     std::fs::write(dev_dir().join("clerk-dev-key.pub.pem"), &key.public_pem)?;
-    println!(
+    Ok(format!(
         "provisioned: table {table} ({}), KMS key {key_alias}, secret {secret_id}, dev Clerk key {}",
         if created { "created" } else { "existed" },
         dev_dir().join("clerk-dev-key.pem").display()
-    );
-    Ok(())
+    ))
 }
 
 async fn serve() -> Result<(), BoxError> {
@@ -164,12 +175,17 @@ fn dev_login() -> Login {
 }
 
 fn token(args: &[String]) -> Result<(), BoxError> {
-    let issuer = config::required("CLERK_ISSUER")?;
     let user = args.first().map_or("user_dev", String::as_str);
     let session = args.get(1).map_or("sess_dev", String::as_str);
     let ttl: i64 = args.get(2).map_or(Ok(3600), |t| t.parse())?;
-    println!("{}", dev_key()?.session_token(&issuer, user, session, ttl));
+    println!("{}", dev_token(user, session, ttl)?);
     Ok(())
+}
+
+/// A session token of the dev Clerk key for `CLERK_ISSUER`.
+fn dev_token(user: &str, session: &str, ttl: i64) -> Result<String, BoxError> {
+    let issuer = config::required("CLERK_ISSUER")?;
+    Ok(dev_key()?.session_token(&issuer, user, session, ttl))
 }
 
 async fn refresh() -> Result<(), BoxError> {
@@ -202,6 +218,12 @@ async fn signed_event(args: &[String]) -> Result<(), BoxError> {
     let path = args
         .first()
         .ok_or("usage: adsconnect-dev signed-event <event.json>")?;
+    println!("{}", signed_event_for(Path::new(path)).await?);
+    Ok(())
+}
+
+/// The HTTP API event that delivers the Clerk event in `path`, signed.
+async fn signed_event_for(path: &Path) -> Result<serde_json::Value, BoxError> {
     let body = std::fs::read(path)?;
     let (id, timestamp, signature) = sign(&body).await?;
     let request = adsconnect_dev::apigw::ClientRequest::new("POST", "/webhooks/clerk")
@@ -209,8 +231,7 @@ async fn signed_event(args: &[String]) -> Result<(), BoxError> {
         .header("svix-id", &id)
         .header("svix-timestamp", &timestamp.to_string())
         .header("svix-signature", &signature);
-    println!("{}", request.http_api_event("POST /webhooks/clerk", None));
-    Ok(())
+    Ok(request.http_api_event("POST /webhooks/clerk", None))
 }
 
 async fn webhook(args: &[String]) -> Result<(), BoxError> {

@@ -1,0 +1,310 @@
+//! `emulate [work dir]`: every function as Lambda runs it. `cargo lambda
+//! watch` emulates the Lambda control plane, and every sample in `events/`
+//! is sent with `cargo lambda invoke`; each answer is checked. One line per
+//! event (`ok` or `FAIL` with the answer), then `lambda emulation: N passed,
+//! M failed`; an error when any failed.
+//!
+//! It provisions the functions' resources first, as `provision` does, from
+//! the environment the functions get too: `scripts/lambda-emulation` sets
+//! it (moto at `AWS_ENDPOINT_URL`, resources of the run's own) and runs this
+//! from the repository root. `cargo lambda` comes from `PATH`. The work dir
+//! (default `$CARGO_TARGET_DIR/lambda-emulation`) is emptied first; it gets
+//! the generated events and `watch.log`.
+
+use std::fs;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use adsconnect::config;
+use adsconnect_dev::BoxError;
+use serde_json::Value;
+
+/// What the answer of one invocation must be.
+type Check = fn(&Value) -> bool;
+
+/// Where the authorizer sample wants a session token.
+const TOKEN_PLACEHOLDER: &str = "<dev token: scripts/devctl token>";
+
+pub async fn run(args: &[String]) -> Result<(), BoxError> {
+    let work = args.first().map_or_else(
+        || {
+            PathBuf::from(config::optional("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()))
+                .join("lambda-emulation")
+        },
+        PathBuf::from,
+    );
+    if work.exists() {
+        fs::remove_dir_all(&work)?;
+    }
+    fs::create_dir_all(&work)?;
+    crate::provision_resources().await?;
+    let jwt_key = fs::read_to_string(crate::dev_dir().join("clerk-dev-key.pub.pem"))?;
+
+    let port = free_port()?;
+    let _watch = Watch::start(port, &jwt_key, &work.join("watch.log"))?;
+    wait_until_listening(port);
+    let mut emulation = Emulation {
+        port,
+        passed: 0,
+        failed: 0,
+    };
+
+    // The authorizer: a placeholder token is refused, a dev token accepted.
+    let authorizer = Path::new("events/auth-check/authorizer-request.json");
+    emulation.invoke("auth-check", authorizer, |r| r["isAuthorized"] == false);
+    let token = crate::dev_token("user_dev", "sess_dev", 300)?;
+    let valid = work.join("authorizer-valid.json");
+    fs::write(
+        &valid,
+        fs::read_to_string(authorizer)?.replace(TOKEN_PLACEHOLDER, &token),
+    )?;
+    emulation.invoke("auth-check", &valid, |r| {
+        r["isAuthorized"] == true && r["context"]["user_id"] == "user_dev"
+    });
+
+    // The webhook: the sample's placeholder signature is refused; a signed
+    // user.created creates user_dev.
+    emulation.invoke(
+        "clerk-webhook",
+        Path::new("events/clerk-webhook/http-api-request.json"),
+        |r| r["statusCode"] == 401,
+    );
+    let created = work.join("user-created.json");
+    let signed = crate::signed_event_for(Path::new("events/clerk-webhook/user-created.json"));
+    fs::write(&created, signed.await?.to_string())?;
+    emulation.invoke("clerk-webhook", &created, |r| {
+        r["statusCode"] == 200 && body(r)["outcome"] == "applied"
+    });
+
+    // Every users route: 200, or 404 for samples naming another user's
+    // connection or account.
+    for event in samples("users")? {
+        if names_an_id(&event)? {
+            emulation.invoke("users", &event, |r| r["statusCode"] == 404);
+        } else {
+            emulation.invoke("users", &event, |r| r["statusCode"] == 200);
+        }
+    }
+
+    emulation.invoke(
+        "oauth-start",
+        Path::new("events/oauth-start/connect.json"),
+        |r| {
+            r["statusCode"] == 200
+                && body(r)["authorization_url"]
+                    .as_str()
+                    .is_some_and(|url| url.contains("code_challenge"))
+        },
+    );
+    for event in samples("oauth-callback")? {
+        emulation.invoke("oauth-callback", &event, |r| {
+            r["statusCode"] == 302
+                && r["headers"]["location"]
+                    .as_str()
+                    .is_some_and(|location| location.contains("reason=invalid_state"))
+        });
+    }
+    emulation.invoke(
+        "token-refresher",
+        Path::new("events/token-refresher/scheduled-event.json"),
+        |r| r["due"] == 0 && r["circuit_open"] == false,
+    );
+
+    let Emulation { passed, failed, .. } = emulation;
+    println!("lambda emulation: {passed} passed, {failed} failed");
+    if failed > 0 {
+        return Err(format!("{failed} of {} events failed", passed + failed).into());
+    }
+    Ok(())
+}
+
+struct Emulation {
+    port: u16,
+    passed: usize,
+    failed: usize,
+}
+
+impl Emulation {
+    /// Sends `event` to `function` with `cargo lambda invoke`: passed when
+    /// that succeeds and `check` holds for the JSON it answers.
+    fn invoke(&mut self, function: &str, event: &Path, check: Check) {
+        let output = Command::new("cargo")
+            .args(["lambda", "invoke", function, "--invoke-port"])
+            .arg(self.port.to_string())
+            .arg("--data-file")
+            .arg(event)
+            .args(["--output-format", "json"])
+            .stdin(Stdio::null())
+            .output();
+        let (passed, answer) = match output {
+            Ok(output) => {
+                let passed = output.status.success()
+                    && serde_json::from_slice::<Value>(&output.stdout).is_ok_and(|r| check(&r));
+                let mut answer = String::from_utf8_lossy(&output.stdout).into_owned();
+                answer.push_str(&String::from_utf8_lossy(&output.stderr));
+                (passed, answer)
+            }
+            Err(error) => (false, format!("cargo lambda invoke: {error}")),
+        };
+        if passed {
+            self.passed += 1;
+            println!("ok   {function} {}", event.display());
+        } else {
+            self.failed += 1;
+            println!(
+                "FAIL {function} {}: {}",
+                event.display(),
+                head(&answer, 400)
+            );
+        }
+    }
+}
+
+/// The answer's `body`, parsed (`null` when it is not JSON).
+fn body(answer: &Value) -> Value {
+    answer["body"]
+        .as_str()
+        .and_then(|body| serde_json::from_str(body).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// The samples in `events/<function>/`, in name order.
+fn samples(function: &str) -> Result<Vec<PathBuf>, BoxError> {
+    let mut paths = Vec::new();
+    for entry in fs::read_dir(Path::new("events").join(function))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// Whether the sample's route takes a connection or account id
+/// (`"routeKey": "DELETE /api/v1/connections/{id}"`).
+fn names_an_id(event: &Path) -> Result<bool, BoxError> {
+    let event: Value = serde_json::from_str(&fs::read_to_string(event)?)?;
+    Ok(event["routeKey"]
+        .as_str()
+        .and_then(|route| route.split_once(' '))
+        .is_some_and(|(method, path)| {
+            method.bytes().all(|b| b.is_ascii_uppercase()) && path.contains("{id}")
+        }))
+}
+
+/// At most the first `bytes` bytes of `text`, cut at a character boundary.
+fn head(text: &str, bytes: usize) -> &str {
+    let mut end = text.len().min(bytes);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn free_port() -> Result<u16, BoxError> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+/// Waits (up to 20 s) until the emulator accepts connections on `port`; the
+/// invocations report it if it never does.
+fn wait_until_listening(port: u16) {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    for _ in 0..100 {
+        if TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `cargo lambda watch` on `port`, in a process group of its own: stopped
+/// with the functions it started (each in a group of its own) when this is
+/// dropped, or when this process is interrupted.
+struct Watch {
+    child: Arc<Mutex<Child>>,
+}
+
+impl Watch {
+    fn start(port: u16, jwt_key: &str, log: &Path) -> Result<Self, BoxError> {
+        let log = fs::File::create(log)?;
+        let child = Command::new("cargo")
+            .args(["lambda", "watch", "--invoke-port"])
+            .arg(port.to_string())
+            // The functions verify dev tokens with the dev Clerk key.
+            .env("CLERK_JWT_KEY", jwt_key)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()?;
+        let child = Arc::new(Mutex::new(child));
+        let watched = Arc::clone(&child);
+        tokio::spawn(async move {
+            interrupted().await;
+            shut_down(&watched);
+            std::process::exit(130);
+        });
+        Ok(Self { child })
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        shut_down(&self.child);
+    }
+}
+
+/// Asks `cargo lambda watch` and its functions to stop; after 5 s, makes them.
+fn shut_down(watch: &Mutex<Child>) {
+    let mut child = watch.lock().unwrap_or_else(PoisonError::into_inner);
+    let pid = child.id();
+    stop(pid, "TERM");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop(pid, "KILL");
+    let _ = child.wait();
+}
+
+/// Sends `SIG<signal>` to the functions `cargo lambda watch` (`pid`)
+/// started, then to its process group.
+fn stop(pid: u32, signal: &str) {
+    let _ = Command::new("pkill")
+        .arg(format!("-{signal}"))
+        .arg("-P")
+        .arg(pid.to_string())
+        .status();
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg("--")
+        .arg(format!("-{pid}"))
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Resolves on Ctrl-C or SIGTERM (never, where neither can be listened for).
+async fn interrupted() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => terminate.recv().await,
+            Err(_) => None,
+        }
+    };
+    tokio::select! {
+        Ok(()) = tokio::signal::ctrl_c() => {}
+        Some(()) = terminate => {}
+        else => std::future::pending().await,
+    }
+}
