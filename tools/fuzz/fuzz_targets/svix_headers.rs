@@ -15,9 +15,10 @@
 
 #![no_main]
 
+use adsconnect::ids::DeliveryId;
 use adsconnect::secrets::Secret;
 use adsconnect::webhooks::svix::{
-    DeliveryId, SignatureError, SvixVerifier, TOLERANCE_SECONDS, signature_header,
+    SignatureError, SvixVerifier, TOLERANCE_SECONDS, signature_header,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
