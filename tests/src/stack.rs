@@ -322,17 +322,23 @@ pub fn attr_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 pub async fn owned_items(stack: &Stack, user: &str) -> Vec<Item> {
     let mut items = Vec::new();
     for pk in [format!("USER#{user}"), format!("EVENTS#{user}")] {
-        let page = stack
+        let pages: Vec<_> = stack
             .dynamo
             .query()
             .table_name(&stack.table)
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", AttributeValue::S(pk))
             .consistent_read(true)
+            .into_paginator()
             .send()
+            .collect::<Result<_, _>>()
             .await
             .unwrap();
-        items.extend(page.items.unwrap_or_default());
+        items.extend(
+            pages
+                .into_iter()
+                .flat_map(|page| page.items.unwrap_or_default()),
+        );
     }
     for item in &mut items {
         item.remove("sync_requested_at");

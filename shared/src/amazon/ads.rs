@@ -164,8 +164,11 @@ impl AdsApi {
         }
     }
 
-    /// The LWA profile; `Ok(None)` when the granted scopes do not include it.
-    pub async fn lwa_profile(&self, access_token: &Secret) -> Result<Option<LwaProfile>, AdsError> {
+    /// The LWA profile of a login that granted the `profile` scope: any
+    /// answer but the profile is a failure (a refusal here is no sign that
+    /// the scope is missing, and taking it for one would give the login a
+    /// second identity).
+    pub async fn lwa_profile(&self, access_token: &Secret) -> Result<LwaProfile, AdsError> {
         let response = http::send(|| {
             self.http
                 .get(&self.profile_url)
@@ -173,12 +176,10 @@ impl AdsApi {
         })
         .await?;
         match response.status() {
-            StatusCode::OK => {
-                Ok(Some(response.json().await.map_err(|e| {
-                    AdsError::Body(e.without_url().to_string())
-                })?))
-            }
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST => Ok(None),
+            StatusCode::OK => response
+                .json()
+                .await
+                .map_err(|e| AdsError::Body(e.without_url().to_string())),
             status => Err(AdsError::Status(status.as_u16())),
         }
     }
@@ -243,18 +244,23 @@ impl AdsApi {
         Ok(accounts)
     }
 
-    /// Everything the login reaches, asked concurrently. A failing region or
-    /// account listing becomes a warning; the rest is kept.
-    pub async fn discover(&self, access_token: &Secret) -> Discovery {
+    /// Everything the login reaches, asked concurrently, with its LWA profile
+    /// when `with_profile` (the login granted the `profile` scope and who
+    /// it is matters). A failing region or account listing becomes a
+    /// warning; the rest is kept.
+    pub async fn discover(&self, access_token: &Secret, with_profile: bool) -> Discovery {
         let profiles = join_all(
             Region::ALL
                 .map(|region| async move { (region, self.profiles(region, access_token).await) }),
         );
-        let (lwa_profile, regions, ads_accounts) = tokio::join!(
-            self.lwa_profile(access_token),
-            profiles,
-            self.ads_accounts(access_token)
-        );
+        let lwa_profile = async {
+            match with_profile {
+                true => self.lwa_profile(access_token).await.map(Some),
+                false => Ok(None),
+            }
+        };
+        let (lwa_profile, regions, ads_accounts) =
+            tokio::join!(lwa_profile, profiles, self.ads_accounts(access_token));
         let mut warnings = Vec::new();
         let lwa_profile = lwa_profile.unwrap_or_else(|e| {
             warnings.push(SyncWarning {

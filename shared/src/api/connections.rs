@@ -4,7 +4,6 @@
 //! (404), and nothing changes.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
@@ -99,17 +98,47 @@ pub(crate) async fn get_connection(
     )))
 }
 
-/// Disconnects: the connection item goes, and with it the sealed tokens;
-/// its accounts go; an audit event stays.
-#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 204, description = "Disconnected; tokens destroyed"), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
+/// Where an Amazon user removes an app's access: Login with Amazon has no
+/// revocation endpoint, so a disconnect here cannot revoke the grant there.
+pub const AMAZON_APP_REMOVAL_URL: &str = "https://www.amazon.com/ap/adam";
+
+/// What a disconnect destroyed, what remains, and what only the user can do.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Disconnected {
+    pub connection_id: ConnectionId,
+    /// Gone at once.
+    pub destroyed: Vec<&'static str>,
+    /// Still held, and for how long.
+    pub retained: Vec<&'static str>,
+    /// Amazon's page where the user removes this app's access to their
+    /// Amazon account (the grant itself lives on at Amazon until then).
+    pub amazon_app_removal_url: &'static str,
+}
+
+/// Disconnects: the connection item goes, and with it the stored (sealed)
+/// tokens; its accounts go; an audit event stays. The answer says exactly
+/// that, and links Amazon's app-removal page.
+#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = Disconnected, description = "Disconnected: the stored tokens are deleted; the grant at Amazon lasts until the user removes the app at amazon_app_removal_url"), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn delete_connection(
     State(services): State<UsersServices>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<Disconnected>, ApiError> {
     let id = ConnectionId::parse(&id).map_err(|_| connection_not_found())?;
     match services.manage.disconnect(&caller.user_id, &id).await? {
-        Removed::Done => Ok(StatusCode::NO_CONTENT),
+        Removed::Done => Ok(Json(Disconnected {
+            connection_id: id,
+            destroyed: vec![
+                "the stored access and refresh tokens of this Amazon login",
+                "the connection and its advertising accounts",
+            ],
+            retained: vec![
+                "the connection's audit trail (event kinds and times), for 90 days",
+                "table backups (point-in-time recovery) hold the deleted, still sealed, item for up to 35 days",
+                "the KMS key and data keys that sealed the tokens, which also seal other connections",
+            ],
+            amazon_app_removal_url: AMAZON_APP_REMOVAL_URL,
+        })),
         Removed::NotFound => Err(connection_not_found()),
         Removed::KeptChanging => Err(conflict()),
     }

@@ -28,6 +28,8 @@ use crate::store::oauth_states::{TakenState, state_hash};
 use crate::store::{Store, StoreError};
 use crate::tokens::{CipherError, TokenCipher};
 
+/// The scope that lets us read who the Amazon login is.
+const PROFILE_SCOPE: &str = "profile";
 /// How long a consent may take.
 pub const STATE_LIFETIME: Duration = Duration::minutes(10);
 const STATE_BYTES: usize = 32;
@@ -236,7 +238,8 @@ impl ConnectService {
             tracing::error!("LWA returned no refresh token");
             return Err(Failure::TokenExchangeFailed);
         };
-        let discovery = self.ads.discover(&grant.access_token).await;
+        let with_profile = grant.scopes.iter().any(|s| s == PROFILE_SCOPE);
+        let discovery = self.ads.discover(&grant.access_token, with_profile).await;
         for warning in &discovery.warnings {
             tracing::warn!(source = %warning.source, reason = %warning.reason, "discovery incomplete");
         }

@@ -120,7 +120,8 @@ impl Manage {
                     return Ok(Synced::TokensUnavailable);
                 }
             };
-            let discovery = self.ads.discover(&tokens.access_token).await;
+            // The login's identity was settled at connect: no profile lookup.
+            let discovery = self.ads.discover(&tokens.access_token, false).await;
             if !discovery.any_region_answered {
                 return Ok(Synced::AdsUnavailable);
             }

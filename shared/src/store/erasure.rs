@@ -1,5 +1,9 @@
-//! Erasing a user: everything they own goes, and a tombstone keeps late or
-//! replayed events from bringing them back.
+//! Erasing a user: their profile, connections (with the sealed tokens) and
+//! accounts go at once, and a tombstone keeps late or replayed events from
+//! bringing them back. Their audit events (ids, kinds, error codes and
+//! times: no token, no personal data) are not read: nothing serves them
+//! once the connections are gone, and they expire by TTL within 90 days, so
+//! a deletion costs the same whatever the audit trail holds.
 
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use chrono::{DateTime, Utc};
@@ -10,12 +14,11 @@ use super::{Item, Store, StoreError, keys, string_attribute};
 use crate::ids::{DeliveryId, UserId};
 
 impl Store {
-    /// Deletes the user's partition and audit events and leaves a tombstone.
-    /// Two Queries, one transaction for the tombstone and up to 99 owned
-    /// items (more in chunks), two more Queries, and one transaction for what
-    /// a racing writer added plus the delivery record (so a failure part-way
-    /// is simply retried). A replay costs two Queries and the refused
-    /// delivery record.
+    /// Deletes the user's partition and leaves a tombstone. One Query, one
+    /// transaction for the tombstone and up to 99 owned items (more in
+    /// chunks), one more Query, and one transaction for what a racing writer
+    /// added plus the delivery record (so a failure part-way is simply
+    /// retried). A replay costs one Query and the refused delivery record.
     pub async fn delete_user(
         &self,
         user_id: &UserId,
@@ -59,14 +62,13 @@ impl Store {
         self.commit_once(tx, delivery, now).await
     }
 
-    /// Whether the user has a tombstone, and every other item they own (their
-    /// partition and their audit events), read consistently so that a write
-    /// acknowledged before is seen.
+    /// Whether the user has a tombstone, and every other item of their
+    /// partition, read consistently so that a write acknowledged before is
+    /// seen.
     async fn owned_items(&self, user_id: &UserId) -> Result<(bool, Vec<Item>), StoreError> {
-        let mut items = Vec::new();
-        for pk in [keys::user(user_id), keys::events(user_id)] {
-            items.extend(self.query_partition(pk, None, true).await?);
-        }
+        let mut items = self
+            .query_partition(keys::user(user_id), None, true)
+            .await?;
         let before = items.len();
         items.retain(|item| string_attribute(item, keys::SK) != keys::TOMBSTONE);
         // A deletion too big for one transaction can fail part-way (Svix then

@@ -541,3 +541,29 @@ async fn ads_throttling_is_waited_out_and_a_failing_region_loses_nothing_else() 
         "ads_unavailable"
     );
 }
+
+/// A login that granted the `profile` scope is known by its LWA user id. A
+/// profile lookup refused for any reason (expired token, a bad moment at
+/// Amazon) fails the connect; it is never taken for a missing scope, which
+/// would file the same login under a second identity (a second connection).
+#[tokio::test]
+async fn a_refused_profile_lookup_never_gives_the_login_a_second_identity() {
+    let stack = stack_with_user(USER).await;
+    stack.amazon.add_login("seller", seller());
+    let first = query_of(&stack.connect_flow(USER, "seller").await);
+    assert_eq!(first["amazon"], "connected", "{first:?}");
+    for status in [400, 401, 403] {
+        stack
+            .amazon
+            .script(Endpoint::UserProfile, vec![ResponseTemplate::new(status)]);
+        let again = query_of(&stack.connect_flow(USER, "seller").await);
+        assert_eq!(again["amazon"], "error", "{status}: {again:?}");
+        assert_eq!(again["reason"], "lwa_unavailable", "{status}");
+    }
+    let connections = stack.get("/api/v1/connections", USER).await.body;
+    assert_eq!(
+        connections["connections"].as_array().unwrap().len(),
+        1,
+        "one login, one connection: {connections}"
+    );
+}

@@ -142,7 +142,7 @@ async fn a_disconnect_failing_at_any_aws_call_shreds_all_or_nothing() {
     sweep_account_write(
         "disconnect",
         |c, _| Request::new("DELETE", &format!("/api/v1/connections/{c}")),
-        204,
+        200,
         |_, now| {
             find(now, "CONN").is_empty()
                 && find(now, "ACCT").is_empty()

@@ -19,7 +19,15 @@ async fn disconnect_shreds_the_tokens_and_removes_the_accounts() {
             Some(A),
         )
         .await;
-    assert_eq!(gone.status, 204);
+    assert_eq!(gone.status, 200, "{:?}", gone.body);
+    // It says what is gone, what remains, and where to revoke at Amazon.
+    assert_eq!(gone.body["connection_id"], a.as_str());
+    assert_eq!(
+        gone.body["amazon_app_removal_url"],
+        "https://www.amazon.com/ap/adam"
+    );
+    let said = gone.body.to_string();
+    assert!(said.contains("tokens") && said.contains("35 days") && said.contains("90 days"));
     // The partition, then one transaction; no KMS.
     assert_eq!(stack.calls.take(), ["Query", "TransactWriteItems"]);
     assert!(stack.kms_calls.take().is_empty());

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use adsconnect::api;
+use adsconnect::model::connection::DueConnection;
 use adsconnect::model::event::{AuditEvent, EventKind};
 use adsconnect::secrets::Secret;
 use adsconnect::startup::WebhookServices;
@@ -179,8 +180,11 @@ impl SameDelivery {
                     ["TOMBSTONE"],
                     "{name}: only the tombstone is left"
                 );
+                // Audit events are left to expire; each carries its TTL.
                 assert!(
-                    partition(items, &format!("EVENTS#{STORM_USER}")).is_empty(),
+                    partition(items, &format!("EVENTS#{STORM_USER}"))
+                        .values()
+                        .all(|event| event.contains_key("ttl")),
                     "{name}"
                 );
             }
@@ -517,4 +521,92 @@ async fn a_profile_written_while_a_deletion_is_under_way_is_deleted_too() {
         .clerk_has_user(&clerk_user(user, "late@example.com", 1_000))
         .await;
     assert_eq!(stack.get("/api/v1/users/me", user).await.status, 404);
+}
+
+/// Seeds `count` audit events of `connection` in the table directly (25 a
+/// batch), as years of refreshes would leave them.
+async fn seed_events(stack: &Stack, connection: &DueConnection, count: usize) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let record = stack.connection(connection).await;
+    let now = chrono::Utc::now();
+    let writes: Vec<WriteRequest> = (0..count)
+        .map(|i| {
+            let at = now - chrono::Duration::minutes(i as i64);
+            let event = AuditEvent::new(&record, EventKind::Refreshed, None, at);
+            let mut item: Item = serde_dynamo::to_item(&event).unwrap();
+            item.insert(
+                "pk".into(),
+                AttributeValue::S(format!("EVENTS#{}", record.user_id)),
+            );
+            item.insert(
+                "sk".into(),
+                AttributeValue::S(format!(
+                    "{}#{:013}#{}",
+                    record.connection_id,
+                    at.timestamp_millis(),
+                    event.event_id
+                )),
+            );
+            item.insert(
+                "ttl".into(),
+                AttributeValue::N((at + chrono::Duration::days(90)).timestamp().to_string()),
+            );
+            let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    for chunk in writes.chunks(25) {
+        stack
+            .dynamo
+            .batch_write_item()
+            .request_items(&stack.table, chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+    }
+    stack.calls.take();
+}
+
+/// A deletion takes the profile, the connection (its sealed tokens) and the
+/// accounts at once, and costs the same DynamoDB calls whether the audit
+/// trail holds nothing or 5,000 events (those expire by TTL).
+#[tokio::test]
+async fn deleting_a_user_costs_the_same_with_5000_audit_events() {
+    let stack = Stack::new().await;
+    let mut costs = Vec::new();
+    for (user, events) in [("user_2quiet", 0), ("user_2chatty", 5_000)] {
+        stack.create_user(user, "c@example.com").await;
+        let connection = stack
+            .seed_connection(user, &format!("login-{user}"), chrono::Duration::hours(1))
+            .await;
+        seed_events(&stack, &connection, events).await;
+        stack.calls.take();
+        let deleted = stack.post_event(&deleted_event(user)).await;
+        assert_eq!(
+            deleted.body["outcome"], "applied",
+            "{user}: {:?}",
+            deleted.body
+        );
+        costs.push(stack.calls.take());
+        assert_eq!(
+            owned(&stack, user).await.get("TOMBSTONE"),
+            Some(&1),
+            "{user}"
+        );
+        let left = owned(&stack, user).await;
+        assert!(
+            !left.contains_key("CONN") && !left.contains_key("PROFILE"),
+            "{user}: {left:?}"
+        );
+        assert_eq!(
+            left.get("EVENT").copied().unwrap_or(0),
+            events,
+            "{user}: left to expire"
+        );
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "the audit trail costs nothing to delete"
+    );
+    assert!(costs[1].len() <= 4, "{:?}", costs[1]);
 }

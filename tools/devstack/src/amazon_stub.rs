@@ -131,11 +131,23 @@ impl AmazonWorld {
                 redirect_uri: redirect_uri.clone(),
             },
         );
+        // A login without an LWA profile is one that did not grant the
+        // `profile` scope: the redirect lists what was granted.
+        let granted_profile = self
+            .world()
+            .logins
+            .get(login)
+            .is_some_and(|l| l.lwa_profile.is_some());
+        let scope = get("scope")?
+            .split_whitespace()
+            .filter(|scope| granted_profile || *scope != "profile")
+            .collect::<Vec<_>>()
+            .join(" ");
         let callback = reqwest::Url::parse_with_params(
             &redirect_uri,
             &[
                 ("code", code.as_str()),
-                ("scope", get("scope")?.as_str()),
+                ("scope", scope.as_str()),
                 ("state", get("state")?.as_str()),
             ],
         )
