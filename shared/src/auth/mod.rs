@@ -65,6 +65,8 @@ pub enum Denial {
     MissingSession,
     #[error("authorized party not allowed")]
     UnauthorizedParty,
+    #[error("session not active")]
+    SessionNotActive,
 }
 
 impl Denial {
@@ -89,6 +91,7 @@ impl Denial {
             Self::NotAUser => "token-invalid-subject",
             Self::MissingSession => "token-missing-sid",
             Self::UnauthorizedParty => "token-invalid-authorized-parties",
+            Self::SessionNotActive => "session-not-active",
         }
     }
 }

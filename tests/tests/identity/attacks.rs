@@ -693,6 +693,34 @@ fn kind_attacks() -> Vec<Attack> {
             Denial::MissingSession,
             claim("sid", "user_2authUser"),
         ),
+        // `sts`: a pending session (tasks left, e.g. choosing an
+        // organization) is signed out, as Clerk's SDKs treat it.
+        attack(
+            "session pending",
+            Denial::SessionNotActive,
+            claim("sts", "pending"),
+        ),
+        attack(
+            "session status ended",
+            Denial::SessionNotActive,
+            claim("sts", "ended"),
+        ),
+        attack(
+            "session status in upper case",
+            Denial::SessionNotActive,
+            claim("sts", "ACTIVE"),
+        ),
+        attack(
+            "session status empty",
+            Denial::SessionNotActive,
+            claim("sts", ""),
+        ),
+        attack("session status null", Denial::SessionNotActive, |now| {
+            with_claims(now, |c| c["sts"] = Value::Null)
+        }),
+        attack("session status a list", Denial::SessionNotActive, |now| {
+            with_claims(now, |c| c["sts"] = json!(["active"]))
+        }),
         attack("opaque machine token", Denial::Malformed, |_| {
             "mt_2abcdefghijklmnopqrstuvwxyz".into()
         }),
@@ -938,6 +966,13 @@ async fn near_misses_of_the_corpus_still_pass() {
             with_header(now, |h| {
                 remove("typ")(h);
                 remove("cat")(h);
+            }),
+        ),
+        (
+            "a version 1 token: no session status",
+            with_claims(now, |c| {
+                remove("sts")(c);
+                remove("v")(c);
             }),
         ),
         (
