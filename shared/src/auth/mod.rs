@@ -14,6 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::config::{self, ConfigError};
 use crate::ids::{OrgId, SessionId, UserId};
@@ -23,6 +24,11 @@ pub use jwks::JwksCache;
 pub const CLOCK_SKEW_SECONDS: i64 = 5;
 /// Real session tokens are 1–3 KB; anything far larger is hostile.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// The one `sts` (v2 session status) accepted. Clerk's SDKs treat `pending`
+/// (a session with tasks left, such as choosing an organization) as signed
+/// out; any other value is refused too. Version 1 tokens have no `sts`, and
+/// an absent claim is accepted as Clerk's SDKs do.
+const ACTIVE_SESSION: &str = "active";
 const SESSION_CATEGORY: &str = "cl_B7d4PD111AAA";
 const IGNORED_CATEGORY: &str = "cl_I7d4PD111III";
 
@@ -236,6 +242,9 @@ impl SessionVerifier {
             .as_deref()
             .and_then(|sid| SessionId::parse(sid).ok())
             .ok_or(Denial::MissingSession)?;
+        if claims.sts.as_ref().is_some_and(|sts| sts.as_str() != Some(ACTIVE_SESSION)) {
+            return Err(Denial::SessionNotActive);
+        }
         if !self.authorized_parties.is_empty() {
             let allowed = claims
                 .azp
@@ -336,12 +345,21 @@ struct Claims {
     exp: Option<i64>,
     nbf: Option<i64>,
     iat: Option<i64>,
+    /// Version 2 session status. Any JSON, so that `null`, a number or a
+    /// list is refused as not active rather than read as absent.
+    #[serde(default, deserialize_with = "present")]
+    sts: Option<Value>,
     /// Version 2 organization claim.
     o: Option<OrgClaim>,
     /// Version 1 organization claims (deprecated 2025-04, still accepted).
     org_id: Option<String>,
     org_slug: Option<String>,
     org_role: Option<String>,
+}
+
+/// `Some` for any value the claim has, `null` included.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 #[derive(Deserialize)]
