@@ -22,6 +22,12 @@ pub use jwks::JwksCache;
 
 /// Clerk tokens live 60 s; a larger skew would stretch that noticeably.
 pub const CLOCK_SKEW_SECONDS: i64 = 5;
+/// The longest `exp − iat` accepted. Clerk's session tokens live 60 s (the
+/// SDKs refresh them every ~50 s); ten times that leaves room for a slow
+/// clock or a future Clerk default, while a token that lives for hours or
+/// forever (a JWT template, a leaked signing key, a hand-made `exp`) is
+/// refused however valid the rest of it is.
+pub const MAX_TOKEN_LIFETIME_SECONDS: i64 = 10 * 60;
 /// Real session tokens are 1–3 KB; anything far larger is hostile.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// The one `sts` (v2 session status) accepted. Clerk's SDKs treat `pending`
@@ -73,6 +79,8 @@ pub enum Denial {
     UnauthorizedParty,
     #[error("session not active")]
     SessionNotActive,
+    #[error("token lifetime too long")]
+    LifetimeTooLong,
 }
 
 impl Denial {
@@ -98,6 +106,7 @@ impl Denial {
             Self::MissingSession => "token-missing-sid",
             Self::UnauthorizedParty => "token-invalid-authorized-parties",
             Self::SessionNotActive => "session-not-active",
+            Self::LifetimeTooLong => "token-lifetime-too-long",
         }
     }
 }
@@ -242,7 +251,11 @@ impl SessionVerifier {
             .as_deref()
             .and_then(|sid| SessionId::parse(sid).ok())
             .ok_or(Denial::MissingSession)?;
-        if claims.sts.as_ref().is_some_and(|sts| sts.as_str() != Some(ACTIVE_SESSION)) {
+        if claims
+            .sts
+            .as_ref()
+            .is_some_and(|sts| sts.as_str() != Some(ACTIVE_SESSION))
+        {
             return Err(Denial::SessionNotActive);
         }
         if !self.authorized_parties.is_empty() {

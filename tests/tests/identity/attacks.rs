@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use adsconnect::auth::MAX_TOKEN_BYTES;
+use adsconnect::auth::{MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME_SECONDS};
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -536,6 +536,35 @@ fn time_attacks() -> Vec<Attack> {
             Denial::IssuedInFuture,
             claim("iat", |_| json!(i64::MAX)),
         ),
+        // `exp − iat` above MAX_TOKEN_LIFETIME_SECONDS, however current.
+        attack(
+            "lifetime one second over the bound",
+            Denial::LifetimeTooLong,
+            claim("exp", |now| json!(now + MAX_TOKEN_LIFETIME_SECONDS + 1)),
+        ),
+        attack("a year-long token", Denial::LifetimeTooLong, |now| {
+            with_claims(now, |c| c["exp"] = json!(now + 365 * 86_400))
+        }),
+        attack(
+            "issued an hour ago, expiring in a minute",
+            Denial::LifetimeTooLong,
+            |now| {
+                with_claims(now, |c| {
+                    c["iat"] = json!(now - 3_600);
+                    c["nbf"] = json!(now - 3_610);
+                })
+            },
+        ),
+        attack(
+            "exp at the largest i64",
+            Denial::LifetimeTooLong,
+            claim("exp", |_| json!(i64::MAX)),
+        ),
+        attack(
+            "iat at the smallest i64",
+            Denial::LifetimeTooLong,
+            claim("iat", |_| json!(i64::MIN)),
+        ),
         attack("exp missing", Denial::Malformed, |now| {
             with_claims(now, remove("exp"))
         }),
@@ -944,8 +973,8 @@ async fn near_misses_of_the_corpus_still_pass() {
             with_claims(now, |c| c["iat"] = json!(now + 5)),
         ),
         (
-            "exp at the largest i64",
-            with_claims(now, |c| c["exp"] = json!(i64::MAX)),
+            "a lifetime of exactly the bound",
+            with_claims(now, |c| c["exp"] = json!(now + MAX_TOKEN_LIFETIME_SECONDS)),
         ),
         // Ignored, not refused: the key still comes from configuration.
         (
