@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use adsconnect::auth::MAX_TOKEN_LIFETIME_SECONDS;
 use adsconnect::secrets::Secret;
 use adsconnect::webhooks::svix;
 use adsconnect_dev::apigw::ClientRequest;
@@ -124,8 +125,6 @@ struct Stack {
     key: SigningKey,
     issuer: String,
     webhook_secret: Secret,
-    /// 50 users' session tokens, minted once (RSA signing is not free).
-    tokens: Vec<(String, String)>,
 }
 
 /// `KEY=value` lines, as `set -a; source scripts/dev.env` reads them.
@@ -209,21 +208,30 @@ impl Stack {
             },
         );
         let issuer = local["CLERK_ISSUER"].clone();
-        let tokens = (0..50)
-            .map(|i| {
-                let user = format!("user_2cold{i}");
-                let token = key.session_token(&issuer, &user, &format!("sess_{i}"), 3600);
-                (user, token)
-            })
-            .collect();
         Self {
             events: root.join("events"),
             specs,
             key,
             issuer,
             webhook_secret: Secret::new(webhook_secret),
-            tokens,
         }
+    }
+
+    /// 50 users' session tokens, minted when a mix is made: the verifier
+    /// refuses lifetimes over 10 minutes, and a whole run takes longer.
+    fn session_tokens(&self) -> Vec<(String, String)> {
+        (0..50)
+            .map(|i| {
+                let user = format!("user_2cold{i}");
+                let token = self.key.session_token(
+                    &self.issuer,
+                    &user,
+                    &format!("sess_{i}"),
+                    MAX_TOKEN_LIFETIME_SECONDS,
+                );
+                (user, token)
+            })
+            .collect()
     }
 
     fn sample(&self, path: &str) -> String {
@@ -334,6 +342,11 @@ impl Stack {
                 })
                 .collect()
         };
+        let tokens = if function == "auth-check" {
+            self.session_tokens()
+        } else {
+            Vec::new()
+        };
         (0..n)
             .map(|i| {
                 let (event, expect) = match function {
@@ -341,7 +354,7 @@ impl Stack {
                         (self.authorizer(TOKEN_PLACEHOLDER), Expect::Authorized(None))
                     }
                     "auth-check" => {
-                        let (user, token) = &self.tokens[i % self.tokens.len()];
+                        let (user, token) = &tokens[i % tokens.len()];
                         (
                             self.authorizer(token),
                             Expect::Authorized(Some(user.clone())),

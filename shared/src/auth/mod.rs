@@ -241,6 +241,10 @@ impl SessionVerifier {
         if issued_at > now + CLOCK_SKEW_SECONDS {
             return Err(Denial::IssuedInFuture);
         }
+        // Saturating: both ends are the token's to choose.
+        if expires_at.saturating_sub(issued_at) > MAX_TOKEN_LIFETIME_SECONDS {
+            return Err(Denial::LifetimeTooLong);
+        }
         let user_id = claims
             .sub
             .as_deref()

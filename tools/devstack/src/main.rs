@@ -4,6 +4,7 @@
 //! - `serve`: every function behind the local HTTP API on 127.0.0.1:3000, and
 //!   a stand-in for Login with Amazon and the Ads API on 127.0.0.1:3001
 //! - `token [user_id] [session_id] [ttl_seconds]`: prints a dev session token
+//!   (default and longest: `MAX_TOKEN_LIFETIME_SECONDS`, 10 minutes)
 //! - `webhook <event.json>`: signs a Clerk event and posts it to the local API
 //! - `signed-event <event.json>`: prints the HTTP API event that delivers a
 //!   correctly signed Clerk event to `clerk-webhook` (for `cargo lambda invoke`)
@@ -21,7 +22,7 @@ mod emulate;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use adsconnect::auth::{SessionVerifier, VerifierConfig};
+use adsconnect::auth::{MAX_TOKEN_LIFETIME_SECONDS, SessionVerifier, VerifierConfig};
 use adsconnect::config;
 use adsconnect::secrets::{AppSecrets, Secret};
 use adsconnect::startup::Startup;
@@ -177,7 +178,15 @@ fn dev_login() -> Login {
 fn token(args: &[String]) -> Result<(), BoxError> {
     let user = args.first().map_or("user_dev", String::as_str);
     let session = args.get(1).map_or("sess_dev", String::as_str);
-    let ttl: i64 = args.get(2).map_or(Ok(3600), |t| t.parse())?;
+    let ttl: i64 = args
+        .get(2)
+        .map_or(Ok(MAX_TOKEN_LIFETIME_SECONDS), |t| t.parse())?;
+    if !(1..=MAX_TOKEN_LIFETIME_SECONDS).contains(&ttl) {
+        return Err(format!(
+            "ttl must be 1 to {MAX_TOKEN_LIFETIME_SECONDS} s: the verifier refuses longer-lived tokens"
+        )
+        .into());
+    }
     println!("{}", dev_token(user, session, ttl)?);
     Ok(())
 }
