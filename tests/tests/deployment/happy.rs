@@ -157,6 +157,34 @@ async fn local_http_api_applies_the_authorizer_like_api_gateway() {
     assert_eq!(me["email"], "dev@example.com");
 }
 
+/// Runs `name` with only `env` (and a region) set, expecting it to stop at
+/// start-up: exit code 1, one line naming `variable`, no panic.
+fn assert_start_up_fails_naming(name: &str, env: &[(&str, &str)], variable: &str) {
+    let path = binary(name);
+    assert!(
+        path.exists(),
+        "{} not built: scripts/test builds it first",
+        path.display()
+    );
+    let output = std::process::Command::new(&path)
+        .env_clear()
+        .env("AWS_REGION", "us-east-1")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let text = format!("{stdout}{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{name} {env:?}: {text}");
+    assert!(text.contains(variable), "{name} {env:?}: {text}");
+    assert!(!text.contains("panicked"), "{name} {env:?}: {text}");
+    assert_eq!(
+        text.lines().filter(|l| !l.trim().is_empty()).count(),
+        1,
+        "{name} {env:?}: {text}"
+    );
+}
+
 #[test]
 fn missing_configuration_fails_start_up_with_one_line_naming_the_variable() {
     for (name, variable) in [
@@ -164,28 +192,20 @@ fn missing_configuration_fails_start_up_with_one_line_naming_the_variable() {
         ("users", "TABLE_NAME"),
         ("clerk-webhook", "TABLE_NAME"),
     ] {
-        let path = binary(name);
-        assert!(
-            path.exists(),
-            "{} not built: scripts/test builds it first",
-            path.display()
-        );
-        let output = std::process::Command::new(&path)
-            .env_clear()
-            .env("AWS_REGION", "us-east-1")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let text = format!("{stdout}{stderr}");
-        assert_eq!(output.status.code(), Some(1), "{name}: {text}");
-        assert!(text.contains(variable), "{name}: {text}");
-        assert!(!text.contains("panicked"), "{name}: {text}");
-        assert_eq!(
-            text.lines().filter(|l| !l.trim().is_empty()).count(),
-            1,
-            "{name}: {text}"
-        );
+        assert_start_up_fails_naming(name, &[], variable);
+    }
+}
+
+/// `iss` is compared exactly, so an issuer Clerk never writes would deny
+/// every token: the authorizer refuses to start instead.
+#[test]
+fn an_issuer_other_than_an_exact_https_origin_fails_auth_check_start_up() {
+    for issuer in [
+        "https://clerk.example.com/",
+        "https://clerk.example.com/tenant",
+        "http://clerk.example.com",
+    ] {
+        assert_start_up_fails_naming("auth-check", &[("CLERK_ISSUER", issuer)], "CLERK_ISSUER");
     }
 }
 

@@ -10,9 +10,11 @@
 //! - `storms`: floods of unknown key ids against the JWKS cache;
 //! - `faults`: Clerk's JWKS and Backend API down, or answering garbage;
 //! - `leaks`: denials logged without the token; no secret of these flows in
-//!   the table, the logs or any answer.
+//!   the table, the logs or any answer;
+//! - `config`: the issuer the verifier starts with.
 
 mod attacks;
+mod config;
 mod faults;
 mod happy;
 mod leaks;
