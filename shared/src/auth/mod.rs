@@ -141,6 +141,8 @@ pub struct SessionVerifier {
     validation: Validation,
 }
 
+const ISSUER_VARIABLE: &str = "CLERK_ISSUER";
+
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
     pub issuer: String,
@@ -151,11 +153,10 @@ pub struct VerifierConfig {
 
 impl VerifierConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let issuer = config::required("CLERK_ISSUER")?;
-        config::base_url("CLERK_ISSUER", &issuer)?;
+        let issuer = config::origin(ISSUER_VARIABLE, &config::required(ISSUER_VARIABLE)?)?;
         let jwks_url = match config::optional("CLERK_JWKS_URL") {
             Some(url) => config::base_url("CLERK_JWKS_URL", &url)?,
-            None => format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')),
+            None => format!("{issuer}/.well-known/jwks.json"),
         };
         Ok(Self {
             issuer,
@@ -170,7 +171,10 @@ impl VerifierConfig {
 }
 
 impl SessionVerifier {
+    /// Refuses an issuer that is not exactly an origin (see `config::origin`),
+    /// however the configuration was made.
     pub fn new(config: VerifierConfig) -> Result<Self, ConfigError> {
+        config::origin(ISSUER_VARIABLE, &config.issuer)?;
         crypto::install();
         let keys = match &config.jwt_key_pem {
             Some(pem) => KeySource::Pem(Arc::new(
