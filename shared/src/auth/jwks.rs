@@ -33,6 +33,8 @@ pub struct JwksCache {
     url: String,
     http: reqwest::Client,
     cached: RwLock<Cached>,
+    /// `MIN_REFETCH_INTERVAL` unless a test shortens it.
+    min_refetch: Duration,
     /// Held while fetching; holds the time of the last attempt.
     refetch: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -48,8 +50,16 @@ impl JwksCache {
             url,
             http,
             cached: RwLock::default(),
+            min_refetch: MIN_REFETCH_INTERVAL,
             refetch: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Another least time between two fetches (tests: zero, so each unknown
+    /// kid asks the key server without waiting 30 s).
+    pub fn with_min_refetch_interval(mut self, interval: Duration) -> Self {
+        self.min_refetch = interval;
+        self
     }
 
     pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, Denial> {
@@ -70,7 +80,7 @@ impl JwksCache {
         if let (Some(key), true) = (&known, fresh) {
             return Ok(Arc::clone(key));
         }
-        if last_attempt.is_some_and(|at| at.elapsed() < MIN_REFETCH_INTERVAL) {
+        if last_attempt.is_some_and(|at| at.elapsed() < self.min_refetch) {
             return known.ok_or(self.miss_reason());
         }
         *last_attempt = Some(Instant::now());

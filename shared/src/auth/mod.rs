@@ -208,6 +208,14 @@ impl SessionVerifier {
         })
     }
 
+    /// See `JwksCache::with_min_refetch_interval`; no effect with a PEM key.
+    pub fn with_min_refetch_interval(mut self, interval: std::time::Duration) -> Self {
+        if let KeySource::Jwks(cache) = self.keys {
+            self.keys = KeySource::Jwks(cache.with_min_refetch_interval(interval));
+        }
+        self
+    }
+
     pub async fn verify(&self, token: &str) -> Result<VerifiedSession, Denial> {
         self.verify_at(token, unix_now()).await
     }

@@ -214,3 +214,91 @@ async fn clerk_garbage_or_silence_while_provisioning_is_a_clean_5xx_and_stores_n
         });
     futures::future::join_all(checks).await;
 }
+
+/// A JWKS answer that parses but holds no key we could use.
+fn unusable_key_sets() -> Vec<(&'static str, Value)> {
+    let edited = |field: &str, value: Value| {
+        let mut jwk = signing_key().jwk();
+        jwk[field] = value;
+        json!({ "keys": [jwk] })
+    };
+    vec![
+        ("no keys", json!({ "keys": [] })),
+        ("only a key of another type", edited("kty", json!("EC"))),
+        (
+            "only a key for another algorithm",
+            edited("alg", json!("RS384")),
+        ),
+        ("only an encryption key", edited("use", json!("enc"))),
+        ("only a key that is no RSA key", edited("n", json!("AA"))),
+        (
+            "only an EC key as JWKS spell it",
+            json!({ "keys": [{ "kty": "EC", "crv": "P-256", "kid": signing_key().kid,
+                               "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                               "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0" }] }),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_jwks_answer_without_usable_keys_never_replaces_the_known_keys() {
+    let token = session_token(&signing_key().kid);
+    let rotated_in = session_token("ins_rotated_in");
+    for (case, answer) in unusable_key_sets() {
+        let clerk = clerk_jwks().await;
+        // No 30 s wait between fetches: every unknown kid asks Clerk.
+        let verifier = jwks_verifier(&clerk, &[]).with_min_refetch_interval(Duration::ZERO);
+        assert!(verifier.verify(&token).await.is_ok(), "{case}");
+
+        clerk.reset().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(&answer))
+            .mount(&clerk)
+            .await;
+        // An unknown kid makes the cache fetch that answer…
+        assert_eq!(
+            verifier.verify(&rotated_in).await,
+            Err(Denial::UnknownKid),
+            "{case}"
+        );
+        // …which the known key outlives, asked again or not.
+        for _ in 0..2 {
+            assert!(verifier.verify(&token).await.is_ok(), "{case}");
+        }
+        assert!(
+            !clerk.received_requests().await.unwrap().is_empty(),
+            "{case}: the answer was never fetched"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_key_set_replaces_the_known_keys_even_among_unusable_keys() {
+    let clerk = clerk_jwks().await;
+    let verifier = jwks_verifier(&clerk, &[]).with_min_refetch_interval(Duration::ZERO);
+    let token = session_token(&signing_key().kid);
+    assert!(verifier.verify(&token).await.is_ok());
+
+    // Clerk rotates: the same key material under a new kid, next to keys of
+    // other kinds.
+    let mut rotated = signing_key().jwk();
+    rotated["kid"] = json!("ins_rotated_in");
+    let mut keys: Vec<Value> = unusable_key_sets()
+        .into_iter()
+        .flat_map(|(_, set)| set["keys"].as_array().unwrap().clone())
+        .collect();
+    keys.push(rotated);
+    clerk.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "keys": keys })))
+        .mount(&clerk)
+        .await;
+    assert!(
+        verifier
+            .verify(&session_token("ins_rotated_in"))
+            .await
+            .is_ok()
+    );
+    // The old kid went with the old set.
+    assert_eq!(verifier.verify(&token).await, Err(Denial::UnknownKid));
+}
