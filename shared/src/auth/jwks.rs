@@ -3,12 +3,17 @@
 //! An unknown `kid` triggers at most one refetch at a time (single flight) and
 //! at most one per `MIN_REFETCH_INTERVAL`, so a flood of bogus key ids cannot
 //! turn into a flood of requests to Clerk. A failed refresh keeps serving the
-//! keys already known.
+//! keys already known, and so does an answer without a single usable key
+//! (an empty set, or only keys of another type, algorithm or use): Clerk
+//! always publishes its signing key, so such an answer is a fault, not a
+//! revocation. Keys we cannot use are skipped one by one, never the set.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 
@@ -18,6 +23,10 @@ use super::Denial;
 pub const KEY_TTL: Duration = Duration::from_secs(300);
 pub const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Clerk signs with RSA-2048; a shorter modulus is no key of Clerk's (and a
+/// broken one would otherwise displace the real key under the same kid).
+const MIN_RSA_BITS: usize = 2048;
 
 /// Issuer and kid: a kid alone could collide across Clerk instances.
 type CacheKey = (String, String);
@@ -130,25 +139,43 @@ impl JwksCache {
             return Err("non-success status");
         }
         let set: JwkSet = response.json().await.map_err(|_| "not a JWK set")?;
-        Ok(set
+        let keys: HashMap<_, _> = set
             .keys
             .into_iter()
+            .filter_map(|jwk| serde_json::from_value::<Jwk>(jwk).ok())
             .filter(|jwk| {
                 jwk.kty == "RSA"
                     && jwk.use_.as_deref().is_none_or(|u| u == "sig")
                     && jwk.alg.as_deref().is_none_or(|a| a == "RS256")
+                    && modulus_bits(&jwk.n) >= MIN_RSA_BITS
             })
             .filter_map(|jwk| {
                 let key = DecodingKey::from_rsa_components(&jwk.n, &jwk.e).ok()?;
                 Some((self.cache_key(&jwk.kid), Arc::new(key)))
             })
-            .collect())
+            .collect();
+        if keys.is_empty() {
+            return Err("no usable keys");
+        }
+        Ok(keys)
+    }
+}
+
+/// The size of a JWK's base64url modulus in bits; 0 if it is not base64url.
+fn modulus_bits(n: &str) -> usize {
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(n) else {
+        return 0;
+    };
+    match bytes.iter().position(|&b| b != 0) {
+        Some(first) => (bytes.len() - first) * 8 - bytes[first].leading_zeros() as usize,
+        None => 0,
     }
 }
 
 #[derive(Deserialize)]
 struct JwkSet {
-    keys: Vec<Jwk>,
+    /// Each read on its own: an EC key (no `n`, `e`) is skipped, not fatal.
+    keys: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -160,4 +187,22 @@ struct Jwk {
     alg: Option<String>,
     n: String,
     e: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modulus_bits_count_from_the_first_set_bit() {
+        let encode = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        assert_eq!(modulus_bits(&encode(&[0x80; 256])), 2048);
+        assert_eq!(
+            modulus_bits(&encode(&[&[0, 0x7f][..], &[0xff; 255]].concat())),
+            2047
+        );
+        assert_eq!(modulus_bits(&encode(&[0, 0, 1])), 1);
+        assert_eq!(modulus_bits(&encode(&[0, 0])), 0);
+        assert_eq!(modulus_bits("not base64url!"), 0);
+    }
 }

@@ -96,10 +96,23 @@ async fn a_cold_jwks_cache_denies_with_a_clear_reason_whatever_clerk_answers() {
             Denial::KeysUnavailable,
         ),
         ("nobody listening", None, Denial::KeysUnavailable),
-        // An answer, but not the key: the token's key is unknown.
+        // No usable key is no key set: nothing was loaded.
         (
             "an empty key set",
             Some(raw(200, JSON, r#"{"keys": []}"#)),
+            Denial::KeysUnavailable,
+        ),
+        // An answer, but not the key: the token's key is unknown.
+        (
+            "another instance's key set",
+            Some(raw(
+                200,
+                JSON,
+                &signing_key()
+                    .jwks()
+                    .to_string()
+                    .replace(&signing_key().kid, "ins_other_instance"),
+            )),
             Denial::UnknownKid,
         ),
     ];
