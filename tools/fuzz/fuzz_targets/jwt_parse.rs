@@ -12,7 +12,8 @@
 //!
 //! Properties: nothing panics; no token that the fuzzer wrote itself (`T`,
 //! `H`) is ever accepted, as it cannot carry a valid signature; a signed token
-//! is accepted only when its claims satisfy every documented rule.
+//! is accepted only when its claims satisfy every documented rule (the
+//! lifetime bound and the session status included).
 
 #![no_main]
 
@@ -20,7 +21,8 @@ use std::sync::LazyLock;
 
 use adsconnect::auth::authorizer::session_token;
 use adsconnect::auth::{
-    CLOCK_SKEW_SECONDS, Denial, MAX_TOKEN_BYTES, SessionVerifier, VerifiedSession, VerifierConfig,
+    CLOCK_SKEW_SECONDS, Denial, MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME_SECONDS, SessionVerifier,
+    VerifiedSession, VerifierConfig,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -146,6 +148,13 @@ struct ClaimsView {
     exp: Option<Value>,
     nbf: Option<Value>,
     iat: Option<Value>,
+    /// `Some` even for `null`, which is refused too.
+    #[serde(default, deserialize_with = "present")]
+    sts: Option<Value>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 fn signed(input: &[u8]) {
@@ -202,6 +211,13 @@ fn signed(input: &[u8]) {
         iat <= NOW + CLOCK_SKEW_SECONDS,
         "token from the future accepted"
     );
+    assert!(
+        exp.saturating_sub(iat) <= MAX_TOKEN_LIFETIME_SECONDS,
+        "token living longer than the bound accepted"
+    );
+    if let Some(sts) = &claims.sts {
+        assert_eq!(sts.as_str(), Some("active"), "inactive session accepted");
+    }
     if let Some(nbf) = int(&claims.nbf) {
         assert!(
             nbf <= NOW + CLOCK_SKEW_SECONDS,
