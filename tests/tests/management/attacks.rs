@@ -1,5 +1,5 @@
 //! Another user's ids, settings and accounts are out of reach; invalid
-//! settings change nothing.
+//! settings and forged or oversized cursors change nothing.
 
 use super::*;
 
@@ -163,4 +163,54 @@ async fn settings_of_one_user_are_invisible_to_another() {
         stack.get("/api/v1/users/me", USER).await.body["email"],
         "ada@example.com"
     );
+}
+
+/// Cursors are checked for length and shape before they reach DynamoDB: an
+/// oversized or forged one is a 400 naming `cursor` (the oversized event
+/// cursor became a DynamoDB ValidationException, answered 503, before), and
+/// nothing changes.
+#[tokio::test]
+async fn oversized_or_forged_cursors_are_a_400_never_a_dynamodb_error() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (stack, a, _b) = two_users().await;
+    let before = stack.snapshot().await;
+    let encode = |text: &str| URL_SAFE_NO_PAD.encode(text);
+    let oversized = encode(&format!("{a}#{}", "9".repeat(2_000)));
+    let cases = [
+        (
+            "events",
+            format!("/api/v1/connections/{a}/events?cursor={oversized}"),
+        ),
+        (
+            "events",
+            format!(
+                "/api/v1/connections/{a}/events?cursor={}",
+                encode(&format!("{a}#not-a-time#x"))
+            ),
+        ),
+        (
+            "events",
+            format!(
+                "/api/v1/connections/{a}/events?cursor={}",
+                encode(&format!("{a}#1796000000000#{}", "x".repeat(500)))
+            ),
+        ),
+        ("accounts", format!("/api/v1/accounts?cursor={oversized}")),
+        (
+            "accounts",
+            format!("/api/v1/accounts?cursor={}", encode("acct_../../x")),
+        ),
+        ("accounts", "/api/v1/accounts?cursor=%FF%FE".to_owned()),
+    ];
+    for (what, path) in &cases {
+        let response = stack.get(path, A).await;
+        assert_eq!(response.status, 400, "{what} {path}: {:?}", response.body);
+        assert_eq!(
+            response.body["error"]["field"], "cursor",
+            "{what}: {:?}",
+            response.body
+        );
+    }
+    assert_eq!(stack.snapshot().await, before);
 }
