@@ -65,6 +65,22 @@ pub fn amazon_login(
     }
 }
 
+/// A login called `name` (its LWA user id `amzn1.account.<name>`) that sees
+/// seller profiles `profiles` in NA.
+pub fn na_seller(name: &str, profiles: &[u64]) -> Login {
+    amazon_login(
+        json!({"user_id": format!("amzn1.account.{name}"), "name": name, "email": format!("{name}@example.com")}),
+        vec![(
+            "na",
+            profiles
+                .iter()
+                .map(|id| profile(*id, "US", &format!("{name} {id}"), "seller"))
+                .collect(),
+        )],
+        vec![],
+    )
+}
+
 /// The seller of the fault tests: two profiles in NA, one in the EU.
 pub fn seller() -> Login {
     amazon_login(

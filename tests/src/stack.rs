@@ -319,6 +319,29 @@ pub fn attr_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
 
 /// What `user` owns, item by item, in key order; without the manual-sync
 /// throttle mark, which is not data.
+/// Writes `items` into the stack's table directly, 25 a batch (seeding
+/// more than a flow would write quickly).
+pub async fn batch_put(stack: &Stack, items: Vec<Item>) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let writes: Vec<WriteRequest> = items
+        .into_iter()
+        .map(|item| {
+            let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    for chunk in writes.chunks(25) {
+        stack
+            .dynamo
+            .batch_write_item()
+            .request_items(&stack.table, chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+    }
+    stack.calls.take();
+}
+
 pub async fn owned_items(stack: &Stack, user: &str) -> Vec<Item> {
     let mut items = Vec::new();
     for pk in [format!("USER#{user}"), format!("EVENTS#{user}")] {

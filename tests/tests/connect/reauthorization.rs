@@ -6,29 +6,10 @@ use adsconnect::connections::tokens::token_context;
 use adsconnect::ids::UserId;
 use adsconnect::model::connection::ConnectionRecord;
 use adsconnect::tokens::TokenCipher;
-use adsconnect_dev::amazon_stub::{Login, profile};
 use adsconnect_tests::*;
 use serde_json::{Value, json};
 
 const USER: &str = "user_2reauth";
-
-fn login(name: &str, profiles: &[u64]) -> Login {
-    Login {
-        lwa_profile: Some(
-            json!({"user_id": format!("amzn1.account.{name}"), "name": name, "email": format!("{name}@example.com")}),
-        ),
-        profiles: [(
-            "na",
-            profiles
-                .iter()
-                .map(|id| profile(*id, "US", &format!("{name} {id}"), "seller"))
-                .collect(),
-        )]
-        .into_iter()
-        .collect(),
-        ads_accounts: vec![],
-    }
-}
 
 /// The user's items (profile, connections, accounts) as sorted JSON.
 async fn user_items(stack: &Stack) -> Vec<String> {
@@ -74,8 +55,12 @@ async fn reauthorizing_with_another_amazon_login_is_refused_and_changes_nothing(
             &clerk_user(USER, "r@example.com", 1_000),
         ))
         .await;
-    stack.amazon.add_login("first", login("first", &[401, 402]));
-    stack.amazon.add_login("second", login("second", &[501]));
+    stack
+        .amazon
+        .add_login("first", na_seller("first", &[401, 402]));
+    stack
+        .amazon
+        .add_login("second", na_seller("second", &[501]));
     let x = query_of(&stack.connect_flow(USER, "first").await)["connection_id"].clone();
     let connection_key = (format!("USER#{USER}"), format!("CONN#{x}"));
     let stored_before = stack

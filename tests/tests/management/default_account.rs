@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use adsconnect::connections::connection_id_for;
 use adsconnect::ids::UserId;
-use adsconnect_dev::amazon_stub::{Login, profile};
 use adsconnect_tests::*;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -17,23 +16,6 @@ use serde_json::{Value, json};
 
 const USER: &str = "user_2default";
 const LATE: &str = "user_2defaultlate";
-
-/// An Amazon login (stub name `name`) that sees `profiles` in NA.
-fn login(name: &str, profiles: &[u64]) -> Login {
-    Login {
-        lwa_profile: Some(json!({"user_id": format!("amzn1.account.{name}"), "name": name})),
-        profiles: [(
-            "na",
-            profiles
-                .iter()
-                .map(|id| profile(*id, "US", &format!("{name} {id}"), "seller"))
-                .collect(),
-        )]
-        .into_iter()
-        .collect(),
-        ads_accounts: vec![],
-    }
-}
 
 fn connection_of(user: &str, login: &str) -> String {
     connection_id_for(
@@ -140,7 +122,7 @@ async fn patching_the_default_moves_the_flag_and_a_later_put_leaves_one_default(
     created(&stack, USER, 1_000).await;
     stack
         .amazon
-        .add_login("alice", login("alice", &[101, 102, 103]));
+        .add_login("alice", na_seller("alice", &[101, 102, 103]));
     assert!(connected(&stack.connect_flow(USER, "alice").await));
     assert_one_default(&stack, USER, "after the first connect").await;
     let accounts = all_accounts(&stack, USER).await;
@@ -182,8 +164,10 @@ async fn a_first_connect_before_the_user_exists_leaves_a_default_the_user_can_ch
     }
     stack
         .amazon
-        .add_login("alice", login("alice", &[101, 102, 103]));
-    stack.amazon.add_login("lena", login("lena", &[701, 702]));
+        .add_login("alice", na_seller("alice", &[101, 102, 103]));
+    stack
+        .amazon
+        .add_login("lena", na_seller("lena", &[701, 702]));
 
     // The user's first API call after connecting is a default switch (it
     // creates the profile from Clerk).
@@ -233,7 +217,7 @@ async fn a_random_sequence_of_default_changes_keeps_one_default() {
     // What each login sees now (Amazon-side changes between syncs).
     let mut visible: HashMap<&str, Vec<u64>> = HashMap::new();
     for (name, profiles) in LOGINS {
-        stack.amazon.add_login(name, login(name, profiles));
+        stack.amazon.add_login(name, na_seller(name, profiles));
         visible.insert(name, profiles.to_vec());
     }
     let mut rng = StdRng::seed_from_u64(seed);
@@ -296,7 +280,9 @@ async fn a_random_sequence_of_default_changes_keeps_one_default() {
                     .unwrap_or_else(|| LOGINS.choose(&mut rng).map(|(n, _)| n).unwrap());
                 if rng.random_bool(0.5) {
                     let all = LOGINS.iter().find(|(n, _)| *n == name).unwrap().1;
-                    stack.amazon.update_login(name, |l| *l = login(name, all));
+                    stack
+                        .amazon
+                        .update_login(name, |l| *l = na_seller(name, all));
                     visible.insert(name, all.to_vec());
                 }
                 let verb = if connections.contains(&name) {
@@ -333,7 +319,9 @@ async fn a_random_sequence_of_default_changes_keeps_one_default() {
                             .copied()
                             .filter(|p| *p != profile_id)
                             .collect();
-                        stack.amazon.update_login(name, |l| *l = login(name, &left));
+                        stack
+                            .amazon
+                            .update_login(name, |l| *l = na_seller(name, &left));
                         visible.insert(name, left);
                         let connection = connection_of(USER, name);
                         stack
@@ -406,9 +394,9 @@ async fn concurrent_default_switches_leave_one_default_whatever_came_before() {
         .clerk_has_user(&clerk_user(LATE, "late@example.com", 1_000))
         .await;
     let many: Vec<u64> = (0..6).map(|i| 400 + i).collect();
-    stack.amazon.add_login("alice", login("alice", &many));
+    stack.amazon.add_login("alice", na_seller("alice", &many));
     let more: Vec<u64> = (0..6).map(|i| 800 + i).collect();
-    stack.amazon.add_login("lena", login("lena", &more));
+    stack.amazon.add_login("lena", na_seller("lena", &more));
     assert!(connected(&stack.connect_flow(USER, "alice").await));
     assert!(connected(&stack.connect_flow(LATE, "lena").await));
     let patched = patch_default(&stack, USER, &active(&all_accounts(&stack, USER).await)[3]).await;

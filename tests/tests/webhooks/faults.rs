@@ -8,30 +8,19 @@ use super::*;
 
 /// `count` account items written straight into `user`'s partition.
 async fn seed_accounts(stack: &Stack, user: &str, count: usize) {
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-    let writes: Vec<WriteRequest> = (0..count)
+    let items = (0..count)
         .map(|i| {
-            let item = [
+            [
                 ("pk", format!("USER#{user}")),
                 ("sk", format!("ACCT#acct_{i:024x}")),
                 ("entity", "account".to_owned()),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), AttributeValue::S(v)))
-            .collect();
-            let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
-            WriteRequest::builder().put_request(put).build()
+            .collect()
         })
         .collect();
-    for chunk in writes.chunks(25) {
-        stack
-            .dynamo
-            .batch_write_item()
-            .request_items(&stack.table, chunk.to_vec())
-            .send()
-            .await
-            .unwrap();
-    }
+    batch_put(stack, items).await;
 }
 
 #[tokio::test]

@@ -526,45 +526,30 @@ async fn a_profile_written_while_a_deletion_is_under_way_is_deleted_too() {
 /// Seeds `count` audit events of `connection` in the table directly (25 a
 /// batch), as years of refreshes would leave them.
 async fn seed_events(stack: &Stack, connection: &DueConnection, count: usize) {
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     let record = stack.connection(connection).await;
     let now = chrono::Utc::now();
-    let writes: Vec<WriteRequest> = (0..count)
+    let items = (0..count)
         .map(|i| {
             let at = now - chrono::Duration::minutes(i as i64);
             let event = AuditEvent::new(&record, EventKind::Refreshed, None, at);
             let mut item: Item = serde_dynamo::to_item(&event).unwrap();
+            let sk = format!(
+                "{}#{:013}#{}",
+                record.connection_id,
+                at.timestamp_millis(),
+                event.event_id
+            );
+            let ttl = (at + chrono::Duration::days(90)).timestamp();
             item.insert(
                 "pk".into(),
                 AttributeValue::S(format!("EVENTS#{}", record.user_id)),
             );
-            item.insert(
-                "sk".into(),
-                AttributeValue::S(format!(
-                    "{}#{:013}#{}",
-                    record.connection_id,
-                    at.timestamp_millis(),
-                    event.event_id
-                )),
-            );
-            item.insert(
-                "ttl".into(),
-                AttributeValue::N((at + chrono::Duration::days(90)).timestamp().to_string()),
-            );
-            let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
-            WriteRequest::builder().put_request(put).build()
+            item.insert("sk".into(), AttributeValue::S(sk));
+            item.insert("ttl".into(), AttributeValue::N(ttl.to_string()));
+            item
         })
         .collect();
-    for chunk in writes.chunks(25) {
-        stack
-            .dynamo
-            .batch_write_item()
-            .request_items(&stack.table, chunk.to_vec())
-            .send()
-            .await
-            .unwrap();
-    }
-    stack.calls.take();
+    batch_put(stack, items).await;
 }
 
 /// A deletion takes the profile, the connection (its sealed tokens) and the
