@@ -104,15 +104,20 @@ pub fn query_of(url: &reqwest::Url) -> HashMap<String, String> {
     url.query_pairs().into_owned().collect()
 }
 
-/// Token endpoint answers that are garbage or failures: (case, answers,
-/// callback reason, calls made, refresher error code).
-pub fn token_endpoint_faults() -> Vec<(
+pub type TokenEndpointFault = (
     &'static str,
     Vec<ResponseTemplate>,
     &'static str,
     usize,
+    usize,
     &'static str,
-)> {
+);
+
+/// Token endpoint answers that are garbage or failures: `(case, answers, callback reason, calls the code exchange makes, calls a
+/// refresh makes, refresher error code)`: a code is sent once unless Amazon
+/// certainly did not process it (429); a refresh is retried on any
+/// transient failure.
+pub fn token_endpoint_faults() -> Vec<TokenEndpointFault> {
     let exchange = "token_exchange_failed";
     let rejected = "lwa_rejected";
     vec![
@@ -120,6 +125,7 @@ pub fn token_endpoint_faults() -> Vec<(
             "an HTML page",
             vec![raw(200, "text/html", HTML)],
             exchange,
+            1,
             1,
             rejected,
         ),
@@ -132,6 +138,7 @@ pub fn token_endpoint_faults() -> Vec<(
             )],
             exchange,
             1,
+            1,
             rejected,
         ),
         (
@@ -143,12 +150,14 @@ pub fn token_endpoint_faults() -> Vec<(
             )],
             exchange,
             1,
+            1,
             rejected,
         ),
         (
             "an empty object",
             vec![raw(200, JSON, "{}")],
             exchange,
+            1,
             1,
             rejected,
         ),
@@ -157,12 +166,14 @@ pub fn token_endpoint_faults() -> Vec<(
             vec![raw(200, JSON, "[]")],
             exchange,
             1,
+            1,
             rejected,
         ),
         (
             "no body",
             vec![ResponseTemplate::new(200)],
             exchange,
+            1,
             1,
             rejected,
         ),
@@ -171,6 +182,7 @@ pub fn token_endpoint_faults() -> Vec<(
             vec![raw(400, "text/plain", "Bad Request")],
             exchange,
             1,
+            1,
             rejected,
         ),
         (
@@ -178,12 +190,14 @@ pub fn token_endpoint_faults() -> Vec<(
             vec![raw(400, JSON, r#"{"error": "mystery_error"}"#)],
             exchange,
             1,
+            1,
             rejected,
         ),
         (
             "500 pages",
             vec![raw(500, "text/html", HTML); 3],
             "lwa_unavailable",
+            1,
             3,
             "lwa_unavailable",
         ),
@@ -192,12 +206,14 @@ pub fn token_endpoint_faults() -> Vec<(
             vec![ResponseTemplate::new(429); 3],
             "lwa_unavailable",
             3,
+            3,
             "lwa_unavailable",
         ),
         (
             "a JSON 503",
             vec![raw(503, JSON, r#"{"error": "temporarily_unavailable"}"#); 3],
             "lwa_unavailable",
+            1,
             3,
             "lwa_unavailable",
         ),

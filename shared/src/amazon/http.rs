@@ -1,6 +1,8 @@
 //! Outbound HTTP to Amazon: bounded timeouts, and retries with exponential
-//! backoff and jitter for timeouts, 429 (honouring `Retry-After`) and 5xx.
-//! Other statuses are answers, not failures, and are returned as they are.
+//! backoff and jitter for timeouts, 429 (honouring `Retry-After`) and 5xx —
+//! for a request that must not be repeated, only when the earlier attempt
+//! certainly had no effect. Other statuses are answers, not failures, and
+//! are returned as they are.
 
 use std::time::Duration;
 
@@ -18,6 +20,19 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 pub const WORST_CASE: Duration = Duration::from_secs(
     REQUEST_TIMEOUT.as_secs() * ATTEMPTS as u64 + MAX_RETRY_AFTER.as_secs() * (ATTEMPTS as u64 - 1),
 );
+
+/// Whether a request may be sent again after an attempt that may have
+/// reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Reads, and writes whose repetition does no harm.
+    Safe,
+    /// A one-time credential (an authorization code works once; a second
+    /// use may revoke what the first issued): sent again only when the
+    /// earlier attempt never left (no connection) or was turned away
+    /// unprocessed (429). A timeout or a 5xx may have been processed.
+    OnlyIfUnprocessed,
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum HttpError {
@@ -51,21 +66,41 @@ fn retry_after(response: &Response) -> Option<Duration> {
 
 /// Sends the request `build` makes (again for each attempt).
 pub async fn send(build: impl Fn() -> RequestBuilder) -> Result<Response, HttpError> {
+    send_with(Repeat::Safe, build).await
+}
+
+/// A failed attempt, and whether it certainly had no effect at the server.
+struct Failed {
+    error: HttpError,
+    unprocessed: bool,
+}
+
+/// Sends the request `build` makes, repeating it as `repeat` allows.
+pub async fn send_with(
+    repeat: Repeat,
+    build: impl Fn() -> RequestBuilder,
+) -> Result<Response, HttpError> {
     let attempt = || async {
-        let response = build().send().await.map_err(|e| HttpError::Transient {
-            reason: e.without_url().to_string(),
-            retry_after: None,
+        let response = build().send().await.map_err(|e| Failed {
+            unprocessed: e.is_connect(),
+            error: HttpError::Transient {
+                reason: e.without_url().to_string(),
+                retry_after: None,
+            },
         })?;
         let status = response.status();
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return Err(HttpError::Transient {
-                reason: format!("status {status}"),
-                retry_after: retry_after(&response),
+            return Err(Failed {
+                unprocessed: status == StatusCode::TOO_MANY_REQUESTS,
+                error: HttpError::Transient {
+                    reason: format!("status {status}"),
+                    retry_after: retry_after(&response),
+                },
             });
         }
         Ok(response)
     };
-    attempt
+    let sent = attempt
         .retry(
             ExponentialBuilder::default()
                 .with_min_delay(Duration::from_millis(200))
@@ -73,8 +108,9 @@ pub async fn send(build: impl Fn() -> RequestBuilder) -> Result<Response, HttpEr
                 .with_max_times(ATTEMPTS - 1)
                 .with_jitter(),
         )
+        .when(|failed: &Failed| repeat == Repeat::Safe || failed.unprocessed)
         // `None` from the backoff means the attempts are used up.
-        .adjust(|error, backoff| match (error, backoff) {
+        .adjust(|failed: &Failed, backoff| match (&failed.error, backoff) {
             (_, None) => None,
             (
                 HttpError::Transient {
@@ -85,5 +121,6 @@ pub async fn send(build: impl Fn() -> RequestBuilder) -> Result<Response, HttpEr
             ) => (*wait <= MAX_RETRY_AFTER).then_some(*wait),
             (_, backoff) => backoff,
         })
-        .await
+        .await;
+    sent.map_err(|failed| failed.error)
 }

@@ -12,7 +12,7 @@ use oauth2::{
     RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 
-use super::http::{self, HttpError};
+use super::http::{self, HttpError, Repeat};
 use super::{AmazonConfig, PerRegion};
 use crate::config::ConfigError;
 use crate::model::region::Region;
@@ -153,7 +153,7 @@ impl Lwa {
             .na
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_owned()))
-            .request_async(&Transport(&self.http))
+            .request_async(&Transport(&self.http, Repeat::OnlyIfUnprocessed))
             .await;
         grant(result)
     }
@@ -164,31 +164,33 @@ impl Lwa {
             .clients
             .na
             .exchange_refresh_token(&token)
-            .request_async(&Transport(&self.http))
+            .request_async(&Transport(&self.http, Repeat::Safe))
             .await;
         grant(result)
     }
 }
 
-/// oauth2's transport: reqwest with our timeouts and retries. A named type
-/// rather than a closure, so that the futures it makes are `Send`.
-struct Transport<'a>(&'a reqwest::Client);
+/// oauth2's transport: reqwest with our timeouts and retries, as far as the
+/// request may be repeated. A named type rather than a closure, so that the
+/// futures it makes are `Send`.
+struct Transport<'a>(&'a reqwest::Client, Repeat);
 
 impl<'c> AsyncHttpClient<'c> for Transport<'_> {
     type Error = HttpError;
     type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'c>>;
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(execute(self.0, request))
+        Box::pin(execute(self.0, self.1, request))
     }
 }
 
 async fn execute(
     client: &reqwest::Client,
+    repeat: Repeat,
     request: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
     let (parts, body) = request.into_parts();
-    let response = http::send(|| {
+    let response = http::send_with(repeat, || {
         client
             .request(parts.method.clone(), parts.uri.to_string())
             .headers(parts.headers.clone())

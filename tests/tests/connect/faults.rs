@@ -200,13 +200,18 @@ async fn lwa_garbage_or_failure_in_the_code_exchange_ends_in_a_reason_and_stores
         )],
         "token_exchange_failed",
         1,
+        1,
         "",
     ));
-    for (number, (case, answers, reason, calls, _)) in cases.into_iter().enumerate() {
+    for (number, (case, answers, reason, calls, _, _)) in cases.into_iter().enumerate() {
         let user = format!("user_2lwa{number}");
         stack.create_user(&user, "f@example.com").await;
         let before = stack.amazon.calls(Endpoint::Token);
-        stack.amazon.script(Endpoint::Token, answers);
+        // As many answers as the exchange will ask for: the rest would be
+        // served to the next case.
+        stack
+            .amazon
+            .script(Endpoint::Token, answers.into_iter().take(calls).collect());
         let started = Instant::now();
         let done = query_of(&stack.connect_flow(&user, "seller").await);
         assert_eq!(done["reason"], reason, "{case}: {done:?}");
@@ -214,7 +219,7 @@ async fn lwa_garbage_or_failure_in_the_code_exchange_ends_in_a_reason_and_stores
         assert_eq!(
             stack.amazon.calls(Endpoint::Token) - before,
             calls,
-            "{case}: retried when transient, only then"
+            "{case}: sent again only when Amazon certainly did not process it"
         );
         assert_eq!(
             owned(&stack, &user).await,
@@ -396,10 +401,11 @@ async fn lwa_never_answering_is_given_up_on_within_the_timeouts() {
         .seed_connection(USER, "seller", chrono::Duration::minutes(1))
         .await;
     let before = stack.connection(&due).await;
-    // Three attempts each for the callback and the refresher, none answered
-    // within the 5 s per attempt.
+    // None answered within the 5 s per attempt: the callback's code is sent
+    // once (a silent attempt may have been redeemed), the refresher's
+    // request three times.
     let silent = ResponseTemplate::new(200).set_delay(StdDuration::from_secs(30));
-    stack.amazon.script(Endpoint::Token, vec![silent; 6]);
+    stack.amazon.script(Endpoint::Token, vec![silent; 4]);
     let refresher = stack.refresher(RefreshConfig::default());
     let started = Instant::now();
     let (done, run) = tokio::join!(
@@ -409,7 +415,7 @@ async fn lwa_never_answering_is_given_up_on_within_the_timeouts() {
     let took = started.elapsed();
     assert_eq!(query_of(&done)["reason"], "lwa_unavailable");
     assert_eq!(run.unwrap().transient_failures, 1);
-    assert_eq!(stack.amazon.calls(Endpoint::Token), 6);
+    assert_eq!(stack.amazon.calls(Endpoint::Token), 4);
     assert!(took < StdDuration::from_secs(19), "{took:?}");
     let after = stack.connection(&due).await;
     assert_eq!(after.last_error_code.as_deref(), Some("lwa_unavailable"));
@@ -465,29 +471,29 @@ async fn token_endpoint_failures_are_classified() {
         "client_rejected"
     );
 
-    // LWA has a bad moment, then answers: retried within the callback.
+    // LWA throttles, then answers: a 429 was not processed, so the code is
+    // sent again within the callback.
     let calls = stack.amazon.calls(Endpoint::Token);
     stack
         .amazon
-        .script(Endpoint::Token, vec![ResponseTemplate::new(503)]);
+        .script(Endpoint::Token, vec![ResponseTemplate::new(429)]);
     assert_eq!(
         query_of(&stack.connect_flow(USER, "busy").await)["amazon"],
         "connected"
     );
     assert_eq!(stack.amazon.calls(Endpoint::Token), calls + 2);
 
-    stack.amazon.script(
-        Endpoint::Token,
-        vec![
-            ResponseTemplate::new(503),
-            ResponseTemplate::new(503),
-            ResponseTemplate::new(503),
-        ],
-    );
+    // A 503 may have come after the code was redeemed: it is never sent
+    // twice (a second use may revoke what the first issued).
+    let calls = stack.amazon.calls(Endpoint::Token);
+    stack
+        .amazon
+        .script(Endpoint::Token, vec![ResponseTemplate::new(503)]);
     assert_eq!(
         query_of(&stack.connect_flow(USER, "busy").await)["reason"],
         "lwa_unavailable"
     );
+    assert_eq!(stack.amazon.calls(Endpoint::Token), calls + 1);
 }
 
 #[tokio::test]

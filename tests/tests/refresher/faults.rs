@@ -231,7 +231,7 @@ async fn a_refresh_failing_at_any_aws_call_loses_nothing_and_is_retried_later() 
 async fn lwa_garbage_or_failure_in_a_refresh_is_retried_later_never_a_revocation() {
     let stack = Stack::new().await;
     stack.create_user(USER, "f@example.com").await;
-    for (case, answers, _, calls, code) in token_endpoint_faults() {
+    for (case, answers, _, _, calls, code) in token_endpoint_faults() {
         let due = stack
             .seed_connection(USER, case, chrono::Duration::minutes(1))
             .await;
