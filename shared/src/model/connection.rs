@@ -38,13 +38,6 @@ pub struct SyncWarning {
     pub reason: String,
 }
 
-/// Who holds a connection's refresh lease, and until when (epoch seconds).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lease<'a> {
-    pub owner: &'a str,
-    pub until: i64,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionRecord {
     pub connection_id: ConnectionId,
@@ -95,6 +88,7 @@ pub struct ConnectionRecord {
     /// When a manual sync last started (epoch seconds): one per minute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_requested_at: Option<i64>,
+    /// Who holds the refresh lease, and until when (epoch seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_owner: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,14 +104,6 @@ impl ConnectionRecord {
         DueConnection {
             user_id: self.user_id.clone(),
             connection_id: self.connection_id.clone(),
-        }
-    }
-
-    /// The lease, if one is held at `now` (epoch seconds).
-    pub fn live_lease(&self, now: i64) -> Option<Lease<'_>> {
-        match (&self.lease_owner, self.lease_until) {
-            (Some(owner), Some(until)) if until >= now => Some(Lease { owner, until }),
-            _ => None,
         }
     }
 }
