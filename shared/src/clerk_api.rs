@@ -46,10 +46,13 @@ impl ClerkApi {
     /// `GET /v1/users/{id}`; retried on transient failures (a GET is safe to repeat).
     pub async fn get_user(&self, user_id: &UserId) -> Result<ClerkUser, ClerkApiError> {
         let attempt = || async {
+            let timeout = crate::budget::for_call(REQUEST_TIMEOUT)
+                .ok_or_else(|| ClerkApiError::Transient("no time left".into()))?;
             let response = self
                 .http
                 .get(format!("{}/v1/users/{user_id}", self.base_url))
                 .bearer_auth(self.secret_key.expose())
+                .timeout(timeout)
                 .send()
                 .await
                 .map_err(|e| ClerkApiError::Transient(without_url(e)))?;
@@ -72,6 +75,7 @@ impl ClerkApi {
                     .with_jitter(),
             )
             .when(|e| matches!(e, ClerkApiError::Transient(_)))
+            .adjust(|_, backoff| backoff.filter(|wait| crate::budget::can_wait(*wait)))
             .await
     }
 }

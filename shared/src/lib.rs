@@ -10,6 +10,7 @@
 //! links neither the AWS SDK nor a web framework.
 
 pub mod auth;
+pub mod budget;
 pub mod config;
 pub mod ids;
 pub mod telemetry;

@@ -233,18 +233,78 @@ impl Stack {
         self.send(&self.callback, &request, None).await
     }
 
+    /// `POST /api/v1/amazon/complete` as `user_id`.
+    pub async fn complete(&self, user_id: &str, completion: &str) -> Response {
+        self.complete_on(&self.callback, user_id, completion).await
+    }
+
+    /// The same, served by `callback` (an `oauth-callback` of its own).
+    pub async fn complete_on(
+        &self,
+        callback: &Router,
+        user_id: &str,
+        completion: &str,
+    ) -> Response {
+        let request = ClientRequest::new("POST", "/api/v1/amazon/complete")
+            .json(&json!({ "completion": completion }));
+        self.send(callback, &request, Some(user_id)).await
+    }
+
+    /// What the app's page does with the callback's redirect `location`:
+    /// an `amazon=authorized` one is completed by `user_id`. The outcome as
+    /// the page shows it: `amazon=connected` with `connection_id`, or
+    /// `amazon=error` with the `reason` (the redirect's, or the completion's
+    /// error code in lower case).
+    pub async fn finish(&self, user_id: &str, location: &reqwest::Url) -> HashMap<String, String> {
+        self.finish_on(&self.callback, user_id, location).await
+    }
+
+    /// The same, completed by `callback` (an `oauth-callback` of its own).
+    pub async fn finish_on(
+        &self,
+        callback: &Router,
+        user_id: &str,
+        location: &reqwest::Url,
+    ) -> HashMap<String, String> {
+        let redirect = query_of(location);
+        if redirect.get("amazon").map(String::as_str) != Some("authorized") {
+            return redirect;
+        }
+        let done = self
+            .complete_on(callback, user_id, &redirect["completion"])
+            .await;
+        let outcome: &[(&str, &str)] = if done.status == 200 {
+            &[
+                ("amazon", "connected"),
+                (
+                    "connection_id",
+                    done.body["connection_id"].as_str().unwrap(),
+                ),
+            ]
+        } else {
+            &[
+                ("amazon", "error"),
+                ("reason", &done.error_code().to_lowercase()),
+            ]
+        };
+        outcome
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
     /// The whole flow: start as `user_id`, consent as `login`, follow the
-    /// redirect; returns the callback's `Location`.
-    pub async fn connect_flow(&self, user_id: &str, login: &str) -> reqwest::Url {
-        let started = self.connect(user_id, &json!({"region": "na"})).await;
-        assert_eq!(started.status, 200, "{:?}", started.body);
-        let (_, query) = self
-            .amazon
-            .consent(started.body["authorization_url"].as_str().unwrap(), login)
-            .unwrap();
-        let done = self.amazon_redirect(&query).await;
-        assert_eq!(done.status, 302, "{:?}", done.body);
-        reqwest::Url::parse(done.headers["location"].to_str().unwrap()).unwrap()
+    /// redirect, complete as `user_id`: the outcome as [`Stack::finish`].
+    pub async fn connect_flow(&self, user_id: &str, login: &str) -> HashMap<String, String> {
+        let location = self.authorize_flow(user_id, login).await;
+        self.finish(user_id, &location).await
+    }
+
+    /// Start as `user_id`, consent as `login`, follow the redirect: the
+    /// callback's `Location` (nothing connected yet).
+    pub async fn authorize_flow(&self, user_id: &str, login: &str) -> reqwest::Url {
+        let query = self.consented(user_id, login).await;
+        self.amazon_redirect(&query).await.location()
     }
 
     /// A started connection's consent as `login`: the query Amazon
@@ -261,7 +321,7 @@ impl Stack {
     /// `user` (already created) connects `login`: the connection's id and
     /// its account ids, sorted.
     pub async fn connected(&self, user: &str, login: &str) -> (String, Vec<String>) {
-        let done = query_of(&self.connect_flow(user, login).await);
+        let done = self.connect_flow(user, login).await;
         assert_eq!(done["amazon"], "connected", "{done:?}");
         let mut accounts: Vec<String> = self.get("/api/v1/accounts", user).await.body["accounts"]
             .as_array()

@@ -64,6 +64,8 @@ pub struct Transcript<'a> {
     pub answers: Mutex<Vec<String>>,
     /// Table dumps taken along the way (items deleted later count too).
     pub dumps: Mutex<Vec<String>>,
+    /// The completions callbacks handed out: stored by hash only.
+    pub completions: Mutex<Vec<String>>,
 }
 
 impl<'a> Transcript<'a> {
@@ -74,6 +76,7 @@ impl<'a> Transcript<'a> {
             jwt: signing_key().session_token(ISSUER, USER, "sess_2secrets", 60),
             answers: Mutex::default(),
             dumps: Mutex::default(),
+            completions: Mutex::default(),
         }
     }
 
@@ -116,6 +119,18 @@ impl<'a> Transcript<'a> {
         let url = started.body["authorization_url"].as_str().unwrap();
         let (_, query) = self.stack.amazon.consent(url, "seller").unwrap();
         self.callback(&query).await
+    }
+
+    /// Start, consent, callback, and the completion by [`USER`]: the
+    /// completion's answer. The table is dumped while the grant is pending.
+    pub async fn consent_and_complete(&self, started: &Response) -> Response {
+        let callback = self.consent_and_return(started).await;
+        self.dump().await;
+        let completion = crate::amazon::query_of(&callback.location())["completion"].clone();
+        self.completions.lock().unwrap().push(completion.clone());
+        let request = Request::new("POST", "/api/v1/amazon/complete")
+            .json(&json!({ "completion": completion }));
+        self.send(&self.stack.callback, request, Some(USER)).await
     }
 
     pub async fn callback(&self, query: &str) -> Response {
@@ -222,8 +237,8 @@ impl Secrets {
 
 /// Asserts that `logs` really holds the SDK's and the HTTP client's trace
 /// lines; then that no secret is in them, in the answers or in the table
-/// dumps, and that no OAuth state is in the table (states are stored by
-/// hash only).
+/// dumps, and that no OAuth state or completion is in the table (both are
+/// stored by hash only).
 pub fn assert_none_leaked(secrets: &Secrets, states: &[String], logs: &str, t: &Transcript) {
     // The capture really holds the SDK's and the HTTP client's trace lines.
     for target in ["aws_smithy_runtime", "hyper_util", "adsconnect"] {
@@ -254,6 +269,11 @@ pub fn assert_none_leaked(secrets: &Secrets, states: &[String], logs: &str, t: &
     for state in states {
         if dumps.contains(state.as_str()) {
             leaks.push(format!("an OAuth state in the table: {state}"));
+        }
+    }
+    for completion in t.completions.lock().unwrap().iter() {
+        if dumps.contains(completion.as_str()) {
+            leaks.push(format!("a completion in the table: {completion}"));
         }
     }
     assert!(

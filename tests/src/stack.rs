@@ -214,13 +214,45 @@ impl Stack {
         request: &ClientRequest,
         user_id: Option<&str>,
     ) -> Response {
+        self.deliver(router, request, user_id, None).await
+    }
+
+    /// Sends `request` as Lambda delivers it to a function with `budget`
+    /// left before its deadline (in the invocation's context); returns the
+    /// answer and how long it took.
+    pub async fn send_within(
+        &self,
+        router: &Router,
+        request: &ClientRequest,
+        user_id: Option<&str>,
+        budget: StdDuration,
+    ) -> (Response, StdDuration) {
+        let started = Instant::now();
+        let deadline = std::time::SystemTime::now() + budget;
+        let response = self.deliver(router, request, user_id, Some(deadline)).await;
+        (response, started.elapsed())
+    }
+
+    async fn deliver(
+        &self,
+        router: &Router,
+        request: &ClientRequest,
+        user_id: Option<&str>,
+        deadline: Option<std::time::SystemTime>,
+    ) -> Response {
         let context = user_id.map(authorizer_context);
         let event = request.http_api_event("$default", context.as_ref());
-        let response = router
-            .clone()
-            .oneshot(to_lambda_request(&event).unwrap())
-            .await
-            .unwrap();
+        let mut lambda_request = to_lambda_request(&event).unwrap();
+        if let Some(deadline) = deadline {
+            let deadline_ms = deadline
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis();
+            let mut context = lambda_http::Context::default();
+            context.deadline = u64::try_from(deadline_ms).unwrap();
+            lambda_request.extensions_mut().insert(context);
+        }
+        let response = router.clone().oneshot(lambda_request).await.unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)

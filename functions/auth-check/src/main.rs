@@ -2,7 +2,9 @@
 
 use adsconnect::auth::authorizer::{self, SimpleResponse};
 use adsconnect::auth::{SessionVerifier, VerifierConfig};
-use adsconnect::telemetry;
+use std::time::Instant;
+
+use adsconnect::{budget, telemetry};
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -15,9 +17,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let verifier = &verifier;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
-            Ok::<SimpleResponse, lambda_runtime::Error>(
-                authorizer::authorize(verifier, &event.payload).await,
-            )
+            let deadline = budget::instant_of(event.context.deadline())
+                .unwrap_or_else(|| Instant::now() + budget::timeouts::AUTH_CHECK);
+            let verdict = budget::scope(deadline, authorizer::authorize(verifier, &event.payload));
+            Ok::<SimpleResponse, lambda_runtime::Error>(verdict.await)
         },
     ))
     .await

@@ -2,7 +2,8 @@
 //! backoff and jitter for timeouts, 429 (honouring `Retry-After`) and 5xx —
 //! for a request that must not be repeated, only when the earlier attempt
 //! certainly had no effect. Other statuses are answers, not failures, and
-//! are returned as they are.
+//! are returned as they are. Each attempt gets what the invocation's time
+//! budget leaves (`crate::budget`), and no pause outlasts it.
 
 use std::time::Duration;
 
@@ -81,7 +82,14 @@ pub async fn send_with(
     build: impl Fn() -> RequestBuilder,
 ) -> Result<Response, HttpError> {
     let attempt = || async {
-        let response = build().send().await.map_err(|e| Failed {
+        let timeout = crate::budget::for_call(REQUEST_TIMEOUT).ok_or(Failed {
+            unprocessed: true,
+            error: HttpError::Transient {
+                reason: "no time left in this invocation".into(),
+                retry_after: None,
+            },
+        })?;
+        let response = build().timeout(timeout).send().await.map_err(|e| Failed {
             unprocessed: e.is_connect(),
             error: HttpError::Transient {
                 reason: e.without_url().to_string(),
@@ -109,17 +117,21 @@ pub async fn send_with(
                 .with_jitter(),
         )
         .when(|failed: &Failed| repeat == Repeat::Safe || failed.unprocessed)
-        // `None` from the backoff means the attempts are used up.
-        .adjust(|failed: &Failed, backoff| match (&failed.error, backoff) {
-            (_, None) => None,
-            (
-                HttpError::Transient {
-                    retry_after: Some(wait),
-                    ..
-                },
-                Some(_),
-            ) => (*wait <= MAX_RETRY_AFTER).then_some(*wait),
-            (_, backoff) => backoff,
+        // `None` from the backoff means the attempts are used up; a pause
+        // past the time budget ends them too.
+        .adjust(|failed: &Failed, backoff| {
+            let wait = match (&failed.error, backoff) {
+                (_, None) => None,
+                (
+                    HttpError::Transient {
+                        retry_after: Some(wait),
+                        ..
+                    },
+                    Some(_),
+                ) => (*wait <= MAX_RETRY_AFTER).then_some(*wait),
+                (_, backoff) => backoff,
+            };
+            wait.filter(|wait| crate::budget::can_wait(*wait))
         })
         .await;
     sent.map_err(|failed| failed.error)

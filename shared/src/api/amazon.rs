@@ -1,6 +1,6 @@
 //! `oauth-start` (`POST /api/v1/amazon/connect`) and `oauth-callback`
-//! (`GET /api/v1/amazon/callback`): the HTTP ends of a consent
-//! (`crate::connections::consent`).
+//! (`GET /api/v1/amazon/callback`, `POST /api/v1/amazon/complete`): the
+//! HTTP ends of a consent (`crate::connections::consent`, `::completion`).
 
 use std::sync::Arc;
 
@@ -12,10 +12,17 @@ use chrono::{DateTime, Utc};
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
-use crate::connections::consent::{BeginError, ConnectService, ConsentStart, Redirect};
-use crate::http::{ApiError, Caller, ErrorResponse, StrictJsonOrEmpty};
+use super::views::ConnectionView;
+use crate::budget;
+use crate::connections::completion::is_completion;
+use crate::connections::consent::{BeginError, ConnectService, ConsentStart, Failure, Redirect};
+use crate::http::{ApiError, Caller, ErrorResponse, StrictJson, StrictJsonOrEmpty};
 use crate::ids::{ConnectionId, UserId};
 use crate::model::region::Region;
+
+/// The callback redirects this much before the API-wide time guard would
+/// answer with JSON instead.
+const REDIRECT_MARGIN: std::time::Duration = std::time::Duration::from_millis(200);
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -103,19 +110,32 @@ fn redirect_of(query: Option<&str>) -> Redirect {
     redirect
 }
 
-#[utoipa::path(get, path = "/api/v1/amazon/callback", tag = "amazon", params(("code" = Option<String>, Query), ("state" = Option<String>, Query), ("scope" = Option<String>, Query), ("error" = Option<String>, Query), ("error_description" = Option<String>, Query)), responses((status = 302, description = "To return_to with amazon=connected&connection_id=… or amazon=error&reason=…")))]
+#[utoipa::path(get, path = "/api/v1/amazon/callback", tag = "amazon", params(("code" = Option<String>, Query), ("state" = Option<String>, Query), ("scope" = Option<String>, Query), ("error" = Option<String>, Query), ("error_description" = Option<String>, Query)), responses((status = 302, description = "To return_to with amazon=authorized&completion=… (connected only once the signed-in user who started presents it to POST /api/v1/amazon/complete) or amazon=error&reason=…")))]
 pub(crate) async fn callback(
     State(service): State<Arc<ConnectService>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let completion = service.complete(redirect_of(query.as_deref())).await;
-    let mut url = completion.return_to;
-    match &completion.outcome {
-        Ok(connection_id) => {
-            tracing::info!(%connection_id, "Amazon connection completed");
+    let work = service.callback(redirect_of(query.as_deref()));
+    let callback = match budget::answer_by() {
+        None => work.await,
+        Some(by) => {
+            let by = by.checked_sub(REDIRECT_MARGIN).unwrap_or(by);
+            match tokio::time::timeout_at(by.into(), work).await {
+                Ok(callback) => callback,
+                Err(_) => crate::connections::consent::Callback {
+                    return_to: service.returns.default_url().clone(),
+                    outcome: Err(Failure::TimedOut),
+                },
+            }
+        }
+    };
+    let mut url = callback.return_to;
+    match &callback.outcome {
+        Ok(completion) => {
+            tracing::info!("Amazon consent granted; waiting for its completion");
             url.query_pairs_mut()
-                .append_pair("amazon", "connected")
-                .append_pair("connection_id", connection_id.as_str());
+                .append_pair("amazon", "authorized")
+                .append_pair("completion", completion);
         }
         Err(failure) => {
             tracing::warn!(reason = failure.reason(), "Amazon connection failed");
@@ -136,4 +156,74 @@ pub(crate) async fn callback(
         HeaderValue::from_static("no-referrer"),
     );
     response
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    /// The `completion` the callback's redirect carried.
+    pub completion: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CompleteResponse {
+    pub connection_id: ConnectionId,
+    pub connection: ConnectionView,
+}
+
+impl From<Failure> for ApiError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::UnknownCompletion => ApiError::not_found(
+                "COMPLETION_NOT_FOUND",
+                "no pending consent with this completion for you: unknown, used or expired",
+            ),
+            Failure::UserDeleted => ApiError::not_found("USER_NOT_FOUND", "user not found"),
+            Failure::WrongAmazonLogin => ApiError::conflict(
+                "WRONG_AMAZON_LOGIN",
+                "the re-authorization was consented by another Amazon login than the connection's",
+            ),
+            Failure::AdsUnavailable => ApiError::unavailable_because(
+                "ADS_UNAVAILABLE",
+                "the Amazon Ads API is unavailable; retry the completion shortly",
+                failure.reason(),
+            ),
+            Failure::LwaUnavailable => ApiError::unavailable_because(
+                "LWA_UNAVAILABLE",
+                "Login with Amazon is unavailable; retry the completion shortly",
+                failure.reason(),
+            ),
+            Failure::TimedOut => ApiError::timed_out(),
+            Failure::StorageUnavailable => ApiError::unavailable(failure.reason()),
+            other => ApiError::upstream(
+                "UPSTREAM_FAILED",
+                "the connection could not be completed",
+                other.reason(),
+            ),
+        }
+    }
+}
+
+/// Connects what the callback's consent granted, when the caller is the
+/// user who started it (a new connection or a re-authorization).
+#[utoipa::path(post, path = "/api/v1/amazon/complete", tag = "amazon", request_body = CompleteRequest, responses((status = 200, body = CompleteResponse), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Unknown, used, expired or another user's completion (another user's attempt destroys it)", body = ErrorResponse), (status = 409, description = "A re-authorization consented by another Amazon login", body = ErrorResponse), (status = 503, description = "Amazon or a dependency is unavailable; the same completion may be retried until it expires", body = ErrorResponse), (status = 504, description = "Out of time; retry", body = ErrorResponse)), security(("clerk_session" = [])))]
+pub(crate) async fn complete(
+    State(service): State<Arc<ConnectService>>,
+    caller: Caller,
+    StrictJson(request): StrictJson<CompleteRequest>,
+) -> Result<Json<CompleteResponse>, ApiError> {
+    if !is_completion(&request.completion) {
+        return Err(ApiError::invalid_field(
+            "completion",
+            "`completion` must be the value the callback's redirect carried",
+        ));
+    }
+    let completed = service
+        .complete(&caller.user_id, &request.completion)
+        .await?;
+    tracing::info!(connection_id = %completed.connection.connection_id, "Amazon connection completed");
+    Ok(Json(CompleteResponse {
+        connection_id: completed.connection.connection_id.clone(),
+        connection: ConnectionView::of(&completed.connection, &completed.accounts, Utc::now()),
+    }))
 }

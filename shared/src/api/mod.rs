@@ -19,6 +19,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
+use crate::budget::timeouts;
 use crate::connections::consent::ConnectService;
 use crate::http;
 use crate::startup::{UsersServices, WebhookServices};
@@ -34,7 +35,7 @@ pub fn users_router(services: UsersServices) -> Router {
         .merge(connections::routes())
         .merge(accounts::routes())
         .with_state(services);
-    http::finish(api)
+    http::finish(api, timeouts::USERS)
 }
 
 /// `oauth-start`: `POST /api/v1/amazon/connect`.
@@ -43,19 +44,27 @@ pub fn start_router(service: Arc<ConnectService>) -> Router {
         Router::new()
             .route("/api/v1/amazon/connect", post(amazon::connect))
             .with_state(service),
+        timeouts::OAUTH_START,
     )
 }
 
-/// `oauth-callback`: `GET /api/v1/amazon/callback`.
+/// `oauth-callback`: `GET /api/v1/amazon/callback`, and
+/// `POST /api/v1/amazon/complete` — the same service and data-key cache,
+/// and the completion's discovery needs the callback's time budget.
 pub fn callback_router(service: Arc<ConnectService>) -> Router {
     http::finish(
         Router::new()
             .route("/api/v1/amazon/callback", get(amazon::callback))
+            .route("/api/v1/amazon/complete", post(amazon::complete))
             .with_state(service),
+        timeouts::OAUTH_CALLBACK,
     )
 }
 
 /// `clerk-webhook`: `POST /webhooks/clerk`.
 pub fn webhook_router(services: WebhookServices) -> Router {
-    http::finish(webhook::routes().with_state(services))
+    http::finish(
+        webhook::routes().with_state(services),
+        timeouts::CLERK_WEBHOOK,
+    )
 }

@@ -129,9 +129,11 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<HashMap<CacheKey, Arc<DecodingKey>>, &'static str> {
+        let timeout = crate::budget::for_call(FETCH_TIMEOUT).ok_or("no time left")?;
         let response = self
             .http
             .get(&self.url)
+            .timeout(timeout)
             .send()
             .await
             .map_err(|_| "request failed")?;

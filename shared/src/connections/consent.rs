@@ -1,7 +1,9 @@
-//! A connection from a consent: the start of Login with Amazon (state bound
-//! to the user, PKCE) and its completion after Amazon's redirect (code
-//! exchange, discovery, the connection and its accounts stored). Also how a
-//! connection is renewed by re-authorization.
+//! A connection from a consent, in three steps: the start of Login with
+//! Amazon (state bound to the user, PKCE); Amazon's redirect (the code
+//! exchanged once, the tokens kept sealed as a pending grant); and the
+//! completion by the signed-in user who started (`completion.rs`:
+//! discovery, the connection and its accounts stored). Re-authorization
+//! renews a connection the same way.
 
 use std::sync::Arc;
 
@@ -10,31 +12,26 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use reqwest::Url;
 
-use super::accounts::{first_default, merge};
-use super::lifecycle::{self, Consent};
 pub use super::returns::ReturnPolicy;
-use super::tokens::TokenPair;
-use super::{amazon_identity, connection_id_for};
-use crate::amazon::ads::{AdsApi, Discovery};
-use crate::amazon::lwa::{Lwa, LwaError, Pkce, TokenGrant};
+use super::tokens::{TokenPair, grant_context};
+use crate::amazon::ads::AdsApi;
+use crate::amazon::lwa::{Lwa, LwaError, Pkce};
 use crate::ids::{ConnectionId, UserId};
-use crate::model::account::AccountRecord;
-use crate::model::connection::ConnectionRecord;
-use crate::model::oauth::StateRecord;
+use crate::model::oauth::{PendingGrant, StateRecord};
 use crate::model::region::Region;
 use crate::secrets::Secret;
-use crate::store::changes::{Change, SaveConnection};
 use crate::store::oauth_states::{TakenState, state_hash};
 use crate::store::{Store, StoreError};
 use crate::tokens::{CipherError, TokenCipher};
 
-/// The scope that lets us read who the Amazon login is.
-const PROFILE_SCOPE: &str = "profile";
 /// How long a consent may take.
 pub const STATE_LIFETIME: Duration = Duration::minutes(10);
+/// How long a granted consent waits for its completion.
+pub const GRANT_LIFETIME: Duration = Duration::minutes(10);
 const STATE_BYTES: usize = 32;
-/// A state as this service hands it out: 32 random bytes, base64url.
-const STATE_LENGTH: usize = 43;
+/// A state (a completion) as this service hands it out: 32 random bytes,
+/// base64url.
+pub const STATE_LENGTH: usize = 43;
 
 /// The start of a consent, for the user to open.
 #[derive(Debug)]
@@ -63,6 +60,10 @@ pub enum Failure {
     WrongAmazonLogin,
     UserDeleted,
     StorageUnavailable,
+    /// Unknown, used, expired, or another user's.
+    UnknownCompletion,
+    /// The invocation's time ran out before a dependency answered.
+    TimedOut,
 }
 
 impl Failure {
@@ -82,7 +83,17 @@ impl Failure {
             Self::WrongAmazonLogin => "wrong_amazon_login",
             Self::UserDeleted => "user_deleted",
             Self::StorageUnavailable => "storage_unavailable",
+            Self::UnknownCompletion => "unknown_completion",
+            Self::TimedOut => "timed_out",
         }
+    }
+
+    /// Whether the same completion may succeed if presented again.
+    pub fn is_transient(self) -> bool {
+        matches!(
+            self,
+            Self::LwaUnavailable | Self::AdsUnavailable | Self::StorageUnavailable | Self::TimedOut
+        )
     }
 }
 
@@ -96,10 +107,11 @@ pub struct Redirect {
     pub scope: Option<String>,
 }
 
-/// Where the browser goes after the callback, and what happened.
-pub struct Completion {
+/// Where the browser goes after the callback, and what happened: the
+/// completion its signed-in user presents to connect, or why not.
+pub struct Callback {
     pub return_to: Url,
-    pub outcome: Result<ConnectionId, Failure>,
+    pub outcome: Result<String, Failure>,
 }
 
 pub struct ConnectService {
@@ -151,9 +163,11 @@ impl ConnectService {
         })
     }
 
-    /// Everything after Amazon's redirect.
-    pub async fn complete(&self, redirect: Redirect) -> Completion {
-        let fail = |return_to: Url, failure| Completion {
+    /// Amazon's redirect: the state checked and spent, the code exchanged.
+    /// Nothing is connected here: the browser that follows Amazon's
+    /// redirect may not be the one that started (RFC 9700 §4.7.1).
+    pub async fn callback(&self, redirect: Redirect) -> Callback {
+        let fail = |return_to: Url, failure| Callback {
             return_to,
             outcome: Err(failure),
         };
@@ -194,9 +208,9 @@ impl ConnectService {
             })
             .map(str::to_owned)
             .collect();
-        Completion {
+        Callback {
             return_to,
-            outcome: self.connect_with_code(&record, &hash, &code, granted).await,
+            outcome: self.exchange(&record, &hash, &code, granted).await,
         }
     }
 
@@ -208,13 +222,16 @@ impl ConnectService {
             .unwrap_or_else(|| self.returns.default_url().clone())
     }
 
-    async fn connect_with_code(
+    /// Exchanges the code (once: a code works once) and keeps the tokens as
+    /// a pending grant for the user who started; the completion returned
+    /// is the browser's handle to it.
+    async fn exchange(
         &self,
         record: &StateRecord,
         hash: &str,
         code: &str,
         granted_scopes: Vec<String>,
-    ) -> Result<ConnectionId, Failure> {
+    ) -> Result<String, Failure> {
         let verifier = self
             .cipher
             .open(&record.verifier, &verifier_context(hash))
@@ -225,171 +242,46 @@ impl ConnectService {
             })?;
         let verifier =
             Secret::new(String::from_utf8(verifier).map_err(|_| Failure::StorageUnavailable)?);
-        let mut grant = self
+        let grant = self
             .lwa
             .exchange_code(code, &verifier)
             .await
             .map_err(exchange_failure)?;
-        // LWA's token response usually omits `scope`; the redirect carries it.
-        if grant.scopes.is_empty() {
-            grant.scopes = granted_scopes;
-        }
-        let Some(refresh_token) = grant.refresh_token.clone() else {
+        let Some(refresh_token) = grant.refresh_token else {
             tracing::error!("LWA returned no refresh token");
             return Err(Failure::TokenExchangeFailed);
         };
-        let with_profile = grant.scopes.iter().any(|s| s == PROFILE_SCOPE);
-        let discovery = self.ads.discover(&grant.access_token, with_profile).await;
-        for warning in &discovery.warnings {
-            tracing::warn!(source = %warning.source, reason = %warning.reason, "discovery incomplete");
-        }
-        if !discovery.any_region_answered {
-            return Err(Failure::AdsUnavailable);
-        }
-        // The LWA profile failed (garbage, or kept failing; a missing `profile`
-        // scope is no failure): without its user id the login would be taken
-        // for another one, a second connection for it.
-        if discovery.warnings.iter().any(|w| w.source == "lwa_profile") {
-            return Err(Failure::LwaUnavailable);
-        }
-        let tokens = TokenPair {
-            access_token: grant.access_token.clone(),
-            refresh_token,
-        };
-        // One retry: another write (a refresh, a second tab) may have come first.
-        for _ in 0..2 {
-            match self.save(record, &grant, &tokens, &discovery).await? {
-                Saved::Connected(id) => return Ok(id),
-                Saved::Retry => continue,
-            }
-        }
-        Err(Failure::StorageUnavailable)
-    }
-
-    async fn save(
-        &self,
-        record: &StateRecord,
-        grant: &TokenGrant,
-        tokens: &TokenPair,
-        discovery: &Discovery,
-    ) -> Result<Saved, Failure> {
-        let user_id = &record.user_id;
-        let partition = self
-            .store
-            .read_partition(user_id)
-            .await
-            .map_err(storage_failure)?;
-        if partition.deleted {
-            return Err(Failure::UserDeleted);
-        }
-        let identity = amazon_identity(discovery);
-        // A re-authorization renews the connection it was started for, if
-        // it still exists, and only with that connection's own login.
-        let renewed = record.reauthorize.as_ref().and_then(|id| {
-            partition
-                .connections
-                .iter()
-                .find(|c| &c.connection_id == id)
-        });
-        let (connection_id, identity) = match renewed {
-            Some(connection)
-                if same_login(connection, &identity, &partition.accounts, discovery) =>
-            {
-                (
-                    connection.connection_id.clone(),
-                    connection.amazon_identity.clone(),
-                )
-            }
-            Some(connection) => {
-                tracing::warn!(
-                    connection_id = %connection.connection_id,
-                    "re-authorization consented by another Amazon login; nothing stored"
-                );
-                return Err(Failure::WrongAmazonLogin);
-            }
-            None => (connection_id_for(user_id, &identity), identity),
-        };
-        let existing = partition
-            .connections
-            .iter()
-            .find(|c| c.connection_id == connection_id);
         let now = Utc::now();
-        let sealed = tokens
-            .seal(&self.cipher, user_id, &connection_id)
-            .await
-            .map_err(storage_failure)?;
-        let lwa = discovery.lwa_profile.as_ref();
-        let (connection, event) = lifecycle::connected(
-            existing,
-            Consent {
-                user_id: user_id.clone(),
-                connection_id,
-                amazon_identity: identity,
-                amazon_user_id: lwa.map(|p| p.user_id.clone()),
-                amazon_name: lwa.and_then(|p| p.name.clone()),
-                amazon_email: lwa.and_then(|p| p.email.clone()),
-                region: record.region,
-                scopes: grant.scopes.clone(),
-                access_expires_at: now
-                    + Duration::from_std(grant.expires_in).unwrap_or(Duration::hours(1)),
-                tokens: sealed,
-                sync_warnings: discovery.warnings.clone(),
-                auto_refresh: partition
-                    .profile
-                    .as_ref()
-                    .is_none_or(|p| p.settings.auto_refresh_tokens),
-            },
-            now,
-        );
-        let accounts = merge(&partition.accounts, &connection, discovery, now);
-        let new_default = first_default(partition.profile.as_ref(), &accounts);
-        let change = self
-            .store
-            .save_connection(SaveConnection {
-                connection: &connection,
-                accounts: &accounts,
-                new_default: new_default.as_ref(),
-                event: &event,
-            })
-            .await
-            .map_err(storage_failure)?;
-        match change {
-            Change::Committed => Ok(Saved::Connected(connection.connection_id)),
-            Change::UserDeleted => Err(Failure::UserDeleted),
-            _ => Ok(Saved::Retry),
+        let completion = URL_SAFE_NO_PAD.encode(rand::random::<[u8; STATE_BYTES]>());
+        let grant_hash = state_hash(&completion);
+        let tokens = TokenPair {
+            access_token: grant.access_token,
+            refresh_token,
         }
+        .seal_for(&self.cipher, &grant_context(&record.user_id, &grant_hash))
+        .await
+        .map_err(storage_failure)?;
+        let pending = PendingGrant {
+            user_id: record.user_id.clone(),
+            region: record.region,
+            reauthorize: record.reauthorize.clone(),
+            // LWA's token response usually omits `scope`; the redirect carries it.
+            scopes: if grant.scopes.is_empty() {
+                granted_scopes
+            } else {
+                grant.scopes
+            },
+            access_expires_at: now
+                + Duration::from_std(grant.expires_in).unwrap_or(Duration::hours(1)),
+            tokens,
+            expires_at: now + GRANT_LIFETIME,
+        };
+        self.store
+            .put_grant(&grant_hash, &pending)
+            .await
+            .map_err(storage_failure)?;
+        Ok(completion)
     }
-}
-
-/// Whether a consent came from the login `connection` was made with: the
-/// same LWA user, or (without the `profile` scope, when only the profiles
-/// tell) a login that still reaches one of the connection's profiles.
-fn same_login(
-    connection: &ConnectionRecord,
-    identity: &str,
-    accounts: &[AccountRecord],
-    discovery: &Discovery,
-) -> bool {
-    const BY_PROFILES: &str = "profiles:";
-    if connection.amazon_identity == identity {
-        return true;
-    }
-    connection.amazon_identity.starts_with(BY_PROFILES)
-        && identity.starts_with(BY_PROFILES)
-        && accounts
-            .iter()
-            .filter(|a| a.connection_id == connection.connection_id)
-            .any(|a| {
-                discovery
-                    .accounts
-                    .iter()
-                    .any(|d| d.profile_id == a.profile_id)
-            })
-}
-
-enum Saved {
-    Connected(ConnectionId),
-    Retry,
 }
 
 /// Why the start of a consent failed: a dependency, never the input.
@@ -443,7 +335,7 @@ fn exchange_failure(error: LwaError) -> Failure {
     }
 }
 
-fn storage_failure(error: impl std::fmt::Display) -> Failure {
+pub(super) fn storage_failure(error: impl std::fmt::Display) -> Failure {
     tracing::error!(error = %error, "connection could not be stored");
     Failure::StorageUnavailable
 }

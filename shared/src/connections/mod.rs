@@ -6,6 +6,7 @@
 //! `api → connections → (store, amazon, tokens) → model`.
 
 pub mod accounts;
+pub mod completion;
 pub mod consent;
 pub mod health;
 pub mod lifecycle;

@@ -1,5 +1,6 @@
-//! The one format of a connection's sealed tokens: a JSON pair, sealed for
-//! that user and connection only (a copy on another item does not open).
+//! The one format of sealed tokens: a JSON pair, sealed for one user and
+//! connection (or one pending grant) only: a copy on another item does not
+//! open.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,11 @@ pub fn token_context(user_id: &UserId, connection_id: &ConnectionId) -> String {
     format!("tokens|{user_id}|{connection_id}")
 }
 
+/// What a pending grant's tokens are sealed for.
+pub fn grant_context(user_id: &UserId, grant_hash: &str) -> String {
+    format!("grant|{user_id}|{grant_hash}")
+}
+
 impl TokenPair {
     pub async fn seal(
         &self,
@@ -33,14 +39,22 @@ impl TokenPair {
         user_id: &UserId,
         connection_id: &ConnectionId,
     ) -> Result<Sealed, CipherError> {
+        self.seal_for(cipher, &token_context(user_id, connection_id))
+            .await
+    }
+
+    /// Sealed for `context` ([`token_context`], [`grant_context`]).
+    pub async fn seal_for(
+        &self,
+        cipher: &TokenCipher,
+        context: &str,
+    ) -> Result<Sealed, CipherError> {
         let plaintext = serde_json::to_vec(&Plain {
             access_token: self.access_token.expose().to_owned(),
             refresh_token: self.refresh_token.expose().to_owned(),
         })
         .map_err(|_| CipherError::Corrupt)?;
-        cipher
-            .seal(&plaintext, &token_context(user_id, connection_id))
-            .await
+        cipher.seal(&plaintext, context).await
     }
 
     /// The connection's tokens; `Ok(None)` when it has none (destroyed).
@@ -52,11 +66,19 @@ impl TokenPair {
             return Ok(None);
         };
         let context = token_context(&connection.user_id, &connection.connection_id);
-        let plaintext = cipher.open(sealed, &context).await?;
+        Self::open_sealed(cipher, sealed, &context).await.map(Some)
+    }
+
+    pub async fn open_sealed(
+        cipher: &TokenCipher,
+        sealed: &Sealed,
+        context: &str,
+    ) -> Result<Self, CipherError> {
+        let plaintext = cipher.open(sealed, context).await?;
         let plain: Plain = serde_json::from_slice(&plaintext).map_err(|_| CipherError::Corrupt)?;
-        Ok(Some(Self {
+        Ok(Self {
             access_token: Secret::new(plain.access_token),
             refresh_token: Secret::new(plain.refresh_token),
-        }))
+        })
     }
 }

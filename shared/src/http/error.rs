@@ -116,6 +116,19 @@ impl ApiError {
         }
     }
 
+    /// 503 naming which dependency is unavailable.
+    pub fn unavailable_because(
+        code: &'static str,
+        message: &'static str,
+        cause: impl ToString,
+    ) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            ..Self::unavailable(cause)
+        }
+    }
+
     pub fn unavailable(cause: impl ToString) -> Self {
         Self {
             cause: Some(cause.to_string()),
@@ -124,6 +137,21 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "DEPENDENCY_UNAVAILABLE",
                 "a dependency is unavailable; retry shortly",
+            )
+        }
+    }
+}
+
+impl ApiError {
+    /// The request's time budget ran out before its dependencies answered.
+    pub fn timed_out() -> Self {
+        Self {
+            retry_after_seconds: Some(1),
+            cause: Some("time budget exhausted".into()),
+            ..Self::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "TIMED_OUT",
+                "a dependency did not answer in time; retry shortly",
             )
         }
     }

@@ -1,5 +1,7 @@
 //! A consent in progress: what the start of the flow remembers for the
-//! callback, stored under a hash of the state and single-use.
+//! callback (the state), and what the callback keeps for the completion
+//! (the pending grant). Both single-use, stored under a hash of the value
+//! the browser carries.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,25 @@ pub struct StateRecord {
     pub reauthorize: Option<ConnectionId>,
     /// The PKCE verifier, sealed for this state.
     pub verifier: Sealed,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A consent Amazon granted but nobody has completed yet: the tokens of the
+/// code exchange, sealed for this grant and its user, waiting for that
+/// signed-in user's `POST /amazon/complete`. Stored under a hash of the
+/// completion handed to the browser, single-use, gone after 10 minutes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingGrant {
+    /// The user who started the consent: the only one who may complete it.
+    pub user_id: UserId,
+    pub region: Region,
+    pub reauthorize: Option<ConnectionId>,
+    pub scopes: Vec<String>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub access_expires_at: DateTime<Utc>,
+    /// The token pair, sealed for this grant.
+    pub tokens: Sealed,
     #[serde(with = "chrono::serde::ts_milliseconds")]
     pub expires_at: DateTime<Utc>,
 }

@@ -1,5 +1,6 @@
-//! Single-use OAuth state records. Stored under a hash of the state, so a
-//! table dump yields no usable state; the PKCE verifier is sealed.
+//! Single-use OAuth state records and pending grants. Stored under a hash
+//! of the state (the completion), so a table dump yields none that works;
+//! the PKCE verifier and the grant's tokens are sealed.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::ReturnValue;
@@ -7,16 +8,21 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::{Item, Store, StoreError, keys, number};
-use crate::model::oauth::StateRecord;
+use crate::model::oauth::{PendingGrant, StateRecord};
 
 const STATE: &str = "STATE";
+const GRANT: &str = "GRANT";
 
 fn state_key(hash: &str) -> Item {
     Store::key(format!("STATE#{hash}"), STATE)
 }
 
-/// The key under which a state is stored, and the context its verifier is
-/// sealed for.
+fn grant_key(hash: &str) -> Item {
+    Store::key(format!("GRANT#{hash}"), GRANT)
+}
+
+/// The key under which a state (a completion) is stored, and the context
+/// its verifier (tokens) are sealed for.
 pub fn state_hash(state: &str) -> String {
     let digest = Sha256::digest(state.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -74,6 +80,38 @@ impl Store {
                 Ok(TakenState::Unknown)
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Stores a pending grant; a second one under the same hash is refused.
+    pub async fn put_grant(&self, hash: &str, grant: &PendingGrant) -> Result<(), StoreError> {
+        let mut item = Self::item(grant, format!("GRANT#{hash}"), GRANT, "pending_grant")?;
+        item.insert(keys::TTL.into(), number(grant.expires_at.timestamp()));
+        self.client
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the pending grant and returns it (`None`: unknown or already
+    /// taken): one call, so concurrent completions get it once.
+    pub async fn take_grant(&self, hash: &str) -> Result<Option<PendingGrant>, StoreError> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(grant_key(hash)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await?;
+        match output.attributes {
+            Some(item) if !item.is_empty() => Ok(Some(serde_dynamo::from_item(item)?)),
+            _ => Ok(None),
         }
     }
 }

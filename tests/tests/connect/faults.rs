@@ -14,15 +14,19 @@ use super::*;
 
 const USER: &str = "user_2faults";
 
+/// The callback and the completion, served by one `oauth-callback` process
+/// (cold caches), with every AWS call from the n-th on failing: the user's
+/// data is all there or not at all, and a completion whose grant survived
+/// connects once everything is healthy again.
 #[tokio::test]
-async fn a_connect_callback_failing_at_any_aws_call_stores_everything_or_nothing() {
+async fn a_connect_failing_at_any_aws_call_stores_everything_or_nothing() {
     let (stack, proxy) = proxied_stack().await;
     stack.amazon.add_login("seller", seller());
     let nothing = kinds(&[("PROFILE", 1)]);
     let everything = kinds(&[("PROFILE", 1), ("CONN", 1), ("ACCT", 3), ("EVENT", 1)]);
     for fault in [Fault::ServerError, Fault::LoseAnswer] {
         for failing_at in 0.. {
-            assert!(failing_at < 20, "the callback never completed");
+            assert!(failing_at < 20, "the connect never completed");
             let user = format!("user_2sweep{failing_at}{fault:?}");
             stack.create_user(&user, "f@example.com").await;
             let query = stack.consented(&user, "seller").await;
@@ -30,27 +34,53 @@ async fn a_connect_callback_failing_at_any_aws_call_stores_everything_or_nothing
             proxy.take_calls();
             proxy.fail_after("", failing_at, fault);
             let request = Request::new("GET", &format!("/api/v1/amazon/callback?{query}"));
-            let done = stack.send(&callback, &request, None).await;
+            let location = stack.send(&callback, &request, None).await.location();
+            let outcome = stack.finish_on(&callback, &user, &location).await;
             proxy.heal();
             let calls = proxy.take_calls();
-            let outcome = query_of(&done.location());
-            let owned = owned(&stack, &user).await;
+            let owned_now = owned(&stack, &user).await;
             let what = format!("{fault:?} from call {failing_at} of {calls:?}");
             if outcome["amazon"] == "connected" {
-                assert_eq!(owned, everything, "{what}");
-                assert!(failing_at >= 5, "{what}: a fault went unnoticed");
+                assert_eq!(owned_now, everything, "{what}");
+                assert!(failing_at >= 7, "{what}: a fault went unnoticed");
                 break;
             }
             assert!(
-                ["storage_unavailable", "invalid_state"].contains(&outcome["reason"].as_str()),
+                [
+                    "storage_unavailable",
+                    "invalid_state",
+                    "dependency_unavailable",
+                    "completion_not_found"
+                ]
+                .contains(&outcome["reason"].as_str()),
                 "{what}: {outcome:?}"
             );
             // A lost answer may hide a write that happened: then all of it.
             match fault {
-                Fault::LoseAnswer => {
-                    assert!(owned == nothing || owned == everything, "{what}: {owned:?}")
+                Fault::LoseAnswer => assert!(
+                    owned_now == nothing || owned_now == everything,
+                    "{what}: {owned_now:?}"
+                ),
+                _ => assert_eq!(owned_now, nothing, "{what}"),
+            }
+            // Healthy again: a grant that survived connects, all of it.
+            if query_of(&location)["amazon"] == "authorized" {
+                let again = stack.finish_on(&callback, &user, &location).await;
+                let owned_after = owned(&stack, &user).await;
+                // A write whose answer was lost happened: connected again,
+                // its audit trail says so twice.
+                let expected = if owned_now == everything {
+                    kinds(&[("PROFILE", 1), ("CONN", 1), ("ACCT", 3), ("EVENT", 2)])
+                } else {
+                    everything.clone()
+                };
+                match again["amazon"].as_str() {
+                    "connected" => assert_eq!(owned_after, expected, "{what}"),
+                    _ => {
+                        assert_eq!(again["reason"], "completion_not_found", "{what}");
+                        assert_eq!(owned_after, owned_now, "{what}");
+                    }
                 }
-                _ => assert_eq!(owned, nothing, "{what}"),
             }
         }
     }
@@ -213,7 +243,7 @@ async fn lwa_garbage_or_failure_in_the_code_exchange_ends_in_a_reason_and_stores
             .amazon
             .script(Endpoint::Token, answers.into_iter().take(calls).collect());
         let started = Instant::now();
-        let done = query_of(&stack.connect_flow(&user, "seller").await);
+        let done = stack.connect_flow(&user, "seller").await;
         assert_eq!(done["reason"], reason, "{case}: {done:?}");
         assert!(started.elapsed() < StdDuration::from_secs(8), "{case}");
         assert_eq!(
@@ -248,7 +278,7 @@ async fn an_expiry_no_date_can_hold_is_not_believed() {
     stack
         .amazon
         .script(Endpoint::Token, vec![absurd_expiry(&stack)]);
-    let done = query_of(&stack.connect_flow(USER, "seller").await);
+    let done = stack.connect_flow(USER, "seller").await;
     assert_eq!(done["amazon"], "connected", "{done:?}");
     let due = adsconnect::model::connection::DueConnection {
         user_id: adsconnect::ids::UserId::parse(USER).unwrap(),
@@ -340,7 +370,7 @@ async fn ads_api_garbage_becomes_a_warning_or_ads_unavailable_never_half_a_conne
         for (endpoint, answers) in scripts {
             stack.amazon.script(endpoint, answers);
         }
-        let done = query_of(&stack.connect_flow(&user, "seller").await);
+        let done = stack.connect_flow(&user, "seller").await;
         let owned = owned(&stack, &user).await;
         match expected {
             None => {
@@ -370,7 +400,7 @@ async fn an_unreadable_lwa_profile_never_splits_a_login_into_two_connections() {
     let stack = Stack::new().await;
     stack.create_user(USER, "f@example.com").await;
     stack.amazon.add_login("seller", seller());
-    let first = query_of(&stack.connect_flow(USER, "seller").await);
+    let first = stack.connect_flow(USER, "seller").await;
     assert_eq!(first["amazon"], "connected");
     // Reconnecting while Amazon's profile endpoint answers garbage, or
     // keeps failing: the login cannot be recognised, so nothing is written
@@ -380,7 +410,7 @@ async fn an_unreadable_lwa_profile_never_splits_a_login_into_two_connections() {
         vec![raw(500, JSON, "{}"); 3],
     ] {
         stack.amazon.script(Endpoint::UserProfile, answers);
-        let again = query_of(&stack.connect_flow(USER, "seller").await);
+        let again = stack.connect_flow(USER, "seller").await;
         assert_ne!(again["amazon"], "connected", "{again:?}");
         let connections = stack.get("/api/v1/connections", USER).await.body["connections"]
             .as_array()
@@ -388,7 +418,7 @@ async fn an_unreadable_lwa_profile_never_splits_a_login_into_two_connections() {
             .len();
         assert_eq!(connections, 1, "{again:?}");
     }
-    let again = query_of(&stack.connect_flow(USER, "seller").await);
+    let again = stack.connect_flow(USER, "seller").await;
     assert_eq!(again["connection_id"], first["connection_id"]);
 }
 
@@ -413,7 +443,7 @@ async fn lwa_never_answering_is_given_up_on_within_the_timeouts() {
         refresher.run(chrono::Utc::now(), far())
     );
     let took = started.elapsed();
-    assert_eq!(query_of(&done)["reason"], "lwa_unavailable");
+    assert_eq!(done["reason"], "lwa_unavailable");
     assert_eq!(run.unwrap().transient_failures, 1);
     assert_eq!(stack.amazon.calls(Endpoint::Token), 4);
     assert!(took < StdDuration::from_secs(19), "{took:?}");
@@ -443,7 +473,7 @@ async fn ads_api_never_answering_is_given_up_on_within_the_timeouts() {
         stack.amazon.script(endpoint, vec![silent.clone(); 3]);
     }
     let started = Instant::now();
-    let done = query_of(&stack.connect_flow(USER, "seller").await);
+    let done = stack.connect_flow(USER, "seller").await;
     let took = started.elapsed();
     assert_eq!(done["reason"], "ads_unavailable");
     assert!(took < StdDuration::from_secs(19), "{took:?}");
@@ -458,7 +488,7 @@ async fn token_endpoint_failures_are_classified() {
 
     stack.amazon.script(Endpoint::Token, vec![ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant", "error_description": "The request has an invalid grant parameter : code"}))]);
     assert_eq!(
-        query_of(&stack.connect_flow(USER, "busy").await)["reason"],
+        stack.connect_flow(USER, "busy").await["reason"],
         "invalid_grant"
     );
 
@@ -467,7 +497,7 @@ async fn token_endpoint_failures_are_classified() {
         vec![ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client"}))],
     );
     assert_eq!(
-        query_of(&stack.connect_flow(USER, "busy").await)["reason"],
+        stack.connect_flow(USER, "busy").await["reason"],
         "client_rejected"
     );
 
@@ -478,7 +508,7 @@ async fn token_endpoint_failures_are_classified() {
         .amazon
         .script(Endpoint::Token, vec![ResponseTemplate::new(429)]);
     assert_eq!(
-        query_of(&stack.connect_flow(USER, "busy").await)["amazon"],
+        stack.connect_flow(USER, "busy").await["amazon"],
         "connected"
     );
     assert_eq!(stack.amazon.calls(Endpoint::Token), calls + 2);
@@ -490,7 +520,7 @@ async fn token_endpoint_failures_are_classified() {
         .amazon
         .script(Endpoint::Token, vec![ResponseTemplate::new(503)]);
     assert_eq!(
-        query_of(&stack.connect_flow(USER, "busy").await)["reason"],
+        stack.connect_flow(USER, "busy").await["reason"],
         "lwa_unavailable"
     );
     assert_eq!(stack.amazon.calls(Endpoint::Token), calls + 1);
@@ -513,7 +543,7 @@ async fn ads_throttling_is_waited_out_and_a_failing_region_loses_nothing_else() 
         ],
     );
     let started = std::time::Instant::now();
-    let done = query_of(&stack.connect_flow(USER, "busy").await);
+    let done = stack.connect_flow(USER, "busy").await;
     assert!(
         started.elapsed() >= std::time::Duration::from_secs(1),
         "Retry-After honoured"
@@ -543,7 +573,7 @@ async fn ads_throttling_is_waited_out_and_a_failing_region_loses_nothing_else() 
         );
     }
     assert_eq!(
-        query_of(&stack.connect_flow(USER, "busy").await)["reason"],
+        stack.connect_flow(USER, "busy").await["reason"],
         "ads_unavailable"
     );
 }
@@ -556,13 +586,13 @@ async fn ads_throttling_is_waited_out_and_a_failing_region_loses_nothing_else() 
 async fn a_refused_profile_lookup_never_gives_the_login_a_second_identity() {
     let stack = stack_with_user(USER).await;
     stack.amazon.add_login("seller", seller());
-    let first = query_of(&stack.connect_flow(USER, "seller").await);
+    let first = stack.connect_flow(USER, "seller").await;
     assert_eq!(first["amazon"], "connected", "{first:?}");
     for status in [400, 401, 403] {
         stack
             .amazon
             .script(Endpoint::UserProfile, vec![ResponseTemplate::new(status)]);
-        let again = query_of(&stack.connect_flow(USER, "seller").await);
+        let again = stack.connect_flow(USER, "seller").await;
         assert_eq!(again["amazon"], "error", "{status}: {again:?}");
         assert_eq!(again["reason"], "lwa_unavailable", "{status}");
     }

@@ -80,15 +80,31 @@ async fn full_connect_discovers_every_region_and_page_and_stores_tokens_sealed()
     assert_eq!(location.path(), "/done");
     let q = query_of(&location);
     assert_eq!(q["tab"], "ads");
-    assert_eq!(q["amazon"], "connected");
-    let connection_id = q["connection_id"].clone();
+    assert_eq!(q["amazon"], "authorized");
     assert!(!location.as_str().contains("code=") && !location.as_str().contains("Atz"));
-    // start: PutItem; callback: DeleteItem (state), Query (partition), TransactWriteItems.
+    // start: PutItem; callback: DeleteItem (state), PutItem (pending grant).
+    assert_eq!(stack.calls.take(), ["PutItem", "DeleteItem", "PutItem"]);
+    // Nothing is connected until the user who started completes it.
+    assert_eq!(stack.amazon.calls(Endpoint::AdsAccounts), 0);
+    let pending = stack.items().await;
+    assert!(
+        pending
+            .iter()
+            .all(|i| !attr_s(i, "sk").unwrap().starts_with("CONN#"))
+    );
+    let done = stack.complete(USER, &q["completion"]).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let connection_id = done.body["connection_id"].as_str().unwrap().to_owned();
+    assert_eq!(done.body["connection"]["id"], connection_id.as_str());
+    assert_eq!(done.body["connection"]["status"], "active");
+    assert_eq!(done.body["connection"]["account_count"], 4);
+    // completion: DeleteItem (grant), Query (partition), TransactWriteItems.
     assert_eq!(
         stack.calls.take(),
-        ["PutItem", "DeleteItem", "Query", "TransactWriteItems"]
+        ["DeleteItem", "Query", "TransactWriteItems"]
     );
-    // start seals the verifier, callback unwraps it and seals the tokens.
+    // start seals the verifier, the callback unwraps it and seals the
+    // grant; the completion opens and reseals with that cached data key.
     let mut kms = stack.kms_calls.take();
     kms.sort();
     assert_eq!(kms, ["Decrypt", "GenerateDataKey", "GenerateDataKey"]);
@@ -218,9 +234,9 @@ async fn full_connect_discovers_every_region_and_page_and_stores_tokens_sealed()
 async fn reconnecting_the_same_login_updates_its_connection_and_keeps_account_ids() {
     let stack = stack_with_user(USER).await;
     stack.amazon.add_login("busy", busy_login());
-    let first = query_of(&stack.connect_flow(USER, "busy").await);
+    let first = stack.connect_flow(USER, "busy").await;
     let accounts_before = stack.get("/api/v1/users/me/accounts", USER).await.body;
-    let second = query_of(&stack.connect_flow(USER, "busy").await);
+    let second = stack.connect_flow(USER, "busy").await;
     assert_eq!(
         first.get("connection_id"),
         second.get("connection_id"),
@@ -272,9 +288,10 @@ async fn a_deleted_user_gets_no_connection() {
         .amazon
         .consent(started.body["authorization_url"].as_str().unwrap(), "busy")
         .unwrap();
+    let location = stack.amazon_redirect(&query).await.location();
     assert_eq!(
-        query_of(&stack.amazon_redirect(&query).await.location())["reason"],
-        "user_deleted"
+        stack.finish(USER, &location).await["reason"],
+        "user_not_found"
     );
     let items = stack.items().await;
     assert_eq!(
@@ -300,7 +317,7 @@ async fn kms_calls_do_not_grow_with_the_number_of_connections() {
     stack.kms_calls.take();
     for i in 0..50 {
         assert_eq!(
-            query_of(&stack.connect_flow(USER, &format!("login{i}")).await)["amazon"],
+            stack.connect_flow(USER, &format!("login{i}")).await["amazon"],
             "connected"
         );
     }
@@ -310,8 +327,8 @@ async fn kms_calls_do_not_grow_with_the_number_of_connections() {
     assert_eq!(kms, ["Decrypt", "GenerateDataKey", "GenerateDataKey"]);
     assert_eq!(
         stack.calls.take().len(),
-        50 * 4,
-        "PutItem, DeleteItem, Query, TransactWriteItems per connect"
+        50 * 6,
+        "PutItem; DeleteItem, PutItem; DeleteItem, Query, TransactWriteItems per connect"
     );
     assert_eq!(
         stack.get("/api/v1/users/me/full", USER).await.body["connections"]

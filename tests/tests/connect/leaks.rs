@@ -1,7 +1,8 @@
 //! Secrets never leak from the connect flows: with every log line of the
-//! starts, consents and callbacks (connected, replayed, refused, failing,
-//! KMS refusing) captured at TRACE level, the table, the logs and every
-//! answer hold no secret, and the table no OAuth state.
+//! starts, consents, callbacks and completions (connected, replayed,
+//! refused, failing, KMS refusing) captured at TRACE level, the table (a
+//! pending grant in it too), the logs and every answer hold no secret, and
+//! the table no OAuth state or completion.
 
 use adsconnect_tests::leaks::{DOOMED, Secrets, Transcript, USER, assert_none_leaked};
 use adsconnect_tests::proxy::Fault;
@@ -17,8 +18,8 @@ async fn no_secret_appears_in_the_table_the_logs_or_any_answer() {
     stack.create_user(DOOMED, "d@example.com").await;
 
     // Connect, with discovery in every region; then every way a callback fails.
-    let done = t.consent_and_return(&t.connect().await).await;
-    assert_eq!(query_of(&done.location())["amazon"], "connected");
+    let done = t.consent_and_complete(&t.connect().await).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
     let started = t.connect().await;
     let url = started.body["authorization_url"].as_str().unwrap();
     let (_, query) = stack.amazon.consent(url, "seller").unwrap();

@@ -61,7 +61,7 @@ async fn reauthorizing_with_another_amazon_login_is_refused_and_changes_nothing(
     stack
         .amazon
         .add_login("second", na_seller("second", &[501]));
-    let x = query_of(&stack.connect_flow(USER, "first").await)["connection_id"].clone();
+    let x = stack.connect_flow(USER, "first").await["connection_id"].clone();
     let connection_key = (format!("USER#{USER}"), format!("CONN#{x}"));
     let stored_before = stack
         .item(&connection_key.0, &connection_key.1)
@@ -91,16 +91,12 @@ async fn reauthorizing_with_another_amazon_login_is_refused_and_changes_nothing(
         )
         .unwrap();
     let done = stack.amazon_redirect(&query).await.location();
-    let answer = query_of(&done);
-    assert_eq!(
-        (
-            answer.get("amazon").map(String::as_str),
-            answer.get("reason").map(String::as_str)
-        ),
-        (Some("error"), Some("wrong_amazon_login")),
-        "redirect {done}"
-    );
-    assert!(!answer.contains_key("connection_id"), "{done}");
+    let completion = query_of(&done)["completion"].clone();
+    let answer = stack.complete(USER, &completion).await;
+    assert_eq!(answer.status, 409, "{:?}", answer.body);
+    assert_eq!(answer.error_code(), "WRONG_AMAZON_LOGIN");
+    // Refused for good: the grant is gone.
+    assert_eq!(stack.complete(USER, &completion).await.status, 404);
 
     // X as it was: the stored item (identity, sealed tokens, version) and
     // what the API shows; its accounts still there and active.
@@ -155,7 +151,7 @@ async fn reauthorizing_with_another_amazon_login_is_refused_and_changes_nothing(
     }
 
     // An ordinary connect of `first` still works, on the same connection.
-    let again = query_of(&stack.connect_flow(USER, "first").await);
+    let again = stack.connect_flow(USER, "first").await;
     assert_eq!(again.get("amazon").map(String::as_str), Some("connected"));
     assert_eq!(again["connection_id"], x);
     let connection = stack

@@ -95,7 +95,7 @@ async fn reauthorize_renews_the_connection_in_place_and_keeps_account_ids() {
         .unwrap();
     let done = stack.amazon_redirect(&query).await.location();
     assert_eq!(done.path(), "/back");
-    assert_eq!(query_of(&done)["connection_id"], a);
+    assert_eq!(stack.finish(A, &done).await["connection_id"], a);
     assert_eq!(account_ids(&stack, A).await, ids_before);
     let connection = stack.get(&format!("/api/v1/connections/{a}"), A).await.body;
     assert_eq!(connection["status"], "active");

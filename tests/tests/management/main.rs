@@ -57,8 +57,8 @@ async fn two_users() -> (Stack, String, String) {
     stack
         .amazon
         .add_login("bob", login("bob", &[(201, "Bob US")]));
-    let a = query_of(&stack.connect_flow(A, "alice").await)["connection_id"].clone();
-    let b = query_of(&stack.connect_flow(B, "bob").await)["connection_id"].clone();
+    let a = stack.connect_flow(A, "alice").await["connection_id"].clone();
+    let b = stack.connect_flow(B, "bob").await["connection_id"].clone();
     (stack, a, b)
 }
 

@@ -57,6 +57,8 @@ struct World {
     seen_secrets: Vec<String>,
     /// How long the token endpoint takes to answer normally.
     token_delay: std::time::Duration,
+    /// How long every endpoint takes to answer (a slow Amazon).
+    latency: std::time::Duration,
     /// Whether a refresh retires the refresh token it was given and issues a
     /// new one (LWA may rotate); off by default.
     rotate_refresh_tokens: bool,
@@ -187,7 +189,7 @@ impl AmazonWorld {
         };
         Mock::given(method("POST"))
             .and(path("/auth/o2/token"))
-            .respond_with(TokenEndpoint(self.clone()))
+            .respond_with(Slow(TokenEndpoint(self.clone()), self.clone()))
             .mount(&server)
             .await;
         Mock::given(method("GET"))
@@ -198,18 +200,18 @@ impl AmazonWorld {
         for region in ["na", "eu", "fe"] {
             Mock::given(method("GET"))
                 .and(path(format!("/{region}/v2/profiles")))
-                .respond_with(ProfilesEndpoint(self.clone(), region))
+                .respond_with(Slow(ProfilesEndpoint(self.clone(), region), self.clone()))
                 .mount(&server)
                 .await;
         }
         Mock::given(method("POST"))
             .and(path("/na/adsAccounts/list"))
-            .respond_with(AdsAccountsEndpoint(self.clone()))
+            .respond_with(Slow(AdsAccountsEndpoint(self.clone()), self.clone()))
             .mount(&server)
             .await;
         Mock::given(method("GET"))
             .and(path("/user/profile"))
-            .respond_with(UserProfileEndpoint(self.clone()))
+            .respond_with(Slow(UserProfileEndpoint(self.clone()), self.clone()))
             .mount(&server)
             .await;
         server
@@ -219,6 +221,21 @@ impl AmazonWorld {
 fn error(status: u16, code: &str, description: &str) -> ResponseTemplate {
     ResponseTemplate::new(status)
         .set_body_json(json!({"error": code, "error_description": description}))
+}
+
+/// An endpoint answering after the world's latency.
+struct Slow<R>(R, AmazonWorld);
+
+impl<R: Respond> Respond for Slow<R> {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let answer = self.0.respond(request);
+        let latency = self.1.world().latency;
+        if latency.is_zero() {
+            answer
+        } else {
+            answer.set_delay(latency)
+        }
+    }
 }
 
 struct TokenEndpoint(AmazonWorld);
@@ -331,6 +348,11 @@ impl AmazonWorld {
             .insert(refresh.clone(), login.to_owned());
         world.seen_secrets.extend([access.clone(), refresh.clone()]);
         (access, refresh)
+    }
+
+    /// Makes every endpoint answer after `latency` (`ZERO`: at once).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.world().latency = latency;
     }
 
     /// Makes the token endpoint answer after `delay` (an LWA latency).

@@ -339,7 +339,8 @@ impl Refresher {
         let now = Utc::now();
         let remaining = deadline_ms.saturating_sub(now.timestamp_millis().max(0) as u64);
         let deadline = Instant::now() + std::time::Duration::from_millis(remaining);
-        let summary = self.run(now, deadline).await?;
+        // No refresh call outlives the invocation.
+        let summary = crate::budget::scope(deadline, self.run(now, deadline)).await?;
         tracing::info!(
             due = summary.due,
             refreshed = summary.refreshed,

@@ -14,6 +14,7 @@ use base64::Engine as _;
 
 use super::*;
 
+mod completion;
 mod parameters;
 mod return_to;
 mod states;

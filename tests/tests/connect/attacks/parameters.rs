@@ -121,8 +121,8 @@ async fn a_ciphertext_moved_to_another_connection_does_not_open() {
     stack
         .amazon
         .add_login("two", small_login("amzn1.account.TWO", 22));
-    let one = query_of(&stack.connect_flow(USER, "one").await)["connection_id"].clone();
-    let two = query_of(&stack.connect_flow(USER, "two").await)["connection_id"].clone();
+    let one = stack.connect_flow(USER, "one").await["connection_id"].clone();
+    let two = stack.connect_flow(USER, "two").await["connection_id"].clone();
     assert_ne!(one, two);
     let sealed_of = |item: &Item| -> Sealed {
         serde_dynamo::from_attribute_value(item["tokens"].clone()).unwrap()
