@@ -23,7 +23,7 @@ use adsconnect::secrets::Secret;
 use adsconnect::tokens::TokenCipher;
 use adsconnect::webhooks::svix::{self, SvixVerifier};
 use adsconnect_dev::keys::SigningKey;
-use adsconnect_tests::{Stack, WEBHOOK_SECRET, clerk_user, user_event};
+use adsconnect_tests::{Stack, WEBHOOK_SECRET, clerk_user, query_of, user_event};
 use aws_sdk_dynamodb::types::AttributeValue;
 use criterion::{Criterion, Throughput};
 use hmac::{Hmac, Mac};
@@ -325,8 +325,11 @@ fn call_counts(runtime: &tokio::runtime::Runtime, stack: &Stack) -> Vec<Value> {
                 "counted",
             )
             .unwrap();
-        assert_eq!(stack.amazon_redirect(&query).await.status, 302);
-        count("GET /api/v1/amazon/callback (oauth-callback, 1 profile)");
+        let location = stack.amazon_redirect(&query).await.location();
+        count("GET /api/v1/amazon/callback (oauth-callback)");
+        let completion = query_of(&location)["completion"].clone();
+        assert_eq!(stack.complete(CALLER, &completion).await.status, 200);
+        count("POST /api/v1/amazon/complete (oauth-callback, 1 profile)");
         let connections = stack.get("/api/v1/connections", CALLER).await;
         count("GET /api/v1/connections");
         let connection = connections.body["connections"][0]["id"]

@@ -97,6 +97,7 @@ impl Modify for SessionSecurity {
         super::webhook::receive,
         super::amazon::connect,
         super::amazon::callback,
+        super::amazon::complete,
         super::connections::list_connections,
         super::connections::get_connection,
         super::connections::delete_connection,

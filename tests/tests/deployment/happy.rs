@@ -272,3 +272,33 @@ async fn the_openapi_description_covers_every_route_with_its_security() {
         );
     }
 }
+
+/// Each function's timeout in the template is the budget its code answers
+/// within (`budget::timeouts`), and every HTTP one is under API Gateway's
+/// 30 s integration limit.
+#[test]
+fn function_timeouts_match_the_code_and_stay_under_api_gateways_limit() {
+    use adsconnect::budget::timeouts;
+    let template = load_template().unwrap();
+    let default = template["Globals"]["Function"]["Timeout"].as_u64().unwrap();
+    let timeout_of = |binary: &str| {
+        let resources = template["Resources"].as_mapping().unwrap();
+        let function = resources
+            .values()
+            .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+            .unwrap();
+        function["Properties"]["Timeout"]
+            .as_u64()
+            .unwrap_or(default)
+    };
+    for (binary, budget) in [
+        ("auth-check", timeouts::AUTH_CHECK),
+        ("users", timeouts::USERS),
+        ("clerk-webhook", timeouts::CLERK_WEBHOOK),
+        ("oauth-start", timeouts::OAUTH_START),
+        ("oauth-callback", timeouts::OAUTH_CALLBACK),
+    ] {
+        assert_eq!(timeout_of(binary), budget.as_secs(), "{binary}");
+        assert!(budget.as_secs() < 30, "{binary}");
+    }
+}

@@ -100,13 +100,20 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
                     .is_some_and(|url| url.contains("code_challenge"))
         },
     );
+    // The samples' state and completion were never issued here.
     for event in samples("oauth-callback")? {
-        emulation.invoke("oauth-callback", &event, |r| {
-            r["statusCode"] == 302
-                && r["headers"]["location"]
-                    .as_str()
-                    .is_some_and(|location| location.contains("reason=invalid_state"))
-        });
+        if route_of(&event)?.starts_with("POST ") {
+            emulation.invoke("oauth-callback", &event, |r| {
+                r["statusCode"] == 404 && body(r)["error"]["code"] == "COMPLETION_NOT_FOUND"
+            });
+        } else {
+            emulation.invoke("oauth-callback", &event, |r| {
+                r["statusCode"] == 302
+                    && r["headers"]["location"]
+                        .as_str()
+                        .is_some_and(|location| location.contains("reason=invalid_state"))
+            });
+        }
     }
     emulation.invoke(
         "token-refresher",
@@ -188,13 +195,17 @@ fn samples(function: &str) -> Result<Vec<PathBuf>, BoxError> {
 /// Whether the sample's route takes a connection or account id
 /// (`"routeKey": "DELETE /api/v1/connections/{id}"`).
 fn names_an_id(event: &Path) -> Result<bool, BoxError> {
-    let event: Value = serde_json::from_str(&fs::read_to_string(event)?)?;
-    Ok(event["routeKey"]
-        .as_str()
-        .and_then(|route| route.split_once(' '))
+    Ok(route_of(event)?
+        .split_once(' ')
         .is_some_and(|(method, path)| {
             method.bytes().all(|b| b.is_ascii_uppercase()) && path.contains("{id}")
         }))
+}
+
+/// The sample's `routeKey`, e.g. `POST /api/v1/amazon/complete`.
+fn route_of(event: &Path) -> Result<String, BoxError> {
+    let event: Value = serde_json::from_str(&fs::read_to_string(event)?)?;
+    Ok(event["routeKey"].as_str().unwrap_or_default().to_owned())
 }
 
 /// At most the first `bytes` bytes of `text`, cut at a character boundary.

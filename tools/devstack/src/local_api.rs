@@ -115,6 +115,12 @@ pub const ROUTES: &[Route] = &[
         Function::OAuthCallback,
         false,
     ),
+    route(
+        "POST",
+        "/api/v1/amazon/complete",
+        Function::OAuthCallback,
+        true,
+    ),
 ];
 
 fn matches(pattern: &str, path: &str) -> bool {
