@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::amazon::{ConnectRequest, ConnectStart, begin};
 use super::views::{AccountView, ConnectionView, EventView};
-use crate::connections::manage::{Removed, Synced};
+use crate::connections::manage::{Removed, SYNC_INTERVAL_SECONDS, Synced};
 use crate::http::{ApiError, Caller, ErrorResponse, NoInput, StrictJsonOrEmpty, StrictQuery};
 use crate::ids::ConnectionId;
 use crate::model::connection::ConnectionRecord;
@@ -201,16 +201,19 @@ pub(crate) async fn sync(
         Synced::NotFound => Err(connection_not_found()),
         Synced::NeedsReauth => Err(needs_reauth()),
         Synced::Wait(seconds) => Err(ApiError::too_many_requests(seconds)),
+        // The attempt used this minute's sync: the next may come after it.
         Synced::AdsUnavailable => Err(ApiError::upstream(
             "ADS_UNAVAILABLE",
             "the Amazon Ads API did not answer",
             "every region failed",
-        )),
+        )
+        .retry_after(SYNC_INTERVAL_SECONDS.unsigned_abs())),
         Synced::LwaUnavailable => Err(ApiError::upstream(
             "LWA_UNAVAILABLE",
             "Login with Amazon did not refresh the token",
             "refresh failed",
-        )),
+        )
+        .retry_after(SYNC_INTERVAL_SECONDS.unsigned_abs())),
         Synced::TokensUnavailable => {
             Err(ApiError::unavailable("stored tokens could not be opened"))
         }

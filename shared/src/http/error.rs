@@ -109,6 +109,14 @@ impl ApiError {
         }
     }
 
+    /// When the client may try again (seconds), for a failure that may pass.
+    pub fn retry_after(self, seconds: u64) -> Self {
+        Self {
+            retry_after_seconds: Some(seconds),
+            ..self
+        }
+    }
+
     pub fn upstream(code: &'static str, message: &'static str, cause: impl ToString) -> Self {
         Self {
             cause: Some(cause.to_string()),

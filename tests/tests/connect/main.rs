@@ -6,15 +6,19 @@
 //! - `happy`: the flow end to end, reconnects, deleted users, KMS call
 //!   counts, deletion of what a connect stored;
 //! - `attacks`: open redirects at `return_to`, forged, replayed and expired
-//!   states, PKCE substitutions, markup and header injection in Amazon's
+//!   states, completions by another user, replayed, concurrent or expired, PKCE substitutions, markup and header injection in Amazon's
 //!   error parameters, states and ciphertexts moved between users and
 //!   connections;
-//! - `faults`: AWS failing at every call of a callback, KMS refusing, LWA
-//!   and the Ads API answering garbage, failures or nothing;
+//! - `faults`: AWS failing at every call of a callback and its completion,
+//!   KMS refusing, LWA and the Ads API answering garbage, failures or
+//!   nothing;
+//! - `budgets`: Amazon answering just under each call's timeout: answers
+//!   inside the function's time budget, consistent state;
 //! - `reauthorization`: a consent by another Amazon login renews nothing;
 //! - `leaks`: no secret of these flows in the table, the logs or any answer.
 
 mod attacks;
+mod budgets;
 mod faults;
 mod happy;
 mod leaks;

@@ -204,3 +204,83 @@ async fn a_sync_failing_at_any_aws_call_writes_all_or_nothing() {
     )
     .await;
 }
+
+/// Amazon answering just under each call's timeout on every call: a sync
+/// (token refresh first, then every region) answers inside `users`'
+/// budget; with a deadline too close, in time with a retryable 502, and
+/// the connection as it was.
+#[tokio::test]
+async fn a_sync_against_a_slow_amazon_answers_inside_the_users_budget() {
+    use adsconnect::amazon::http::REQUEST_TIMEOUT;
+    use adsconnect::budget::timeouts::USERS;
+    use std::time::Duration;
+
+    let stack = stack_with_user().await;
+    stack
+        .amazon
+        .add_login("ada", na_seller("Ada", &[7001, 7002]));
+    stack.amazon.add_login("bea", na_seller("Bea", &[8001]));
+    let sync = |due: &adsconnect::model::connection::DueConnection| {
+        Request::new(
+            "POST",
+            &format!("/api/v1/connections/{}/sync", due.connection_id),
+        )
+    };
+    let fresh = stack
+        .seed_connection(USER, "ada", chrono::Duration::hours(1))
+        .await;
+    let expiring = stack
+        .seed_connection(USER, "bea", chrono::Duration::seconds(30))
+        .await;
+    stack
+        .amazon
+        .set_latency(REQUEST_TIMEOUT - Duration::from_millis(300));
+
+    // Discovery gets 2.5 s of Amazon's 4.7.
+    let short = Duration::from_secs(4);
+    let before = owned_items(&stack, USER).await;
+    let (late, took) = stack
+        .send_within(&stack.users, &sync(&fresh), Some(USER), short)
+        .await;
+    assert!(took < short, "took {took:?}");
+    assert_eq!(late.status, 502, "{:?}", late.body);
+    assert_eq!(late.error_code(), "ADS_UNAVAILABLE");
+    assert_eq!(late.headers["retry-after"], "60");
+    assert_eq!(owned_items(&stack, USER).await, before);
+
+    // A refresh, then every region, in the whole budget.
+    let (done, took) = stack
+        .send_within(&stack.users, &sync(&expiring), Some(USER), USERS)
+        .await;
+    assert!(took < USERS, "took {took:?}");
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    assert_eq!(done.body["accounts"].as_array().unwrap().len(), 1);
+    assert_eq!(done.body["connection"]["refresh_count"], 1);
+}
+
+/// DynamoDB accepting calls and never answering, with less time left than
+/// the SDK's own timeout: the answer is the 504 envelope with
+/// `Retry-After`, before the deadline, never Lambda's timeout.
+#[tokio::test]
+async fn a_stalled_table_is_answered_with_a_504_before_the_deadline() {
+    use std::time::Duration;
+
+    let (stack, proxy) = proxied_stack().await;
+    stack.create_user(USER, "ada@example.com").await;
+    proxy.fail_after("DynamoDB", 0, Fault::Stall);
+    let budget = Duration::from_secs(2);
+    let (answer, took) = stack
+        .send_within(
+            &stack.users,
+            &Request::new("GET", "/api/v1/users/me"),
+            Some(USER),
+            budget,
+        )
+        .await;
+    proxy.heal();
+    assert!(took < budget, "took {took:?}");
+    assert_eq!(answer.status, 504, "{:?}", answer.body);
+    assert_eq!(answer.error_code(), "TIMED_OUT");
+    assert_eq!(answer.headers["retry-after"], "1");
+    assert!(answer.body["error"]["request_id"].is_string());
+}
