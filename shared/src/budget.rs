@@ -45,16 +45,22 @@ pub fn deadline() -> Option<Instant> {
     DEADLINE.try_with(|d| *d).ok()
 }
 
-/// A Lambda deadline (wall clock) as an `Instant`; `None` for the zero a
-/// context without a deadline carries.
+/// Lambda's longest timeout: a deadline further off (either way) is none
+/// Lambda gave, e.g. the zero of a context without one, or the constant
+/// 600,000 ms after the epoch that `cargo lambda watch` sends.
+const MAX_LAMBDA_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// A Lambda deadline (wall clock) as an `Instant`; `None` for one no
+/// Lambda invocation can have.
 pub fn instant_of(deadline: SystemTime) -> Option<Instant> {
-    if deadline == SystemTime::UNIX_EPOCH {
-        return None;
+    let now = SystemTime::now();
+    match deadline.duration_since(now) {
+        Ok(left) if left <= MAX_LAMBDA_TIMEOUT => Some(Instant::now() + left),
+        Ok(_) => None,
+        // Already past (a clock a little off): answer at once.
+        Err(past) if past.duration() <= MAX_LAMBDA_TIMEOUT => Some(Instant::now()),
+        Err(_) => None,
     }
-    let left = deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
-    Some(Instant::now() + left)
 }
 
 /// What is left for outbound calls: the time to the deadline less
@@ -119,8 +125,10 @@ mod tests {
     }
 
     #[test]
-    fn a_context_without_deadline_sets_none() {
+    fn a_context_without_a_real_deadline_sets_none() {
         assert_eq!(instant_of(SystemTime::UNIX_EPOCH), None);
+        let cargo_lambda = SystemTime::UNIX_EPOCH + Duration::from_millis(600_000);
+        assert_eq!(instant_of(cargo_lambda), None);
         let later = instant_of(SystemTime::now() + Duration::from_secs(3)).unwrap();
         assert!(later > Instant::now() + Duration::from_secs(2));
     }
