@@ -33,6 +33,10 @@ pub mod timeouts {
     /// The completion discovers every region; 5 s of API Gateway's 30 are
     /// left for the authorizer in front of it.
     pub const OAUTH_CALLBACK: Duration = Duration::from_secs(25);
+    /// One Ads API call (up to 20 s) plus a refresh, under API Gateway's 30 s.
+    pub const ADS_PROXY: Duration = Duration::from_secs(25);
+    /// The credentials function may refresh a token.
+    pub const CREDENTIALS: Duration = Duration::from_secs(10);
 }
 
 /// Runs `work` with `deadline` as the time every call inside must respect.

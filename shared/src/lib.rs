@@ -25,6 +25,8 @@ pub mod clerk_api;
 #[cfg(feature = "service")]
 pub mod connections;
 #[cfg(feature = "service")]
+pub mod credentials;
+#[cfg(feature = "service")]
 pub mod http;
 #[cfg(feature = "service")]
 pub mod model;

@@ -12,6 +12,7 @@ use crate::amazon::ads::AdsApi;
 use crate::amazon::lwa::Lwa;
 use crate::clerk_api::ClerkApi;
 use crate::config::{self, AWS_CALL_TIMEOUT, ConfigError};
+use crate::connections::access::Access;
 use crate::connections::consent::{ConnectService, ReturnPolicy};
 use crate::connections::manage::Manage;
 use crate::connections::refresh::{RefreshConfig, Refresher};
@@ -44,6 +45,15 @@ pub struct UsersServices {
     /// Re-authorization starts a consent.
     pub connect: Arc<ConnectService>,
     pub manage: Arc<Manage>,
+}
+
+/// What `ads-proxy` serves with.
+#[derive(Clone)]
+pub struct ProxyServices {
+    pub access: Arc<Access>,
+    pub http: reqwest::Client,
+    /// `ADS_PROXY_ALLOWED_PATHS`: empty allows every path.
+    pub allowed_paths: Arc<[String]>,
 }
 
 /// What the `clerk-webhook` function serves with.
@@ -148,6 +158,34 @@ impl Startup {
         })
     }
 
+    /// Credentials for accounts (the proxy, the credentials function): its
+    /// own refresher, sharing the lease with every other.
+    pub fn access(
+        &self,
+        cipher: Arc<TokenCipher>,
+        amazon: &AmazonConfig,
+        refresh: RefreshConfig,
+    ) -> Result<Access, ConfigError> {
+        let refresher = self.refresher(cipher, amazon, refresh)?;
+        Ok(Access::new(
+            self.store(),
+            Arc::new(refresher),
+            amazon.client_id.clone(),
+            amazon.ads_urls.clone(),
+        ))
+    }
+
+    pub fn proxy(&self, access: Access, allowed_paths: Vec<String>) -> ProxyServices {
+        ProxyServices {
+            access: Arc::new(access),
+            http: crate::tls::http_client()
+                .connect_timeout(Duration::from_secs(2))
+                .build()
+                .unwrap_or_default(),
+            allowed_paths: allowed_paths.into(),
+        }
+    }
+
     pub fn webhook(&self) -> Result<WebhookServices, ConfigError> {
         let secret =
             AppSecrets::require(&self.secrets.clerk_webhook_secret, "clerk_webhook_secret")?;
@@ -171,6 +209,25 @@ impl Startup {
         let cipher = self.cipher(&config::required("TOKEN_KEY_ID")?);
         let amazon = AmazonConfig::for_refresh(&self.secrets)?;
         self.refresher(cipher, &amazon, RefreshConfig::from_env()?)
+    }
+
+    /// `ads-proxy` and `credentials`.
+    pub fn access_from_env(&self) -> Result<Access, ConfigError> {
+        let cipher = self.cipher(&config::required("TOKEN_KEY_ID")?);
+        let amazon = AmazonConfig::for_refresh(&self.secrets)?;
+        self.access(cipher, &amazon, RefreshConfig::from_env()?)
+    }
+
+    pub fn proxy_from_env(&self) -> Result<ProxyServices, ConfigError> {
+        let allowed = config::optional("ADS_PROXY_ALLOWED_PATHS").unwrap_or_default();
+        let allowed: Vec<String> = config::list(&allowed);
+        if let Some(bad) = allowed.iter().find(|p| !p.starts_with('/')) {
+            return Err(ConfigError::Invalid {
+                name: "ADS_PROXY_ALLOWED_PATHS",
+                reason: format!("`{bad}` is not a path starting with /"),
+            });
+        }
+        Ok(self.proxy(self.access_from_env()?, allowed))
     }
 
     pub fn users_from_env(&self) -> Result<UsersServices, ConfigError> {

@@ -117,6 +117,8 @@ pub struct Stack {
     pub clerk: MockServer,
     pub users: Router,
     pub webhook: Router,
+    /// `ads-proxy`, in a process of its own (every path allowed).
+    pub proxy: Router,
 }
 
 impl Stack {
@@ -184,6 +186,16 @@ impl Stack {
                 .unwrap(),
         );
         let webhook = api::webhook_router(startup.webhook().unwrap());
+        let proxy = api::proxy_router(startup.proxy(
+            startup
+                .access(
+                    startup.cipher(&kms_key_id),
+                    &amazon_config,
+                    RefreshConfig::default(),
+                )
+                .unwrap(),
+            Vec::new(),
+        ));
         Self {
             start: api::start_router(Arc::clone(&amazon_start)),
             callback: api::callback_router(Arc::clone(&amazon_callback)),
@@ -203,6 +215,7 @@ impl Stack {
             clerk,
             users,
             webhook,
+            proxy,
         }
     }
 

@@ -3,6 +3,7 @@
 pub mod ads;
 pub mod http;
 pub mod lwa;
+pub mod proxy;
 
 use crate::config::{self, ConfigError};
 use crate::model::region::Region;

@@ -5,6 +5,7 @@
 //! routers.
 
 pub mod accounts;
+pub mod ads_proxy;
 pub mod amazon;
 pub mod connections;
 pub mod health;
@@ -22,7 +23,7 @@ use axum::routing::{get, post};
 use crate::budget::timeouts;
 use crate::connections::consent::ConnectService;
 use crate::http;
-use crate::startup::{UsersServices, WebhookServices};
+use crate::startup::{ProxyServices, UsersServices, WebhookServices};
 
 /// The `users` function: profile, session, settings, connections, accounts,
 /// and the public health and OpenAPI routes.
@@ -58,6 +59,14 @@ pub fn callback_router(service: Arc<ConnectService>) -> Router {
             .route("/api/v1/amazon/complete", post(amazon::complete))
             .with_state(service),
         timeouts::OAUTH_CALLBACK,
+    )
+}
+
+/// `ads-proxy`: `ANY /api/v1/accounts/{id}/ads/{proxy+}`.
+pub fn proxy_router(services: ProxyServices) -> Router {
+    http::finish(
+        ads_proxy::routes().with_state(services),
+        timeouts::ADS_PROXY,
     )
 }
 

@@ -109,6 +109,7 @@ impl Modify for SessionSecurity {
         super::accounts::get_account,
         super::accounts::delete_account,
         super::accounts::set_default,
+        super::ads_proxy::proxy_call,
     ),
     components(schemas(
         ErrorResponse, ErrorBody, UserId, SessionId, OrgId, AccountId, ConnectionId,

@@ -5,6 +5,7 @@
 //! transition and hand the result to the store. Data flows one way:
 //! `api → connections → (store, amazon, tokens) → model`.
 
+pub mod access;
 pub mod accounts;
 pub mod completion;
 pub mod consent;

@@ -18,6 +18,8 @@ pub struct ApiError {
     code: &'static str,
     message: Cow<'static, str>,
     field: Option<String>,
+    /// The connection the error is about (one to re-authorize).
+    connection_id: Option<String>,
     retry_after_seconds: Option<u64>,
     /// Logged, never rendered: the internal cause of a 5xx.
     cause: Option<String>,
@@ -30,6 +32,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            connection_id: None,
             retry_after_seconds: None,
             cause: None,
         }
@@ -54,6 +57,10 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
     }
 
+    pub fn forbidden(code: &'static str, message: &'static str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
     pub fn not_found(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
@@ -68,6 +75,17 @@ impl ApiError {
 
     pub fn conflict(code: &'static str, message: &'static str) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 409: `connection_id` must be re-authorized before it can be used.
+    pub fn needs_reauth(connection_id: &crate::ids::ConnectionId) -> Self {
+        Self {
+            connection_id: Some(connection_id.to_string()),
+            ..Self::conflict(
+                "NEEDS_REAUTH",
+                "the connection must be re-authorized first",
+            )
+        }
     }
 
     /// 429 with `Retry-After`.
@@ -197,6 +215,9 @@ pub struct ErrorBody {
     /// The offending input field, when one is to blame.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+    /// The connection to re-authorize (`NEEDS_REAUTH`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connection_id: Option<String>,
     request_id: String,
 }
 
@@ -213,6 +234,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: self.message.into_owned(),
                 field: self.field,
+                connection_id: self.connection_id,
                 request_id,
             },
         };

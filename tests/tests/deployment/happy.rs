@@ -97,6 +97,7 @@ async fn local_http_api_applies_the_authorizer_like_api_gateway() {
         clerk_webhook: stack.webhook.clone(),
         oauth_start: stack.start.clone(),
         oauth_callback: stack.callback.clone(),
+        ads_proxy: stack.proxy.clone(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

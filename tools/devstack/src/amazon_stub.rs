@@ -25,6 +25,10 @@ pub enum Endpoint {
     Profiles(&'static str),
     AdsAccounts,
     UserProfile,
+    /// `POST /sp/campaigns/list` on any region's host.
+    Campaigns,
+    /// `POST /reporting/reports` on any region's host.
+    Reports,
 }
 
 /// An Amazon login: what it can see.
@@ -44,10 +48,10 @@ struct Code {
 }
 
 #[derive(Default)]
-struct World {
+pub(crate) struct World {
     logins: HashMap<String, Login>,
     codes: HashMap<String, Code>,
-    access_tokens: HashMap<String, String>,
+    pub(crate) access_tokens: HashMap<String, String>,
     refresh_tokens: HashMap<String, String>,
     scripted: HashMap<Endpoint, VecDeque<ResponseTemplate>>,
     calls: HashMap<Endpoint, usize>,
@@ -64,13 +68,15 @@ struct World {
     rotate_refresh_tokens: bool,
     /// The login behind each refresh request, in the order they arrived.
     refresh_requests: Vec<String>,
+    /// Every Ads API call the campaign and report endpoints received.
+    pub(crate) ads_calls: Vec<crate::ads_stub::AdsCall>,
 }
 
 #[derive(Clone, Default)]
 pub struct AmazonWorld(Arc<Mutex<World>>);
 
 impl AmazonWorld {
-    fn world(&self) -> std::sync::MutexGuard<'_, World> {
+    pub(crate) fn world(&self) -> std::sync::MutexGuard<'_, World> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -160,7 +166,7 @@ impl AmazonWorld {
         ))
     }
 
-    fn scripted(&self, endpoint: Endpoint) -> Option<ResponseTemplate> {
+    pub(crate) fn scripted(&self, endpoint: Endpoint) -> Option<ResponseTemplate> {
         let mut world = self.world();
         *world.calls.entry(endpoint).or_default() += 1;
         world
@@ -169,7 +175,7 @@ impl AmazonWorld {
             .and_then(VecDeque::pop_front)
     }
 
-    fn login_for(&self, request: &Request) -> Option<Login> {
+    pub(crate) fn login_for(&self, request: &Request) -> Option<Login> {
         let token = request
             .headers
             .get("authorization")?
@@ -209,6 +215,7 @@ impl AmazonWorld {
             .respond_with(Slow(AdsAccountsEndpoint(self.clone()), self.clone()))
             .mount(&server)
             .await;
+        crate::ads_stub::mount(self, &server).await;
         Mock::given(method("GET"))
             .and(path("/user/profile"))
             .respond_with(Slow(UserProfileEndpoint(self.clone()), self.clone()))
@@ -410,7 +417,7 @@ impl Respond for ConsentPage {
     }
 }
 
-fn ads_headers_ok(request: &Request) -> bool {
+pub(crate) fn ads_headers_ok(request: &Request) -> bool {
     request
         .headers
         .get("amazon-advertising-api-clientid")
@@ -418,7 +425,7 @@ fn ads_headers_ok(request: &Request) -> bool {
         == Some(CLIENT_ID)
 }
 
-fn unauthorized() -> ResponseTemplate {
+pub(crate) fn unauthorized() -> ResponseTemplate {
     ResponseTemplate::new(401)
         .set_body_json(json!({"code": "UNAUTHORIZED", "details": "Not authorized"}))
 }

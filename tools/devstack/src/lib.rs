@@ -4,6 +4,7 @@
 //! Runtime API emulator for built bootstraps.
 #![allow(clippy::missing_errors_doc)]
 
+pub mod ads_stub;
 pub mod amazon_stub;
 pub mod apigw;
 pub mod calls;

@@ -28,6 +28,7 @@ pub enum Function {
     ClerkWebhook,
     OAuthStart,
     OAuthCallback,
+    AdsProxy,
 }
 
 impl Function {
@@ -37,6 +38,7 @@ impl Function {
             Self::ClerkWebhook => "clerk-webhook",
             Self::OAuthStart => "oauth-start",
             Self::OAuthCallback => "oauth-callback",
+            Self::AdsProxy => "ads-proxy",
         }
     }
 }
@@ -121,6 +123,12 @@ pub const ROUTES: &[Route] = &[
         Function::OAuthCallback,
         true,
     ),
+    route(
+        "ANY",
+        "/api/v1/accounts/{id}/ads/{proxy+}",
+        Function::AdsProxy,
+        true,
+    ),
 ];
 
 fn matches(pattern: &str, path: &str) -> bool {
@@ -129,6 +137,8 @@ fn matches(pattern: &str, path: &str) -> bool {
     loop {
         match (left.next(), right.next()) {
             (None, None) => return true,
+            // A greedy `{name+}` takes every remaining segment.
+            (Some(p), Some(s)) if p.ends_with("+}") => return !s.is_empty(),
             (Some(p), Some(s)) if p.starts_with('{') && !s.is_empty() => {}
             (Some(p), Some(s)) if p == s => {}
             _ => return false,
@@ -139,7 +149,7 @@ fn matches(pattern: &str, path: &str) -> bool {
 pub fn find_route(method: &str, path: &str) -> Option<&'static Route> {
     ROUTES
         .iter()
-        .find(|r| r.method == method && matches(r.path, path))
+        .find(|r| (r.method == method || r.method == "ANY") && matches(r.path, path))
 }
 
 #[derive(Clone)]
@@ -149,6 +159,7 @@ pub struct LocalApi {
     pub clerk_webhook: Router,
     pub oauth_start: Router,
     pub oauth_callback: Router,
+    pub ads_proxy: Router,
 }
 
 /// Where the local stack serves its stand-in for Clerk's Backend API.
@@ -247,6 +258,7 @@ async fn dispatch(State(api): State<LocalApi>, request: Request) -> Response {
         Function::ClerkWebhook => api.clerk_webhook,
         Function::OAuthStart => api.oauth_start,
         Function::OAuthCallback => api.oauth_callback,
+        Function::AdsProxy => api.ads_proxy,
     };
     match function.oneshot(lambda_request).await {
         Ok(response) => response,

@@ -122,6 +122,7 @@ async fn serve() -> Result<(), BoxError> {
         clerk_webhook: adsconnect::api::webhook_router(startup.webhook()?),
         oauth_start: adsconnect::api::start_router(Arc::clone(&connect)),
         oauth_callback: adsconnect::api::callback_router(connect),
+        ads_proxy: adsconnect::api::proxy_router(startup.proxy_from_env()?),
     };
     let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;

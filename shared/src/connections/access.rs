@@ -1,0 +1,295 @@
+//! Credentials for one of a user's accounts, for the Ads API proxy and the
+//! credentials function: the access token of the account's connection,
+//! valid for as long as the caller needs it — refreshed through the
+//! refresher's lease when it is not, so a refresh never runs twice at once —
+//! with the host and headers a call for that account needs. Refresh tokens
+//! never leave this module's callers' process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::refresh::{Outcome, Refresher};
+use super::tokens::TokenPair;
+use crate::amazon::PerRegion;
+use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::model::account::AccountRecord;
+use crate::model::connection::ConnectionRecord;
+use crate::model::region::Region;
+use crate::secrets::Secret;
+use crate::store::{Store, StoreError};
+
+/// How often a caller waiting for another process's refresh looks again.
+const LEASE_POLL: StdDuration = StdDuration::from_millis(200);
+/// Account → connection mappings remembered per process (each is checked
+/// against the table on every use; this only saves a read).
+const CACHED_ACCOUNTS: usize = 10_000;
+
+/// Everything a call to the Ads API for one account needs.
+#[derive(Debug, Clone)]
+pub struct AccountAccess {
+    pub account: AccountRecord,
+    pub connection_id: ConnectionId,
+    pub region: Region,
+    /// The region's Ads API base URL.
+    pub api_host: String,
+    pub access_token: Secret,
+    pub expires_at: DateTime<Utc>,
+    pub client_id: Secret,
+}
+
+impl AccountAccess {
+    /// The headers every call for this account carries, in Amazon's
+    /// spelling: the bearer token, the client id and the profile scope.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "Authorization",
+                format!("Bearer {}", self.access_token.expose()),
+            ),
+            (
+                "Amazon-Advertising-API-ClientId",
+                self.client_id.expose().to_owned(),
+            ),
+            (
+                "Amazon-Advertising-API-Scope",
+                self.account.profile_id.clone(),
+            ),
+        ]
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// No such account of this user (or its connection is gone).
+    #[error("account not found")]
+    NotFound,
+    /// The connection must be re-authorized before it can be used.
+    #[error("connection {0} needs re-authorization")]
+    NeedsReauth(ConnectionId),
+    /// The table, KMS or Login with Amazon failed, or time ran out.
+    #[error("credentials unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<StoreError> for AccessError {
+    fn from(error: StoreError) -> Self {
+        Self::Unavailable(error.to_string())
+    }
+}
+
+pub struct Access {
+    pub store: Store,
+    pub refresher: Arc<Refresher>,
+    pub client_id: Secret,
+    pub ads_urls: PerRegion<String>,
+    connections: Mutex<HashMap<(UserId, AccountId), ConnectionId>>,
+}
+
+impl Access {
+    pub fn new(
+        store: Store,
+        refresher: Arc<Refresher>,
+        client_id: Secret,
+        ads_urls: PerRegion<String>,
+    ) -> Self {
+        Self {
+            store,
+            refresher,
+            client_id,
+            ads_urls,
+            connections: Mutex::default(),
+        }
+    }
+
+    /// Credentials for `account_id` of `user_id` whose token stays valid
+    /// for at least `valid_for`.
+    pub async fn for_account(
+        &self,
+        user_id: &UserId,
+        account_id: &AccountId,
+        valid_for: Duration,
+    ) -> Result<AccountAccess, AccessError> {
+        let (account, connection) = self.load(user_id, account_id).await?;
+        let connection = if connection.access_expires_at > Utc::now() + valid_for {
+            connection
+        } else {
+            self.refreshed(&connection, None).await?
+        };
+        self.open(account, &connection, valid_for).await
+    }
+
+    /// After Amazon refused `stale`'s token (a 401): new credentials, from
+    /// one refresh through the lease — or from the refresh another process
+    /// made meanwhile.
+    pub async fn renewed(
+        &self,
+        user_id: &UserId,
+        stale: &AccountAccess,
+        valid_for: Duration,
+    ) -> Result<AccountAccess, AccessError> {
+        let (account, connection) = self.load(user_id, &stale.account.account_id).await?;
+        let current = self.open(account.clone(), &connection, Duration::zero()).await;
+        let connection = match current {
+            Ok(current) if current.access_token.expose() != stale.access_token.expose() => {
+                connection
+            }
+            _ => {
+                self.refreshed(&connection, Some(stale.access_token.expose()))
+                    .await?
+            }
+        };
+        self.open(account, &connection, valid_for).await
+    }
+
+    /// The account and its connection: one BatchGetItem when this process
+    /// already knows which connection the account belongs to, else two reads.
+    async fn load(
+        &self,
+        user_id: &UserId,
+        account_id: &AccountId,
+    ) -> Result<(AccountRecord, ConnectionRecord), AccessError> {
+        let key = (user_id.clone(), account_id.clone());
+        let known = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        let account = match known {
+            Some(connection_id) => {
+                let found = self
+                    .store
+                    .get_account_and_connection(user_id, account_id, &connection_id)
+                    .await?;
+                match (found.account, found.connection) {
+                    (None, _) => {
+                        self.forget(&key);
+                        return Err(AccessError::NotFound);
+                    }
+                    (Some(account), Some(connection))
+                        if account.connection_id == connection.connection_id =>
+                    {
+                        return self.live(account, connection);
+                    }
+                    // The account moved to another connection of the user.
+                    (Some(account), _) => account,
+                }
+            }
+            None => self
+                .store
+                .get_account(user_id, account_id)
+                .await?
+                .ok_or(AccessError::NotFound)?,
+        };
+        let connection = self
+            .store
+            .get_connection(user_id, &account.connection_id)
+            .await?
+            .ok_or(AccessError::NotFound)?;
+        let mut cache = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= CACHED_ACCOUNTS {
+            cache.clear();
+        }
+        cache.insert(key, account.connection_id.clone());
+        drop(cache);
+        self.live(account, connection)
+    }
+
+    fn forget(&self, key: &(UserId, AccountId)) {
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+
+    fn live(
+        &self,
+        account: AccountRecord,
+        connection: ConnectionRecord,
+    ) -> Result<(AccountRecord, ConnectionRecord), AccessError> {
+        if connection.status.is_live() && connection.tokens.is_some() {
+            Ok((account, connection))
+        } else {
+            Err(AccessError::NeedsReauth(connection.connection_id))
+        }
+    }
+
+    /// The connection after a refresh through the lease. When another
+    /// process holds the lease, its refresh is waited for (within the time
+    /// budget) instead of starting a second one. `refused` is a token
+    /// Amazon turned down: a connection still holding it is not fresh.
+    async fn refreshed(
+        &self,
+        connection: &ConnectionRecord,
+        refused: Option<&str>,
+    ) -> Result<ConnectionRecord, AccessError> {
+        let key = connection.key();
+        match self.refresher.refresh_now(&key).await? {
+            Outcome::Refreshed | Outcome::Skipped => {}
+            Outcome::NeedsReauth => {
+                return Err(AccessError::NeedsReauth(connection.connection_id.clone()));
+            }
+            other => {
+                return Err(AccessError::Unavailable(format!("refresh: {other:?}")));
+            }
+        }
+        loop {
+            let current = self
+                .store
+                .get_connection(&key.user_id, &key.connection_id)
+                .await?
+                .ok_or(AccessError::NotFound)?;
+            if !current.status.is_live() {
+                return Err(AccessError::NeedsReauth(current.connection_id));
+            }
+            let renewed = current.version != connection.version
+                && current.lease_owner.is_none()
+                && current.access_expires_at > Utc::now();
+            if renewed || (refused.is_none() && current.access_expires_at > Utc::now()) {
+                return Ok(current);
+            }
+            if !crate::budget::can_wait(LEASE_POLL) {
+                return Err(AccessError::Unavailable(
+                    "another refresh did not finish in time".into(),
+                ));
+            }
+            tokio::time::sleep(LEASE_POLL).await;
+        }
+    }
+
+    async fn open(
+        &self,
+        account: AccountRecord,
+        connection: &ConnectionRecord,
+        valid_for: Duration,
+    ) -> Result<AccountAccess, AccessError> {
+        if connection.access_expires_at <= Utc::now() + valid_for {
+            return Err(AccessError::Unavailable(
+                "no access token valid for long enough".into(),
+            ));
+        }
+        let tokens = TokenPair::open(&self.refresher.cipher, connection)
+            .await
+            .map_err(|e| AccessError::Unavailable(e.to_string()))?
+            .ok_or_else(|| AccessError::NeedsReauth(connection.connection_id.clone()))?;
+        let region: Region = account
+            .region
+            .parse()
+            .map_err(|_| AccessError::Unavailable("account has no known region".into()))?;
+        Ok(AccountAccess {
+            connection_id: connection.connection_id.clone(),
+            api_host: self.ads_urls.get(region).clone(),
+            region,
+            access_token: tokens.access_token,
+            expires_at: connection.access_expires_at,
+            client_id: self.client_id.clone(),
+            account,
+        })
+    }
+}

@@ -1,0 +1,104 @@
+//! The `credentials` function (Lambda Invoke API only; IAM decides who may
+//! call it): the app's own backend services get, for one user's account,
+//! an access token valid for at least five minutes, with the host and the
+//! exact headers a call for that account needs. The refresh token never
+//! leaves AWS; the access token is short-lived (at most an hour) and only
+//! ever goes to the IAM principal that invoked the function.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::connections::access::{Access, AccessError};
+use crate::ids::{AccountId, ConnectionId, UserId};
+
+/// A token handed out is valid at least this long.
+pub const MIN_VALIDITY: Duration = Duration::minutes(5);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsRequest {
+    pub user_id: UserId,
+    pub account_id: AccountId,
+}
+
+/// What a backend needs to call the Ads API for the account. No `Debug`:
+/// it holds the access token.
+#[derive(Serialize)]
+pub struct Credentials {
+    pub access_token: String,
+    pub expires_at: DateTime<Utc>,
+    pub client_id: String,
+    pub region: String,
+    /// The region's Ads API base URL.
+    pub api_host: String,
+    /// Every header a call for this account carries, `Authorization` included.
+    pub headers: BTreeMap<&'static str, String>,
+    pub account_id: AccountId,
+    pub connection_id: ConnectionId,
+    pub profile_id: String,
+}
+
+/// A typed failure: `code` is the Lambda error type the caller branches on.
+#[derive(Debug)]
+pub struct CredentialsFailure {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl CredentialsFailure {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AccessError> for CredentialsFailure {
+    fn from(error: AccessError) -> Self {
+        match error {
+            AccessError::NotFound => Self::new("not_found", "no such account for this user"),
+            AccessError::NeedsReauth(connection_id) => Self::new(
+                "needs_reauth",
+                format!("connection {connection_id} must be re-authorized by its user"),
+            ),
+            AccessError::Unavailable(_) => {
+                Self::new("unavailable", "credentials are unavailable; retry shortly")
+            }
+        }
+    }
+}
+
+/// Answers one invocation whose payload is `input`.
+pub async fn vend(access: &Access, input: serde_json::Value) -> Result<Credentials, CredentialsFailure> {
+    let request: CredentialsRequest = serde_json::from_value(input).map_err(|e| {
+        CredentialsFailure::new(
+            "invalid_request",
+            format!("expected {{\"user_id\", \"account_id\"}}: {e}"),
+        )
+    })?;
+    let outcome = access
+        .for_account(&request.user_id, &request.account_id, MIN_VALIDITY)
+        .await;
+    let granted = match outcome {
+        Ok(granted) => granted,
+        Err(error) => {
+            tracing::warn!(account_id = %request.account_id, error = %error, "credentials refused");
+            return Err(error.into());
+        }
+    };
+    tracing::info!(account_id = %request.account_id, connection_id = %granted.connection_id, "credentials handed out");
+    Ok(Credentials {
+        headers: granted.headers().into_iter().collect(),
+        access_token: granted.access_token.expose().to_owned(),
+        expires_at: granted.expires_at,
+        client_id: granted.client_id.expose().to_owned(),
+        region: granted.region.to_string(),
+        api_host: granted.api_host.clone(),
+        profile_id: granted.account.profile_id.clone(),
+        account_id: granted.account.account_id.clone(),
+        connection_id: granted.connection_id,
+    })
+}
