@@ -72,7 +72,16 @@ impl From<AccessError> for CredentialsFailure {
 }
 
 /// Answers one invocation whose payload is `input`.
-pub async fn vend(access: &Access, input: serde_json::Value) -> Result<Credentials, CredentialsFailure> {
+pub async fn vend(
+    access: &Access,
+    input: serde_json::Value,
+) -> Result<Credentials, CredentialsFailure> {
+    if !input.is_object() {
+        return Err(CredentialsFailure::new(
+            "invalid_request",
+            "expected a JSON object {\"user_id\", \"account_id\"}",
+        ));
+    }
     let request: CredentialsRequest = serde_json::from_value(input).map_err(|e| {
         CredentialsFailure::new(
             "invalid_request",

@@ -13,7 +13,8 @@
 //! - [`answers`]: garbage a failing dependency answers with;
 //! - [`logs`]: capturing what the code under test logs;
 //! - [`proxy`]: a failing AWS in front of moto;
-//! - [`leaks`]: the transcript and the list of secrets of the leak tests.
+//! - [`leaks`]: the transcript and the list of secrets of the leak tests;
+//! - [`work`]: calls through the Ads API proxy, credentials for backends.
 
 pub mod amazon;
 pub mod answers;
@@ -22,8 +23,10 @@ pub mod leaks;
 pub mod logs;
 pub mod proxy;
 pub mod stack;
+pub mod work;
 
 pub use amazon::*;
 pub use answers::*;
 pub use clerk::*;
 pub use stack::*;
+pub use work::*;

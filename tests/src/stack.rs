@@ -186,16 +186,18 @@ impl Stack {
                 .unwrap(),
         );
         let webhook = api::webhook_router(startup.webhook().unwrap());
-        let proxy = api::proxy_router(startup.proxy(
-            startup
-                .access(
-                    startup.cipher(&kms_key_id),
-                    &amazon_config,
-                    RefreshConfig::default(),
-                )
-                .unwrap(),
-            Vec::new(),
-        ));
+        let proxy = api::proxy_router(
+            startup.proxy(
+                startup
+                    .access(
+                        startup.cipher(&kms_key_id),
+                        &amazon_config,
+                        RefreshConfig::default(),
+                    )
+                    .unwrap(),
+                Vec::new(),
+            ),
+        );
         Self {
             start: api::start_router(Arc::clone(&amazon_start)),
             callback: api::callback_router(Arc::clone(&amazon_callback)),

@@ -165,7 +165,11 @@ mod tests {
 
     #[test]
     fn only_plain_paths_pass() {
-        for good in ["/sp/campaigns/list", "/v2/profiles", "/reporting/reports/abc-1"] {
+        for good in [
+            "/sp/campaigns/list",
+            "/v2/profiles",
+            "/reporting/reports/abc-1",
+        ] {
             assert!(is_clean_path(good), "{good}");
         }
         for bad in [

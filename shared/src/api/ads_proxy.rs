@@ -55,13 +55,12 @@ impl From<ProxyError> for ApiError {
 }
 
 #[utoipa::path(
-    get, path = "/api/v1/accounts/{id}/ads/{proxy}", tag = "ads",
+    method(get, post, put, patch, delete), path = "/api/v1/accounts/{id}/ads/{proxy}", tag = "ads",
     params(("id" = String, Path, description = "Account id"), ("proxy" = String, Path, description = "The Ads API path, e.g. `sp/campaigns/list`; any method (GET, POST, PUT, PATCH, DELETE), query and body are passed through")),
     responses(
         (status = 200, description = "Amazon's status, body and meaningful headers (Content-Type, Retry-After, Location, request ids), whatever they are"),
         (status = 400, description = "A path with empty, `.`/`..` or encoded-slash segments", body = crate::http::ErrorResponse),
-        (status = 403, description = "The path is not in ADS_PROXY_ALLOWED_PATHS", body = crate::http::ErrorResponse),
-        (status = 404, description = "Not found, or not the caller's", body = crate::http::ErrorResponse),
+        (status = 404, description = "Not found, or not the caller's; or the path is not in ADS_PROXY_ALLOWED_PATHS (PATH_NOT_ALLOWED)", body = crate::http::ErrorResponse),
         (status = 409, description = "The account's connection needs re-authorization (its connection_id in the error)", body = crate::http::ErrorResponse),
         (status = 413, description = "Body over 4 MiB", body = crate::http::ErrorResponse),
         (status = 502, description = "Amazon did not answer, or answered more than 4 MiB", body = crate::http::ErrorResponse),
@@ -76,11 +75,17 @@ pub(crate) async fn proxy_call(
     request: Request,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let account_id =
-        AccountId::parse(&id).map_err(|_| ApiError::not_found("ACCOUNT_NOT_FOUND", "account not found"))?;
+    let account_id = AccountId::parse(&id)
+        .map_err(|_| ApiError::not_found("ACCOUNT_NOT_FOUND", "account not found"))?;
     let (parts, body) = request.into_parts();
-    if ![Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE]
-        .contains(&parts.method)
+    if ![
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ]
+    .contains(&parts.method)
     {
         return Err(ApiError::method_not_allowed());
     }
@@ -98,7 +103,7 @@ pub(crate) async fn proxy_call(
         ));
     }
     if !is_allowed(&path, &services.allowed_paths) {
-        return Err(ApiError::forbidden(
+        return Err(ApiError::not_found(
             "PATH_NOT_ALLOWED",
             "this deployment does not proxy that Ads API path",
         ));

@@ -131,7 +131,9 @@ impl Access {
         valid_for: Duration,
     ) -> Result<AccountAccess, AccessError> {
         let (account, connection) = self.load(user_id, &stale.account.account_id).await?;
-        let current = self.open(account.clone(), &connection, Duration::zero()).await;
+        let current = self
+            .open(account.clone(), &connection, Duration::zero())
+            .await;
         let connection = match current {
             Ok(current) if current.access_token.expose() != stale.access_token.expose() => {
                 connection

@@ -18,11 +18,12 @@ pub struct ApiError {
     code: &'static str,
     message: Cow<'static, str>,
     field: Option<String>,
-    /// The connection the error is about (one to re-authorize).
-    connection_id: Option<String>,
+    /// The connection the error is about (one to re-authorize); boxed to
+    /// keep the error small.
+    connection_id: Option<Box<str>>,
     retry_after_seconds: Option<u64>,
     /// Logged, never rendered: the internal cause of a 5xx.
-    cause: Option<String>,
+    cause: Option<Box<str>>,
 }
 
 impl ApiError {
@@ -57,10 +58,6 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
     }
 
-    pub fn forbidden(code: &'static str, message: &'static str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, message)
-    }
-
     pub fn not_found(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
@@ -80,11 +77,8 @@ impl ApiError {
     /// 409: `connection_id` must be re-authorized before it can be used.
     pub fn needs_reauth(connection_id: &crate::ids::ConnectionId) -> Self {
         Self {
-            connection_id: Some(connection_id.to_string()),
-            ..Self::conflict(
-                "NEEDS_REAUTH",
-                "the connection must be re-authorized first",
-            )
+            connection_id: Some(connection_id.as_str().into()),
+            ..Self::conflict("NEEDS_REAUTH", "the connection must be re-authorized first")
         }
     }
 
@@ -137,7 +131,7 @@ impl ApiError {
 
     pub fn upstream(code: &'static str, message: &'static str, cause: impl ToString) -> Self {
         Self {
-            cause: Some(cause.to_string()),
+            cause: Some(cause.to_string().into()),
             ..Self::new(StatusCode::BAD_GATEWAY, code, message)
         }
     }
@@ -157,7 +151,7 @@ impl ApiError {
 
     pub fn unavailable(cause: impl ToString) -> Self {
         Self {
-            cause: Some(cause.to_string()),
+            cause: Some(cause.to_string().into()),
             retry_after_seconds: Some(1),
             ..Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -234,7 +228,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: self.message.into_owned(),
                 field: self.field,
-                connection_id: self.connection_id,
+                connection_id: self.connection_id.map(String::from),
                 request_id,
             },
         };

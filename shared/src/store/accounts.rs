@@ -26,7 +26,10 @@ impl Store {
             .client
             .get_item()
             .table_name(self.table())
-            .set_key(Some(Self::key(keys::user(user_id), &keys::account(account_id))))
+            .set_key(Some(Self::key(
+                keys::user(user_id),
+                &keys::account(account_id),
+            )))
             .consistent_read(true)
             .send()
             .await?;
@@ -76,7 +79,9 @@ impl Store {
                 None => return Ok(found),
             }
         }
-        Err(StoreError::Unavailable("BatchGetItem kept leaving keys unprocessed".into()))
+        Err(StoreError::Unavailable(
+            "BatchGetItem kept leaving keys unprocessed".into(),
+        ))
     }
 
     pub(crate) fn account_put(

@@ -6,10 +6,10 @@
 //! scripted (401/429/5xx).
 
 use serde_json::{Value, json};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::amazon_stub::{AmazonWorld, Endpoint, Login, ads_headers_ok, unauthorized};
+use crate::amazon_stub::{AmazonWorld, Endpoint, Login, Slow, ads_headers_ok, unauthorized};
 
 pub const CAMPAIGNS_MEDIA_TYPE: &str = "application/vnd.spCampaign.v3+json";
 pub const REPORT_MEDIA_TYPE: &str = "application/vnd.createasyncreportrequest.v3+json";
@@ -51,12 +51,18 @@ pub(crate) async fn mount(world: &AmazonWorld, server: &MockServer) {
     for region in ["na", "eu", "fe"] {
         Mock::given(method("POST"))
             .and(path(format!("/{region}/sp/campaigns/list")))
-            .respond_with(AdsEndpoint(world.clone(), region, Endpoint::Campaigns))
+            .respond_with(Slow(
+                AdsEndpoint(world.clone(), region, Endpoint::Campaigns),
+                world.clone(),
+            ))
             .mount(server)
             .await;
         Mock::given(method("POST"))
             .and(path(format!("/{region}/reporting/reports")))
-            .respond_with(AdsEndpoint(world.clone(), region, Endpoint::Reports))
+            .respond_with(Slow(
+                AdsEndpoint(world.clone(), region, Endpoint::Reports),
+                world.clone(),
+            ))
             .mount(server)
             .await;
     }
@@ -87,17 +93,21 @@ impl AdsEndpoint {
 
     /// The login, when the token, client id and scope are what Amazon wants.
     fn authorized(&self, request: &Request) -> Option<(Login, String)> {
-        let login = self.0.login_for(request).filter(|_| ads_headers_ok(request))?;
+        let login = self
+            .0
+            .login_for(request)
+            .filter(|_| ads_headers_ok(request))?;
         let scope = request
             .headers
             .get("amazon-advertising-api-scope")?
             .to_str()
             .ok()?
             .to_owned();
-        let in_region = login
-            .profiles
-            .get(self.1)
-            .is_some_and(|profiles| profiles.iter().any(|p| p["profileId"].to_string() == scope));
+        let in_region = login.profiles.get(self.1).is_some_and(|profiles| {
+            profiles.iter().any(|p| {
+                p["profileId"].as_u64().map(|id| id.to_string()).as_deref() == Some(scope.as_str())
+            })
+        });
         in_region.then_some((login, scope))
     }
 }

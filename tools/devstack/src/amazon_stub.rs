@@ -231,7 +231,7 @@ fn error(status: u16, code: &str, description: &str) -> ResponseTemplate {
 }
 
 /// An endpoint answering after the world's latency.
-struct Slow<R>(R, AmazonWorld);
+pub(crate) struct Slow<R>(pub(crate) R, pub(crate) AmazonWorld);
 
 impl<R: Respond> Respond for Slow<R> {
     fn respond(&self, request: &Request) -> ResponseTemplate {

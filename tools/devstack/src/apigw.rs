@@ -34,9 +34,14 @@ impl ClientRequest {
         self.raw_json(body.to_string().into_bytes())
     }
 
-    pub fn raw_json(mut self, body: Vec<u8>) -> Self {
+    pub fn raw_json(self, body: Vec<u8>) -> Self {
+        self.body(body).header("content-type", "application/json")
+    }
+
+    /// A body sent as it is, with whatever `content-type` the caller sets.
+    pub fn body(mut self, body: Vec<u8>) -> Self {
         self.body = body;
-        self.header("content-type", "application/json")
+        self
     }
 
     fn path_and_query(&self) -> (&str, &str) {

@@ -115,6 +115,17 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
             });
         }
     }
+    // The dev user has no account in the emulator's table.
+    for event in samples("ads-proxy")? {
+        emulation.invoke("ads-proxy", &event, |r| {
+            r["statusCode"] == 404 && body(r)["error"]["code"] == "ACCOUNT_NOT_FOUND"
+        });
+    }
+    emulation.invoke_failing(
+        "credentials",
+        Path::new("events/credentials/account.json"),
+        "not_found",
+    );
     emulation.invoke(
         "token-refresher",
         Path::new("events/token-refresher/scheduled-event.json"),
@@ -139,6 +150,21 @@ impl Emulation {
     /// Sends `event` to `function` with `cargo lambda invoke`: passed when
     /// that succeeds and `check` holds for the JSON it answers.
     fn invoke(&mut self, function: &str, event: &Path, check: Check) {
+        let (succeeded, stdout, stderr) = self.send(function, event);
+        let passed = succeeded && serde_json::from_str::<Value>(&stdout).is_ok_and(|r| check(&r));
+        self.report(function, event, passed, &format!("{stdout}{stderr}"));
+    }
+
+    /// Sends `event` to `function`, which must fail with the Lambda error
+    /// type `error_type` (a typed error, not a crash).
+    fn invoke_failing(&mut self, function: &str, event: &Path, error_type: &str) {
+        let (_, stdout, stderr) = self.send(function, event);
+        let answer = format!("{stdout}{stderr}");
+        self.report(function, event, answer.contains(error_type), &answer);
+    }
+
+    /// Whether the invocation succeeded, its stdout and its stderr.
+    fn send(&self, function: &str, event: &Path) -> (bool, String, String) {
         let output = Command::new("cargo")
             .args(["lambda", "invoke", function, "--invoke-port"])
             .arg(self.port.to_string())
@@ -147,26 +173,27 @@ impl Emulation {
             .args(["--output-format", "json"])
             .stdin(Stdio::null())
             .output();
-        let (passed, answer) = match output {
-            Ok(output) => {
-                let passed = output.status.success()
-                    && serde_json::from_slice::<Value>(&output.stdout).is_ok_and(|r| check(&r));
-                let mut answer = String::from_utf8_lossy(&output.stdout).into_owned();
-                answer.push_str(&String::from_utf8_lossy(&output.stderr));
-                (passed, answer)
-            }
-            Err(error) => (false, format!("cargo lambda invoke: {error}")),
-        };
+        match output {
+            Ok(output) => (
+                output.status.success(),
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            ),
+            Err(error) => (
+                false,
+                String::new(),
+                format!("cargo lambda invoke: {error}"),
+            ),
+        }
+    }
+
+    fn report(&mut self, function: &str, event: &Path, passed: bool, answer: &str) {
         if passed {
             self.passed += 1;
             println!("ok   {function} {}", event.display());
         } else {
             self.failed += 1;
-            println!(
-                "FAIL {function} {}: {}",
-                event.display(),
-                head(&answer, 400)
-            );
+            println!("FAIL {function} {}: {}", event.display(), head(answer, 400));
         }
     }
 }

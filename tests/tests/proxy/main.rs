@@ -1,0 +1,103 @@
+//! The connections put to work: `ads-proxy` (Ads API calls for the
+//! caller's account, credentials injected) and `credentials` (fresh tokens
+//! for the app's backends), against moto and the Amazon stand-in's Ads
+//! endpoints, which check what Amazon checks.
+//!
+//! - `happy`: the right host, credentials and scope; what is passed through
+//!   and back; DynamoDB and KMS calls per call;
+//! - `attacks`: other users' accounts, paths that try to escape, headers
+//!   the caller must not set, the allow-list, sizes;
+//! - `faults`: 401 → one refresh and one retry, 429/5xx handed back, a
+//!   connection needing re-authorization, Amazon silent or too large;
+//! - `storms`: concurrent calls on an expired token refresh it once;
+//! - `credentials`: the Invoke API's answers and typed errors;
+//! - `leaks`: no token or secret in the proxy's answers or any log line.
+
+mod attacks;
+mod credentials;
+mod faults;
+mod happy;
+mod leaks;
+mod storms;
+
+use adsconnect_dev::amazon_stub::{Endpoint, Login, profile};
+use adsconnect_tests::*;
+use serde_json::{Value, json};
+
+const USER: &str = "user_2proxyA";
+const OTHER: &str = "user_2proxyB";
+
+/// A login with two NA profiles and one EU profile.
+fn seller() -> Login {
+    amazon_login(
+        json!({"user_id": "amzn1.account.PROXY", "name": "Proxy Seller", "email": "p@example.com"}),
+        vec![
+            (
+                "na",
+                vec![
+                    profile(5001, "US", "Proxy US", "seller"),
+                    profile(5002, "CA", "Proxy CA", "seller"),
+                ],
+            ),
+            ("eu", vec![profile(5101, "DE", "Proxy DE", "seller")]),
+        ],
+        vec![],
+    )
+}
+
+/// A stack where `USER` has connected `seller`: the account ids by profile.
+async fn connected_stack() -> (Stack, Accounts) {
+    let stack = Stack::with_user(USER, "p@example.com").await;
+    stack.amazon.add_login("seller", seller());
+    stack.connected(USER, "seller").await;
+    let accounts = Accounts::of(&stack, USER).await;
+    stack.calls.take();
+    stack.kms_calls.take();
+    (stack, accounts)
+}
+
+/// A user's account ids, by Amazon profile id.
+struct Accounts(Vec<(String, String)>);
+
+impl Accounts {
+    async fn of(stack: &Stack, user: &str) -> Self {
+        let body = stack.get("/api/v1/accounts", user).await.body;
+        Self(
+            body["accounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    (
+                        a["profile_id"].as_str().unwrap().to_owned(),
+                        a["account_id"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn of_profile(&self, profile: &str) -> &str {
+        &self.0.iter().find(|(p, _)| p == profile).unwrap().1
+    }
+}
+
+/// The connection's stored item.
+async fn connection_item(stack: &Stack, user: &str) -> Item {
+    stack
+        .items()
+        .await
+        .into_iter()
+        .find(|i| {
+            attr_s(i, "pk") == Some(&format!("USER#{user}"))
+                && attr_s(i, "sk").is_some_and(|sk| sk.starts_with("CONN#"))
+        })
+        .unwrap()
+}
+
+fn number(item: &Item, name: &str) -> i64 {
+    match &item[name] {
+        aws_sdk_dynamodb::types::AttributeValue::N(n) => n.parse().unwrap(),
+        other => panic!("{name}: {other:?}"),
+    }
+}
