@@ -31,6 +31,8 @@ pub mod http;
 #[cfg(feature = "service")]
 pub mod model;
 #[cfg(feature = "service")]
+pub mod publish;
+#[cfg(feature = "service")]
 pub mod secrets;
 #[cfg(feature = "service")]
 pub mod settings;

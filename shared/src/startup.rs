@@ -16,6 +16,7 @@ use crate::connections::access::Access;
 use crate::connections::consent::{ConnectService, ReturnPolicy};
 use crate::connections::manage::Manage;
 use crate::connections::refresh::{RefreshConfig, Refresher};
+use crate::publish::Publisher;
 use crate::secrets::AppSecrets;
 use crate::store::Store;
 use crate::tokens::TokenCipher;
@@ -69,6 +70,7 @@ pub struct WebhookServices {
 pub struct Startup {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub kms: aws_sdk_kms::Client,
+    pub events: aws_sdk_eventbridge::Client,
     pub secrets: AppSecrets,
     pub table: String,
 }
@@ -88,6 +90,7 @@ impl Startup {
         Ok(Self {
             dynamo: aws_sdk_dynamodb::Client::new(&sdk),
             kms: aws_sdk_kms::Client::new(&sdk),
+            events: aws_sdk_eventbridge::Client::new(&sdk),
             secrets,
             table,
         })
@@ -209,6 +212,15 @@ impl Startup {
         let cipher = self.cipher(&config::required("TOKEN_KEY_ID")?);
         let amazon = AmazonConfig::for_refresh(&self.secrets)?;
         self.refresher(cipher, &amazon, RefreshConfig::from_env()?)
+    }
+
+    /// `events-publisher`.
+    pub fn publisher_from_env(&self) -> Publisher {
+        Publisher {
+            store: self.store(),
+            events: self.events.clone(),
+            bus: config::optional("EVENT_BUS_NAME").unwrap_or_else(|| "default".into()),
+        }
     }
 
     /// `ads-proxy` and `credentials`.

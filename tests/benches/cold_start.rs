@@ -160,9 +160,13 @@ impl Stack {
             local.insert(name.to_owned(), value);
         }
         let sdk = provision::emulator_config(moto);
-        provision::ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &local["TABLE_NAME"])
-            .await
-            .expect("table");
+        provision::ensure_table(
+            &aws_sdk_dynamodb::Client::new(&sdk),
+            &local["TABLE_NAME"],
+            adsconnect_dev::template::WithStream::No,
+        )
+        .await
+        .expect("table");
         provision::ensure_kms_key(&aws_sdk_kms::Client::new(&sdk), &local["TOKEN_KEY_ID"])
             .await
             .expect("KMS key");

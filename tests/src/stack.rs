@@ -16,6 +16,7 @@ use adsconnect_dev::amazon_stub::{self, AmazonWorld};
 use adsconnect_dev::apigw::{ClientRequest, to_lambda_request};
 use adsconnect_dev::calls::CallCounter;
 use adsconnect_dev::provision;
+use adsconnect_dev::template::WithStream;
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::Router;
 use serde_json::Value;
@@ -119,6 +120,8 @@ pub struct Stack {
     pub webhook: Router,
     /// `ads-proxy`, in a process of its own (every path allowed).
     pub proxy: Router,
+    /// What the AWS clients were built from.
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl Stack {
@@ -138,6 +141,23 @@ impl Stack {
     /// A stack whose AWS clients use `sdk` (another emulator, a proxy in
     /// front of one, other timeouts).
     pub async fn with_sdk(sdk: aws_config::SdkConfig) -> Self {
+        Self::build(sdk, WithStream::No).await
+    }
+
+    /// A fresh stack whose table has the template's stream (lifecycle
+    /// events), where `user` has signed up.
+    pub async fn with_stream(user: &str, email: &str) -> Self {
+        let stack = Self::build(
+            provision::emulator_config(&moto_endpoint()),
+            WithStream::Yes,
+        )
+        .await;
+        stack.create_user(user, email).await;
+        stack.calls.take();
+        stack
+    }
+
+    async fn build(sdk: aws_config::SdkConfig, with_stream: WithStream) -> Self {
         let calls = CallCounter::default();
         let dynamo = aws_sdk_dynamodb::Client::from_conf(
             aws_sdk_dynamodb::config::Builder::from(&sdk)
@@ -145,7 +165,9 @@ impl Stack {
                 .build(),
         );
         let table = format!("test-{}", uuid::Uuid::new_v4().simple());
-        provision::ensure_table(&dynamo, &table).await.unwrap();
+        provision::ensure_table(&dynamo, &table, with_stream)
+            .await
+            .unwrap();
         calls.take();
         let store = Store::new(dynamo.clone(), table.clone());
         let clerk = MockServer::start().await;
@@ -165,6 +187,7 @@ impl Stack {
         let startup = Startup {
             dynamo: dynamo.clone(),
             kms: kms.clone(),
+            events: aws_sdk_eventbridge::Client::new(&sdk),
             secrets: AppSecrets {
                 clerk_secret_key: Some(Secret::new(CLERK_SECRET_KEY)),
                 clerk_webhook_secret: Some(Secret::new(WEBHOOK_SECRET)),
@@ -218,6 +241,7 @@ impl Stack {
             users,
             webhook,
             proxy,
+            sdk,
         }
     }
 

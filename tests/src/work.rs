@@ -47,3 +47,112 @@ impl Stack {
             .unwrap()
     }
 }
+
+/// The lifecycle events path of one stack: the table's stream pumped into
+/// `events-publisher`, publishing to a bus of its own, whose rule sends
+/// every `adsconnect` event to an SQS queue the test reads.
+pub struct EventTap {
+    pub publisher: adsconnect::publish::Publisher,
+    pub pump: adsconnect_dev::stream::StreamPump,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl Stack {
+    pub async fn event_tap(&self) -> EventTap {
+        let events = aws_sdk_eventbridge::Client::new(&self.sdk);
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let bus = format!("bus-{}", self.table);
+        events.create_event_bus().name(&bus).send().await.unwrap();
+        let queue = sqs
+            .create_queue()
+            .queue_name(&self.table)
+            .send()
+            .await
+            .unwrap();
+        let queue_url = queue.queue_url().unwrap().to_owned();
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        events
+            .put_rule()
+            .name("adsconnect-to-queue")
+            .event_bus_name(&bus)
+            .event_pattern(r#"{"source": ["adsconnect"]}"#)
+            .send()
+            .await
+            .unwrap();
+        events
+            .put_targets()
+            .rule("adsconnect-to-queue")
+            .event_bus_name(&bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("queue")
+                    .arn(queue_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let pump = adsconnect_dev::stream::StreamPump::attach(
+            &self.dynamo,
+            aws_sdk_dynamodbstreams::Client::new(&self.sdk),
+            &self.table,
+        )
+        .await
+        .unwrap();
+        self.calls.take();
+        EventTap {
+            publisher: adsconnect::publish::Publisher {
+                store: self.store.clone(),
+                events,
+                bus,
+            },
+            pump,
+            sqs,
+            queue_url,
+        }
+    }
+}
+
+impl EventTap {
+    /// Delivers what the stream holds, then every event that reached the
+    /// queue since the last call: the EventBridge envelopes.
+    pub async fn published(&mut self) -> Vec<serde_json::Value> {
+        self.pump.pump(&self.publisher).await.unwrap();
+        let mut events = Vec::new();
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = received.messages();
+            if messages.is_empty() {
+                return events;
+            }
+            for message in messages {
+                events.push(serde_json::from_str(message.body().unwrap()).unwrap());
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}

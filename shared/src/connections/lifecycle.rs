@@ -77,10 +77,16 @@ pub fn connected(
         // is discarded, the new consent's tokens kept.
         lease_owner: None,
         lease_until: None,
+        // A new consent: a new year before it expires.
+        consent_warned_at: None,
     };
     let due = record.access_expires_at;
     schedule(&mut record, Some(due));
-    let event = AuditEvent::new(&record, EventKind::Connected, None, now);
+    let kind = match existing {
+        Some(_) => EventKind::Reauthorized,
+        None => EventKind::Connected,
+    };
+    let event = AuditEvent::new(&record, kind, None, now);
     (record, event)
 }
 
@@ -92,6 +98,9 @@ pub struct RefreshPolicy {
     /// Consecutive failures after which the status is `error`.
     pub failures_before_error: u32,
 }
+
+/// How long before the consent expires the user is told, once.
+pub const CONSENT_WARNING: Duration = Duration::days(30);
 
 /// A server's `Retry-After` is honoured up to this; beyond it the backoff
 /// decides (a bogus or hostile value must not park a connection for years).
@@ -141,7 +150,16 @@ pub fn refreshed(
             next.last_error_code = None;
             next.next_retry_at = None;
             next.status = ConnectionStatus::Active;
-            (Some(*access_expires_at), Some((EventKind::Refreshed, None)))
+            // The first refresh within the warning period says so, once.
+            let kind = if next.consent_warned_at.is_none()
+                && next.consent_expires_at <= now + CONSENT_WARNING
+            {
+                next.consent_warned_at = Some(now);
+                EventKind::ConsentExpiring
+            } else {
+                EventKind::Refreshed
+            };
+            (Some(*access_expires_at), Some((kind, None)))
         }
         RefreshResult::Failed { code, retry_after } => {
             next.failure_count = next.failure_count.saturating_add(1);
@@ -305,6 +323,33 @@ mod tests {
         assert_eq!(renewed.tokens, Some(sealed("first")));
         assert_eq!(renewed.created_at, at(0));
         assert_eq!(renewed.lease_owner, None);
+    }
+
+    #[test]
+    fn a_renewal_is_recorded_as_a_reauthorization_and_restarts_the_consent_warning() {
+        let (mut first, _) = connected(None, consent(true), at(0));
+        first.consent_warned_at = Some(at(10));
+        let (renewed, event) = connected(Some(&first), consent(true), at(100));
+        assert_eq!(event.kind, EventKind::Reauthorized);
+        assert_eq!(renewed.consent_warned_at, None);
+    }
+
+    #[test]
+    fn the_first_refresh_within_thirty_days_of_consent_expiry_warns_once() {
+        let (record, _) = connected(None, consent(true), at(0));
+        let refresh = RefreshResult::Refreshed {
+            tokens: sealed("next"),
+            access_expires_at: at(400 * 86_400),
+        };
+        let early = at(0) + CONSENT_LIFETIME - CONSENT_WARNING - Duration::days(1);
+        let (quiet, event) = refreshed(&record, &refresh, &policy(), early);
+        assert_eq!(event.unwrap().kind, EventKind::Refreshed);
+        let inside = early + Duration::days(2);
+        let (warned, event) = refreshed(&quiet, &refresh, &policy(), inside);
+        assert_eq!(event.unwrap().kind, EventKind::ConsentExpiring);
+        assert_eq!(warned.consent_warned_at, Some(inside));
+        let (_, event) = refreshed(&warned, &refresh, &policy(), inside + Duration::hours(1));
+        assert_eq!(event.unwrap().kind, EventKind::Refreshed, "once");
     }
 
     #[test]

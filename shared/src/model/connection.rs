@@ -93,6 +93,13 @@ pub struct ConnectionRecord {
     pub lease_owner: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_until: Option<i64>,
+    /// When the consent-expiring event was recorded (once per consent).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "chrono::serde::ts_milliseconds_option"
+    )]
+    pub consent_warned_at: Option<DateTime<Utc>>,
 }
 
 fn yes() -> bool {

@@ -10,11 +10,16 @@ use crate::ids::{ConnectionId, UserId};
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Connected,
+    /// An existing connection renewed by a new consent.
+    Reauthorized,
     Synced,
     Refreshed,
     RefreshFailed,
     NeedsReauth,
     Disconnected,
+    /// Recorded once, by the refresh that finds the consent expiring within
+    /// `CONSENT_WARNING` (30 days).
+    ConsentExpiring,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

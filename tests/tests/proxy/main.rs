@@ -15,6 +15,7 @@
 
 mod attacks;
 mod credentials;
+mod events;
 mod faults;
 mod happy;
 mod leaks;

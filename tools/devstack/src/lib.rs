@@ -12,6 +12,7 @@ pub mod keys;
 pub mod local_api;
 pub mod provision;
 pub mod runtime_api;
+pub mod stream;
 pub mod template;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -76,7 +76,12 @@ async fn provision_stack() -> Result<(), BoxError> {
 async fn provision_resources() -> Result<String, BoxError> {
     let sdk = emulator()?;
     let table = config::required("TABLE_NAME")?;
-    let created = provision::ensure_table(&aws_sdk_dynamodb::Client::new(&sdk), &table).await?;
+    let created = provision::ensure_table(
+        &aws_sdk_dynamodb::Client::new(&sdk),
+        &table,
+        adsconnect_dev::template::WithStream::Yes,
+    )
+    .await?;
     let key_alias = config::required("TOKEN_KEY_ID")?;
     provision::ensure_kms_key(&aws_sdk_kms::Client::new(&sdk), &key_alias).await?;
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);

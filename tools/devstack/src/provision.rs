@@ -21,7 +21,11 @@ pub fn emulator_config(endpoint: &str) -> SdkConfig {
         .build()
 }
 
-pub async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<bool, BoxError> {
+pub async fn ensure_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    with_stream: crate::template::WithStream,
+) -> Result<bool, BoxError> {
     if client
         .describe_table()
         .table_name(name)
@@ -31,7 +35,7 @@ pub async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
     {
         return Ok(false);
     }
-    crate::template::create_table(client, name).await?;
+    crate::template::create_table(client, name, with_stream).await?;
     Ok(true)
 }
 

@@ -23,6 +23,13 @@ pub struct TableDefinition {
     #[serde(default)]
     pub global_secondary_indexes: Vec<Index>,
     pub time_to_live_specification: Option<Ttl>,
+    pub stream_specification: Option<Stream>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Stream {
+    pub stream_view_type: String,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -95,7 +102,20 @@ fn key_schema(keys: &[Key]) -> Result<Vec<KeySchemaElement>, BoxError> {
 }
 
 /// Creates the table as the template defines it (and enables its TTL).
-pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), BoxError> {
+/// Whether a created table gets the template's stream: moto keeps every
+/// stream record in memory and slows down with them, so tests that do not
+/// read the stream leave it off (it changes nothing else about the table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithStream {
+    Yes,
+    No,
+}
+
+pub async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    with_stream: WithStream,
+) -> Result<(), BoxError> {
     let definition = table_definition()?;
     let mut request = client
         .create_table()
@@ -125,6 +145,16 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Resu
                 .index_name(&index.index_name)
                 .set_key_schema(Some(key_schema(&index.key_schema)?))
                 .projection(projection)
+                .build()?,
+        );
+    }
+    if let (Some(stream), WithStream::Yes) = (&definition.stream_specification, with_stream) {
+        request = request.stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(
+                    stream.stream_view_type.as_str(),
+                ))
                 .build()?,
         );
     }
