@@ -168,10 +168,6 @@ pub struct SyncResult {
     pub accounts: Vec<AccountView>,
 }
 
-fn needs_reauth() -> ApiError {
-    ApiError::conflict("NEEDS_REAUTH", "the connection must be re-authorized first")
-}
-
 /// Re-runs discovery now: new profiles added, changed ones updated,
 /// vanished ones marked `disabled` (never deleted).
 #[utoipa::path(post, path = "/api/v1/connections/{id}/sync", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = SyncResult), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Needs re-authorization", body = ErrorResponse), (status = 429, description = "At most one sync a minute", body = ErrorResponse), (status = 502, description = "Amazon failed", body = ErrorResponse)), security(("clerk_session" = [])))]
@@ -199,7 +195,7 @@ pub(crate) async fn sync(
             }))
         }
         Synced::NotFound => Err(connection_not_found()),
-        Synced::NeedsReauth => Err(needs_reauth()),
+        Synced::NeedsReauth => Err(ApiError::needs_reauth(&id)),
         Synced::Wait(seconds) => Err(ApiError::too_many_requests(seconds)),
         // The attempt used this minute's sync: the next may come after it.
         Synced::AdsUnavailable => Err(ApiError::upstream(

@@ -316,6 +316,8 @@ fn function_timeouts_match_the_code_and_stay_under_api_gateways_limit() {
         ("clerk-webhook", timeouts::CLERK_WEBHOOK),
         ("oauth-start", timeouts::OAUTH_START),
         ("oauth-callback", timeouts::OAUTH_CALLBACK),
+        ("ads-proxy", timeouts::ADS_PROXY),
+        ("credentials", timeouts::CREDENTIALS),
     ] {
         assert_eq!(timeout_of(binary), budget.as_secs(), "{binary}");
         assert!(budget.as_secs() < 30, "{binary}");

@@ -127,6 +127,11 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
         "not_found",
     );
     emulation.invoke(
+        "events-publisher",
+        Path::new("events/events-publisher/stream-batch.json"),
+        |r| r["batchItemFailures"] == serde_json::json!([]),
+    );
+    emulation.invoke(
         "token-refresher",
         Path::new("events/token-refresher/scheduled-event.json"),
         |r| r["due"] == 0 && r["circuit_open"] == false,

@@ -45,7 +45,9 @@ async fn main() {
         Some("refresh") => refresh().await,
         Some("signed-event") => signed_event(&args[1..]).await,
         Some("emulate") => emulate::run(&args[1..]).await,
-        _ => Err("usage: adsconnect-dev provision | serve | token [user_id] [session_id] [ttl] | webhook <event.json> | signed-event <event.json> | refresh | emulate [work dir]".into()),
+        Some("proxy") => proxy(&args[1..]).await,
+        Some("credentials") => credentials(&args[1..]).await,
+        _ => Err("usage: adsconnect-dev provision | serve | token [user_id] [session_id] [ttl] | webhook <event.json> | signed-event <event.json> | refresh | emulate [work dir] | proxy <account_id> <METHOD> <ads path> [content-type body] | credentials <user_id> <account_id>".into()),
     };
     if let Err(error) = result {
         eprintln!("adsconnect-dev: {error}");
@@ -129,6 +131,24 @@ async fn serve() -> Result<(), BoxError> {
         oauth_callback: adsconnect::api::callback_router(connect),
         ads_proxy: adsconnect::api::proxy_router(startup.proxy_from_env()?),
     };
+    // The table's stream into events-publisher, as Lambda's event source
+    // mapping does it: committed audit events reach the emulator's EventBridge.
+    let sdk = emulator()?;
+    let mut pump = adsconnect_dev::stream::StreamPump::attach(
+        &aws_sdk_dynamodb::Client::new(&sdk),
+        aws_sdk_dynamodbstreams::Client::new(&sdk),
+        &config::required("TABLE_NAME")?,
+    )
+    .await?;
+    let publisher = startup.publisher_from_env();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = pump.pump(&publisher).await {
+                eprintln!("lifecycle events: the stream could not be read: {e}");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
     let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("local HTTP API listening on http://{addr}");
@@ -267,5 +287,46 @@ async fn webhook(args: &[String]) -> Result<(), BoxError> {
         .send()
         .await?;
     println!("{} {}", response.status(), response.text().await?);
+    Ok(())
+}
+
+/// An Ads API call through the local stack's proxy, as `user_dev`.
+async fn proxy(args: &[String]) -> Result<(), BoxError> {
+    let [account, method, path, rest @ ..] = args else {
+        return Err("usage: proxy <account_id> <METHOD> <ads path> [content-type body]".into());
+    };
+    let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+    let url = format!(
+        "http://{addr}/api/v1/accounts/{account}/ads/{}",
+        path.trim_start_matches('/')
+    );
+    let mut request = reqwest::Client::new()
+        .request(method.parse()?, url)
+        .bearer_auth(dev_token("user_dev", "sess_dev", 300)?);
+    if let [content_type, body] = rest {
+        request = request
+            .header("content-type", content_type)
+            .header("accept", content_type)
+            .body(body.clone());
+    }
+    let response = request.send().await?;
+    println!("{}", response.status());
+    println!("{}", response.text().await?);
+    Ok(())
+}
+
+/// What the credentials function answers for one account (as a backend
+/// invoking it would get it; the access token included).
+async fn credentials(args: &[String]) -> Result<(), BoxError> {
+    let [user, account] = args else {
+        return Err("usage: credentials <user_id> <account_id>".into());
+    };
+    let access = Startup::from_env().await?.access_from_env()?;
+    match adsconnect::credentials::vend(&access, json!({"user_id": user, "account_id": account}))
+        .await
+    {
+        Ok(granted) => println!("{}", serde_json::to_string_pretty(&granted)?),
+        Err(failure) => return Err(format!("{}: {}", failure.code, failure.message).into()),
+    }
     Ok(())
 }

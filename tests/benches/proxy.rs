@@ -1,0 +1,104 @@
+//! Issue 14's measurements, through `scripts/bench` (needs moto): what
+//! `ads-proxy` adds to an Ads API call — the same call made directly to the
+//! Amazon stand-in and through the proxy's router (warm, in process), same
+//! run, median and p99 — the DynamoDB and KMS calls per proxied call, and
+//! how many lifecycle events per second `events-publisher` publishes.
+
+use std::time::{Duration, Instant};
+
+use adsconnect_tests::{CAMPAIGNS_MEDIA_TYPE, Stack, campaigns_list, na_seller};
+use serde_json::json;
+
+const CALLS: usize = 500;
+const USER: &str = "user_2benchProxy";
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn summary(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    let (median, p99) = (percentile(&samples, 0.5), percentile(&samples, 0.99));
+    println!(
+        "{name}: median {median:?}, p99 {p99:?} over {} calls",
+        samples.len()
+    );
+    (median, p99)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let stack = Stack::with_stream(USER, "bench@example.com").await;
+        stack.amazon.add_login("bench", na_seller("Bench", &[9901]));
+        let (_, accounts) = stack.connected(USER, "bench").await;
+        let account = accounts[0].clone();
+        let request = campaigns_list(&account);
+        assert_eq!(stack.proxy(&request, USER).await.status, 200);
+        let direct_token = adsconnect::credentials::vend(
+            &stack.access(),
+            json!({"user_id": USER, "account_id": account}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let http = reqwest::Client::new();
+        let direct = || {
+            let mut call = http
+                .post(format!("{}/sp/campaigns/list", direct_token.api_host))
+                .header("content-type", CAMPAIGNS_MEDIA_TYPE)
+                .header("accept", CAMPAIGNS_MEDIA_TYPE)
+                .body(r#"{"stateFilter":{"include":["ENABLED"]}}"#);
+            for (name, value) in &direct_token.headers {
+                call = call.header(*name, value);
+            }
+            call.send()
+        };
+        let (mut through, mut straight) = (Vec::new(), Vec::new());
+        stack.calls.take();
+        stack.kms_calls.take();
+        for _ in 0..CALLS {
+            let started = Instant::now();
+            assert_eq!(stack.proxy(&request, USER).await.status, 200);
+            through.push(started.elapsed());
+            let started = Instant::now();
+            assert_eq!(direct().await.unwrap().status(), 200);
+            straight.push(started.elapsed());
+        }
+        let dynamo = stack.calls.take();
+        let kms = stack.kms_calls.take();
+        println!(
+            "per proxied call: {} DynamoDB ({:?}), {} KMS",
+            dynamo.len() as f64 / CALLS as f64,
+            dynamo.first(),
+            kms.len() as f64 / CALLS as f64
+        );
+        let (proxied_median, proxied_p99) = summary("through ads-proxy", through);
+        let (direct_median, direct_p99) = summary("direct to the stand-in", straight);
+        println!(
+            "added by the proxy: median {:?}, p99 {:?}",
+            proxied_median.saturating_sub(direct_median),
+            proxied_p99.saturating_sub(direct_p99)
+        );
+
+        // Publisher throughput: 200 connects' worth of audit events.
+        let mut tap = stack.event_tap().await;
+        tap.published().await;
+        for i in 0..200 {
+            let login = format!("pub{i}");
+            stack
+                .amazon
+                .add_login(&login, na_seller(&login, &[10_000 + i]));
+            stack.connect_flow(USER, &login).await;
+        }
+        let batch = tap.pump.next_batch().await.unwrap();
+        let records = batch["Records"].as_array().unwrap().len();
+        let started = Instant::now();
+        let answer = tap.publisher.handle(&batch).await;
+        let took = started.elapsed();
+        assert_eq!(answer["batchItemFailures"], json!([]));
+        println!(
+            "events-publisher: {records} stream records in {took:?} = {:.0} records/s",
+            records as f64 / took.as_secs_f64()
+        );
+    });
+}
