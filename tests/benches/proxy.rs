@@ -79,6 +79,32 @@ fn main() {
             proxied_median.saturating_sub(direct_median),
             proxied_p99.saturating_sub(direct_p99)
         );
+        // The one table read alone (moto's latency, not DynamoDB's).
+        let user = adsconnect::ids::UserId::parse(USER).unwrap();
+        let account_id = adsconnect::ids::AccountId::parse(&account).unwrap();
+        let connection = stack
+            .store
+            .get_account(&user, &account_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .connection_id;
+        let mut reads = Vec::new();
+        for _ in 0..CALLS {
+            let started = Instant::now();
+            stack
+                .store
+                .get_account_and_connection(&user, &account_id, &connection)
+                .await
+                .unwrap();
+            reads.push(started.elapsed());
+        }
+        let (read_median, read_p99) = summary("the BatchGetItem alone (moto)", reads);
+        println!(
+            "added by the proxy besides its table read: median {:?}, p99 {:?}",
+            proxied_median.saturating_sub(direct_median + read_median),
+            proxied_p99.saturating_sub(direct_p99 + read_p99)
+        );
 
         // Publisher throughput: 200 connects' worth of audit events.
         let mut tap = stack.event_tap().await;
