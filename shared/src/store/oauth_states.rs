@@ -36,8 +36,14 @@ pub enum TakenState {
 
 impl Store {
     pub async fn put_state(&self, hash: &str, record: &StateRecord) -> Result<(), StoreError> {
-        let mut item = Self::item(record, format!("STATE#{hash}"), STATE, "oauth_state")?;
-        item.insert(keys::TTL.into(), number(record.expires_at.timestamp()));
+        let item = Self::item(record, format!("STATE#{hash}"), STATE, "oauth_state")?;
+        self.put_new(item, record.expires_at).await
+    }
+
+    /// Writes a single-use item that expires (TTL) at `expires_at`; one
+    /// already under its key is refused.
+    async fn put_new(&self, mut item: Item, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+        item.insert(keys::TTL.into(), number(expires_at.timestamp()));
         self.client
             .put_item()
             .table_name(self.table())
@@ -85,17 +91,8 @@ impl Store {
 
     /// Stores a pending grant; a second one under the same hash is refused.
     pub async fn put_grant(&self, hash: &str, grant: &PendingGrant) -> Result<(), StoreError> {
-        let mut item = Self::item(grant, format!("GRANT#{hash}"), GRANT, "pending_grant")?;
-        item.insert(keys::TTL.into(), number(grant.expires_at.timestamp()));
-        self.client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", keys::PK)
-            .send()
-            .await?;
-        Ok(())
+        let item = Self::item(grant, format!("GRANT#{hash}"), GRANT, "pending_grant")?;
+        self.put_new(item, grant.expires_at).await
     }
 
     /// Deletes the pending grant and returns it (`None`: unknown or already

@@ -66,10 +66,7 @@ async fn failures_are_typed() {
         );
     }
     stack.amazon.revoke("seller");
-    let item = connection_item(&stack, USER).await;
-    let (pk, sk) = (attr_s(&item, "pk").unwrap(), attr_s(&item, "sk").unwrap());
-    let soon = chrono::Utc::now().timestamp_millis() + 60_000;
-    stack.set_number(pk, sk, "access_expires_at", soon).await;
+    connection_time_in(&stack, "access_expires_at", chrono::Duration::minutes(1)).await;
     let failure = vend(&function, json!({"user_id": USER, "account_id": us}))
         .await
         .err()
@@ -81,10 +78,7 @@ async fn failures_are_typed() {
 #[tokio::test]
 async fn a_token_with_less_than_five_minutes_left_is_refreshed_first() {
     let (stack, accounts) = connected_stack().await;
-    let item = connection_item(&stack, USER).await;
-    let (pk, sk) = (attr_s(&item, "pk").unwrap(), attr_s(&item, "sk").unwrap());
-    let soon = chrono::Utc::now().timestamp_millis() + 4 * 60_000;
-    stack.set_number(pk, sk, "access_expires_at", soon).await;
+    connection_time_in(&stack, "access_expires_at", chrono::Duration::minutes(4)).await;
     let function = stack.access();
     let granted = vend(
         &function,

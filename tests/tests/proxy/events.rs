@@ -160,12 +160,7 @@ async fn a_consent_expiring_within_thirty_days_is_announced_once() {
     stack.connected(USER, "seller").await;
     let accounts = Accounts::of(&stack, USER).await;
     let mut tap = stack.event_tap().await;
-    let item = connection_item(&stack, USER).await;
-    let (pk, sk) = (attr_s(&item, "pk").unwrap(), attr_s(&item, "sk").unwrap());
-    let in_20_days = chrono::Utc::now().timestamp_millis() + 20 * 86_400_000;
-    stack
-        .set_number(pk, sk, "consent_expires_at", in_20_days)
-        .await;
+    connection_time_in(&stack, "consent_expires_at", chrono::Duration::days(20)).await;
     let us = accounts.of_profile("5001");
     for _ in 0..2 {
         stack.amazon.expire_access_tokens();

@@ -89,10 +89,7 @@ async fn a_connection_needing_reauthorization_is_a_409_naming_it() {
 #[tokio::test]
 async fn a_token_about_to_expire_is_refreshed_before_the_call() {
     let (stack, accounts) = connected_stack().await;
-    let item = connection_item(&stack, USER).await;
-    let (pk, sk) = (attr_s(&item, "pk").unwrap(), attr_s(&item, "sk").unwrap());
-    let soon = chrono::Utc::now().timestamp_millis() + 60_000;
-    stack.set_number(pk, sk, "access_expires_at", soon).await;
+    let soon = connection_time_in(&stack, "access_expires_at", chrono::Duration::minutes(1)).await;
     let answer = stack
         .proxy(&campaigns_list(accounts.of_profile("5001")), USER)
         .await;

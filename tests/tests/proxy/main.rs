@@ -96,6 +96,16 @@ async fn connection_item(stack: &Stack, user: &str) -> Item {
         .unwrap()
 }
 
+/// Sets a time attribute of `user`'s connection to `from_now` ahead (as
+/// time passing would); returns the new value (epoch ms).
+async fn connection_time_in(stack: &Stack, attribute: &str, from_now: chrono::Duration) -> i64 {
+    let item = connection_item(stack, USER).await;
+    let (pk, sk) = (attr_s(&item, "pk").unwrap(), attr_s(&item, "sk").unwrap());
+    let at = (chrono::Utc::now() + from_now).timestamp_millis();
+    stack.set_number(pk, sk, attribute, at).await;
+    at
+}
+
 fn number(item: &Item, name: &str) -> i64 {
     match &item[name] {
         aws_sdk_dynamodb::types::AttributeValue::N(n) => n.parse().unwrap(),
