@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connections::access::{Access, AccessError};
 use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::model::account::AccountKind;
 
 /// A token handed out is valid at least this long.
 pub const MIN_VALIDITY: Duration = Duration::minutes(5);
@@ -37,7 +38,9 @@ pub struct Credentials {
     pub headers: BTreeMap<&'static str, String>,
     pub account_id: AccountId,
     pub connection_id: ConnectionId,
-    pub profile_id: String,
+    pub kind: AccountKind,
+    /// The Ads profile (an agency's for a DSP advertiser; none for AMC).
+    pub profile_id: Option<String>,
 }
 
 /// A typed failure: `code` is the Lambda error type the caller branches on.
@@ -106,7 +109,8 @@ pub async fn vend(
         client_id: granted.client_id.expose().to_owned(),
         region: granted.region.to_string(),
         api_host: granted.api_host.clone(),
-        profile_id: granted.account.profile_id.clone(),
+        kind: granted.account.kind(),
+        profile_id: granted.account.native.profile_id().map(str::to_owned),
         account_id: granted.account.account_id.clone(),
         connection_id: granted.connection_id,
     })

@@ -261,16 +261,40 @@ fn request_latency(c: &mut Criterion, runtime: &tokio::runtime::Runtime, stack: 
 /// Sends each route and event once and counts the AWS calls it made.
 fn call_counts(runtime: &tokio::runtime::Runtime, stack: &Stack) -> Vec<Value> {
     use adsconnect_dev::amazon_stub::{Login, profile};
+    use adsconnect_dev::dsp_stub::{
+        agency_profile, amc_account, amc_instance, dsp_advertisers, seats,
+    };
     use adsconnect_tests::{Request, session_event};
     const CALLER: &str = "user_2callcount";
     stack.amazon.add_login(
         "counted",
         Login {
             lwa_profile: Some(json!({"user_id": "amzn1.account.COUNTED", "name": "Counted", "email": "c@example.com"})),
-            profiles: [("na", vec![profile(4242, "US", "Counted US", "seller")])]
+            profiles: [(
+                "na",
+                vec![
+                    profile(4242, "US", "Counted US", "seller"),
+                    agency_profile(4243, "US", "ATVPDKIKX0DER", "Counted Agency"),
+                ],
+            )]
+            .into_iter()
+            .collect(),
+            dsp_advertisers: [("4243".to_owned(), dsp_advertisers(4243, 1))]
                 .into_iter()
                 .collect(),
-            ads_accounts: vec![],
+            amc_accounts: Some(
+                [("na", vec![amc_account("ENTITYCOUNTED", "ATVPDKIKX0DER")])]
+                    .into_iter()
+                    .collect(),
+            ),
+            amc_instances: [(
+                "ENTITYCOUNTED".to_owned(),
+                vec![amc_instance("amccounted1", "SUCCEEDED")],
+            )]
+            .into_iter()
+            .collect(),
+            seats: [("4243000000".to_owned(), seats(3))].into_iter().collect(),
+            ..Login::default()
         },
     );
     let mut rows = Vec::new();
@@ -329,7 +353,7 @@ fn call_counts(runtime: &tokio::runtime::Runtime, stack: &Stack) -> Vec<Value> {
         count("GET /api/v1/amazon/callback (oauth-callback)");
         let completion = query_of(&location)["completion"].clone();
         assert_eq!(stack.complete(CALLER, &completion).await.status, 200);
-        count("POST /api/v1/amazon/complete (oauth-callback, 1 profile)");
+        count("POST /api/v1/amazon/complete (oauth-callback; 1 seller and 1 agency profile, 1 DSP advertiser, 1 AMC instance: 4 accounts)");
         let connections = stack.get("/api/v1/connections", CALLER).await;
         count("GET /api/v1/connections");
         let connection = connections.body["connections"][0]["id"]
@@ -340,6 +364,14 @@ fn call_counts(runtime: &tokio::runtime::Runtime, stack: &Stack) -> Vec<Value> {
         count("GET /api/v1/accounts");
         let account = accounts.body["accounts"][0]["account_id"]
             .as_str()
+            .unwrap()
+            .to_owned();
+        let advertiser = accounts.body["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == "dsp_advertiser")
+            .and_then(|a| a["account_id"].as_str())
             .unwrap()
             .to_owned();
         for path in [
@@ -353,6 +385,8 @@ fn call_counts(runtime: &tokio::runtime::Runtime, stack: &Stack) -> Vec<Value> {
             format!("/api/v1/connections/{connection}"),
             format!("/api/v1/connections/{connection}/events"),
             format!("/api/v1/accounts/{account}"),
+            "/api/v1/accounts?kind=dsp_advertiser".to_owned(),
+            format!("/api/v1/accounts/{advertiser}/seats"),
         ] {
             assert_eq!(stack.get(&path, CALLER).await.status, 200, "{path}");
             count(&format!("GET {path}"));
@@ -379,6 +413,12 @@ fn call_counts(runtime: &tokio::runtime::Runtime, stack: &Stack) -> Vec<Value> {
         let default = format!("/api/v1/accounts/{account}/default");
         assert_eq!(send("PUT", &default, None).await, 200);
         count("PUT /api/v1/accounts/{id}/default");
+        let refresh = format!("/api/v1/accounts/{advertiser}/seats/refresh");
+        assert_eq!(send("POST", &refresh, None).await, 200);
+        count("POST /api/v1/accounts/{id}/seats/refresh");
+        let history = format!("/api/v1/accounts/{advertiser}/seats/history");
+        assert_eq!(stack.get(&history, CALLER).await.status, 200);
+        count("GET /api/v1/accounts/{id}/seats/history");
         let sync = format!("/api/v1/connections/{connection}/sync");
         assert_eq!(send("POST", &sync, None).await, 200);
         count("POST /api/v1/connections/{id}/sync");

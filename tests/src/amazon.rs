@@ -62,6 +62,7 @@ pub fn amazon_login(
         lwa_profile: Some(lwa_profile),
         profiles: profiles.into_iter().collect(),
         ads_accounts,
+        ..Login::default()
     }
 }
 

@@ -1,15 +1,15 @@
-//! What an Amazon login can reach: its LWA profile, its advertising profiles
-//! in every region, and the Ads accounts behind them.
+//! The Ads API client, and what an Amazon login reaches through it first:
+//! its LWA profile, its advertising profiles in every region, and the Ads
+//! accounts behind them.
 
-use futures::future::join_all;
 use reqwest::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::http::{self, HttpError};
 use super::{AmazonConfig, PerRegion};
 use crate::model::account::AccountStatus;
-use crate::model::connection::SyncWarning;
 use crate::model::region::Region;
 use crate::secrets::Secret;
 
@@ -38,6 +38,12 @@ impl AdsError {
             Self::Status(_) => "rejected",
             Self::Body(_) => "invalid_response",
         }
+    }
+
+    /// The login has no access to what was asked: for DSP and AMC, none of
+    /// that kind rather than a failure (Amazon answers 401, 403 or 404).
+    pub fn is_no_access(&self) -> bool {
+        matches!(self, Self::Status(401 | 403 | 404))
     }
 }
 
@@ -69,7 +75,16 @@ pub struct AccountInfo {
     pub id: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    pub sub_type: Option<String>,
     pub name: Option<String>,
+}
+
+impl AdsProfile {
+    /// DSP access comes through agency profiles (not Amazon Attribution's).
+    pub fn is_dsp_agency(&self) -> bool {
+        self.account_info.kind.as_deref() == Some("agency")
+            && self.account_info.sub_type.as_deref() != Some("AMAZON_ATTRIBUTION")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,11 +113,11 @@ struct AdsAccountPage {
     next_token: Option<String>,
 }
 
-fn number_as_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(super) fn number_as_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     optional_number_as_text(d)?.ok_or_else(|| serde::de::Error::custom("missing id"))
 }
 
-fn optional_number_as_text<'de, D: serde::Deserializer<'de>>(
+pub(super) fn optional_number_as_text<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<String>, D::Error> {
     Ok(match Option::<serde_json::Value>::deserialize(d)? {
@@ -123,35 +138,11 @@ pub fn account_status(amazon: Option<&str>) -> AccountStatus {
     }
 }
 
-/// One advertising profile joined with its Ads account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DiscoveredAccount {
-    pub region: Region,
-    pub profile_id: String,
-    pub name: String,
-    pub country_code: Option<String>,
-    pub currency_code: Option<String>,
-    pub timezone: Option<String>,
-    pub marketplace_id: Option<String>,
-    pub account_type: Option<String>,
-    pub ads_account_id: Option<String>,
-    pub status: AccountStatus,
-}
-
-#[derive(Debug, Clone)]
-pub struct Discovery {
-    pub lwa_profile: Option<LwaProfile>,
-    pub accounts: Vec<DiscoveredAccount>,
-    pub warnings: Vec<SyncWarning>,
-    /// Whether at least one region's profiles were read.
-    pub any_region_answered: bool,
-}
-
 pub struct AdsApi {
-    http: reqwest::Client,
-    hosts: PerRegion<String>,
+    pub(super) http: reqwest::Client,
+    pub(super) hosts: PerRegion<String>,
     profile_url: String,
-    client_id: Secret,
+    pub(super) client_id: Secret,
 }
 
 impl AdsApi {
@@ -190,12 +181,32 @@ impl AdsApi {
         region: Region,
         access_token: &Secret,
     ) -> Result<Vec<AdsProfile>, AdsError> {
-        let url = format!("{}/v2/profiles", self.hosts.get(region));
+        self.get_json(region, "/v2/profiles", access_token, &[], &[])
+            .await
+    }
+
+    /// `GET path` on `region`'s host with the bearer token, the client id,
+    /// `headers` and `query`: the JSON body of a 200, else the status.
+    pub(super) async fn get_json<T: DeserializeOwned>(
+        &self,
+        region: Region,
+        path: &str,
+        access_token: &Secret,
+        headers: &[(&str, &str)],
+        query: &[(&str, String)],
+    ) -> Result<T, AdsError> {
+        let url = format!("{}{path}", self.hosts.get(region));
         let response = http::send(|| {
-            self.http
+            let mut request = self
+                .http
                 .get(&url)
+                .query(query)
                 .bearer_auth(access_token.expose())
-                .header("Amazon-Advertising-API-ClientId", self.client_id.expose())
+                .header("Amazon-Advertising-API-ClientId", self.client_id.expose());
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request
         })
         .await?;
         if response.status() != StatusCode::OK {
@@ -243,90 +254,6 @@ impl AdsApi {
         }
         Ok(accounts)
     }
-
-    /// Everything the login reaches, asked concurrently, with its LWA profile
-    /// when `with_profile` (the login granted the `profile` scope and who
-    /// it is matters). A failing region or account listing becomes a
-    /// warning; the rest is kept.
-    pub async fn discover(&self, access_token: &Secret, with_profile: bool) -> Discovery {
-        let profiles = join_all(
-            Region::ALL
-                .map(|region| async move { (region, self.profiles(region, access_token).await) }),
-        );
-        let lwa_profile = async {
-            match with_profile {
-                true => self.lwa_profile(access_token).await.map(Some),
-                false => Ok(None),
-            }
-        };
-        let (lwa_profile, regions, ads_accounts) =
-            tokio::join!(lwa_profile, profiles, self.ads_accounts(access_token));
-        let mut warnings = Vec::new();
-        let lwa_profile = lwa_profile.unwrap_or_else(|e| {
-            warnings.push(SyncWarning {
-                source: "lwa_profile".into(),
-                reason: e.code().into(),
-            });
-            None
-        });
-        let ads_accounts = ads_accounts.unwrap_or_else(|e| {
-            warnings.push(SyncWarning {
-                source: "ads_accounts".into(),
-                reason: e.code().into(),
-            });
-            Vec::new()
-        });
-        let mut accounts = Vec::new();
-        let mut any_region_answered = false;
-        for (region, result) in regions {
-            match result {
-                Ok(profiles) => {
-                    any_region_answered = true;
-                    accounts.extend(profiles.into_iter().map(|p| join(region, p, &ads_accounts)));
-                }
-                Err(e) => warnings.push(SyncWarning {
-                    source: format!("profiles_{region}"),
-                    reason: e.code().into(),
-                }),
-            }
-        }
-        // A profile id is unique; one listed twice is kept once.
-        accounts.sort_by(|a, b| a.profile_id.cmp(&b.profile_id));
-        accounts.dedup_by(|a, b| a.profile_id == b.profile_id);
-        Discovery {
-            lwa_profile,
-            accounts,
-            warnings,
-            any_region_answered,
-        }
-    }
-}
-
-fn join(region: Region, profile: AdsProfile, ads_accounts: &[AdsAccount]) -> DiscoveredAccount {
-    let ads_account = ads_accounts.iter().find(|account| {
-        account
-            .alternate_ids
-            .iter()
-            .any(|alt| alt.profile_id.as_deref() == Some(profile.profile_id.as_str()))
-    });
-    let name = profile
-        .account_info
-        .name
-        .clone()
-        .or_else(|| ads_account.and_then(|a| a.account_name.clone()))
-        .unwrap_or_else(|| format!("Amazon Ads profile {}", profile.profile_id));
-    DiscoveredAccount {
-        region,
-        name,
-        country_code: profile.country_code,
-        currency_code: profile.currency_code,
-        timezone: profile.timezone,
-        marketplace_id: profile.account_info.marketplace_string_id,
-        account_type: profile.account_info.kind,
-        ads_account_id: ads_account.map(|a| a.ads_account_id.clone()),
-        status: account_status(ads_account.and_then(|a| a.status.as_deref())),
-        profile_id: profile.profile_id,
-    }
 }
 
 #[cfg(test)]
@@ -355,21 +282,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(profile.profile_id, "3991703629696934");
-        let ads = vec![AdsAccount {
-            ads_account_id: "amzn1.ads-account.g.1".into(),
-            account_name: Some("Acme Global".into()),
-            status: Some("PARTIALLY_CREATED".into()),
-            alternate_ids: vec![AlternateId {
-                country_code: Some("US".into()),
-                profile_id: Some("3991703629696934".into()),
-            }],
-        }];
-        let joined = join(Region::Na, profile, &ads);
-        assert_eq!(
-            joined.ads_account_id.as_deref(),
-            Some("amzn1.ads-account.g.1")
-        );
-        assert_eq!(joined.status, AccountStatus::Partial);
-        assert_eq!(joined.name, "Acme");
+        assert_eq!(profile.account_info.kind.as_deref(), Some("seller"));
     }
 }

@@ -1,8 +1,12 @@
 //! Login with Amazon and the Amazon Ads API.
 
 pub mod ads;
+pub mod amc;
+pub mod discovery;
+pub mod dsp;
 pub mod http;
 pub mod lwa;
+pub mod marketplaces;
 pub mod proxy;
 
 use crate::config::{self, ConfigError};

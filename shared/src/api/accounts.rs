@@ -13,12 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use super::connections::{conflict, decode_cursor, page_limit};
 use super::users::provision;
-use super::views::AccountView;
+use super::views::{AccountView, KindCounts};
 use crate::connections::health::{Health, assess};
 use crate::connections::manage::{DefaultSet, Removed};
 use crate::http::{ApiError, Caller, ErrorResponse, NoInput, StrictQuery};
 use crate::ids::AccountId;
-use crate::model::account::AccountStatus;
+use crate::model::account::{AccountKind, AccountStatus};
 use crate::startup::UsersServices;
 
 pub fn routes() -> Router<UsersServices> {
@@ -40,6 +40,7 @@ fn account_not_found() -> ApiError {
 #[serde(deny_unknown_fields)]
 pub(crate) struct AccountsQuery {
     status: Option<AccountStatus>,
+    kind: Option<AccountKind>,
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -48,13 +49,17 @@ pub(crate) struct AccountsQuery {
 pub struct AccountPage {
     pub accounts: Vec<AccountView>,
     pub next_cursor: Option<String>,
+    /// Accounts matching the filters, over every page.
+    pub total: usize,
+    /// The same, per kind (before the `kind` filter: for a tab per kind).
+    pub by_kind: KindCounts,
 }
 
 /// Accounts in id order, `limit` at a time (default: the user's
-/// `items_per_page`). Without `status`, disabled accounts show only with
-/// `show_disconnected_accounts`, and accounts needing re-authorization only
-/// with `show_expired_accounts`.
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(("status" = Option<AccountStatus>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = AccountPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+/// `items_per_page`), of one `kind` if asked. Without `status`, disabled
+/// accounts show only with `show_disconnected_accounts`, and accounts
+/// needing re-authorization only with `show_expired_accounts`.
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(("status" = Option<AccountStatus>, Query), ("kind" = Option<AccountKind>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = AccountPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn list_accounts(
     State(services): State<UsersServices>,
     caller: Caller,
@@ -86,6 +91,11 @@ pub(crate) async fn list_accounts(
                 && (settings.show_expired_accounts || a.health != Health::NeedsReauth)
         }
     });
+    let by_kind = KindCounts::of(accounts.iter().map(|a| a.kind));
+    if let Some(kind) = query.kind {
+        accounts.retain(|a| a.kind == kind);
+    }
+    let total = accounts.len();
     accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
     if let Some(after) = &after {
         accounts.retain(|a| &a.account_id > after);
@@ -102,6 +112,8 @@ pub(crate) async fn list_accounts(
     Ok(Json(AccountPage {
         accounts,
         next_cursor,
+        total,
+        by_kind,
     }))
 }
 
@@ -181,6 +193,7 @@ pub struct HealthCounts {
 pub struct AccountsHealth {
     pub total: usize,
     pub counts: HealthCounts,
+    pub by_kind: KindCounts,
     /// Accounts whose connection needs the user (or is failing).
     pub needs_action: Vec<AccountView>,
     pub soonest_consent_expiry: Option<DateTime<Utc>>,
@@ -212,6 +225,7 @@ pub(crate) async fn accounts_health(
         } += 1;
     }
     let total = accounts.len();
+    let by_kind = KindCounts::of(accounts.iter().map(|a| a.kind));
     let needs_action = accounts
         .into_iter()
         .filter(|a| matches!(a.health, Health::Error | Health::NeedsReauth))
@@ -219,6 +233,7 @@ pub(crate) async fn accounts_health(
     Ok(Json(AccountsHealth {
         total,
         counts,
+        by_kind,
         needs_action,
         soonest_consent_expiry,
     }))

@@ -220,8 +220,8 @@ pub(crate) async fn sync(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
-    limit: Option<u32>,
-    cursor: Option<String>,
+    pub(crate) limit: Option<u32>,
+    pub(crate) cursor: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -241,7 +241,7 @@ pub(crate) fn page_limit(limit: Option<u32>, default: u32) -> Result<u32, ApiErr
     }
 }
 
-fn invalid_cursor() -> ApiError {
+pub(crate) fn invalid_cursor() -> ApiError {
     ApiError::invalid_field("cursor", "`cursor` is not one this API returned")
 }
 

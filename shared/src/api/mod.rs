@@ -10,6 +10,7 @@ pub mod amazon;
 pub mod connections;
 pub mod health;
 pub mod openapi;
+pub mod seats;
 pub mod settings;
 pub mod users;
 pub mod views;
@@ -26,7 +27,7 @@ use crate::http;
 use crate::startup::{ProxyServices, UsersServices, WebhookServices};
 
 /// The `users` function: profile, session, settings, connections, accounts,
-/// and the public health and OpenAPI routes.
+/// DSP seats, and the public health and OpenAPI routes.
 pub fn users_router(services: UsersServices) -> Router {
     let api = Router::new()
         .route("/api/v1/health", get(health::health))
@@ -35,6 +36,7 @@ pub fn users_router(services: UsersServices) -> Router {
         .merge(settings::routes())
         .merge(connections::routes())
         .merge(accounts::routes())
+        .merge(seats::routes())
         .with_state(services);
     http::finish(api, timeouts::USERS)
 }

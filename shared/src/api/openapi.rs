@@ -109,6 +109,9 @@ impl Modify for SessionSecurity {
         super::accounts::get_account,
         super::accounts::delete_account,
         super::accounts::set_default,
+        super::seats::get_seats,
+        super::seats::refresh_seats,
+        super::seats::seat_history,
         super::ads_proxy::proxy_call,
     ),
     components(schemas(

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::connections::accounts::default_account;
 use crate::connections::health::{Health, HealthWarning, assess};
 use crate::ids::{AccountId, ConnectionId};
-use crate::model::account::{AccountRecord, AccountStatus};
+use crate::model::account::{AccountKind, AccountRecord, AccountStatus, NativeIds};
 use crate::model::connection::{ConnectionRecord, ConnectionStatus, SyncWarning};
 use crate::model::event::{AuditEvent, EventKind};
 use crate::model::region::Region;
@@ -48,11 +48,34 @@ impl From<&UserRecord> for UserView {
     }
 }
 
+/// Accounts per kind.
+#[derive(Debug, Serialize, PartialEq, Eq, Default, utoipa::ToSchema)]
+pub struct KindCounts {
+    pub sponsored_ads: usize,
+    pub dsp_advertiser: usize,
+    pub amc_instance: usize,
+}
+
+impl KindCounts {
+    pub fn of(kinds: impl IntoIterator<Item = AccountKind>) -> Self {
+        let mut counts = Self::default();
+        for kind in kinds {
+            *match kind {
+                AccountKind::SponsoredAds => &mut counts.sponsored_ads,
+                AccountKind::DspAdvertiser => &mut counts.dsp_advertiser,
+                AccountKind::AmcInstance => &mut counts.amc_instance,
+            } += 1;
+        }
+        counts
+    }
+}
+
 /// Account counts (the original system's `/users/me/stats`).
 #[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct AccountStats {
     pub total_accounts: usize,
     pub active_accounts: usize,
+    pub by_kind: KindCounts,
     pub default_account_id: Option<AccountId>,
 }
 
@@ -65,6 +88,7 @@ impl AccountStats {
                 .iter()
                 .filter(|a| a.status == AccountStatus::Active)
                 .count(),
+            by_kind: KindCounts::of(accounts.iter().map(AccountRecord::kind)),
             default_account_id: default_account(partition.profile.as_ref(), accounts)
                 .map(|a| a.account_id.clone()),
         }
@@ -132,23 +156,37 @@ impl ConnectionView {
     }
 }
 
-/// An account with the health of the connection it comes through.
+/// An account with the health of the connection it comes through. Which
+/// native ids are set depends on `kind` (see the README's "Account kinds").
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub account_id: AccountId,
     pub connection_id: ConnectionId,
+    pub kind: AccountKind,
     pub name: String,
-    /// Amazon Ads profile id (unique per marketplace).
-    pub profile_id: String,
-    /// Amazon Ads account id (`amzn1.ads-account…`), when Amazon lists one.
+    /// The Ads profile: a `sponsored_ads` account's own, a
+    /// `dsp_advertiser`'s agency profile; none for `amc_instance`.
+    pub profile_id: Option<String>,
+    /// `sponsored_ads`: the Ads account (`amzn1.ads-account…`), when listed.
     pub ads_account_id: Option<String>,
+    /// `dsp_advertiser`: the DSP advertiser id.
+    pub advertiser_id: Option<String>,
+    /// `amc_instance`: the instance id (`amcr1…`).
+    pub instance_id: Option<String>,
+    /// `amc_instance`: its AMC account (`ENTITY…`).
+    pub amc_account_id: Option<String>,
+    /// `amc_instance`: STANDARD or SANDBOX.
+    pub instance_type: Option<String>,
     pub region: String,
     pub country_code: Option<String>,
     pub currency_code: Option<String>,
     pub timezone: Option<String>,
     pub marketplace_id: Option<String>,
+    pub marketplace_name: Option<String>,
     pub account_type: Option<String>,
     pub status: AccountStatus,
+    /// The source's own status (an Ads account's, an AMC `creationStatus`).
+    pub source_status: Option<String>,
     pub is_default: bool,
     pub connected_at: DateTime<Utc>,
     pub last_synced_at: Option<DateTime<Utc>>,
@@ -172,20 +210,45 @@ impl AccountView {
                     .iter()
                     .find(|c| c.connection_id == account.connection_id)
                     .map_or((Health::NeedsReauth, Vec::new()), |c| assess(c, now));
+                let (mut ads_account_id, mut advertiser_id) = (None, None);
+                let (mut instance_id, mut amc_account_id, mut instance_type) = (None, None, None);
+                let profile_id = account.native.profile_id().map(str::to_owned);
+                let kind = account.kind();
+                match account.native {
+                    NativeIds::SponsoredAds {
+                        ads_account_id: ads,
+                        ..
+                    } => ads_account_id = ads,
+                    NativeIds::DspAdvertiser {
+                        advertiser_id: id, ..
+                    } => advertiser_id = Some(id),
+                    NativeIds::AmcInstance {
+                        instance_id: id,
+                        amc_account_id: amc,
+                        instance_type: kind,
+                    } => (instance_id, amc_account_id, instance_type) = (Some(id), Some(amc), kind),
+                }
                 Self {
                     is_default: default.as_ref() == Some(&account.account_id),
+                    kind,
                     account_id: account.account_id,
                     connection_id: account.connection_id,
                     name: account.name,
-                    profile_id: account.profile_id,
-                    ads_account_id: account.ads_account_id,
+                    profile_id,
+                    ads_account_id,
+                    advertiser_id,
+                    instance_id,
+                    amc_account_id,
+                    instance_type,
                     region: account.region,
                     country_code: account.country_code,
                     currency_code: account.currency_code,
                     timezone: account.timezone,
                     marketplace_id: account.marketplace_id,
+                    marketplace_name: account.marketplace_name,
                     account_type: account.account_type,
                     status: account.status,
+                    source_status: account.source_status,
                     connected_at: account.connected_at,
                     last_synced_at: account.last_synced_at,
                     health,

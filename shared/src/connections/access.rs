@@ -15,7 +15,7 @@ use super::refresh::{Outcome, Refresher};
 use super::tokens::TokenPair;
 use crate::amazon::PerRegion;
 use crate::ids::{AccountId, ConnectionId, UserId};
-use crate::model::account::AccountRecord;
+use crate::model::account::{AccountRecord, NativeIds};
 use crate::model::connection::ConnectionRecord;
 use crate::model::region::Region;
 use crate::secrets::Secret;
@@ -42,9 +42,12 @@ pub struct AccountAccess {
 
 impl AccountAccess {
     /// The headers every call for this account carries, in Amazon's
-    /// spelling: the bearer token, the client id and the profile scope.
+    /// spelling: the bearer token, the client id, and the account's own —
+    /// an Ads profile's scope; a DSP advertiser's `Amazon-Ads-AccountId`
+    /// with its agency profile's scope; an AMC instance's AdvertiserId and
+    /// MarketplaceId (AMC deprecated the scope header).
     pub fn headers(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut headers = vec![
             (
                 "Authorization",
                 format!("Bearer {}", self.access_token.expose()),
@@ -53,11 +56,30 @@ impl AccountAccess {
                 "Amazon-Advertising-API-ClientId",
                 self.client_id.expose().to_owned(),
             ),
-            (
-                "Amazon-Advertising-API-Scope",
-                self.account.profile_id.clone(),
-            ),
-        ]
+        ];
+        match &self.account.native {
+            NativeIds::SponsoredAds { profile_id, .. } => {
+                headers.push(("Amazon-Advertising-API-Scope", profile_id.clone()));
+            }
+            NativeIds::DspAdvertiser {
+                advertiser_id,
+                profile_id,
+                ..
+            } => {
+                headers.push(("Amazon-Advertising-API-Scope", profile_id.clone()));
+                headers.push(("Amazon-Ads-AccountId", advertiser_id.clone()));
+            }
+            NativeIds::AmcInstance { amc_account_id, .. } => {
+                headers.push((
+                    "Amazon-Advertising-API-AdvertiserId",
+                    amc_account_id.clone(),
+                ));
+                if let Some(marketplace) = &self.account.marketplace_id {
+                    headers.push(("Amazon-Advertising-API-MarketplaceId", marketplace.clone()));
+                }
+            }
+        }
+        headers
     }
 }
 

@@ -1,27 +1,33 @@
 //! A connection's accounts after a discovery, and which account is the
-//! user's default.
+//! user's default (an account of any kind).
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::hex;
-use crate::amazon::ads::Discovery;
+use crate::amazon::discovery::Discovery;
 use crate::ids::{AccountId, UserId};
-use crate::model::account::{AccountRecord, AccountStatus};
+use crate::model::account::{AccountKind, AccountRecord, AccountStatus, NativeIds};
 use crate::model::connection::ConnectionRecord;
+use crate::model::region::Region;
 use crate::model::user::UserRecord;
 
-/// Stable per (user, advertising profile): reconnecting keeps account ids.
-pub fn account_id_for(user_id: &UserId, profile_id: &str) -> AccountId {
-    let digest = Sha256::digest(format!("{user_id}|{profile_id}").as_bytes());
+/// Stable per (user, kind, native id): reconnecting keeps account ids. Ads
+/// profiles keep the form they had before accounts had kinds.
+pub fn account_id_for(user_id: &UserId, native: &NativeIds) -> AccountId {
+    let key = match native.kind() {
+        AccountKind::SponsoredAds => format!("{user_id}|{}", native.native_id()),
+        kind => format!("{user_id}|{}|{}", kind.as_str(), native.native_id()),
+    };
+    let digest = Sha256::digest(key.as_bytes());
     AccountId::parse(&format!("acct_{}", &hex(&digest)[..24]))
         .unwrap_or_else(|_| unreachable!("hex is a valid id"))
 }
 
 /// The account items to write after `discovery` for `connection`: every
-/// discovered profile (`connected_at` kept), and this connection's accounts
-/// that a region which answered no longer lists, marked disabled rather than
-/// deleted.
+/// discovered account (`connected_at` kept), and this connection's accounts
+/// that a listing which answered in full no longer lists, marked disabled
+/// rather than deleted.
 pub fn merge(
     existing: &[AccountRecord],
     connection: &ConnectionRecord,
@@ -33,36 +39,37 @@ pub fn merge(
         .accounts
         .iter()
         .map(|found| {
-            let account_id = account_id_for(&connection.user_id, &found.profile_id);
+            let account_id = account_id_for(&connection.user_id, &found.native);
             AccountRecord {
                 connection_id: connection.connection_id.clone(),
                 name: found.name.clone(),
-                profile_id: found.profile_id.clone(),
-                ads_account_id: found.ads_account_id.clone(),
+                native: found.native.clone(),
                 region: found.region.to_string(),
                 country_code: found.country_code.clone(),
                 currency_code: found.currency_code.clone(),
                 timezone: found.timezone.clone(),
                 marketplace_id: found.marketplace_id.clone(),
+                marketplace_name: found.marketplace_name.clone(),
                 account_type: found.account_type.clone(),
                 status: found.status,
+                source_status: found.source_status.clone(),
                 connected_at: before(&account_id).map_or(now, |a| a.connected_at),
                 last_synced_at: Some(now),
                 account_id,
             }
         })
         .collect();
-    let answered = |region: &str| {
-        !discovery
-            .warnings
-            .iter()
-            .any(|w| w.source == format!("profiles_{region}"))
+    let listed_in_full = |account: &AccountRecord| {
+        account
+            .region
+            .parse::<Region>()
+            .is_ok_and(|region| discovery.listed_completely(account.kind(), region))
     };
     let vanished: Vec<AccountRecord> = existing
         .iter()
         .filter(|a| {
             a.connection_id == connection.connection_id
-                && answered(&a.region)
+                && listed_in_full(a)
                 && !accounts.iter().any(|n| n.account_id == a.account_id)
         })
         .map(|a| AccountRecord {

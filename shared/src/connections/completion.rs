@@ -10,9 +10,9 @@ use super::consent::{ConnectService, Failure, STATE_LENGTH, storage_failure};
 use super::lifecycle::{self, Consent};
 use super::tokens::{TokenPair, grant_context};
 use super::{amazon_identity, connection_id_for};
-use crate::amazon::ads::Discovery;
+use crate::amazon::discovery::Discovery;
 use crate::ids::UserId;
-use crate::model::account::AccountRecord;
+use crate::model::account::{AccountKind, AccountRecord};
 use crate::model::connection::ConnectionRecord;
 use crate::model::oauth::PendingGrant;
 use crate::store::changes::{Change, SaveConnection};
@@ -85,7 +85,7 @@ impl ConnectService {
         for warning in &discovery.warnings {
             tracing::warn!(source = %warning.source, reason = %warning.reason, "discovery incomplete");
         }
-        if !discovery.any_region_answered {
+        if !discovery.any_region_answered() {
             return Err(Failure::AdsUnavailable);
         }
         // The LWA profile failed (garbage, or kept failing; a missing `profile`
@@ -228,10 +228,11 @@ fn same_login(
             .iter()
             .filter(|a| a.connection_id == connection.connection_id)
             .any(|a| {
-                discovery
-                    .accounts
-                    .iter()
-                    .any(|d| d.profile_id == a.profile_id)
+                a.kind() == AccountKind::SponsoredAds
+                    && discovery.accounts.iter().any(|d| {
+                        d.native.kind() == AccountKind::SponsoredAds
+                            && d.native.native_id() == a.native.native_id()
+                    })
             })
 }
 

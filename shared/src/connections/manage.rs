@@ -72,7 +72,7 @@ pub struct Manage {
 }
 
 impl Manage {
-    fn cipher(&self) -> &crate::tokens::TokenCipher {
+    pub(super) fn cipher(&self) -> &crate::tokens::TokenCipher {
         &self.refresher.cipher
     }
 
@@ -122,7 +122,7 @@ impl Manage {
             };
             // The login's identity was settled at connect: no profile lookup.
             let discovery = self.ads.discover(&tokens.access_token, false).await;
-            if !discovery.any_region_answered {
+            if !discovery.any_region_answered() {
                 return Ok(Synced::AdsUnavailable);
             }
             let now = Utc::now();
@@ -153,7 +153,7 @@ impl Manage {
 
     /// The connection with an access token valid for a while, refreshing it
     /// through the refresher's lease if needed.
-    async fn fresh(
+    pub(super) async fn fresh(
         &self,
         connection: &ConnectionRecord,
     ) -> Result<Result<ConnectionRecord, Synced>, StoreError> {

@@ -14,13 +14,15 @@ pub mod lifecycle;
 pub mod manage;
 pub mod refresh;
 pub mod returns;
+pub mod seats;
 pub mod tokens;
 
 use chrono::Duration;
 use sha2::{Digest, Sha256};
 
-use crate::amazon::ads::Discovery;
+use crate::amazon::discovery::Discovery;
 use crate::ids::{ConnectionId, UserId};
+use crate::model::account::NativeIds;
 
 /// Refresh tokens issued since 2026-06-30 die 365 days after consent.
 pub const CONSENT_LIFETIME: Duration = Duration::days(365);
@@ -43,10 +45,15 @@ pub fn amazon_identity(discovery: &Discovery) -> String {
     if let Some(profile) = &discovery.lwa_profile {
         return format!("lwa:{}", profile.user_id);
     }
+    // Ads profiles only: the same login keeps its identity whatever DSP
+    // or AMC lists.
     let mut ids: Vec<&str> = discovery
         .accounts
         .iter()
-        .map(|a| a.profile_id.as_str())
+        .filter_map(|a| match &a.native {
+            NativeIds::SponsoredAds { profile_id, .. } => Some(profile_id.as_str()),
+            _ => None,
+        })
         .collect();
     ids.sort_unstable();
     let digest = Sha256::digest(ids.join(",").as_bytes());

@@ -12,16 +12,23 @@ use super::current_request_id;
 use crate::clerk_api::ClerkApiError;
 use crate::store::StoreError;
 
+fn saturate(seconds: u64) -> u32 {
+    u32::try_from(seconds).unwrap_or(u32::MAX)
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: Cow<'static, str>,
-    field: Option<String>,
+    field: Option<Box<str>>,
     /// The connection the error is about (one to re-authorize); boxed to
     /// keep the error small.
     connection_id: Option<Box<str>>,
-    retry_after_seconds: Option<u64>,
+    /// Amazon's own error code, passed on unchanged.
+    amazon_code: Option<Box<str>>,
+    /// Seconds (u32 keeps the error small; no pause is that long).
+    retry_after_seconds: Option<u32>,
     /// Logged, never rendered: the internal cause of a 5xx.
     cause: Option<Box<str>>,
 }
@@ -34,6 +41,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             connection_id: None,
+            amazon_code: None,
             retry_after_seconds: None,
             cause: None,
         }
@@ -45,7 +53,7 @@ impl ApiError {
 
     pub fn invalid_field(field: impl Into<String>, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
-            field: Some(field.into()),
+            field: Some(field.into().into()),
             ..Self::new(StatusCode::BAD_REQUEST, "INVALID_FIELD", message)
         }
     }
@@ -85,7 +93,7 @@ impl ApiError {
     /// 429 with `Retry-After`.
     pub fn too_many_requests(retry_after_seconds: u64) -> Self {
         Self {
-            retry_after_seconds: Some(retry_after_seconds),
+            retry_after_seconds: Some(saturate(retry_after_seconds)),
             ..Self::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "RATE_LIMITED",
@@ -116,7 +124,7 @@ impl ApiError {
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
         Self {
-            field: field.map(str::to_owned),
+            field: field.map(Into::into),
             ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
         }
     }
@@ -124,7 +132,7 @@ impl ApiError {
     /// When the client may try again (seconds), for a failure that may pass.
     pub fn retry_after(self, seconds: u64) -> Self {
         Self {
-            retry_after_seconds: Some(seconds),
+            retry_after_seconds: Some(saturate(seconds)),
             ..self
         }
     }
@@ -133,6 +141,19 @@ impl ApiError {
         Self {
             cause: Some(cause.to_string().into()),
             ..Self::new(StatusCode::BAD_GATEWAY, code, message)
+        }
+    }
+
+    /// 502: Amazon refused the call with `status`; its error code (SNAKE_CASE,
+    /// never free text) reaches the client unchanged as `amazon_code`.
+    pub fn amazon_refused(status: u16, amazon_code: &str) -> Self {
+        Self {
+            amazon_code: Some(amazon_code.into()),
+            ..Self::upstream(
+                "AMAZON_REFUSED",
+                "Amazon refused the request; see amazon_code",
+                format!("Amazon answered {status} {amazon_code}"),
+            )
         }
     }
 
@@ -212,6 +233,9 @@ pub struct ErrorBody {
     /// The connection to re-authorize (`NEEDS_REAUTH`).
     #[serde(skip_serializing_if = "Option::is_none")]
     connection_id: Option<String>,
+    /// Amazon's error code, unchanged (`AMAZON_REFUSED`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amazon_code: Option<String>,
     request_id: String,
 }
 
@@ -227,8 +251,9 @@ impl IntoResponse for ApiError {
             error: ErrorBody {
                 code: self.code,
                 message: self.message.into_owned(),
-                field: self.field,
+                field: self.field.map(String::from),
                 connection_id: self.connection_id.map(String::from),
+                amazon_code: self.amazon_code.map(String::from),
                 request_id,
             },
         };

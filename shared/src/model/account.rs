@@ -1,23 +1,121 @@
-//! Advertising accounts: one per Amazon Ads profile a user reaches through
-//! one of their connections.
+//! Advertising accounts a user reaches through one of their connections, of
+//! three kinds: Ads profiles, DSP advertisers and AMC instances.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AccountId, ConnectionId};
 
-/// Amazon's account status, mapped as the original system did.
+/// Every account's status, mapped from its source's own (see the README's
+/// "Account kinds" table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
-    /// CREATED
+    /// Usable: an Ads account CREATED, a DSP advertiser listed, an AMC
+    /// instance SUCCEEDED or COMPLETED.
     Active,
-    /// PARTIALLY_CREATED
+    /// PARTIALLY_CREATED (some countries usable).
     Partial,
-    /// PENDING
+    /// PENDING, or an AMC instance still being created.
     Pending,
-    /// DISABLED, or no longer returned by Amazon.
+    /// DISABLED, an AMC instance that FAILED, or no longer returned by Amazon.
     Disabled,
+}
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    /// An Amazon Ads profile (`/v2/profiles`).
+    SponsoredAds,
+    /// A DSP advertiser under an agency profile (`/dsp/advertisers`).
+    DspAdvertiser,
+    /// An Amazon Marketing Cloud instance (`/amc/instances`).
+    AmcInstance,
+}
+
+impl AccountKind {
+    pub const ALL: [Self; 3] = [Self::SponsoredAds, Self::DspAdvertiser, Self::AmcInstance];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SponsoredAds => "sponsored_ads",
+            Self::DspAdvertiser => "dsp_advertiser",
+            Self::AmcInstance => "amc_instance",
+        }
+    }
+}
+
+/// The ids Amazon knows an account by, per kind: what a call for the account
+/// must name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NativeIds {
+    SponsoredAds {
+        /// Unique per marketplace; the `Amazon-Advertising-API-Scope`.
+        profile_id: String,
+        /// `amzn1.ads-account…`, when `/adsAccounts/list` lists one.
+        #[serde(default)]
+        ads_account_id: Option<String>,
+    },
+    DspAdvertiser {
+        /// A long digit string, kept as text.
+        advertiser_id: String,
+        /// The agency profile it was listed under.
+        profile_id: String,
+        /// The agency's entity id (its profile's `accountInfo.id`), which
+        /// the seats API wants as `parentEntityId`.
+        #[serde(default)]
+        parent_entity_id: Option<String>,
+    },
+    AmcInstance {
+        instance_id: String,
+        /// The AMC account (`ENTITY…`): the `AdvertiserId` header.
+        amc_account_id: String,
+        /// STANDARD or SANDBOX.
+        #[serde(default)]
+        instance_type: Option<String>,
+    },
+}
+
+impl NativeIds {
+    pub fn kind(&self) -> AccountKind {
+        match self {
+            Self::SponsoredAds { .. } => AccountKind::SponsoredAds,
+            Self::DspAdvertiser { .. } => AccountKind::DspAdvertiser,
+            Self::AmcInstance { .. } => AccountKind::AmcInstance,
+        }
+    }
+
+    /// The id that is unique within the kind.
+    pub fn native_id(&self) -> &str {
+        match self {
+            Self::SponsoredAds { profile_id, .. } => profile_id,
+            Self::DspAdvertiser { advertiser_id, .. } => advertiser_id,
+            Self::AmcInstance { instance_id, .. } => instance_id,
+        }
+    }
+
+    /// The Ads profile behind the account: its own, or the agency's.
+    pub fn profile_id(&self) -> Option<&str> {
+        match self {
+            Self::SponsoredAds { profile_id, .. } | Self::DspAdvertiser { profile_id, .. } => {
+                Some(profile_id)
+            }
+            Self::AmcInstance { .. } => None,
+        }
+    }
 }
 
 /// Which account is the user's default is not stored here: the profile's
@@ -28,19 +126,31 @@ pub struct AccountRecord {
     pub account_id: AccountId,
     pub connection_id: ConnectionId,
     pub name: String,
-    /// Amazon Ads profile id (unique per marketplace).
-    pub profile_id: String,
-    /// Amazon Ads account id (`amzn1.ads-account…`), when Amazon lists one.
-    pub ads_account_id: Option<String>,
+    #[serde(flatten)]
+    pub native: NativeIds,
+    /// The region whose host lists (and serves) the account.
     pub region: String,
     pub country_code: Option<String>,
     pub currency_code: Option<String>,
     pub timezone: Option<String>,
     pub marketplace_id: Option<String>,
+    /// e.g. `Amazon.com`, for the marketplaces Amazon Ads serves.
+    #[serde(default)]
+    pub marketplace_name: Option<String>,
+    /// A profile's `accountInfo.type` (seller, vendor, agency).
     pub account_type: Option<String>,
     pub status: AccountStatus,
+    /// The source's own status, unmapped (e.g. AMC `creationStatus`).
+    #[serde(default)]
+    pub source_status: Option<String>,
     #[serde(with = "chrono::serde::ts_milliseconds")]
     pub connected_at: DateTime<Utc>,
     #[serde(default, with = "chrono::serde::ts_milliseconds_option")]
     pub last_synced_at: Option<DateTime<Utc>>,
+}
+
+impl AccountRecord {
+    pub fn kind(&self) -> AccountKind {
+        self.native.kind()
+    }
 }

@@ -1,5 +1,5 @@
-//! What every layer talks about: users, connections, accounts, audit events
-//! and pending consents. Plain data with its own invariants, no I/O: the
+//! What every layer talks about: users, connections, accounts, audit events,
+//! DSP seats and pending consents. Plain data with its own invariants, no I/O: the
 //! store maps these onto items, the API onto views, the domain
 //! (`crate::connections`) decides how they change.
 
@@ -8,4 +8,5 @@ pub mod connection;
 pub mod event;
 pub mod oauth;
 pub mod region;
+pub mod seats;
 pub mod user;

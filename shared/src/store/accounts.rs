@@ -1,12 +1,12 @@
-//! Account items (`USER#<id>` / `ACCT#<account id>`), one per advertising
-//! profile a user reaches, written with their connection.
+//! Account items (`USER#<id>` / `ACCT#<account id>`), one per account (of
+//! any kind) a user reaches, written with their connection.
 
-use aws_sdk_dynamodb::types::{Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
 
 use super::connections::{connection_from_item, connection_key};
 use super::{Item, Store, StoreError, keys, string_attribute};
 use crate::ids::{AccountId, ConnectionId, UserId};
-use crate::model::account::AccountRecord;
+use crate::model::account::{AccountKind, AccountRecord};
 use crate::model::connection::ConnectionRecord;
 
 /// An account and the connection it was asked with (either may be gone).
@@ -129,6 +129,86 @@ pub(crate) fn is_account(item: &Item) -> bool {
     string_attribute(item, keys::SK).starts_with(keys::ACCOUNT_PREFIX)
 }
 
-pub(crate) fn account_from_item(item: Item) -> Result<AccountRecord, StoreError> {
+/// An account item as a record. Items written before accounts had kinds
+/// are Ads profiles.
+pub(crate) fn account_from_item(mut item: Item) -> Result<AccountRecord, StoreError> {
+    item.entry(KIND.to_owned())
+        .or_insert_with(|| AttributeValue::S(AccountKind::SponsoredAds.as_str().to_owned()));
     Ok(serde_dynamo::from_item(item)?)
+}
+
+const KIND: &str = "kind";
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::model::account::{AccountStatus, NativeIds};
+
+    fn record(native: NativeIds) -> AccountRecord {
+        AccountRecord {
+            account_id: AccountId::parse("acct_1").unwrap(),
+            connection_id: ConnectionId::parse("conn_1").unwrap(),
+            name: "A".into(),
+            native,
+            region: "eu".into(),
+            country_code: None,
+            currency_code: None,
+            timezone: None,
+            marketplace_id: Some("A1PA6795UKMFR9".into()),
+            marketplace_name: Some("Amazon.de".into()),
+            account_type: None,
+            status: AccountStatus::Pending,
+            source_status: Some("IN_PROGRESS".into()),
+            connected_at: Utc.timestamp_millis_opt(1_733_000_000_000).unwrap(),
+            last_synced_at: None,
+        }
+    }
+
+    #[test]
+    fn every_kind_round_trips_through_an_item_with_flat_attributes() {
+        for native in [
+            NativeIds::SponsoredAds {
+                profile_id: "1".into(),
+                ads_account_id: None,
+            },
+            NativeIds::DspAdvertiser {
+                advertiser_id: "592207944055236095".into(),
+                profile_id: "2".into(),
+                parent_entity_id: Some("ENTITY9".into()),
+            },
+            NativeIds::AmcInstance {
+                instance_id: "amcr1aaaa1a".into(),
+                amc_account_id: "ENTITY1".into(),
+                instance_type: Some("STANDARD".into()),
+            },
+        ] {
+            let account = record(native);
+            let item: Item = serde_dynamo::to_item(&account).unwrap();
+            assert_eq!(
+                item.get(KIND)
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str),
+                Some(account.kind().as_str())
+            );
+            assert_eq!(account_from_item(item).unwrap(), account);
+        }
+    }
+
+    #[test]
+    fn an_item_from_before_kinds_is_an_ads_profile() {
+        let mut item: Item = serde_dynamo::to_item(record(NativeIds::SponsoredAds {
+            profile_id: "101".into(),
+            ads_account_id: Some("amzn1.ads-account.g.1".into()),
+        }))
+        .unwrap();
+        item.remove(KIND);
+        item.remove("marketplace_name");
+        item.remove("source_status");
+        let account = account_from_item(item).unwrap();
+        assert_eq!(account.kind(), AccountKind::SponsoredAds);
+        assert_eq!(account.native.native_id(), "101");
+        assert_eq!(account.marketplace_name, None);
+    }
 }

@@ -16,7 +16,7 @@ async fn a_backend_gets_what_a_call_for_the_account_needs() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert!(granted.expires_at > chrono::Utc::now() + chrono::Duration::minutes(5));
     assert_eq!(granted.region, "eu");
-    assert_eq!(granted.profile_id, "5101");
+    assert_eq!(granted.profile_id.as_deref(), Some("5101"));
     assert!(granted.api_host.ends_with("/eu"));
     assert_eq!(granted.client_id, adsconnect_dev::amazon_stub::CLIENT_ID);
     assert_eq!(

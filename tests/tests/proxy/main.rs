@@ -54,6 +54,7 @@ async fn connected_stack() -> (Stack, Accounts) {
     let accounts = Accounts::of(&stack, USER).await;
     stack.calls.take();
     stack.kms_calls.take();
+    stack.amazon.forget_ads_calls();
     (stack, accounts)
 }
 

@@ -35,9 +35,15 @@ impl AdsCall {
 }
 
 impl AmazonWorld {
-    /// Every call the campaign and report endpoints received, in order.
+    /// Every call the campaign, report, DSP and AMC endpoints received, in order.
     pub fn ads_calls(&self) -> Vec<AdsCall> {
         self.world().ads_calls.clone()
+    }
+
+    /// Forgets the Ads calls so far (discovery's, when a test looks only at
+    /// what came after connecting).
+    pub fn forget_ads_calls(&self) {
+        self.world().ads_calls.clear();
     }
 
     /// Every access token issued so far stops working (as one expiring
@@ -70,27 +76,28 @@ pub(crate) async fn mount(world: &AmazonWorld, server: &MockServer) {
 
 struct AdsEndpoint(AmazonWorld, &'static str, Endpoint);
 
-impl AdsEndpoint {
-    fn record(&self, request: &Request) {
-        let call = AdsCall {
-            method: request.method.to_string(),
-            path: request.url.path().to_owned(),
-            query: request.url.query().map(str::to_owned),
-            headers: request
-                .headers
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_ascii_lowercase(),
-                        v.to_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect(),
-            body: request.body.clone(),
-        };
-        self.0.world().ads_calls.push(call);
-    }
+/// Keeps `request` among the world's Ads calls, as it arrived.
+pub(crate) fn record(world: &AmazonWorld, request: &Request) {
+    let call = AdsCall {
+        method: request.method.to_string(),
+        path: request.url.path().to_owned(),
+        query: request.url.query().map(str::to_owned),
+        headers: request
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_ascii_lowercase(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+        body: request.body.clone(),
+    };
+    world.world().ads_calls.push(call);
+}
 
+impl AdsEndpoint {
     /// The login, when the token, client id and scope are what Amazon wants.
     fn authorized(&self, request: &Request) -> Option<(Login, String)> {
         let login = self
@@ -114,7 +121,7 @@ impl AdsEndpoint {
 
 impl Respond for AdsEndpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        self.record(request);
+        record(&self.0, request);
         if let Some(scripted) = self.0.scripted(self.2) {
             return scripted;
         }

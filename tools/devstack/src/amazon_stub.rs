@@ -29,6 +29,14 @@ pub enum Endpoint {
     Campaigns,
     /// `POST /reporting/reports` on any region's host.
     Reports,
+    /// `GET /dsp/advertisers` on any region's host.
+    DspAdvertisers,
+    /// `GET /amc/accounts` on any region's host.
+    AmcAccounts,
+    /// `GET /amc/instances` on any region's host.
+    AmcInstances,
+    /// `POST /dsp/v1/seats/advertisers/current/list` on any region's host.
+    Seats,
 }
 
 /// An Amazon login: what it can see.
@@ -39,6 +47,21 @@ pub struct Login {
     /// Region (`na`, `eu`, `fe`) → `/v2/profiles` entries.
     pub profiles: HashMap<&'static str, Vec<Value>>,
     pub ads_accounts: Vec<Value>,
+    /// Agency profile id → its DSP advertisers (`/dsp/advertisers`
+    /// entries); an agency profile without an entry has no DSP access (403).
+    pub dsp_advertisers: HashMap<String, Vec<Value>>,
+    /// Region → AMC accounts (`/amc/accounts` entries); `None`: no AMC
+    /// access at all (401).
+    pub amc_accounts: Option<HashMap<&'static str, Vec<Value>>>,
+    /// AMC account id → its instances; an account without an entry has not
+    /// accepted AMC's terms (403).
+    pub amc_instances: HashMap<String, Vec<Value>>,
+    /// DSP advertiser id → its `currentSeats`; an advertiser without an
+    /// entry is not visible to the login (403).
+    pub seats: HashMap<String, Vec<Value>>,
+    /// Seat calls without a `parentEntityId` header are refused, as Amazon
+    /// once refused the original system's.
+    pub seats_need_parent_entity: bool,
 }
 
 struct Code {
@@ -216,6 +239,7 @@ impl AmazonWorld {
             .mount(&server)
             .await;
         crate::ads_stub::mount(self, &server).await;
+        crate::dsp_stub::mount(self, &server).await;
         Mock::given(method("GET"))
             .and(path("/user/profile"))
             .respond_with(Slow(UserProfileEndpoint(self.clone()), self.clone()))

@@ -109,6 +109,19 @@ pub const ROUTES: &[Route] = &[
         Function::Users,
         true,
     ),
+    route("GET", "/api/v1/accounts/{id}/seats", Function::Users, true),
+    route(
+        "POST",
+        "/api/v1/accounts/{id}/seats/refresh",
+        Function::Users,
+        true,
+    ),
+    route(
+        "GET",
+        "/api/v1/accounts/{id}/seats/history",
+        Function::Users,
+        true,
+    ),
     route("POST", "/webhooks/clerk", Function::ClerkWebhook, false),
     route("POST", "/api/v1/amazon/connect", Function::OAuthStart, true),
     route(

@@ -28,6 +28,7 @@ use adsconnect::secrets::{AppSecrets, Secret};
 use adsconnect::startup::Startup;
 use adsconnect::webhooks::svix;
 use adsconnect_dev::amazon_stub::{self, AmazonWorld, Login};
+use adsconnect_dev::dsp_stub;
 use adsconnect_dev::keys::{DEV_KID, SigningKey};
 use adsconnect_dev::local_api::LocalApi;
 use adsconnect_dev::{BoxError, provision};
@@ -172,6 +173,7 @@ fn dev_login() -> Login {
                 vec![
                     amazon_stub::profile(1_000_001, "US", "Dev Store US", "seller"),
                     amazon_stub::profile(1_000_002, "CA", "Dev Store CA", "seller"),
+                    dsp_stub::agency_profile(1_000_009, "US", "ATVPDKIKX0DER", "Dev Agency"),
                 ],
             ),
             (
@@ -198,6 +200,34 @@ fn dev_login() -> Login {
                 &[(2_000_001, "DE")],
             ),
         ],
+        // An agency with enough DSP advertisers to page, and AMC instances.
+        dsp_advertisers: [(
+            "1000009".to_owned(),
+            dsp_stub::dsp_advertisers(5_000_000, 12),
+        )]
+        .into_iter()
+        .collect(),
+        amc_accounts: Some(
+            [(
+                "na",
+                vec![dsp_stub::amc_account("ENTITYDEVAMC", "ATVPDKIKX0DER")],
+            )]
+            .into_iter()
+            .collect(),
+        ),
+        amc_instances: [(
+            "ENTITYDEVAMC".to_owned(),
+            vec![
+                dsp_stub::amc_instance("amcdev0001", "SUCCEEDED"),
+                dsp_stub::amc_instance("amcdev0002", "IN_PROGRESS"),
+            ],
+        )]
+        .into_iter()
+        .collect(),
+        seats: (0..12)
+            .map(|i| (format!("5000000{i:06}"), dsp_stub::seats(3)))
+            .collect(),
+        seats_need_parent_entity: false,
     }
 }
 
