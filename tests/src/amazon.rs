@@ -18,6 +18,7 @@ use adsconnect::secrets::Secret;
 use adsconnect::tokens::TokenCipher;
 use adsconnect_dev::amazon_stub::{self, Login, profile};
 use adsconnect_dev::apigw::ClientRequest;
+use adsconnect_dev::dsp_stub::{agency_profile, amc_account, amc_instance, dsp_advertisers, seats};
 use axum::Router;
 use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
@@ -98,6 +99,80 @@ pub fn seller() -> Login {
         ],
         vec![],
     )
+}
+
+/// The agency of the kind tests: a seller profile and an agency profile
+/// in NA, an agency profile in the EU; 230 DSP advertisers under the NA
+/// agency (three pages), 3 under the EU one; two AMC accounts in NA, the
+/// first with 23 instances (three pages, every creation status), the
+/// second without AMC's terms accepted; 25 seats (three pages) for the
+/// first NA advertiser, which Amazon serves only with `parentEntityId`.
+pub fn agency_login() -> Login {
+    let statuses = [
+        "SUCCEEDED",
+        "COMPLETED",
+        "IN_PROGRESS",
+        "REQUESTED",
+        "FAILED",
+    ];
+    let instances = (0..23)
+        .map(|i| amc_instance(&format!("amcr1inst{i:03}"), statuses[i % statuses.len()]))
+        .collect();
+    Login {
+        dsp_advertisers: [
+            (AGENCY_NA.to_string(), dsp_advertisers(AGENCY_NA, 230)),
+            (AGENCY_EU.to_string(), dsp_advertisers(AGENCY_EU, 3)),
+        ]
+        .into_iter()
+        .collect(),
+        amc_accounts: Some(
+            [(
+                "na",
+                vec![
+                    amc_account(AMC_ACCOUNT, "ATVPDKIKX0DER"),
+                    amc_account("ENTITYAMCNOTERMS", "ATVPDKIKX0DER"),
+                ],
+            )]
+            .into_iter()
+            .collect(),
+        ),
+        amc_instances: [(AMC_ACCOUNT.to_owned(), instances)].into_iter().collect(),
+        seats: [(first_advertiser(AGENCY_NA), seats(25))]
+            .into_iter()
+            .collect(),
+        seats_need_parent_entity: true,
+        ..amazon_login(
+            json!({"user_id": "amzn1.account.AGENCY", "name": "Agency", "email": "agency@example.com"}),
+            vec![
+                (
+                    "na",
+                    vec![
+                        profile(8001, "US", "Agency Seller US", "seller"),
+                        agency_profile(AGENCY_NA, "US", "ATVPDKIKX0DER", "Agency US"),
+                    ],
+                ),
+                (
+                    "eu",
+                    vec![agency_profile(
+                        AGENCY_EU,
+                        "DE",
+                        "A1PA6795UKMFR9",
+                        "Agency DE",
+                    )],
+                ),
+            ],
+            vec![],
+        )
+    }
+}
+
+pub const AGENCY_NA: u64 = 8100;
+pub const AGENCY_EU: u64 = 8200;
+pub const AMC_ACCOUNT: &str = "ENTITYAMCMAIN";
+
+/// The id of the first advertiser `dsp_advertisers(prefix, _)` makes.
+pub fn first_advertiser(prefix: u64) -> String {
+    format!("{prefix}000000")
 }
 
 /// The query parameters of a redirect.

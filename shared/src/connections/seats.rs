@@ -2,7 +2,7 @@
 //! refresh from Amazon at most once a minute per account, and the history
 //! of refreshes. Accounts of other kinds have no seats (not found).
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 
 use super::manage::{Manage, Synced};
 use super::tokens::TokenPair;
@@ -120,7 +120,8 @@ impl Manage {
                 &tokens.access_token,
             )
             .await;
-        let at = Utc::now();
+        // To the millisecond, as stored: the answer and later reads agree.
+        let at = Utc::now().trunc_subsecs(3);
         let (refresh, snapshot, outcome) = match listed {
             Ok(seats) => {
                 let snapshot = SeatSnapshot {

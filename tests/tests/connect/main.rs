@@ -12,6 +12,8 @@
 //! - `faults`: AWS failing at every call of a callback and its completion,
 //!   KMS refusing, LWA and the Ads API answering garbage, failures or
 //!   nothing;
+//! - `kinds`: DSP advertisers and AMC instances beside Ads profiles, every
+//!   page; no access, a failing kind, and a budget too short for them all;
 //! - `budgets`: Amazon answering just under each call's timeout: answers
 //!   inside the function's time budget, consistent state;
 //! - `reauthorization`: a consent by another Amazon login renews nothing;
@@ -21,6 +23,7 @@ mod attacks;
 mod budgets;
 mod faults;
 mod happy;
+mod kinds;
 mod leaks;
 mod reauthorization;
 

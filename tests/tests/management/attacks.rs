@@ -7,6 +7,28 @@ use super::*;
 async fn every_route_answers_404_for_another_users_ids_and_changes_nothing() {
     let (stack, _a, b) = two_users().await;
     let b_account = account_ids(&stack, B).await[0].clone();
+    // Bob also reaches a DSP advertiser, whose seats are his.
+    stack.amazon.update_login("bob", with_dsp_advertiser);
+    let synced = stack
+        .send(
+            &stack.users,
+            &Request::new("POST", &format!("/api/v1/connections/{b}/sync")),
+            Some(B),
+        )
+        .await;
+    assert_eq!(synced.status, 200, "{:?}", synced.body);
+    let b_advertiser = dsp_account_ids(&stack, B).await[0].clone();
+    let refreshed = stack
+        .send(
+            &stack.users,
+            &Request::new(
+                "POST",
+                &format!("/api/v1/accounts/{b_advertiser}/seats/refresh"),
+            ),
+            Some(B),
+        )
+        .await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
     let before = stack.snapshot().await;
     let routes = [
         ("GET", format!("/api/v1/connections/{b}")),
@@ -17,6 +39,15 @@ async fn every_route_answers_404_for_another_users_ids_and_changes_nothing() {
         ("GET", format!("/api/v1/accounts/{b_account}")),
         ("DELETE", format!("/api/v1/accounts/{b_account}")),
         ("PUT", format!("/api/v1/accounts/{b_account}/default")),
+        ("GET", format!("/api/v1/accounts/{b_advertiser}/seats")),
+        (
+            "POST",
+            format!("/api/v1/accounts/{b_advertiser}/seats/refresh"),
+        ),
+        (
+            "GET",
+            format!("/api/v1/accounts/{b_advertiser}/seats/history"),
+        ),
     ];
     for (verb, path) in &routes {
         let as_a = stack
@@ -26,8 +57,11 @@ async fn every_route_answers_404_for_another_users_ids_and_changes_nothing() {
         // Exactly as for an id that does not exist, or is not even well formed.
         for missing in [
             path.replace(&b, "conn_000000000000000000000000")
-                .replace(&b_account, "acct_000000000000000000000000"),
-            path.replace(&b, "nonsense").replace(&b_account, "x"),
+                .replace(&b_account, "acct_000000000000000000000000")
+                .replace(&b_advertiser, "acct_000000000000000000000000"),
+            path.replace(&b, "nonsense")
+                .replace(&b_account, "x")
+                .replace(&b_advertiser, "x"),
         ] {
             let response = stack
                 .send(&stack.users, &Request::new(verb, &missing), Some(A))

@@ -5,6 +5,8 @@
 //! - `happy`: disconnect, re-authorize, sync, pages, deleting accounts and
 //!   the health summary, settings patched and reset;
 //! - `attacks`: other users' ids, settings and accounts, invalid patches;
+//! - `seats`: DSP seats — snapshot, every page, once a minute, history,
+//!   Amazon's error codes, other kinds, bad input;
 //! - `storms`: default switches at once;
 //! - `default_account`: at most one default, always the one the settings
 //!   name, after every step of a seeded sequence and under concurrency;
@@ -17,9 +19,11 @@ mod default_account;
 mod faults;
 mod happy;
 mod leaks;
+mod seats;
 mod storms;
 
 use adsconnect_dev::amazon_stub::{Login, profile};
+use adsconnect_dev::dsp_stub::{agency_profile, dsp_advertisers};
 use adsconnect_tests::*;
 use serde_json::{Value, json};
 
@@ -60,6 +64,37 @@ async fn two_users() -> (Stack, String, String) {
     let a = stack.connect_flow(A, "alice").await["connection_id"].clone();
     let b = stack.connect_flow(B, "bob").await["connection_id"].clone();
     (stack, a, b)
+}
+
+/// `login` also reaches an agency profile with one DSP advertiser (with 3
+/// seats).
+fn with_dsp_advertiser(login: &mut Login) {
+    login.profiles.entry("na").or_default().push(agency_profile(
+        AGENCY_NA,
+        "US",
+        "ATVPDKIKX0DER",
+        "Agency",
+    ));
+    login
+        .dsp_advertisers
+        .insert(AGENCY_NA.to_string(), dsp_advertisers(AGENCY_NA, 1));
+    login.seats.insert(
+        first_advertiser(AGENCY_NA),
+        adsconnect_dev::dsp_stub::seats(3),
+    );
+}
+
+async fn dsp_account_ids(stack: &Stack, user: &str) -> Vec<String> {
+    let body = stack
+        .get("/api/v1/accounts?kind=dsp_advertiser&limit=100", user)
+        .await
+        .body;
+    body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account_id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn account_ids(stack: &Stack, user: &str) -> Vec<String> {
