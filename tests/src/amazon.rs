@@ -106,7 +106,8 @@ pub fn seller() -> Login {
 /// agency (three pages), 3 under the EU one; two AMC accounts in NA, the
 /// first with 23 instances (three pages, every creation status), the
 /// second without AMC's terms accepted; 25 seats (three pages) for the
-/// first NA advertiser, which Amazon serves only with `parentEntityId`.
+/// first NA advertiser, which Amazon serves only with `parentEntityId`, and
+/// a manager account linking that advertiser to its entity id.
 pub fn agency_login() -> Login {
     let statuses = [
         "SUCCEEDED",
@@ -141,6 +142,12 @@ pub fn agency_login() -> Login {
             .into_iter()
             .collect(),
         seats_need_parent_entity: true,
+        dsp_entity_ids: [(
+            first_advertiser(AGENCY_NA),
+            FIRST_ADVERTISER_ENTITY.to_owned(),
+        )]
+        .into_iter()
+        .collect(),
         ..amazon_login(
             json!({"user_id": "amzn1.account.AGENCY", "name": "Agency", "email": "agency@example.com"}),
             vec![
@@ -169,6 +176,8 @@ pub fn agency_login() -> Login {
 pub const AGENCY_NA: u64 = 8100;
 pub const AGENCY_EU: u64 = 8200;
 pub const AMC_ACCOUNT: &str = "ENTITYAMCMAIN";
+/// The entity id `/managerAccounts` links the first NA advertiser to.
+pub const FIRST_ADVERTISER_ENTITY: &str = "ENTITYADVFIRST";
 
 /// The id of the first advertiser `dsp_advertisers(prefix, _)` makes.
 pub fn first_advertiser(prefix: u64) -> String {

@@ -6,6 +6,7 @@
 use std::sync::Mutex;
 
 use adsconnect_dev::amazon_stub::{self, Login, ads_account, profile};
+use adsconnect_dev::dsp_stub;
 use axum::Router;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
@@ -21,7 +22,7 @@ pub const USER: &str = "user_2secrets";
 pub const DOOMED: &str = "user_2doomed";
 
 fn seller() -> Login {
-    amazon_login(
+    let login = amazon_login(
         json!({"user_id": "amzn1.account.SECRETS", "name": "Secret Seller", "email": "s@example.com"}),
         vec![
             (
@@ -38,7 +39,35 @@ fn seller() -> Login {
             ads_account("amzn1.ads-account.g.us", "CREATED", &[(9001, "US")]),
             ads_account("amzn1.ads-account.g.de", "PENDING", &[(9101, "DE")]),
         ],
-    )
+    );
+    // Its JP agency profile reaches two DSP advertisers (seats included);
+    // its AMC account two instances.
+    Login {
+        dsp_advertisers: [("9201".to_owned(), dsp_stub::dsp_advertisers(9201, 2))]
+            .into_iter()
+            .collect(),
+        amc_accounts: Some(
+            [(
+                "fe",
+                vec![dsp_stub::amc_account("ENTITYSECRETS", "A1VC38T7YXB528")],
+            )]
+            .into_iter()
+            .collect(),
+        ),
+        amc_instances: [(
+            "ENTITYSECRETS".to_owned(),
+            vec![
+                dsp_stub::amc_instance("amcsecret1", "SUCCEEDED"),
+                dsp_stub::amc_instance("amcsecret2", "IN_PROGRESS"),
+            ],
+        )]
+        .into_iter()
+        .collect(),
+        seats: [("9201000000".to_owned(), dsp_stub::seats(12))]
+            .into_iter()
+            .collect(),
+        ..login
+    }
 }
 
 /// This test's log lines, captured from now on (see [`Capture`]), and a

@@ -4,7 +4,7 @@
 //! at a time inside the invocation's time budget; a listing that fails or
 //! cannot finish in time becomes a warning, and the rest is kept.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -155,12 +155,24 @@ impl AdsApi {
                 false => Ok(None),
             }
         };
-        let (lwa_profile, regions, ads_accounts, amc_accounts) = tokio::join!(
+        let entity_ids = until(cutoff, self.dsp_entity_ids(access_token));
+        let (lwa_profile, regions, ads_accounts, amc_accounts, entity_ids) = tokio::join!(
             lwa_profile,
             profiles,
             self.ads_accounts(access_token),
-            amc_accounts
+            amc_accounts,
+            entity_ids
         );
+        // Only what the seats API wants as `parentEntityId`: without it the
+        // agency's entity id stands in, so a failure here is no warning.
+        let entity_ids = match entity_ids {
+            Some(Ok(ids)) => ids,
+            Some(Err(e)) => {
+                tracing::debug!(reason = e.code(), "manager accounts not read");
+                HashMap::new()
+            }
+            None => HashMap::new(),
+        };
         let mut discovery = Discovery::default();
         discovery.lwa_profile = lwa_profile.unwrap_or_else(|e| {
             warn(&mut discovery.warnings, "lwa_profile", e.code());
@@ -222,11 +234,12 @@ impl AdsApi {
                     }
                 }
                 (Task::Advertisers(region, profile), Some(Listed::Advertisers(Ok(found)))) => {
-                    discovery.accounts.extend(
-                        found
-                            .into_iter()
-                            .map(|advertiser| dsp_advertiser(*region, profile, advertiser)),
-                    );
+                    discovery
+                        .accounts
+                        .extend(found.into_iter().map(|advertiser| {
+                            let entity = entity_ids.get(&advertiser.advertiser_id).cloned();
+                            dsp_advertiser(*region, profile, advertiser, entity)
+                        }));
                 }
                 (Task::Instances(region, account), Some(Listed::Instances(Ok(found)))) => {
                     discovery.accounts.extend(
@@ -337,11 +350,14 @@ fn sponsored(
 }
 
 /// A DSP advertiser, in its agency profile's marketplace. DSP lists no
-/// status: a listed advertiser is active.
+/// status: a listed advertiser is active. Its parent entity is its own
+/// entity id where the manager accounts name one, else its agency's
+/// (Amazon documents neither; see `reference/amazon-dsp-amc.md`).
 fn dsp_advertiser(
     region: Region,
     agency: &AdsProfile,
     advertiser: DspAdvertiser,
+    entity_id: Option<String>,
 ) -> DiscoveredAccount {
     let marketplace_id = agency.account_info.marketplace_string_id.clone();
     DiscoveredAccount {
@@ -360,7 +376,7 @@ fn dsp_advertiser(
         native: NativeIds::DspAdvertiser {
             advertiser_id: advertiser.advertiser_id,
             profile_id: agency.profile_id.clone(),
-            parent_entity_id: agency.account_info.id.clone(),
+            parent_entity_id: entity_id.or_else(|| agency.account_info.id.clone()),
         },
     }
 }
@@ -436,7 +452,7 @@ mod tests {
         let advertiser: DspAdvertiser =
             serde_json::from_str(r#"{"advertiserId": "592207944055236095", "currency": "GBP"}"#)
                 .unwrap();
-        let found = dsp_advertiser(Region::Eu, &agency, advertiser);
+        let found = dsp_advertiser(Region::Eu, &agency, advertiser.clone(), None);
         assert_eq!(
             found.native,
             NativeIds::DspAdvertiser {
@@ -449,6 +465,11 @@ mod tests {
         assert_eq!(found.timezone.as_deref(), Some("Europe/Berlin"));
         assert_eq!(found.marketplace_name.as_deref(), Some("Amazon.de"));
         assert_eq!(found.name, "DSP advertiser 592207944055236095");
+        let linked = dsp_advertiser(Region::Eu, &agency, advertiser, Some("ENTITYADV".into()));
+        assert!(matches!(
+            linked.native,
+            NativeIds::DspAdvertiser { parent_entity_id: Some(ref id), .. } if id == "ENTITYADV"
+        ));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! seats on the ad exchanges (facts and their uncertainties:
 //! `reference/amazon-dsp-amc.md`).
 
+use std::collections::HashMap;
+
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -70,6 +72,31 @@ struct SeatPage {
     next_token: Option<String>,
 }
 
+const MANAGER_ACCOUNTS_MEDIA_TYPE: &str = "application/vnd.getmanageraccountsresponse.v1+json";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManagerAccounts {
+    #[serde(default)]
+    manager_accounts: Vec<ManagerAccount>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManagerAccount {
+    #[serde(default)]
+    linked_accounts: Vec<LinkedAccount>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LinkedAccount {
+    account_id: Option<String>,
+    account_type: Option<String>,
+    #[serde(default, deserialize_with = "optional_number_as_text")]
+    dsp_advertiser_id: Option<String>,
+}
+
 /// Why seats could not be listed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SeatsError {
@@ -99,6 +126,31 @@ fn amazon_error_code(body: &serde_json::Value) -> Option<String> {
 }
 
 impl AdsApi {
+    /// The entity id of every DSP advertiser linked to the login's manager
+    /// accounts (`GET /managerAccounts`, global, asked on the NA host):
+    /// advertiser id → entity id.
+    pub async fn dsp_entity_ids(
+        &self,
+        access_token: &Secret,
+    ) -> Result<HashMap<String, String>, AdsError> {
+        let accounts: ManagerAccounts = self
+            .get_json(
+                Region::Na,
+                "/managerAccounts",
+                access_token,
+                &[("Accept", MANAGER_ACCOUNTS_MEDIA_TYPE)],
+                &[],
+            )
+            .await?;
+        Ok(accounts
+            .manager_accounts
+            .into_iter()
+            .flat_map(|m| m.linked_accounts)
+            .filter(|l| l.account_type.as_deref() == Some("DSP_ADVERTISING_ACCOUNT"))
+            .filter_map(|l| Some((l.dsp_advertiser_id?, l.account_id?)))
+            .collect())
+    }
+
     /// Every advertiser under agency profile `profile_id`, page by page
     /// (`startIndex` until `totalResults`).
     pub async fn dsp_advertisers(

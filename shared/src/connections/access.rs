@@ -44,8 +44,9 @@ impl AccountAccess {
     /// The headers every call for this account carries, in Amazon's
     /// spelling: the bearer token, the client id, and the account's own —
     /// an Ads profile's scope; a DSP advertiser's `Amazon-Ads-AccountId`
-    /// with its agency profile's scope; an AMC instance's AdvertiserId and
-    /// MarketplaceId (AMC deprecated the scope header).
+    /// (and `parentEntityId` when known) with its agency profile's scope; an
+    /// AMC instance's AdvertiserId and MarketplaceId (AMC deprecated the
+    /// scope header).
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         let mut headers = vec![
             (
@@ -64,10 +65,14 @@ impl AccountAccess {
             NativeIds::DspAdvertiser {
                 advertiser_id,
                 profile_id,
-                ..
+                parent_entity_id,
             } => {
                 headers.push(("Amazon-Advertising-API-Scope", profile_id.clone()));
                 headers.push(("Amazon-Ads-AccountId", advertiser_id.clone()));
+                // Undocumented; Amazon refused advertiser calls without it.
+                if let Some(entity) = parent_entity_id {
+                    headers.push(("parentEntityId", entity.clone()));
+                }
             }
             NativeIds::AmcInstance { amc_account_id, .. } => {
                 headers.push((

@@ -72,6 +72,24 @@ async fn no_secret_appears_in_the_table_the_logs_or_any_answer() {
     .await;
     t.users("DELETE", &format!("/api/v1/accounts/{}", accounts[2]), None)
         .await;
+    // DSP seats: a refresh (three pages), the snapshot and the history.
+    let dsp = t
+        .users("GET", "/api/v1/accounts?kind=dsp_advertiser", None)
+        .await;
+    let advertiser = dsp.body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["advertiser_id"] == "9201000000")
+        .and_then(|a| a["account_id"].as_str())
+        .unwrap()
+        .to_owned();
+    let a = format!("/api/v1/accounts/{advertiser}/seats");
+    let refreshed = t.users("POST", &format!("{a}/refresh"), None).await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+    for path in [a.clone(), format!("{a}/history")] {
+        assert_eq!(t.users("GET", &path, None).await.status, 200, "{path}");
+    }
     let reauthorize = t.users("POST", &format!("{c}/reauthorize"), None).await;
     let renewed = t.consent_and_complete(&reauthorize).await;
     assert_eq!(renewed.status, 200, "{:?}", renewed.body);

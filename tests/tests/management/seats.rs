@@ -76,7 +76,7 @@ async fn a_refresh_reads_every_page_with_the_advertisers_headers_and_is_kept() {
                "deal_creation_id": "deal-1", "spend_tracking_id": "spend-1"})
     );
     // Three pages (the stand-in's 10 at a time), each with the advertiser's
-    // account id and its agency's entity id.
+    // account id and its entity id from the manager accounts.
     let calls = stack.amazon.ads_calls();
     assert_eq!(calls.len(), 3);
     for call in &calls {
@@ -85,10 +85,7 @@ async fn a_refresh_reads_every_page_with_the_advertisers_headers_and_is_kept() {
             call.header("amazon-ads-accountid"),
             Some(first_advertiser(AGENCY_NA).as_str())
         );
-        assert_eq!(
-            call.header("parententityid"),
-            Some(format!("ENTITY{AGENCY_NA}").as_str())
-        );
+        assert_eq!(call.header("parententityid"), Some(FIRST_ADVERTISER_ENTITY));
     }
     let kept = stack.get(&seats_path, SEATS_USER).await.body;
     assert_eq!(kept["seats"], refreshed.body["seats"]);

@@ -11,6 +11,8 @@
 //!   connection needing re-authorization, Amazon silent or too large;
 //! - `storms`: concurrent calls on an expired token refresh it once;
 //! - `credentials`: the Invoke API's answers and typed errors;
+//! - `kinds`: each kind's headers (DSP advertisers, AMC instances), through
+//!   the proxy and in a backend's credentials;
 //! - `leaks`: no token or secret in the proxy's answers or any log line.
 
 mod attacks;
@@ -18,6 +20,7 @@ mod credentials;
 mod events;
 mod faults;
 mod happy;
+mod kinds;
 mod leaks;
 mod storms;
 
@@ -58,12 +61,15 @@ async fn connected_stack() -> (Stack, Accounts) {
     (stack, accounts)
 }
 
-/// A user's account ids, by Amazon profile id.
+/// A user's Ads profile account ids, by Amazon profile id.
 struct Accounts(Vec<(String, String)>);
 
 impl Accounts {
     async fn of(stack: &Stack, user: &str) -> Self {
-        let body = stack.get("/api/v1/accounts", user).await.body;
+        let body = stack
+            .get("/api/v1/accounts?kind=sponsored_ads&limit=100", user)
+            .await
+            .body;
         Self(
             body["accounts"]
                 .as_array()

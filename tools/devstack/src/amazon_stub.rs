@@ -37,6 +37,8 @@ pub enum Endpoint {
     AmcInstances,
     /// `POST /dsp/v1/seats/advertisers/current/list` on any region's host.
     Seats,
+    /// `GET /managerAccounts` on the NA host.
+    ManagerAccounts,
 }
 
 /// An Amazon login: what it can see.
@@ -62,6 +64,8 @@ pub struct Login {
     /// Seat calls without a `parentEntityId` header are refused, as Amazon
     /// once refused the original system's.
     pub seats_need_parent_entity: bool,
+    /// DSP advertiser id → its entity id, as `/managerAccounts` links them.
+    pub dsp_entity_ids: HashMap<String, String>,
 }
 
 struct Code {

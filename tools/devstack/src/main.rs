@@ -227,7 +227,7 @@ fn dev_login() -> Login {
         seats: (0..12)
             .map(|i| (format!("5000000{i:06}"), dsp_stub::seats(3)))
             .collect(),
-        seats_need_parent_entity: false,
+        ..Login::default()
     }
 }
 
