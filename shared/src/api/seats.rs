@@ -193,7 +193,7 @@ pub(crate) async fn refresh_seats(
     let wait = SEAT_REFRESH_INTERVAL_SECONDS.unsigned_abs();
     match services
         .manage
-        .refresh_seats(&caller.user_id, &account.account_id, &filter)
+        .refresh_seats(&caller.user_id, &account, &filter)
         .await?
     {
         SeatsRefreshed::Done(snapshot) => Ok(Json(SeatsView::of(&account, Some(snapshot)))),

@@ -50,18 +50,16 @@ impl Manage {
             .filter(|a| matches!(a.native, NativeIds::DspAdvertiser { .. })))
     }
 
-    /// Fetches every page of the account's seats now (narrowed to
-    /// `exchange_ids` when given) and records the refresh, whatever its
-    /// outcome.
+    /// Fetches every page of the caller's DSP `account`'s seats now
+    /// (narrowed to `exchange_ids` when given) and records the refresh,
+    /// whatever its outcome.
     pub async fn refresh_seats(
         &self,
         user_id: &UserId,
-        account_id: &AccountId,
+        account: &AccountRecord,
         exchange_ids: &[String],
     ) -> Result<SeatsRefreshed, StoreError> {
-        let Some(account) = self.dsp_account(user_id, account_id).await? else {
-            return Ok(SeatsRefreshed::NotFound);
-        };
+        let account_id = &account.account_id;
         let NativeIds::DspAdvertiser {
             advertiser_id,
             parent_entity_id,
