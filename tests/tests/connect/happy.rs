@@ -414,3 +414,75 @@ async fn deleting_a_user_removes_connections_accounts_and_tokens_and_leaves_even
         assert!(ttl <= horizon, "{event:?}");
     }
 }
+
+/// The stand-in's consent page, as a browser meets it: with several logins
+/// it asks which one consents (each a link that consents as it), and its
+/// cancel link redirects as Amazon does when the user denies access.
+#[tokio::test]
+async fn the_stand_ins_consent_page_lets_the_user_choose_a_login_or_cancel() {
+    let stack = Stack::with_user(USER, "a@example.com").await;
+    stack
+        .amazon
+        .add_login("seller", na_seller("seller", &[9301]));
+    stack.amazon.add_login("other", na_seller("other", &[9302]));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let started = stack.connect(USER, &json!({"region": "na"})).await;
+    let url = started.body["authorization_url"].as_str().unwrap();
+    let page = http.get(url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Continue as other") && html.contains("Continue as seller"));
+    let link = |label: &str| -> String {
+        let at = html.find(label).unwrap();
+        let href = html[..at].rfind("href=\"").unwrap() + 6;
+        let end = html[href..].find('"').unwrap();
+        html[href..href + end].replace("&amp;", "&")
+    };
+    let base = stack.amazon_server.uri();
+    let chosen = http
+        .get(format!("{base}{}", link("Continue as other")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chosen.status(), 302);
+    let callback = chosen.headers()["location"].to_str().unwrap().to_owned();
+    let query = callback.split_once('?').unwrap().1;
+    let location = stack.amazon_redirect(query).await.location();
+    let done = stack.finish(USER, &location).await;
+    assert_eq!(done["amazon"], "connected", "{done:?}");
+    let accounts = stack.get("/api/v1/accounts", USER).await.body;
+    assert_eq!(
+        accounts["accounts"][0]["profile_id"], "9302",
+        "the chosen login's"
+    );
+
+    let again = stack.connect(USER, &json!({"region": "na"})).await;
+    let html = http
+        .get(again.body["authorization_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = html.find("Cancel").unwrap();
+    let href = html[..at].rfind("href=\"").unwrap() + 6;
+    let cancel = html[href..href + html[href..].find('"').unwrap()].replace("&amp;", "&");
+    let denied = http.get(format!("{base}{cancel}")).send().await.unwrap();
+    assert_eq!(denied.status(), 302);
+    let callback = denied.headers()["location"].to_str().unwrap().to_owned();
+    assert!(callback.contains("error=access_denied"), "{callback}");
+    let location = stack
+        .amazon_redirect(callback.split_once('?').unwrap().1)
+        .await
+        .location();
+    let refused = query_of(&location);
+    assert_eq!(
+        (refused["amazon"].as_str(), refused["reason"].as_str()),
+        ("error", "access_denied")
+    );
+    assert!(!refused.contains_key("completion"));
+}

@@ -3,7 +3,7 @@
 
 use adsconnect::auth::{SessionVerifier, VerifierConfig};
 use adsconnect_dev::keys::SigningKey;
-use adsconnect_dev::local_api::{LocalApi, ROUTES};
+use adsconnect_dev::local_api::{DevTokens, LocalApi, ROUTES};
 
 use super::*;
 
@@ -104,6 +104,8 @@ async fn local_http_api_applies_the_authorizer_like_api_gateway() {
         oauth_start: stack.start.clone(),
         oauth_callback: stack.callback.clone(),
         ads_proxy: stack.proxy.clone(),
+        cors_origins: vec![],
+        dev_tokens: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -164,6 +166,118 @@ async fn local_http_api_applies_the_authorizer_like_api_gateway() {
     assert_eq!(me["email"], "dev@example.com");
 }
 
+/// The dashboard's view of the local stack: CORS exactly as the template
+/// configures API Gateway's, and the dev sign-in's tokens, which carry the
+/// dashboard's origin as `azp` (the only party the verifier accepts).
+#[tokio::test]
+async fn the_local_api_answers_the_dashboards_preflights_and_signs_it_in() {
+    const DASHBOARD: &str = "http://localhost:5173";
+    let stack = Stack::with_user("user_2dash", "dash@example.com").await;
+    let key = SigningKey::generate("ins_dashboard").unwrap();
+    let verifier = SessionVerifier::new(VerifierConfig {
+        issuer: ISSUER.into(),
+        jwt_key_pem: Some(key.public_pem.clone()),
+        jwks_url: String::new(),
+        authorized_parties: vec![DASHBOARD.into()],
+    })
+    .unwrap();
+    let without_azp = key.session_token(ISSUER, "user_2dash", "sess_2dash", 60);
+    let api = LocalApi {
+        verifier: std::sync::Arc::new(verifier),
+        users: stack.users.clone(),
+        clerk_webhook: stack.webhook.clone(),
+        oauth_start: stack.start.clone(),
+        oauth_callback: stack.callback.clone(),
+        ads_proxy: stack.proxy.clone(),
+        cors_origins: vec![DASHBOARD.into()],
+        dev_tokens: Some(std::sync::Arc::new(DevTokens {
+            key,
+            issuer: ISSUER.into(),
+            authorized_party: DASHBOARD.into(),
+        })),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, api.into_router()).await });
+    let http = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(reqwest::Method::OPTIONS, format!("{base}/api/v1/settings"))
+            .header("origin", origin)
+            .header("access-control-request-method", "PATCH")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let allowed = preflight(DASHBOARD).await.unwrap();
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+    };
+    assert_eq!(
+        header(&allowed, "access-control-allow-origin").as_deref(),
+        Some(DASHBOARD)
+    );
+    assert!(
+        header(&allowed, "access-control-allow-methods")
+            .is_some_and(|m| m.contains("patch") && m.contains("delete"))
+    );
+    assert!(
+        header(&allowed, "access-control-allow-headers")
+            .is_some_and(|h| h.contains("authorization") && h.contains("content-type"))
+    );
+    assert_eq!(
+        header(&allowed, "access-control-max-age").as_deref(),
+        Some("600")
+    );
+    let foreign = preflight("https://evil.example").await.unwrap();
+    assert_eq!(header(&foreign, "access-control-allow-origin"), None);
+
+    let signed_in: Value = http
+        .post(format!("{base}/_dev/token"))
+        .json(&serde_json::json!({"user_id": "user_2dash"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signed_in["token"].as_str().unwrap();
+    let me = http
+        .get(format!("{base}/api/v1/users/me"))
+        .header("origin", DASHBOARD)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        header(&me, "access-control-allow-origin").as_deref(),
+        Some(DASHBOARD)
+    );
+    assert!(
+        header(&me, "access-control-expose-headers")
+            .is_some_and(|h| h.contains("x-request-id") && h.contains("retry-after"))
+    );
+    let refused = http
+        .get(format!("{base}/api/v1/users/me"))
+        .bearer_auth(without_azp)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "a token for no authorized party");
+    let bad = http
+        .post(format!("{base}/_dev/token"))
+        .json(&serde_json::json!({"user_id": "bob"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
+
 /// Runs `name` with only `env` (and a region) set, expecting it to stop at
 /// start-up: exit code 1, one line naming `variable`, no panic.
 fn assert_start_up_fails_naming(name: &str, env: &[(&str, &str)], variable: &str) {
@@ -214,6 +328,22 @@ fn an_issuer_other_than_an_exact_https_origin_fails_auth_check_start_up() {
     ] {
         assert_start_up_fails_naming("auth-check", &[("CLERK_ISSUER", issuer)], "CLERK_ISSUER");
     }
+}
+
+/// The dashboard's typed client is generated from `web/openapi.json`: it
+/// must be the document the code serves, so the UI cannot compile against
+/// a route or field that does not exist.
+#[test]
+fn the_committed_openapi_document_is_the_one_the_code_serves() {
+    let committed: Value = serde_json::from_slice(
+        &std::fs::read(repo_root().join("web/openapi.json")).expect("web/openapi.json"),
+    )
+    .expect("web/openapi.json is JSON");
+    let served = serde_json::to_value(adsconnect::api::openapi::document()).unwrap();
+    assert!(
+        committed == served,
+        "web/openapi.json differs from the code's document: run scripts/openapi and commit it"
+    );
 }
 
 /// `GET /api/v1/openapi.json`: OpenAPI 3.1, every route of the template,

@@ -76,14 +76,14 @@ struct Code {
 
 #[derive(Default)]
 pub(crate) struct World {
-    logins: HashMap<String, Login>,
+    pub(crate) logins: HashMap<String, Login>,
     codes: HashMap<String, Code>,
     pub(crate) access_tokens: HashMap<String, String>,
     refresh_tokens: HashMap<String, String>,
     scripted: HashMap<Endpoint, VecDeque<ResponseTemplate>>,
     calls: HashMap<Endpoint, usize>,
-    /// The login that consents next on the consent page.
-    consenting: String,
+    /// The login that consents on the consent page when it is the only one.
+    pub(crate) consenting: String,
     /// Every value the token endpoint received, to prove none was stored.
     seen_secrets: Vec<String>,
     /// How long the token endpoint takes to answer normally.
@@ -227,7 +227,7 @@ impl AmazonWorld {
             .await;
         Mock::given(method("GET"))
             .and(path_regex("^/(na|eu|fe)/ap/oa$"))
-            .respond_with(ConsentPage(self.clone()))
+            .respond_with(crate::consent_page::ConsentPage(self.clone()))
             .mount(&server)
             .await;
         for region in ["na", "eu", "fe"] {
@@ -429,19 +429,6 @@ impl AmazonWorld {
         let mut world = self.world();
         world.refresh_tokens.retain(|_, l| l != login);
         world.access_tokens.retain(|_, l| l != login);
-    }
-}
-
-struct ConsentPage(AmazonWorld);
-
-impl Respond for ConsentPage {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let login = self.0.world().consenting.clone();
-        match self.0.consent(request.url.as_str(), &login) {
-            Ok((redirect_uri, query)) => ResponseTemplate::new(302)
-                .insert_header("location", format!("{redirect_uri}?{query}")),
-            Err(reason) => ResponseTemplate::new(400).set_body_string(reason),
-        }
     }
 }
 

@@ -90,6 +90,21 @@ impl SigningKey {
             &session_claims(issuer, user_id, session_id, ttl),
         )
     }
+
+    /// The same, naming the origin it was issued for (`azp`), as Clerk's
+    /// browser SDK gets them.
+    pub fn session_token_for(
+        &self,
+        issuer: &str,
+        user_id: &str,
+        session_id: &str,
+        ttl: i64,
+        azp: &str,
+    ) -> String {
+        let mut claims = session_claims(issuer, user_id, session_id, ttl);
+        claims["azp"] = json!(azp);
+        self.sign(&self.session_header(), &claims)
+    }
 }
 
 /// A JWS signature (base64url) by jsonwebtoken's pure-Rust provider, called

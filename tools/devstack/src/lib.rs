@@ -8,6 +8,7 @@ pub mod ads_stub;
 pub mod amazon_stub;
 pub mod apigw;
 pub mod calls;
+pub mod consent_page;
 pub mod dsp_stub;
 pub mod keys;
 pub mod local_api;

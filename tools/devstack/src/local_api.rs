@@ -11,13 +11,15 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use axum::Router;
 use axum::body::to_bytes;
 use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 use tower::ServiceExt;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::apigw::{ClientRequest, to_lambda_request};
+use crate::keys::SigningKey;
 
 /// API Gateway's own payload limit.
 const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
@@ -173,18 +175,107 @@ pub struct LocalApi {
     pub oauth_start: Router,
     pub oauth_callback: Router,
     pub ads_proxy: Router,
+    /// Origins a browser may call from (the template's `AllowedReturnOrigins`,
+    /// i.e. `ALLOWED_RETURN_ORIGINS`).
+    pub cors_origins: Vec<String>,
+    /// The dev sign-in's token endpoint; never part of a deployed function.
+    pub dev_tokens: Option<Arc<DevTokens>>,
 }
 
 /// Where the local stack serves its stand-in for Clerk's Backend API.
 pub const DEV_CLERK_API_PATH: &str = "/_dev/clerk";
+/// Where the dashboard's dev sign-in gets session tokens.
+pub const DEV_TOKEN_PATH: &str = "/_dev/token";
+
+/// Session tokens of the dev Clerk key, as Clerk's browser SDK gets them:
+/// for the dashboard's origin (`azp`), ten minutes long.
+pub struct DevTokens {
+    pub key: SigningKey,
+    pub issuer: String,
+    /// The dashboard's origin (the first `CLERK_AUTHORIZED_PARTIES` entry).
+    pub authorized_party: String,
+}
 
 impl LocalApi {
     pub fn into_router(self) -> Router {
+        let cors = cors_layer(&self.cors_origins);
         Router::new()
             .route("/_dev/clerk/v1/users/{id}", get(dev_clerk_user))
+            .route(DEV_TOKEN_PATH, post(dev_token))
             .fallback(dispatch)
             .with_state(self)
+            .layer(cors)
     }
+}
+
+/// CORS as API Gateway applies the template's `CorsConfiguration`:
+/// preflights answered before any route or authorizer, the headers added
+/// only for an allowed origin.
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let template = crate::template::http_api_cors()
+        .unwrap_or_else(|e| panic!("template.yaml's CORS configuration: {e}"));
+    let parse = |values: &[String]| -> Vec<HeaderName> {
+        values
+            .iter()
+            .filter_map(|v| HeaderName::from_bytes(v.as_bytes()).ok())
+            .collect()
+    };
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(
+            origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
+        ))
+        .allow_headers(parse(&template.allow_headers))
+        .expose_headers(parse(&template.expose_headers))
+        .allow_methods(
+            template
+                .allow_methods
+                .iter()
+                .filter_map(|m| Method::from_bytes(m.as_bytes()).ok())
+                .collect::<Vec<_>>(),
+        )
+        .max_age(std::time::Duration::from_secs(template.max_age))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DevTokenRequest {
+    user_id: String,
+}
+
+/// `POST /_dev/token {"user_id"}` → `{"token", "expires_at"}`: any `user_…`
+/// id signs in (the local stack's Clerk stand-in knows every one).
+async fn dev_token(State(api): State<LocalApi>, body: axum::body::Bytes) -> Response {
+    let Some(tokens) = api.dev_tokens else {
+        return gateway_message(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let user = serde_json::from_slice::<DevTokenRequest>(&body)
+        .ok()
+        .filter(|r| adsconnect::ids::UserId::parse(&r.user_id).is_ok());
+    let Some(user) = user else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(
+                json!({"error": {"code": "INVALID_FIELD", "field": "user_id",
+                "message": "expected {\"user_id\": \"user_…\"}"}}),
+            ),
+        )
+            .into_response();
+    };
+    let ttl = adsconnect::auth::MAX_TOKEN_LIFETIME_SECONDS;
+    let session = format!(
+        "sess_dev{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let token = tokens.key.session_token_for(
+        &tokens.issuer,
+        &user.user_id,
+        &session,
+        ttl,
+        &tokens.authorized_party,
+    );
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(ttl);
+    axum::Json(json!({"token": token, "expires_at": expires_at, "session_id": session}))
+        .into_response()
 }
 
 /// Clerk's `GET /v1/users/{id}` for the local stack: any `user_…` id that a

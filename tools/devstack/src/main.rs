@@ -9,6 +9,7 @@
 //! - `signed-event <event.json>`: prints the HTTP API event that delivers a
 //!   correctly signed Clerk event to `clerk-webhook` (for `cargo lambda invoke`)
 //! - `refresh`: one token-refresher run, as the schedule would start it
+//! - `openapi`: prints the OpenAPI document (`scripts/openapi` commits it)
 //! - `emulate [work dir]`: every function under `cargo lambda watch`, every
 //!   sample in `events/` sent with `cargo lambda invoke` and its answer
 //!   checked (see `emulate.rs`; `scripts/lambda-emulation` runs it)
@@ -30,7 +31,7 @@ use adsconnect::webhooks::svix;
 use adsconnect_dev::amazon_stub::{self, AmazonWorld, Login};
 use adsconnect_dev::dsp_stub;
 use adsconnect_dev::keys::{DEV_KID, SigningKey};
-use adsconnect_dev::local_api::LocalApi;
+use adsconnect_dev::local_api::{DevTokens, LocalApi};
 use adsconnect_dev::{BoxError, provision};
 use serde_json::json;
 
@@ -48,12 +49,22 @@ async fn main() {
         Some("emulate") => emulate::run(&args[1..]).await,
         Some("proxy") => proxy(&args[1..]).await,
         Some("credentials") => credentials(&args[1..]).await,
-        _ => Err("usage: adsconnect-dev provision | serve | token [user_id] [session_id] [ttl] | webhook <event.json> | signed-event <event.json> | refresh | emulate [work dir] | proxy <account_id> <METHOD> <ads path> [content-type body] | credentials <user_id> <account_id>".into()),
+        Some("openapi") => openapi(),
+        _ => Err("usage: adsconnect-dev provision | serve | openapi | token [user_id] [session_id] [ttl] | webhook <event.json> | signed-event <event.json> | refresh | emulate [work dir] | proxy <account_id> <METHOD> <ads path> [content-type body] | credentials <user_id> <account_id>".into()),
     };
     if let Err(error) = result {
         eprintln!("adsconnect-dev: {error}");
         std::process::exit(1);
     }
+}
+
+/// The OpenAPI document the code serves, as committed in `web/openapi.json`.
+fn openapi() -> Result<(), BoxError> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(adsconnect::api::openapi::document())?
+    );
+    Ok(())
 }
 
 fn dev_dir() -> PathBuf {
@@ -115,6 +126,7 @@ async fn serve() -> Result<(), BoxError> {
     let stub_addr = config::optional("AMAZON_STUB_ADDR").unwrap_or_else(|| "127.0.0.1:3001".into());
     let amazon = AmazonWorld::default();
     amazon.add_login("dev", dev_login());
+    amazon.add_login("agency", dev_agency_login());
     let _stub = amazon
         .serve(Some(std::net::TcpListener::bind(&stub_addr)?))
         .await;
@@ -131,6 +143,18 @@ async fn serve() -> Result<(), BoxError> {
         oauth_start: adsconnect::api::start_router(Arc::clone(&connect)),
         oauth_callback: adsconnect::api::callback_router(connect),
         ads_proxy: adsconnect::api::proxy_router(startup.proxy_from_env()?),
+        cors_origins: comma_list("ALLOWED_RETURN_ORIGINS"),
+        dev_tokens: comma_list("CLERK_AUTHORIZED_PARTIES")
+            .into_iter()
+            .next()
+            .map(|authorized_party| -> Result<_, BoxError> {
+                Ok(Arc::new(DevTokens {
+                    key: dev_key()?,
+                    issuer: config::required("CLERK_ISSUER")?,
+                    authorized_party,
+                }))
+            })
+            .transpose()?,
     };
     // The table's stream into events-publisher, as Lambda's event source
     // mapping does it: committed audit events reach the emulator's EventBridge.
@@ -231,6 +255,67 @@ fn dev_login() -> Login {
     }
 }
 
+/// A second login for the consent page's choice: an agency with enough
+/// accounts of each kind to page through (45 DSP advertisers, 30 AMC
+/// instances, 25 profiles).
+fn dev_agency_login() -> Login {
+    let profiles = (0..24)
+        .map(|i| {
+            amazon_stub::profile(
+                3_000_000 + i,
+                "US",
+                &format!("Agency Client {i:02}"),
+                "seller",
+            )
+        })
+        .chain([dsp_stub::agency_profile(
+            3_000_100,
+            "US",
+            "ATVPDKIKX0DER",
+            "Dev Agency Inc.",
+        )])
+        .collect();
+    let statuses = [
+        "SUCCEEDED",
+        "IN_PROGRESS",
+        "SUCCEEDED",
+        "FAILED",
+        "REQUESTED",
+    ];
+    Login {
+        lwa_profile: Some(
+            json!({"user_id": "amzn1.account.DEVAGENCY", "name": "Dev Agency", "email": "agency@example.test"}),
+        ),
+        profiles: [("na", profiles)].into_iter().collect(),
+        dsp_advertisers: [(
+            "3000100".to_owned(),
+            dsp_stub::dsp_advertisers(6_000_000, 45),
+        )]
+        .into_iter()
+        .collect(),
+        amc_accounts: Some(
+            [(
+                "na",
+                vec![dsp_stub::amc_account("ENTITYDEVAGENCY", "ATVPDKIKX0DER")],
+            )]
+            .into_iter()
+            .collect(),
+        ),
+        amc_instances: [(
+            "ENTITYDEVAGENCY".to_owned(),
+            (0..30)
+                .map(|i| dsp_stub::amc_instance(&format!("amcagency{i:03}"), statuses[i % 5]))
+                .collect(),
+        )]
+        .into_iter()
+        .collect(),
+        seats: (0..45)
+            .map(|i| (format!("6000000{i:06}"), dsp_stub::seats(i % 7 + 1)))
+            .collect(),
+        ..Login::default()
+    }
+}
+
 fn token(args: &[String]) -> Result<(), BoxError> {
     let user = args.first().map_or("user_dev", String::as_str);
     let session = args.get(1).map_or("sess_dev", String::as_str);
@@ -247,10 +332,25 @@ fn token(args: &[String]) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// A session token of the dev Clerk key for `CLERK_ISSUER`.
+/// A session token of the dev Clerk key for `CLERK_ISSUER`, for the
+/// dashboard's origin when authorized parties are configured.
 fn dev_token(user: &str, session: &str, ttl: i64) -> Result<String, BoxError> {
     let issuer = config::required("CLERK_ISSUER")?;
-    Ok(dev_key()?.session_token(&issuer, user, session, ttl))
+    let key = dev_key()?;
+    Ok(match comma_list("CLERK_AUTHORIZED_PARTIES").first() {
+        Some(azp) => key.session_token_for(&issuer, user, session, ttl, azp),
+        None => key.session_token(&issuer, user, session, ttl),
+    })
+}
+
+fn comma_list(name: &'static str) -> Vec<String> {
+    config::optional(name)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 async fn refresh() -> Result<(), BoxError> {

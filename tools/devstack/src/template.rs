@@ -80,6 +80,32 @@ pub fn load_template() -> Result<serde_yaml::Value, BoxError> {
     Ok(serde_yaml::from_str(&text)?)
 }
 
+/// `HttpApi`'s `CorsConfiguration` (its `AllowOrigins` is a parameter; the
+/// local stack takes the origins from the variable that parameter sets).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Cors {
+    pub allow_headers: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: u64,
+}
+
+pub fn http_api_cors() -> Result<Cors, BoxError> {
+    let template = load_template()?;
+    let mut cors = template
+        .get("Resources")
+        .and_then(|r| r.get("HttpApi"))
+        .and_then(|t| t.get("Properties"))
+        .and_then(|p| p.get("CorsConfiguration"))
+        .cloned()
+        .ok_or("template.yaml has no Resources.HttpApi.Properties.CorsConfiguration")?;
+    if let Some(map) = cors.as_mapping_mut() {
+        map.remove("AllowOrigins");
+    }
+    Ok(serde_yaml::from_value(cors)?)
+}
+
 pub fn table_definition() -> Result<TableDefinition, BoxError> {
     let template = load_template()?;
     let properties = template
