@@ -50,3 +50,67 @@ stop_moto() {
     wait "$MOTO_PID" 2>/dev/null || true
   fi
 }
+
+# The local stack (every function behind the local HTTP API, the Amazon
+# stand-in) on free ports, on the moto at $MOTO_ENDPOINT with a table, key and
+# secret of its own (named after $1), for a browser app on origin $2. Needs
+# the debug build of adsconnect-dev. Sets API_PORT, STUB_PORT and SERVE_PID
+# (the caller's trap stops it); its log is $3.
+start_local_stack() {
+  local name="$1" web_origin="$2" log="$3"
+  set -a
+  # shellcheck source=dev.env
+  source "$ROOT/scripts/dev.env"
+  set +a
+  API_PORT="$(free_port)"
+  STUB_PORT="$(free_port)"
+  export AWS_ENDPOINT_URL="$MOTO_ENDPOINT" TABLE_NAME="$name-$$" APP_SECRETS_ID="adsconnect/$name-$$" \
+    TOKEN_KEY_ID="alias/$name-$$" DEV_DIR="$CARGO_TARGET_DIR/$name/dev" \
+    LOCAL_API_ADDR="127.0.0.1:$API_PORT" AMAZON_STUB_ADDR="127.0.0.1:$STUB_PORT" \
+    CLERK_API_URL="http://127.0.0.1:$API_PORT/_dev/clerk" \
+    AMAZON_REDIRECT_URI="http://127.0.0.1:$API_PORT/api/v1/amazon/callback" \
+    ALLOWED_RETURN_ORIGINS="$web_origin" CLERK_AUTHORIZED_PARTIES="$web_origin" \
+    DEFAULT_RETURN_URL="$web_origin/amazon/return"
+  local region lower
+  for region in NA EU FE; do
+    lower="$(echo "$region" | tr 'A-Z' 'a-z')"
+    export "AMAZON_AUTH_URL_$region=http://127.0.0.1:$STUB_PORT/$lower/ap/oa"
+    export "AMAZON_ADS_URL_$region=http://127.0.0.1:$STUB_PORT/$lower"
+  done
+  export AMAZON_TOKEN_URL="http://127.0.0.1:$STUB_PORT/auth/o2/token" \
+    AMAZON_PROFILE_URL="http://127.0.0.1:$STUB_PORT/user/profile"
+  local dev="$CARGO_TARGET_DIR/debug/adsconnect-dev"
+  mkdir -p "$DEV_DIR"
+  "$dev" provision >/dev/null
+  CLERK_JWT_KEY="$(cat "$DEV_DIR/clerk-dev-key.pub.pem")"
+  export CLERK_JWT_KEY
+  RUST_LOG=warn "$dev" serve >"$log" 2>&1 &
+  SERVE_PID=$!
+  for _ in $(seq 1 150); do
+    curl -sf "http://127.0.0.1:$API_PORT/api/v1/health" >/dev/null && return 0
+    kill -0 "$SERVE_PID" 2>/dev/null || { cat "$log" >&2; return 1; }
+    sleep 0.2
+  done
+  echo "the local stack did not answer on port $API_PORT" >&2
+  return 1
+}
+
+# Debian's Chromium, for the browser tests (installed when missing).
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then
+    return 0
+  fi
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+}
+
+# The dashboard's npm packages, exactly as locked (again when the lock changes).
+ensure_web_packages() {
+  local stamp="$ROOT/web/node_modules/.package-lock.json.stamp"
+  if ! cmp -s "$ROOT/web/package-lock.json" "$stamp"; then
+    (cd "$ROOT/web" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$ROOT/web/package-lock.json" "$stamp"
+  fi
+}

@@ -1,0 +1,55 @@
+// Shared steps of the browser suite.
+import { createRequire } from "node:module";
+
+import { expect, type Page } from "@playwright/test";
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve("axe-core/axe.min.js");
+
+let counter = 0;
+
+/** A user id no other test uses (the dev sign-in takes any). */
+export function uniqueUser(label: string): string {
+  counter += 1;
+  return `user_e2e${label}${Date.now().toString(36)}${counter}`;
+}
+
+/** A page's link in the main navigation. */
+export function nav(page: Page, name: string) {
+  return page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true });
+}
+
+export async function signIn(page: Page, userId: string): Promise<void> {
+  await page.goto("/");
+  await page.getByLabel("Or type a user id").fill(userId);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page.getByTestId("user-id")).toHaveText(userId);
+}
+
+/** Connects an Amazon login through the stand-in's consent page. */
+export async function connectAmazon(page: Page, login = "Dev Seller"): Promise<void> {
+  await nav(page, "Connect Amazon").click();
+  await page.getByLabel(/North America/).check();
+  await page.getByRole("button", { name: "Continue to Amazon" }).click();
+  await page.getByRole("link", { name: new RegExp(`Continue as ${login}`) }).click();
+  await expect(page.getByRole("heading", { name: "Amazon connected" })).toBeVisible({ timeout: 30_000 });
+}
+
+/** No serious or critical accessibility violation on the page as it is. */
+export async function expectAccessible(page: Page, what: string): Promise<void> {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx?: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const result = await axe.run(document);
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  expect(violations, `accessibility of ${what}`).toEqual([]);
+}
+
+/** Saves a screenshot of the page (the README shows current ones). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = process.env.SCREENSHOT_DIR ?? "test-results/screenshots";
+  await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
+}
