@@ -9,4 +9,5 @@ pub mod event;
 pub mod oauth;
 pub mod region;
 pub mod seats;
+pub mod service;
 pub mod user;

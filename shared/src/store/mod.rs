@@ -1,6 +1,6 @@
 //! DynamoDB single-table storage, one module per item kind (profiles,
 //! deliveries, connections, the refresh index, accounts, audit events, DSP seats,
-//! OAuth states) and one transaction helper (`tx`). Key design and access patterns
+//! OAuth states, the service's own records) and one transaction helper (`tx`). Key design and access patterns
 //! are in the README ("Data model"). Nothing outside this module sees an
 //! attribute name; every user-scoped key is built from a validated
 //! [`UserId`](crate::ids::UserId) of the caller.
@@ -16,6 +16,7 @@ pub mod partition;
 pub mod profiles;
 pub mod refresh_index;
 pub mod seats;
+pub mod service;
 pub mod tx;
 
 use std::collections::HashMap;

@@ -203,10 +203,28 @@ async fn moto_killed_every_dependent_route_answers_503_within_seconds() {
     // back-off), then reported: seconds, not the function's timeout.
     all_answer_503(&stack, requests, StdDuration::from_secs(8)).await;
 
-    // Routes without a dependency keep answering.
-    for path in ["/api/v1/health", "/api/v1/settings/defaults"] {
-        assert_eq!(stack.get(path, USER).await.status, 200, "{path}");
-    }
+    // A route without a dependency keeps answering; health tells the truth.
+    assert_eq!(
+        stack.get("/api/v1/settings/defaults", USER).await.status,
+        200
+    );
+    let started = Instant::now();
+    let health = stack.get("/api/v1/health", USER).await;
+    assert!(started.elapsed() < StdDuration::from_secs(3));
+    assert_eq!(health.status, 503);
+    assert_eq!(
+        (
+            &health.body["status"],
+            &health.body["checks"]["table"],
+            &health.body["checks"]["refresher"]["status"]
+        ),
+        (&json!("degraded"), &json!("unavailable"), &json!("unknown"))
+    );
+    assert!(
+        !health.body.to_string().contains("127.0.0.1"),
+        "no internals: {}",
+        health.body
+    );
     let started = Instant::now();
     let done = stack.amazon_redirect(&query).await.location();
     assert_eq!(query_of(&done)["reason"], "storage_unavailable");

@@ -123,6 +123,10 @@ async fn health_is_public_and_unknown_routes_use_the_error_envelope() {
     assert_eq!(health.status, 200);
     assert_eq!(health.body["status"], "ok");
     assert_eq!(health.body["version"], env!("CARGO_PKG_VERSION"));
+    // A new stack: the table answers, the refresher has not run yet.
+    assert_eq!(health.body["checks"]["table"], "ok");
+    assert_eq!(health.body["checks"]["refresher"]["status"], "not_run_yet");
+    assert_eq!(health.headers["cache-control"], "no-store");
     let missing = stack
         .send(&stack.users, &Request::new("GET", "/api/v1/nope"), None)
         .await;

@@ -267,3 +267,51 @@ async fn due_connections_are_refreshed_soonest_due_first_across_shards() {
          the highest shard due first)"
     );
 }
+
+/// Every scheduled run records itself; `GET /api/v1/health` reads that
+/// record with its one table read, and says `degraded` (503) once no run has
+/// succeeded for three schedule intervals.
+#[tokio::test]
+async fn every_run_is_recorded_and_health_says_when_the_refresher_went_stale() {
+    let stack = stack_with_user().await;
+    stack
+        .seed_connection(USER, "seller", Duration::minutes(5))
+        .await;
+    let deadline = (Utc::now() + Duration::minutes(5)).timestamp_millis() as u64;
+    let refresher = stack.refresher(RefreshConfig::default());
+    refresher.scheduled(deadline).await.unwrap();
+    let health = || async {
+        stack
+            .send(&stack.users, &Request::new("GET", "/api/v1/health"), None)
+            .await
+    };
+    let fresh = health().await;
+    assert_eq!(fresh.status, 200, "{:?}", fresh.body);
+    let check = &fresh.body["checks"]["refresher"];
+    assert_eq!(check["status"], "ok");
+    assert_eq!(
+        (&check["last_run"]["due"], &check["last_run"]["refreshed"]),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(check["last_success_at"], check["last_run_at"]);
+    assert_eq!(check["schedule_interval_seconds"], 300);
+
+    // Three intervals (15 minutes) and more without a successful run.
+    let long_ago = (Utc::now() - Duration::minutes(16)).timestamp_millis();
+    stack
+        .set_number("SERVICE#refresher", "RUNS", "last_success_at", long_ago)
+        .await;
+    let stale = health().await;
+    assert_eq!(stale.status, 503);
+    assert_eq!(
+        (
+            &stale.body["status"],
+            &stale.body["checks"]["table"],
+            &stale.body["checks"]["refresher"]["status"]
+        ),
+        (&json!("degraded"), &json!("ok"), &json!("stale"))
+    );
+    // The next successful run makes it healthy again.
+    refresher.scheduled(deadline).await.unwrap();
+    assert_eq!(health().await.status, 200);
+}

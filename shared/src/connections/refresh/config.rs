@@ -33,6 +33,10 @@ pub struct RefreshConfig {
     /// No new claims this close to the invocation deadline: more than
     /// [`worst_case_refresh`], so a claimed refresh always finishes.
     pub deadline_margin: std::time::Duration,
+    /// How often the schedule starts a run (`REFRESH_SCHEDULE`, the
+    /// template's `rate(…)` expression): health says the refresher is stale
+    /// after three of these without a successful run.
+    pub schedule_interval: Duration,
 }
 
 impl Default for RefreshConfig {
@@ -43,6 +47,7 @@ impl Default for RefreshConfig {
             lease: Duration::seconds(150),
             failures_before_error: 5,
             deadline_margin: std::time::Duration::from_secs(90),
+            schedule_interval: Duration::minutes(5),
         }
     }
 }
@@ -70,6 +75,13 @@ impl RefreshConfig {
         Ok(Self {
             window: Duration::seconds(number("REFRESH_WINDOW_SECONDS", 600, 60..=3000)?),
             concurrency: number("REFRESH_CONCURRENCY", 16, 1..=256)? as usize,
+            schedule_interval: match config::optional("REFRESH_SCHEDULE") {
+                None => Self::default().schedule_interval,
+                Some(expression) => rate_interval(&expression).ok_or(ConfigError::Invalid {
+                    name: "REFRESH_SCHEDULE",
+                    reason: "expected rate(N minutes|hours|days)".into(),
+                })?,
+            },
             ..Self::default()
         })
     }
@@ -82,9 +94,32 @@ impl RefreshConfig {
     }
 }
 
+/// The interval of an EventBridge `rate(N unit)` expression.
+pub fn rate_interval(expression: &str) -> Option<Duration> {
+    let inner = expression.trim().strip_prefix("rate(")?.strip_suffix(')')?;
+    let (count, unit) = inner.trim().split_once(' ')?;
+    let count: i64 = count.parse().ok().filter(|n| *n > 0)?;
+    match unit.trim() {
+        "minute" | "minutes" => Some(Duration::minutes(count)),
+        "hour" | "hours" => Some(Duration::hours(count)),
+        "day" | "days" => Some(Duration::days(count)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_expressions_give_their_interval_and_others_none() {
+        assert_eq!(rate_interval("rate(5 minutes)"), Some(Duration::minutes(5)));
+        assert_eq!(rate_interval("rate(1 hour)"), Some(Duration::hours(1)));
+        assert_eq!(rate_interval("rate(2 days)"), Some(Duration::days(2)));
+        assert_eq!(rate_interval("rate(0 minutes)"), None);
+        assert_eq!(rate_interval("cron(0/5 * * * ? *)"), None);
+        assert_eq!(rate_interval("rate(5 fortnights)"), None);
+    }
 
     #[test]
     fn a_lease_and_the_deadline_margin_outlast_the_worst_refresh() {

@@ -29,6 +29,7 @@ use super::lifecycle::{self, RefreshResult};
 use super::tokens::TokenPair;
 use crate::amazon::lwa::{Lwa, LwaError, TokenGrant};
 use crate::model::connection::{ConnectionRecord, DueConnection};
+use crate::model::service::RunCounts;
 use crate::store::connections::ConnectionWrite;
 use crate::store::{Store, StoreError};
 use crate::tokens::{CipherError, TokenCipher};
@@ -356,6 +357,17 @@ impl Refresher {
         );
         // stdout, not the log subscriber: EMF must be the whole line.
         println!("{}", metrics_line(&summary, Utc::now().timestamp_millis()));
+        // For the health check; a run is not failed by its own bookkeeping.
+        let counts = RunCounts {
+            due: summary.due,
+            refreshed: summary.refreshed,
+            transient_failures: summary.transient_failures,
+            needs_reauth: summary.needs_reauth,
+            succeeded: !summary.circuit_open && !summary.key_unusable,
+        };
+        if let Err(error) = self.store.record_refresher_run(&counts, Utc::now()).await {
+            tracing::warn!(error = %error, "the run could not be recorded for the health check");
+        }
         Ok(summary)
     }
 }
