@@ -54,7 +54,7 @@ pub struct Checks {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct Health {
+pub struct HealthReport {
     /// `ok` or `degraded`.
     pub status: &'static str,
     pub version: &'static str,
@@ -66,7 +66,7 @@ pub fn assess(
     read: Option<Option<RefresherRuns>>,
     interval: chrono::Duration,
     now: DateTime<Utc>,
-) -> Health {
+) -> HealthReport {
     let schedule_interval_seconds = interval.num_seconds();
     let (table, refresher) = match read {
         None => (
@@ -101,14 +101,14 @@ pub fn assess(
     };
     let healthy = table == CheckStatus::Ok
         && matches!(refresher.status, CheckStatus::Ok | CheckStatus::NotRunYet);
-    Health {
+    HealthReport {
         status: if healthy { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
         checks: Checks { table, refresher },
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/health", tag = "service", responses((status = 200, description = "Every check passed", body = Health), (status = 503, description = "Degraded: `checks` says which", body = Health)))]
+#[utoipa::path(get, path = "/api/v1/health", tag = "service", responses((status = 200, description = "Every check passed", body = HealthReport), (status = 503, description = "Degraded: `checks` says which", body = HealthReport)))]
 pub async fn health(State(services): State<UsersServices>) -> Response {
     let read = tokio::time::timeout(TABLE_TIMEOUT, services.store.refresher_runs()).await;
     let read = match read {
