@@ -24,7 +24,7 @@ pub enum ClerkApiError {
 
 #[derive(Clone)]
 pub struct ClerkApi {
-    http: reqwest::Client,
+    http: crate::tls::Https,
     base_url: String,
     secret_key: Secret,
 }
@@ -32,12 +32,8 @@ pub struct ClerkApi {
 impl ClerkApi {
     /// `base_url` without a trailing slash, e.g. `https://api.clerk.com`.
     pub fn new(base_url: String, secret_key: Secret) -> Self {
-        let http = crate::tls::http_client()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .unwrap_or_default();
         Self {
-            http,
+            http: crate::tls::Https,
             base_url,
             secret_key,
         }

@@ -52,7 +52,7 @@ pub struct UsersServices {
 #[derive(Clone)]
 pub struct ProxyServices {
     pub access: Arc<Access>,
-    pub http: reqwest::Client,
+    pub http: crate::tls::Https,
     /// `ADS_PROXY_ALLOWED_PATHS`: empty allows every path.
     pub allowed_paths: Arc<[String]>,
 }
@@ -67,6 +67,7 @@ pub struct WebhookServices {
 /// Read once per process: the AWS clients (one SDK configuration,
 /// credentials and region resolved once, `AWS_ENDPOINT_URL` honoured), the
 /// app secrets, the table.
+#[derive(Clone)]
 pub struct Startup {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub kms: aws_sdk_kms::Client,
@@ -77,23 +78,28 @@ pub struct Startup {
 
 impl Startup {
     pub async fn from_env() -> Result<Self, ConfigError> {
+        let (sdk, mut startup) = Self::clients_from_env().await?;
+        let secret_id = config::required("APP_SECRETS_ID")?;
+        startup.secrets =
+            AppSecrets::load(&aws_sdk_secretsmanager::Client::new(&sdk), &secret_id).await?;
+        Ok(startup)
+    }
+
+    async fn clients_from_env() -> Result<(SdkConfig, Self), ConfigError> {
         let sdk = with_timeouts(
             aws_config::defaults(BehaviorVersion::latest())
                 .http_client(crate::tls::aws_http_client())
                 .load()
                 .await,
         );
-        let table = config::required("TABLE_NAME")?;
-        let secret_id = config::required("APP_SECRETS_ID")?;
-        let secrets =
-            AppSecrets::load(&aws_sdk_secretsmanager::Client::new(&sdk), &secret_id).await?;
-        Ok(Self {
+        let startup = Self {
             dynamo: aws_sdk_dynamodb::Client::new(&sdk),
             kms: aws_sdk_kms::Client::new(&sdk),
             events: aws_sdk_eventbridge::Client::new(&sdk),
-            secrets,
-            table,
-        })
+            secrets: AppSecrets::default(),
+            table: config::required("TABLE_NAME")?,
+        };
+        Ok((sdk, startup))
     }
 
     pub fn store(&self) -> Store {
@@ -181,10 +187,7 @@ impl Startup {
     pub fn proxy(&self, access: Access, allowed_paths: Vec<String>) -> ProxyServices {
         ProxyServices {
             access: Arc::new(access),
-            http: crate::tls::http_client()
-                .connect_timeout(Duration::from_secs(2))
-                .build()
-                .unwrap_or_default(),
+            http: crate::tls::Https,
             allowed_paths: allowed_paths.into(),
         }
     }
@@ -253,4 +256,111 @@ impl Startup {
             RefreshConfig::from_env()?,
         )
     }
+}
+
+/// A function's services from init to its first event. Init (`defer`)
+/// reads the configuration and builds every service once against
+/// placeholder secrets, so a missing or malformed setting still stops the
+/// function at start-up, naming it; it makes no AWS call. The first event
+/// ([`OnFirstEvent`]) reads the app secret and builds the services for
+/// real. Reading the secret during init (one Secrets Manager call and the
+/// TLS set-up of the SDK's first connection) was most of every SDK
+/// function's cold start, and a failed read crashed the environment, so API
+/// Gateway answered a bare 500; now that event gets a 503 with
+/// `Retry-After` and the next one tries again.
+pub struct Deferred<S> {
+    startup: Startup,
+    secrets: Option<(aws_sdk_secretsmanager::Client, String)>,
+    build: fn(&Startup) -> Result<S, ConfigError>,
+}
+
+impl Startup {
+    pub async fn defer<S>(
+        build: fn(&Startup) -> Result<S, ConfigError>,
+    ) -> Result<Deferred<S>, ConfigError> {
+        let (sdk, startup) = Self::clients_from_env().await?;
+        let secret_id = config::required("APP_SECRETS_ID")?;
+        build(&Self {
+            secrets: AppSecrets::placeholders(),
+            ..startup.clone()
+        })?;
+        Ok(Deferred {
+            startup,
+            secrets: Some((aws_sdk_secretsmanager::Client::new(&sdk), secret_id)),
+            build,
+        })
+    }
+
+    /// For `events-publisher`, which uses no key of the app secret.
+    pub async fn defer_without_secrets<S>(
+        build: fn(&Startup) -> Result<S, ConfigError>,
+    ) -> Result<Deferred<S>, ConfigError> {
+        let (_, startup) = Self::clients_from_env().await?;
+        build(&startup)?;
+        Ok(Deferred {
+            startup,
+            secrets: None,
+            build,
+        })
+    }
+}
+
+impl<S> Deferred<S> {
+    async fn build(&self) -> Result<S, ConfigError> {
+        match &self.secrets {
+            Some((client, secret_id)) => (self.build)(&Startup {
+                secrets: AppSecrets::load(client, secret_id).await?,
+                ..self.startup.clone()
+            }),
+            None => (self.build)(&self.startup),
+        }
+    }
+}
+
+/// The services of [`Deferred`], built on the first event that asks; a
+/// failure answers that event, and the next one tries again.
+pub struct OnFirstEvent<S> {
+    services: tokio::sync::OnceCell<S>,
+    deferred: Deferred<S>,
+}
+
+impl<S> OnFirstEvent<S> {
+    pub fn new(deferred: Deferred<S>) -> Self {
+        Self {
+            services: tokio::sync::OnceCell::new(),
+            deferred,
+        }
+    }
+
+    pub async fn get(&self) -> Result<&S, ConfigError> {
+        self.services
+            .get_or_try_init(|| self.deferred.build())
+            .await
+            .inspect_err(|error| {
+                tracing::error!(error = %error, "start-up failed; the next event tries again");
+            })
+    }
+}
+
+/// Serves an HTTP function whose router is built on the first request;
+/// while it cannot be built, every request gets a 503 with `Retry-After`.
+pub async fn serve_http(deferred: Deferred<axum::Router>) -> Result<(), lambda_http::Error> {
+    use axum::response::IntoResponse as _;
+    use tower::ServiceExt as _;
+
+    let router = Arc::new(OnFirstEvent::new(deferred));
+    lambda_http::run(tower::service_fn(move |request: lambda_http::Request| {
+        let router = Arc::clone(&router);
+        async move {
+            let response = match router.get().await {
+                Ok(router) => match router.clone().oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                },
+                Err(error) => crate::http::ApiError::unavailable(error).into_response(),
+            };
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    }))
+    .await
 }

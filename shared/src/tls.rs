@@ -4,7 +4,8 @@
 //! 2.5 MB to every binary (a third of the authorizer); ring does the same
 //! job here (TLS 1.2/1.3 to Clerk, Amazon and AWS; RS256 verification).
 
-use std::sync::Once;
+use std::sync::{LazyLock, Once};
+use std::time::Duration;
 
 /// A reqwest client builder whose TLS uses ring.
 pub fn http_client() -> reqwest::ClientBuilder {
@@ -14,6 +15,33 @@ pub fn http_client() -> reqwest::ClientBuilder {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
     reqwest::Client::builder()
+}
+
+/// The process's one client for Clerk, Amazon and the JWKS. Built on first
+/// use, so the root certificates are read once per process, and never by a
+/// function or invocation that calls none of them (one client per API read
+/// them once each, during init). Redirects are not followed: none of these
+/// APIs redirects, and following one could carry a token or the client
+/// secret to another host. Every request sets its own timeout.
+static HTTPS: LazyLock<reqwest::Client> = LazyLock::new(|| {
+    http_client()
+        .connect_timeout(Duration::from_secs(2))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+});
+
+/// A handle on [`HTTPS`]: holding one costs nothing until a request is made
+/// through it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Https;
+
+impl std::ops::Deref for Https {
+    type Target = reqwest::Client;
+
+    fn deref(&self) -> &reqwest::Client {
+        &HTTPS
+    }
 }
 
 /// The AWS SDK's HTTPS client on ring.

@@ -1,13 +1,13 @@
 //! Svix-signed Clerk events keep users in sync.
 
-use adsconnect::startup::Startup;
+use adsconnect::startup::{Startup, serve_http};
 use adsconnect::{api, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    let services = async { Startup::from_env().await?.webhook() }
+    let router = Startup::defer(|s| Ok(api::webhook_router(s.webhook()?)))
         .await
         .unwrap_or_else(|e| telemetry::exit_on_startup_error(&e));
-    lambda_http::run(api::webhook_router(services)).await
+    serve_http(router).await
 }

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use adsconnect::startup::Startup;
+use adsconnect::startup::{Startup, serve_http};
 use adsconnect::{api, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    let service = async { Startup::from_env().await?.connect_from_env() }
+    let router = Startup::defer(|s| Ok(api::start_router(Arc::new(s.connect_from_env()?))))
         .await
         .unwrap_or_else(|e| telemetry::exit_on_startup_error(&e));
-    lambda_http::run(api::start_router(Arc::new(service))).await
+    serve_http(router).await
 }

@@ -139,7 +139,7 @@ pub fn account_status(amazon: Option<&str>) -> AccountStatus {
 }
 
 pub struct AdsApi {
-    pub(super) http: reqwest::Client,
+    pub(super) http: crate::tls::Https,
     pub(super) hosts: PerRegion<String>,
     profile_url: String,
     pub(super) client_id: Secret,
@@ -148,7 +148,7 @@ pub struct AdsApi {
 impl AdsApi {
     pub fn new(config: &AmazonConfig) -> Self {
         Self {
-            http: http::client(),
+            http: crate::tls::Https,
             hosts: config.ads_urls.clone(),
             profile_url: config.profile_url.clone(),
             client_id: config.client_id.clone(),

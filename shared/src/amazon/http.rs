@@ -45,14 +45,6 @@ pub enum HttpError {
     },
 }
 
-pub fn client() -> reqwest::Client {
-    crate::tls::http_client()
-        .timeout(REQUEST_TIMEOUT)
-        .connect_timeout(Duration::from_secs(2))
-        .build()
-        .unwrap_or_default()
-}
-
 fn retry_after(response: &Response) -> Option<Duration> {
     response
         .headers()

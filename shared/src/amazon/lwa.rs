@@ -61,7 +61,7 @@ pub struct TokenGrant {
 pub struct Lwa {
     clients: PerRegion<Client>,
     scopes: Vec<String>,
-    http: reqwest::Client,
+    http: crate::tls::Https,
 }
 
 /// A PKCE pair: the challenge goes to Amazon, the verifier stays with us.
@@ -120,7 +120,7 @@ impl Lwa {
                 fe: client(&config.auth_urls.fe, "AMAZON_AUTH_URL_FE")?,
             },
             scopes: config.scopes.clone(),
-            http: http::client(),
+            http: crate::tls::Https,
         })
     }
 

@@ -40,7 +40,7 @@ struct Cached {
 pub struct JwksCache {
     issuer: String,
     url: String,
-    http: reqwest::Client,
+    http: crate::tls::Https,
     cached: RwLock<Cached>,
     /// `MIN_REFETCH_INTERVAL` unless a test shortens it.
     min_refetch: Duration,
@@ -50,14 +50,10 @@ pub struct JwksCache {
 
 impl JwksCache {
     pub fn new(issuer: String, url: String) -> Self {
-        let http = crate::tls::http_client()
-            .timeout(FETCH_TIMEOUT)
-            .build()
-            .unwrap_or_default();
         Self {
             issuer,
             url,
-            http,
+            http: crate::tls::Https,
             cached: RwLock::default(),
             min_refetch: MIN_REFETCH_INTERVAL,
             refetch: tokio::sync::Mutex::new(None),

@@ -19,14 +19,18 @@ const USER: &str = "user_2verbose";
 const CODE: &str = "ANverboseAmazonCode0123456789";
 const STATE: &str = "qW2Xy7gD9Vb1NfR0hL4mT8sA6cE3kJ5pZ0uY2iOverb";
 
-fn sample(path: &str) -> Value {
+pub(super) fn sample(path: &str) -> Value {
     let text = std::fs::read_to_string(repo_root().join("events").join(path)).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
 /// What every function is given: this stack's resources, Amazon at the
 /// stand-in, and logging as verbose as configuration allows.
-fn environment(stack: &Stack, secret_id: &str, public_pem: &str) -> Vec<(String, String)> {
+pub(super) fn environment(
+    stack: &Stack,
+    secret_id: &str,
+    public_pem: &str,
+) -> Vec<(String, String)> {
     let amazon = stack.amazon_server.uri();
     [
         ("AWS_ENDPOINT_URL", moto_endpoint()),
@@ -129,6 +133,7 @@ async fn the_most_verbose_logging_prints_no_event_header_or_body() {
             timeout: StdDuration::from_secs(10),
             env: env.clone(),
             log: Some(logs.join(format!("{name}.log"))),
+            runner: Vec::new(),
         };
         let mut function = Function::start(&spec).await.unwrap();
         let answer = function

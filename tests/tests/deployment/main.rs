@@ -6,11 +6,14 @@
 //! - `faults`: the whole stack with AWS (moto) killed or hanging mid-request,
 //!   and garbage bodies on every write route of every function;
 //! - `leaks`: every function's built binary behind the Runtime API emulator,
-//!   logging as verbosely as a deployer can set: no event, header or body.
+//!   logging as verbosely as a deployer can set: no event, header or body;
+//! - `start_up`: the built functions as Lambda starts them: no AWS call in
+//!   init, the secret read on the first event, a 503 until it can be.
 
 mod faults;
 mod happy;
 mod leaks;
+mod start_up;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

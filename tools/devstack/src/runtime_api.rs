@@ -323,6 +323,9 @@ pub struct FunctionSpec {
     pub env: Vec<(String, String)>,
     /// Where stdout and stderr are appended (CloudWatch's stand-in); discarded if `None`.
     pub log: Option<PathBuf>,
+    /// A command the bootstrap is started through (an emulator such as
+    /// `qemu-aarch64 -L /usr/aarch64-linux-gnu`); empty starts it directly.
+    pub runner: Vec<String>,
 }
 
 impl FunctionSpec {
@@ -409,6 +412,7 @@ impl FunctionSpec {
             ),
             env,
             log: None,
+            runner: Vec::new(),
         })
     }
 }
@@ -441,7 +445,14 @@ impl Function {
             .parent()
             .map(PathBuf::from)
             .unwrap_or_default();
-        let mut command = Command::new(&spec.bootstrap);
+        let mut command = match spec.runner.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(&spec.bootstrap);
+                command
+            }
+            None => Command::new(&spec.bootstrap),
+        };
         command
             .env_clear()
             .current_dir(&task_root)
