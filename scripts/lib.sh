@@ -97,13 +97,32 @@ start_local_stack() {
 
 # Debian's Chromium, for the browser tests (installed when missing).
 ensure_chromium() {
-  if [ -x /usr/bin/chromium ]; then
+  ensure_debian_packages /usr/bin/chromium chromium
+}
+
+# Debian packages, installed when `probe` (a path) is missing.
+ensure_debian_packages() {
+  local probe="$1"; shift
+  if [ -e "$probe" ]; then
     return 0
   fi
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+# qemu's user-mode aarch64 emulator and the arm64 C library and libgcc it
+# loads the arm64 bootstraps with (`qemu-aarch64 -L /usr/aarch64-linux-gnu`).
+ensure_qemu_aarch64() {
+  ensure_debian_packages /usr/bin/qemu-aarch64 qemu-user
+  ensure_debian_packages /usr/aarch64-linux-gnu/lib/libgcc_s.so.1 libc6-arm64-cross libgcc-s1-arm64-cross
+}
+
+# The aarch64 standard library (`sam build` builds the template's arm64).
+ensure_aarch64_target() {
+  rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu ||
+    rustup target add aarch64-unknown-linux-gnu
 }
 
 # The dashboard's npm packages, exactly as locked (again when the lock changes).

@@ -80,6 +80,36 @@ pub fn load_template() -> Result<serde_yaml::Value, BoxError> {
     Ok(serde_yaml::from_str(&text)?)
 }
 
+/// Every function: its `BuildProperties.Binary` and its logical id.
+pub fn functions() -> Result<Vec<(String, String)>, BoxError> {
+    let template = load_template()?;
+    let resources = template
+        .get("Resources")
+        .and_then(serde_yaml::Value::as_mapping)
+        .ok_or("template.yaml has no Resources")?;
+    Ok(resources
+        .iter()
+        .filter_map(|(id, resource)| {
+            let binary = resource
+                .get("Metadata")?
+                .get("BuildProperties")?
+                .get("Binary")?
+                .as_str()?;
+            Some((binary.to_owned(), id.as_str()?.to_owned()))
+        })
+        .collect())
+}
+
+/// The logical id of the function built from `binary` (its
+/// `BuildProperties.Binary`): `sam build` puts its bootstrap in
+/// `.aws-sam/build/<logical id>/`.
+pub fn logical_id_of(binary: &str) -> Result<String, BoxError> {
+    functions()?
+        .into_iter()
+        .find_map(|(built_from, id)| (built_from == binary).then_some(id))
+        .ok_or_else(|| format!("template.yaml has no function built from {binary}").into())
+}
+
 /// `HttpApi`'s `CorsConfiguration` (its `AllowOrigins` is a parameter; the
 /// local stack takes the origins from the variable that parameter sets).
 #[derive(Debug, Deserialize)]
