@@ -60,7 +60,7 @@ fn every_route_has_a_sample_event_and_every_sample_is_an_http_api_event() {
 async fn sample_events_are_answered_by_their_functions() {
     let stack = Stack::new().await;
     let created: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("events/clerk-webhook/user-created.json"))
+        &std::fs::read_to_string(repo_root().join("tests/clerk-payloads/user-created.json"))
             .unwrap(),
     )
     .unwrap();

@@ -19,6 +19,7 @@
 //! `scripts/dev`, which sets them all.
 
 mod emulate;
+mod sam_env;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,7 +51,8 @@ async fn main() {
         Some("proxy") => proxy(&args[1..]).await,
         Some("credentials") => credentials(&args[1..]).await,
         Some("openapi") => openapi(),
-        _ => Err("usage: adsconnect-dev provision | serve | openapi | token [user_id] [session_id] [ttl] | webhook <event.json> | signed-event <event.json> | refresh | emulate [work dir] | proxy <account_id> <METHOD> <ads path> [content-type body] | credentials <user_id> <account_id>".into()),
+        Some("sam-env") => sam_env::print(&args[1..]),
+        _ => Err("usage: adsconnect-dev provision | serve | openapi | sam-env [--host HOST] | token [user_id] [session_id] [ttl] | webhook <event.json> | signed-event <event.json> | refresh | emulate [work dir] | proxy <account_id> <METHOD> <ads path> [content-type body] | credentials <user_id> <account_id>".into()),
     };
     if let Err(error) = result {
         eprintln!("adsconnect-dev: {error}");
