@@ -26,10 +26,8 @@ use adsconnect_dev::keys::SigningKey;
 use adsconnect_tests::{Stack, WEBHOOK_SECRET, clerk_user, query_of, user_event};
 use aws_sdk_dynamodb::types::AttributeValue;
 use criterion::{Criterion, Throughput};
-use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 const ISSUER: &str = "https://clerk.bench.example";
 const APP: &str = "http://localhost:5173";
@@ -149,15 +147,17 @@ fn webhook_verification(c: &mut Criterion, id: &str, timestamp: i64, bodies: &[S
             b.iter(|| verifier.verify(&headers, &signed.body, timestamp).unwrap())
         });
         let timestamp = timestamp.to_string();
+        // The floor: the same backend's HMAC over the same bytes.
         group.bench_function(format!("hmac_sha256_{}", signed.bytes), |b| {
             b.iter(|| {
-                let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+                let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key);
+                let mut mac = ring::hmac::Context::with_key(&key);
                 mac.update(id.as_bytes());
                 mac.update(b".");
                 mac.update(timestamp.as_bytes());
                 mac.update(b".");
                 mac.update(&signed.body);
-                mac.finalize().into_bytes()
+                mac.sign()
             })
         });
     }
@@ -432,6 +432,75 @@ fn call_counts(runtime: &tokio::runtime::Runtime, stack: &Stack) -> Vec<Value> {
     rows
 }
 
+/// Row 4's overheads, resolved below moto's noise: a route and its bare
+/// DynamoDB call alternate (ABBA, so drift cancels) for `PAIRS` pairs, and
+/// the median of the pairs' differences is the overhead. Criterion's two
+/// separate medians differ by more than 100 µs between runs on moto's
+/// ±10 % of 4–6 ms; the median of 1,500 paired differences does not.
+fn paired_overheads(runtime: &tokio::runtime::Runtime, stack: &Stack) -> (f64, f64) {
+    const PAIRS: usize = 1_500;
+    let key = [
+        ("pk".to_owned(), AttributeValue::S(format!("USER#{USER}"))),
+        ("sk".to_owned(), AttributeValue::S("PROFILE".to_owned())),
+    ]
+    .into_iter()
+    .collect::<std::collections::HashMap<_, _>>();
+    let median_difference = |route: &str, bare: &dyn Fn() -> std::time::Duration| {
+        let time_route = || {
+            let started = std::time::Instant::now();
+            assert_eq!(runtime.block_on(stack.get(route, USER)).status, 200);
+            started.elapsed()
+        };
+        let mut differences: Vec<f64> = (0..PAIRS)
+            .map(|i| {
+                let (ours, floor) = if i % 2 == 0 {
+                    let ours = time_route();
+                    (ours, bare())
+                } else {
+                    let floor = bare();
+                    (time_route(), floor)
+                };
+                ours.as_secs_f64() * 1e9 - floor.as_secs_f64() * 1e9
+            })
+            .collect();
+        differences.sort_by(f64::total_cmp);
+        differences[PAIRS / 2]
+    };
+    let get_item = || {
+        let started = std::time::Instant::now();
+        runtime
+            .block_on(
+                stack
+                    .dynamo
+                    .get_item()
+                    .table_name(&stack.table)
+                    .set_key(Some(key.clone()))
+                    .send(),
+            )
+            .unwrap();
+        started.elapsed()
+    };
+    let query = || {
+        let started = std::time::Instant::now();
+        runtime
+            .block_on(
+                stack
+                    .dynamo
+                    .query()
+                    .table_name(&stack.table)
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(":pk", AttributeValue::S(format!("USER#{USER}")))
+                    .send(),
+            )
+            .unwrap();
+        started.elapsed()
+    };
+    (
+        median_difference("/api/v1/users/me", &get_item),
+        median_difference("/api/v1/users/me/full", &query),
+    )
+}
+
 fn main() {
     // `cargo test --all-targets` runs bench targets too; only `cargo bench` measures.
     if !std::env::args().any(|a| a == "--bench") {
@@ -466,6 +535,12 @@ fn main() {
     token_envelope(&mut c, &runtime, &stack);
     request_latency(&mut c, &runtime, &stack);
     c.final_summary();
+    let (me_overhead, full_overhead) = paired_overheads(&runtime, &stack);
+    println!(
+        "row 4, paired medians: /users/me +{:.0} µs over its GetItem, /users/me/full +{:.0} µs over its Query",
+        me_overhead / 1e3,
+        full_overhead / 1e3
+    );
     let counted = call_counts(&runtime, &stack);
 
     let dir = results_dir();
@@ -495,8 +570,8 @@ fn main() {
         json!({"row": 2, "name": "webhook verification, 1 MiB", "ours_ns": ns("webhook_verification", "ours_1048576"), "floor": "HMAC-SHA256, same bytes", "floor_ns": ns("webhook_verification", "hmac_sha256_1048576"), "target_ratio": 1.2}),
         json!({"row": 3, "name": "token envelope seal, cached data key", "ours_ns": ns("token_envelope", "seal")}),
         json!({"row": 3, "name": "token envelope open, cached data key", "ours_ns": ns("token_envelope", "open")}),
-        json!({"row": 4, "name": "GET /api/v1/users/me via router + moto", "ours_ns": ns("request_latency", "users_me"), "floor": "its GetItem alone", "floor_ns": ns("request_latency", "get_item_alone"), "target_overhead_ns": 100_000}),
-        json!({"row": 4, "name": "GET /api/v1/users/me/full via router + moto", "ours_ns": ns("request_latency", "users_me_full"), "floor": "its Query alone", "floor_ns": ns("request_latency", "query_alone"), "target_overhead_ns": 100_000}),
+        json!({"row": 4, "name": "GET /api/v1/users/me via router + moto", "ours_ns": ns("request_latency", "users_me"), "floor": "its GetItem alone", "floor_ns": ns("request_latency", "get_item_alone"), "overhead_ns": me_overhead, "target_overhead_ns": 100_000}),
+        json!({"row": 4, "name": "GET /api/v1/users/me/full via router + moto", "ours_ns": ns("request_latency", "users_me_full"), "floor": "its Query alone", "floor_ns": ns("request_latency", "query_alone"), "overhead_ns": full_overhead, "target_overhead_ns": 100_000}),
     ];
     let lines: Vec<String> = rows.iter().chain(&counted).map(Value::to_string).collect();
     std::fs::write(dir.join("hot_paths.jsonl"), lines.join("\n") + "\n").unwrap();
