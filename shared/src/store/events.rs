@@ -1,7 +1,7 @@
 //! Audit events (`EVENTS#<user id>` / `<connection id>#<ms>#<event id>`):
 //! kept 90 days (TTL), sorted by connection then time.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put};
+use aws_sdk_dynamodb::types::Put;
 use chrono::Duration;
 
 use super::{Item, Store, StoreError, keys, number};
@@ -69,34 +69,15 @@ impl Store {
         limit: i32,
         after: Option<&EventCursor>,
     ) -> Result<(Vec<AuditEvent>, Option<EventCursor>), StoreError> {
-        let pk = keys::events(user_id);
-        let mut query = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-            .expression_attribute_values(":prefix", AttributeValue::S(format!("{connection_id}#")))
-            .scan_index_forward(false)
-            .limit(limit);
-        if let Some(after) = after {
-            query = query.set_exclusive_start_key(Some(Self::key(pk, after.as_str())));
-        }
-        let output = query.send().await?;
-        let next = output
-            .last_evaluated_key()
-            .and_then(|key| key.get(keys::SK))
-            .and_then(|sk| sk.as_s().ok())
-            .map(|sk| EventCursor(sk.clone()));
-        let events = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| Ok(serde_dynamo::from_item(item)?))
-            .collect::<Result<_, StoreError>>()?;
-        Ok((events, next))
+        let (events, next) = self
+            .newest_first(
+                keys::events(user_id),
+                format!("{connection_id}#"),
+                limit,
+                after.map(EventCursor::as_str),
+            )
+            .await?;
+        Ok((events, next.map(EventCursor)))
     }
 }
 

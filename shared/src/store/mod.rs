@@ -160,6 +160,45 @@ impl Store {
         };
         all_items(query).await
     }
+
+    /// One page of partition `pk`'s items under `prefix`, newest (highest
+    /// sort key) first, from after the sort key `after`; and the sort key to
+    /// continue after, when there is more.
+    async fn newest_first<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        prefix: String,
+        limit: i32,
+        after: Option<&str>,
+    ) -> Result<(Vec<T>, Option<String>), StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix))
+            .scan_index_forward(false)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.set_exclusive_start_key(Some(Self::key(pk, after)));
+        }
+        let output = query.send().await?;
+        let next = output
+            .last_evaluated_key()
+            .and_then(|key| key.get(keys::SK))
+            .and_then(|sk| sk.as_s().ok())
+            .cloned();
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| Ok(serde_dynamo::from_item(item)?))
+            .collect::<Result<_, StoreError>>()?;
+        Ok((items, next))
+    }
 }
 
 /// Every item a query returns, over as many pages as it takes.

@@ -6,11 +6,11 @@
 //! seats are no longer served (the account is checked first).
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Duration, Utc};
 
 use super::tx::{Tx, TxOutcome};
-use super::{Item, Store, StoreError, keys, number};
+use super::{Store, StoreError, keys, number};
 use crate::ids::{AccountId, UserId};
 use crate::model::seats::{SeatRefresh, SeatSnapshot};
 
@@ -178,34 +178,15 @@ impl Store {
         limit: i32,
         after: Option<&HistoryCursor>,
     ) -> Result<(Vec<SeatRefresh>, Option<HistoryCursor>), StoreError> {
-        let pk = partition(user_id);
-        let mut query = self
-            .client
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-            .expression_attribute_values(":prefix", AttributeValue::S(history_prefix(account_id)))
-            .scan_index_forward(false)
-            .limit(limit);
-        if let Some(after) = after {
-            query = query.set_exclusive_start_key(Some(Self::key(pk, after.as_str())));
-        }
-        let output = query.send().await?;
-        let next = output
-            .last_evaluated_key()
-            .and_then(|key| key.get(keys::SK))
-            .and_then(|sk| sk.as_s().ok())
-            .map(|sk| HistoryCursor(sk.clone()));
-        let refreshes = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item: Item| Ok(serde_dynamo::from_item(item)?))
-            .collect::<Result<_, StoreError>>()?;
-        Ok((refreshes, next))
+        let (refreshes, next) = self
+            .newest_first(
+                partition(user_id),
+                history_prefix(account_id),
+                limit,
+                after.map(HistoryCursor::as_str),
+            )
+            .await?;
+        Ok((refreshes, next.map(HistoryCursor)))
     }
 }
 
