@@ -19,6 +19,7 @@ test("settings: only changes are sent, a bad value is shown at its field, reset,
   await expect(page.getByText("Saved.")).toBeVisible();
   expect(sent).toEqual([{ theme: "dark", date_format: "YYYY-MM-DD" }]);
   await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  await expect(page.locator("body")).toHaveCSS("background-color", "rgb(15, 23, 42)");
   await expectAccessible(page, "the settings page, dark");
   await screenshot(page, "settings-dark");
 
@@ -32,6 +33,11 @@ test("settings: only changes are sent, a bad value is shown at its field, reset,
   await page.getByRole("button", { name: "Reset to defaults" }).click();
   await expect(page.getByLabel("Theme")).toHaveValue("system");
   await expect(page.locator("html")).toHaveAttribute("data-theme", "system");
+  // "system" follows the browser's preference, either way.
+  await page.emulateMedia({ colorScheme: "light" });
+  await expect(page.locator("body")).toHaveCSS("background-color", "rgb(255, 255, 255)");
+  await page.emulateMedia({ colorScheme: "dark" });
+  await expect(page.locator("body")).toHaveCSS("background-color", "rgb(15, 23, 42)");
   await expect(page.getByLabel("Items per page (5–100)")).toHaveValue("20");
 });
 
