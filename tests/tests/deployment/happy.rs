@@ -456,3 +456,103 @@ fn function_timeouts_match_the_code_and_stay_under_api_gateways_limit() {
         assert!(budget.as_secs() < 30, "{binary}");
     }
 }
+
+/// utoipa names a schema after its type and keeps one of two types with the
+/// same name, silently describing the other's fields wrongly (a health
+/// report once displaced the connection `Health` enum). Every type deriving
+/// `ToSchema` must have a name of its own.
+#[test]
+fn no_two_schema_types_share_a_name() {
+    fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, files);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(&repo_root().join("shared/src"), &mut files);
+    let mut seen: std::collections::BTreeMap<String, PathBuf> = Default::default();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        // Macros that implement ToSchema for the type they are given first.
+        let macros: Vec<String> = text
+            .split("macro_rules! ")
+            .skip(1)
+            .filter(|body| {
+                body.split("\n}\n")
+                    .next()
+                    .unwrap_or_default()
+                    .contains("ToSchema for $")
+            })
+            .filter_map(|body| body.split_whitespace().next().map(|m| format!("{m}!(")))
+            .collect();
+        let (mut in_derive, mut pending) = (false, false);
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for (i, &line) in lines.iter().enumerate() {
+            let by_hand = line
+                .strip_prefix("impl utoipa::ToSchema for ")
+                .filter(|rest| !rest.starts_with('$'));
+            // The macro's first argument, past any doc comment.
+            let by_macro = macros
+                .iter()
+                .find_map(|m| line.strip_prefix(m.as_str()))
+                .map(|rest| match rest {
+                    "" => lines[i + 1..]
+                        .iter()
+                        .find(|l| !l.starts_with("///") && !l.starts_with("#["))
+                        .copied()
+                        .unwrap_or_default(),
+                    rest => rest,
+                });
+            if let Some(rest) = by_hand.or(by_macro) {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if let Some(other) = seen.insert(name.clone(), file.clone()) {
+                    panic!(
+                        "two ToSchema types named {name}: {} and {}",
+                        other.display(),
+                        file.display()
+                    );
+                }
+                continue;
+            }
+            in_derive |= line.starts_with("#[derive(");
+            pending |= in_derive && line.contains("ToSchema");
+            in_derive &= !line.ends_with(")]");
+            let name = ["pub struct ", "pub enum ", "struct ", "enum "]
+                .iter()
+                .find_map(|keyword| line.strip_prefix(keyword));
+            if let (true, Some(rest)) = (pending, name) {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if let Some(other) = seen.insert(name.clone(), file.clone()) {
+                    panic!(
+                        "two ToSchema types named {name}: {} and {}",
+                        other.display(),
+                        file.display()
+                    );
+                }
+                pending = false;
+            }
+        }
+    }
+    // The scan saw at least every type the document describes.
+    let document = serde_json::to_value(adsconnect::api::openapi::document()).unwrap();
+    let described = document["components"]["schemas"].as_object().unwrap();
+    // (Besides the ones `api/openapi.rs` adds by name, like API Gateway's own message.)
+    let by_name = std::fs::read_to_string(repo_root().join("shared/src/api/openapi.rs")).unwrap();
+    for name in described.keys() {
+        assert!(
+            seen.contains_key(name) || by_name.contains(&format!("\"{name}\".into()")),
+            "{name} is described but the scan missed it"
+        );
+    }
+}
