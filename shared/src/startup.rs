@@ -89,6 +89,11 @@ impl Startup {
         let sdk = with_timeouts(
             aws_config::defaults(BehaviorVersion::latest())
                 .http_client(crate::tls::aws_http_client())
+                // Lambda puts the role's credentials in the environment; the
+                // default chain would also build STS, SSO and IMDS clients.
+                .credentials_provider(
+                    aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+                )
                 .load()
                 .await,
         );

@@ -44,11 +44,63 @@ impl std::ops::Deref for Https {
     }
 }
 
-/// The AWS SDK's HTTPS client on ring.
+/// The AWS SDK's HTTPS client on ring, connecting (and reading the root
+/// certificates) on the first request rather than when an SDK client is
+/// built: the SDK validates its HTTP client in every client's constructor by
+/// building a connector, which read the certificate store during init.
 #[cfg(feature = "service")]
 pub fn aws_http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    aws_sdk_dynamodb::config::SharedHttpClient::new(ConnectOnFirstRequest(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https(),
+    ))
 }
+
+#[cfg(feature = "service")]
+mod on_first_request {
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+        SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+
+    /// Hands out connectors that ask the real client for its (cached)
+    /// connector only when a request is sent. No
+    /// `validate_base_client_config`: the real client's builds a connector.
+    #[derive(Debug)]
+    pub struct ConnectOnFirstRequest(pub SharedHttpClient);
+
+    impl HttpClient for ConnectOnFirstRequest {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(Deferred {
+                client: self.0.clone(),
+                settings: settings.clone(),
+                components: components.clone(),
+            })
+        }
+    }
+
+    #[derive(Debug)]
+    struct Deferred {
+        client: SharedHttpClient,
+        settings: HttpConnectorSettings,
+        components: RuntimeComponents,
+    }
+
+    impl HttpConnector for Deferred {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            self.client
+                .http_connector(&self.settings, &self.components)
+                .call(request)
+        }
+    }
+}
+#[cfg(feature = "service")]
+use on_first_request::ConnectOnFirstRequest;

@@ -75,8 +75,10 @@ enum Expect {
 impl Expect {
     fn check_answer(&self, answer: &Answer) -> Result<(), String> {
         match (self, &answer.outcome) {
-            (Self::Failure(expected), Outcome::Error { error_type, .. })
-                if error_type.as_deref() == Some(*expected) =>
+            // lambda_runtime reports the error's type in the body's `errorType`.
+            (Self::Failure(expected), Outcome::Error { body, .. })
+                if serde_json::from_slice::<Value>(body)
+                    .is_ok_and(|b| b["errorType"] == *expected) =>
             {
                 Ok(())
             }
@@ -147,6 +149,8 @@ struct Stack {
     aws_calls: AwsCallLog,
     key: SigningKey,
     issuer: String,
+    /// The dashboard's origin in dev.env: tokens name it as `azp`.
+    azp: String,
     webhook_secret: Secret,
 }
 
@@ -247,6 +251,12 @@ impl Stack {
             },
         );
         let issuer = local["CLERK_ISSUER"].clone();
+        let azp = local["CLERK_AUTHORIZED_PARTIES"]
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
         Self {
             events: root.join("events"),
             specs,
@@ -254,6 +264,7 @@ impl Stack {
             aws_calls,
             key,
             issuer,
+            azp,
             webhook_secret: Secret::new(webhook_secret),
         }
     }
@@ -264,11 +275,12 @@ impl Stack {
         (0..50)
             .map(|i| {
                 let user = format!("user_2cold{i}");
-                let token = self.key.session_token(
+                let token = self.key.session_token_for(
                     &self.issuer,
                     &user,
                     &format!("sess_{i}"),
                     MAX_TOKEN_LIFETIME_SECONDS,
+                    &self.azp,
                 );
                 (user, token)
             })
@@ -327,9 +339,13 @@ impl Stack {
     fn first_case(&self, function: &str) -> Case {
         let (event, expect) = match function {
             "auth-check" => {
-                let token = self
-                    .key
-                    .session_token(&self.issuer, "user_dev", "sess_dev", 300);
+                let token = self.key.session_token_for(
+                    &self.issuer,
+                    "user_dev",
+                    "sess_dev",
+                    300,
+                    &self.azp,
+                );
                 (
                     self.authorizer(&token),
                     Expect::Authorized(Some("user_dev".into())),

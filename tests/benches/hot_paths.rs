@@ -495,6 +495,21 @@ fn paired_overheads(runtime: &tokio::runtime::Runtime, stack: &Stack) -> (f64, f
             .unwrap();
         started.elapsed()
     };
+    // What a request costs in this process with no AWS call at all: the
+    // event parsed as Lambda delivers it, the router, the view serialised.
+    let mut no_call: Vec<f64> = (0..PAIRS)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            let answer = runtime.block_on(stack.get("/api/v1/settings/defaults", USER));
+            assert_eq!(answer.status, 200);
+            started.elapsed().as_secs_f64() * 1e9
+        })
+        .collect();
+    no_call.sort_by(f64::total_cmp);
+    println!(
+        "GET /api/v1/settings/defaults (no AWS call), in-process: median {:.0} µs",
+        no_call[PAIRS / 2] / 1e3
+    );
     (
         median_difference("/api/v1/users/me", &get_item),
         median_difference("/api/v1/users/me/full", &query),
@@ -565,7 +580,7 @@ fn main() {
 
     let ns = median_ns;
     let rows = [
-        json!({"row": 1, "name": "session token verification, warm key", "ours_ns": ns("token_verification", "ours"), "floor": "RSA-2048 verify, same backend", "floor_ns": ns("token_verification", "rsa_2048_verify"), "target_ratio": 1.3}),
+        json!({"row": 1, "name": "session token verification, warm key", "ours_ns": ns("token_verification", "ours"), "floor": "RSA-2048 verify, same backend", "floor_ns": ns("token_verification", "rsa_2048_verify"), "target_ratio": 1.1}),
         json!({"row": 2, "name": "webhook verification, 2 KiB", "ours_ns": ns("webhook_verification", "ours_2048"), "floor": "HMAC-SHA256, same bytes", "floor_ns": ns("webhook_verification", "hmac_sha256_2048"), "target_ratio": 1.2}),
         json!({"row": 2, "name": "webhook verification, 1 MiB", "ours_ns": ns("webhook_verification", "ours_1048576"), "floor": "HMAC-SHA256, same bytes", "floor_ns": ns("webhook_verification", "hmac_sha256_1048576"), "target_ratio": 1.2}),
         json!({"row": 3, "name": "token envelope seal, cached data key", "ours_ns": ns("token_envelope", "seal")}),
