@@ -37,6 +37,25 @@ pub fn moto_endpoint() -> String {
     })
 }
 
+/// Stores the app secret (`APP_SECRETS_ID`) as the built functions read it:
+/// every key, with the values the stack's stand-ins accept.
+pub async fn put_app_secret(secret_id: &str) {
+    let secrets =
+        aws_sdk_secretsmanager::Client::new(&provision::emulator_config(&moto_endpoint()));
+    provision::put_secret(
+        &secrets,
+        secret_id,
+        &serde_json::json!({
+            "clerk_secret_key": CLERK_SECRET_KEY,
+            "clerk_webhook_secret": WEBHOOK_SECRET,
+            "amazon_client_id": amazon_stub::CLIENT_ID,
+            "amazon_client_secret": amazon_stub::CLIENT_SECRET,
+        }),
+    )
+    .await
+    .unwrap();
+}
+
 /// The production SDK configuration (timeouts included) for `endpoint`.
 pub fn production_sdk(endpoint: &str) -> aws_config::SdkConfig {
     adsconnect::startup::with_timeouts(provision::emulator_config(endpoint))

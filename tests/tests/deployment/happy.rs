@@ -476,6 +476,20 @@ fn no_two_schema_types_share_a_name() {
     let mut files = Vec::new();
     rust_files(&repo_root().join("shared/src"), &mut files);
     let mut seen: std::collections::BTreeMap<String, PathBuf> = Default::default();
+    // The type named at the start of `rest`, once in the whole crate.
+    let mut record = |rest: &str, file: &Path| {
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if let Some(other) = seen.insert(name.clone(), file.to_path_buf()) {
+            panic!(
+                "two ToSchema types named {name}: {} and {}",
+                other.display(),
+                file.display()
+            );
+        }
+    };
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         // Macros that implement ToSchema for the type they are given first.
@@ -509,17 +523,7 @@ fn no_two_schema_types_share_a_name() {
                     rest => rest,
                 });
             if let Some(rest) = by_hand.or(by_macro) {
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if let Some(other) = seen.insert(name.clone(), file.clone()) {
-                    panic!(
-                        "two ToSchema types named {name}: {} and {}",
-                        other.display(),
-                        file.display()
-                    );
-                }
+                record(rest, &file);
                 continue;
             }
             in_derive |= line.starts_with("#[derive(");
@@ -529,17 +533,7 @@ fn no_two_schema_types_share_a_name() {
                 .iter()
                 .find_map(|keyword| line.strip_prefix(keyword));
             if let (true, Some(rest)) = (pending, name) {
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if let Some(other) = seen.insert(name.clone(), file.clone()) {
-                    panic!(
-                        "two ToSchema types named {name}: {} and {}",
-                        other.display(),
-                        file.display()
-                    );
-                }
+                record(rest, &file);
                 pending = false;
             }
         }

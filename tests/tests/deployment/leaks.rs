@@ -9,7 +9,6 @@ use std::time::Duration as StdDuration;
 use adsconnect::secrets::Secret;
 use adsconnect::webhooks::svix;
 use adsconnect_dev::keys::SigningKey;
-use adsconnect_dev::provision;
 use adsconnect_dev::runtime_api::{Function, FunctionSpec};
 use serde_json::{Value, json};
 
@@ -64,20 +63,7 @@ pub(super) fn environment(
 async fn the_most_verbose_logging_prints_no_event_header_or_body() {
     let stack = Stack::with_user(USER, "verbose@example.com").await;
     let secret_id = format!("adsconnect/{}", stack.table);
-    let secrets =
-        aws_sdk_secretsmanager::Client::new(&provision::emulator_config(&moto_endpoint()));
-    provision::put_secret(
-        &secrets,
-        &secret_id,
-        &json!({
-            "clerk_secret_key": CLERK_SECRET_KEY,
-            "clerk_webhook_secret": WEBHOOK_SECRET,
-            "amazon_client_id": adsconnect_dev::amazon_stub::CLIENT_ID,
-            "amazon_client_secret": adsconnect_dev::amazon_stub::CLIENT_SECRET,
-        }),
-    )
-    .await
-    .unwrap();
+    put_app_secret(&secret_id).await;
     let key = SigningKey::generate("ins_verbose").unwrap();
     let token = key.session_token(ISSUER, USER, "sess_2verbose", 600);
     let signature = token.rsplit('.').next().unwrap().to_owned();

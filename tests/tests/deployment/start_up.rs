@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::time::{Duration as StdDuration, Instant};
 
 use adsconnect_dev::keys::SigningKey;
-use adsconnect_dev::provision;
 use adsconnect_dev::runtime_api::{Function, FunctionSpec};
 use serde_json::{Value, json};
 
@@ -71,20 +70,7 @@ async fn init_makes_no_aws_call_and_the_secret_is_read_on_the_first_event_once_i
         "the first event reads the secret"
     );
 
-    let secrets =
-        aws_sdk_secretsmanager::Client::new(&provision::emulator_config(&moto_endpoint()));
-    provision::put_secret(
-        &secrets,
-        &secret_id,
-        &json!({
-            "clerk_secret_key": CLERK_SECRET_KEY,
-            "clerk_webhook_secret": WEBHOOK_SECRET,
-            "amazon_client_id": adsconnect_dev::amazon_stub::CLIENT_ID,
-            "amazon_client_secret": adsconnect_dev::amazon_stub::CLIENT_SECRET,
-        }),
-    )
-    .await
-    .unwrap();
+    put_app_secret(&secret_id).await;
     let second = users
         .call(me.to_string(), WAIT)
         .await
