@@ -196,6 +196,38 @@ fn token_envelope(c: &mut Criterion, runtime: &tokio::runtime::Runtime, stack: &
     assert!(kms.iter().all(|call| call == "GenerateDataKey"), "{kms:?}");
 }
 
+/// Row 4's floors: the one DynamoDB call each route makes, sent bare.
+fn bare_profile_get(runtime: &tokio::runtime::Runtime, stack: &Stack) {
+    let key = [
+        ("pk".to_owned(), AttributeValue::S(format!("USER#{USER}"))),
+        ("sk".to_owned(), AttributeValue::S("PROFILE".to_owned())),
+    ];
+    runtime
+        .block_on(
+            stack
+                .dynamo
+                .get_item()
+                .table_name(&stack.table)
+                .set_key(Some(key.into_iter().collect()))
+                .send(),
+        )
+        .unwrap();
+}
+
+fn bare_partition_query(runtime: &tokio::runtime::Runtime, stack: &Stack) {
+    runtime
+        .block_on(
+            stack
+                .dynamo
+                .query()
+                .table_name(&stack.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(format!("USER#{USER}")))
+                .send(),
+        )
+        .unwrap();
+}
+
 fn request_latency(c: &mut Criterion, runtime: &tokio::runtime::Runtime, stack: &Stack) {
     runtime.block_on(async {
         let created = stack
@@ -208,52 +240,18 @@ fn request_latency(c: &mut Criterion, runtime: &tokio::runtime::Runtime, stack: 
         assert_eq!(stack.get("/api/v1/users/me", USER).await.status, 200);
         assert_eq!(stack.get("/api/v1/users/me/full", USER).await.status, 200);
     });
-    let key = |sk: &str| {
-        [
-            ("pk".to_owned(), AttributeValue::S(format!("USER#{USER}"))),
-            ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
-        ]
-        .into_iter()
-        .collect::<std::collections::HashMap<_, _>>()
-    };
     let mut group = c.benchmark_group("request_latency");
     group.bench_function("users_me", |b| {
         b.iter(|| runtime.block_on(stack.get("/api/v1/users/me", USER)))
     });
     group.bench_function("get_item_alone", |b| {
-        b.iter(|| {
-            runtime
-                .block_on(
-                    stack
-                        .dynamo
-                        .get_item()
-                        .table_name(&stack.table)
-                        .set_key(Some(key("PROFILE")))
-                        .send(),
-                )
-                .unwrap()
-        })
+        b.iter(|| bare_profile_get(runtime, stack))
     });
     group.bench_function("users_me_full", |b| {
         b.iter(|| runtime.block_on(stack.get("/api/v1/users/me/full", USER)))
     });
     group.bench_function("query_alone", |b| {
-        b.iter(|| {
-            runtime
-                .block_on(
-                    stack
-                        .dynamo
-                        .query()
-                        .table_name(&stack.table)
-                        .key_condition_expression("pk = :pk")
-                        .expression_attribute_values(
-                            ":pk",
-                            AttributeValue::S(format!("USER#{USER}")),
-                        )
-                        .send(),
-                )
-                .unwrap()
-        })
+        b.iter(|| bare_partition_query(runtime, stack))
     });
     group.finish();
 }
@@ -439,12 +437,6 @@ fn call_counts(runtime: &tokio::runtime::Runtime, stack: &Stack) -> Vec<Value> {
 /// ±10 % of 4–6 ms; the median of 1,500 paired differences does not.
 fn paired_overheads(runtime: &tokio::runtime::Runtime, stack: &Stack) -> (f64, f64) {
     const PAIRS: usize = 1_500;
-    let key = [
-        ("pk".to_owned(), AttributeValue::S(format!("USER#{USER}"))),
-        ("sk".to_owned(), AttributeValue::S("PROFILE".to_owned())),
-    ]
-    .into_iter()
-    .collect::<std::collections::HashMap<_, _>>();
     let median_difference = |route: &str, bare: &dyn Fn() -> std::time::Duration| {
         let time_route = || {
             let started = std::time::Instant::now();
@@ -466,35 +458,15 @@ fn paired_overheads(runtime: &tokio::runtime::Runtime, stack: &Stack) -> (f64, f
         differences.sort_by(f64::total_cmp);
         differences[PAIRS / 2]
     };
-    let get_item = || {
-        let started = std::time::Instant::now();
-        runtime
-            .block_on(
-                stack
-                    .dynamo
-                    .get_item()
-                    .table_name(&stack.table)
-                    .set_key(Some(key.clone()))
-                    .send(),
-            )
-            .unwrap();
-        started.elapsed()
+    let timed = |call: fn(&tokio::runtime::Runtime, &Stack)| {
+        move || {
+            let started = std::time::Instant::now();
+            call(runtime, stack);
+            started.elapsed()
+        }
     };
-    let query = || {
-        let started = std::time::Instant::now();
-        runtime
-            .block_on(
-                stack
-                    .dynamo
-                    .query()
-                    .table_name(&stack.table)
-                    .key_condition_expression("pk = :pk")
-                    .expression_attribute_values(":pk", AttributeValue::S(format!("USER#{USER}")))
-                    .send(),
-            )
-            .unwrap();
-        started.elapsed()
-    };
+    let get_item = timed(bare_profile_get);
+    let query = timed(bare_partition_query);
     // What a request costs in this process with no AWS call at all: the
     // event parsed as Lambda delivers it, the router, the view serialised.
     let mut no_call: Vec<f64> = (0..PAIRS)
