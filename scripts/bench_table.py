@@ -2,8 +2,10 @@
 
 Reads $CARGO_TARGET_DIR/bench-results/*.jsonl (written by the bench targets
 and scripts/bench-peers) and $CARGO_TARGET_DIR/lambda-sizes; prints the table
-and writes it to bench-results/table.md. Each row: our figure, the peer's or
-the floor's from the same run, the ratio, the target and whether it is met.
+and writes it to bench-results/table.md, and the main table into
+docs/performance.md between its bench-table markers (the docs show the last
+run). Each row: our figure, the peer's or the floor's from the same run, the
+ratio, the target (the bench's own, where it records one) and whether it is met.
 """
 
 import json
@@ -15,6 +17,8 @@ from pathlib import Path
 
 target = Path(os.environ.get("CARGO_TARGET_DIR", "target"))
 results = target / "bench-results"
+docs_page = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+DOCS_START, DOCS_END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
 
 
 def load(name):
@@ -44,8 +48,10 @@ by_name = {r["name"]: r for r in hot}
 verify = by_name.get("session token verification, warm key")
 if verify:
     ratio = verify["ours_ns"] / verify["floor_ns"]
+    # The target is the bench's (hot_paths.rs records it with the row).
+    limit = verify.get("target_ratio", 1.1)
     rows.append(("1", "session token verification, warm key", duration(verify["ours_ns"]), verify["floor"],
-                 duration(verify["floor_ns"]), f"{ratio:.2f}×", "≤ 1.3×", verdict(ratio <= 1.3)))
+                 duration(verify["floor_ns"]), f"{ratio:.2f}×", f"≤ {limit:g}×", verdict(ratio <= limit)))
     for peer in peers:
         if peer["peer"].startswith("@clerk/backend"):
             faster = peer["ns_per_op"] / verify["ours_ns"]
@@ -58,8 +64,9 @@ for size, label in ((2048, "2 KiB"), (1048576, "1 MiB")):
     if not ours:
         continue
     ratio = ours["ours_ns"] / ours["floor_ns"]
+    limit = ours.get("target_ratio", 1.2)
     rows.append(("2", f"webhook verification, {label}", duration(ours["ours_ns"]), ours["floor"],
-                 duration(ours["floor_ns"]), f"{ratio:.2f}×", "≤ 1.2×", verdict(ratio <= 1.2)))
+                 duration(ours["floor_ns"]), f"{ratio:.2f}×", f"≤ {limit:g}×", verdict(ratio <= limit)))
     for peer in peers:
         if peer.get("body_bytes") == size:
             faster = peer["ns_per_op"] / ours["ours_ns"]
@@ -90,8 +97,8 @@ for r in load("refresher.jsonl"):
 
 for r in load("cold_start.jsonl"):
     if r["row"] == 7:
-        calls = r["aws_calls_at_init"]
-        rows.append(("7", f'init {r["function"]} (AWS calls during init: {calls})', f'{r["init_ms"]:.1f} ms',
+        init_calls = r["aws_calls_at_init"]
+        rows.append(("7", f'init {r["function"]} (AWS calls during init: {init_calls})', f'{r["init_ms"]:.1f} ms',
                      f'{r["peer"]} init', f'{r["peer_init_ms"]:.1f} ms', f'{r["init_ratio"]:.2f}×',
                      f'≤ {r["target_ratio"]:g}×, ≤ 1 call', verdict(r["meets"])))
         rows.append(("7", f'cold start {r["function"]}, to first answer', f'{r["total_ms"]:.1f} ms',
@@ -111,19 +118,12 @@ for r in load("cold_start.jsonl"):
         rows.append(("8", r["name"], f'{r["ours_mb"]:.1f} MB', "", "", "", f'≤ {r["target_mb"]} MB',
                      verdict(r["ours_mb"] <= r["target_mb"])))
 
-cpu = "unknown CPU"
-try:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-except OSError:
-    pass
-out = [f"Measured {date.today().isoformat()} on {platform.machine()}, {cpu}, {os.cpu_count()} cores "
+out = [f"Measured {date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} cores "
        f"(medians; peers run in the same `scripts/bench` run).", "",
        "| row | measure | ours | peer / floor | its figure | ratio | target | met |",
        "|---|---|---|---|---|---|---|---|"]
 out += ["| " + " | ".join(r) + " |" for r in rows]
+main_table = "\n".join(out) + "\n"
 if calls:
     out += ["", "Row 5: AWS calls per operation (SDK interceptor)", "",
             "| operation | DynamoDB | KMS |", "|---|---|---|"]
@@ -134,3 +134,12 @@ if calls:
 text = "\n".join(out) + "\n"
 (results / "table.md").write_text(text)
 sys.stdout.write(text)
+
+# Row 5's counts are asserted by the tests and documented in
+# docs/data-model.md; the docs page takes the measured table only.
+if rows and docs_page.exists():
+    page = docs_page.read_text()
+    if DOCS_START in page and DOCS_END in page:
+        before, rest = page.split(DOCS_START, 1)
+        after = rest.split(DOCS_END, 1)[1]
+        docs_page.write_text(f"{before}{DOCS_START}\n{main_table}{DOCS_END}{after}")
