@@ -19,15 +19,13 @@ pub mod tls;
 #[cfg(feature = "service")]
 pub mod amazon;
 #[cfg(feature = "service")]
-pub mod api;
-#[cfg(feature = "service")]
 pub mod clerk_api;
 #[cfg(feature = "service")]
 pub mod connections;
 #[cfg(feature = "service")]
 pub mod credentials;
 #[cfg(feature = "service")]
-pub mod http;
+pub mod entrypoints;
 #[cfg(feature = "service")]
 pub mod model;
 #[cfg(feature = "service")]

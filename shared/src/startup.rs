@@ -362,7 +362,9 @@ pub async fn serve_http(deferred: Deferred<axum::Router>) -> Result<(), lambda_h
                     Ok(response) => response,
                     Err(never) => match never {},
                 },
-                Err(error) => crate::http::ApiError::unavailable(error).into_response(),
+                Err(error) => {
+                    crate::entrypoints::http::ApiError::unavailable(error).into_response()
+                }
             };
             Ok::<_, std::convert::Infallible>(response)
         }

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use adsconnect::amazon::{AmazonConfig, PerRegion};
-use adsconnect::api;
 use adsconnect::connections::connection_id_for;
 use adsconnect::connections::consent::ConnectService;
 use adsconnect::connections::lifecycle::{self, Consent};
 use adsconnect::connections::refresh::{RefreshConfig, Refresher};
 use adsconnect::connections::tokens::TokenPair;
+use adsconnect::entrypoints::http as api;
 use adsconnect::ids::UserId;
 use adsconnect::model::connection::{ConnectionRecord, DueConnection};
 use adsconnect::secrets::Secret;

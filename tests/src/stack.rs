@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use adsconnect::amazon::AmazonConfig;
-use adsconnect::api;
 use adsconnect::connections::consent::{ConnectService, ReturnPolicy};
 use adsconnect::connections::refresh::RefreshConfig;
+use adsconnect::entrypoints::http as api;
 use adsconnect::secrets::{AppSecrets, Secret};
 use adsconnect::startup::Startup;
 use adsconnect::store::Store;

@@ -1,9 +1,9 @@
 //! The connections put to work: calls through `ads-proxy` and credentials
 //! from the `credentials` function, as a browser and a backend make them.
 
-use adsconnect::api;
 use adsconnect::connections::access::Access;
 use adsconnect::connections::refresh::RefreshConfig;
+use adsconnect::entrypoints::http as api;
 use axum::Router;
 
 use crate::stack::{Request, Response, Stack};

@@ -1,8 +1,9 @@
 //! `ANY /api/v1/accounts/{id}/ads/{proxy+}`: Ads API calls for the caller's
 //! account, credentials injected.
 
+use adsconnect::entrypoints::http as api;
 use adsconnect::startup::{Startup, serve_http};
-use adsconnect::{api, telemetry};
+use adsconnect::telemetry;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,7 +1,8 @@
 //! Svix-signed Clerk events keep users in sync.
 
+use adsconnect::entrypoints::http as api;
 use adsconnect::startup::{Startup, serve_http};
-use adsconnect::{api, telemetry};
+use adsconnect::telemetry;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use adsconnect::entrypoints::http as api;
 use adsconnect::startup::{Startup, serve_http};
-use adsconnect::{api, telemetry};
+use adsconnect::telemetry;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

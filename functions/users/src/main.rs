@@ -1,8 +1,9 @@
 //! User profile, session, settings, connection and account endpoints (and
 //! the public health and OpenAPI routes).
 
+use adsconnect::entrypoints::http as api;
 use adsconnect::startup::{Startup, serve_http};
-use adsconnect::{api, telemetry};
+use adsconnect::telemetry;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

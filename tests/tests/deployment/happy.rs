@@ -339,7 +339,7 @@ fn the_committed_openapi_document_is_the_one_the_code_serves() {
         &std::fs::read(repo_root().join("web/openapi.json")).expect("web/openapi.json"),
     )
     .expect("web/openapi.json is JSON");
-    let served = serde_json::to_value(adsconnect::api::openapi::document()).unwrap();
+    let served = serde_json::to_value(adsconnect::entrypoints::http::openapi::document()).unwrap();
     assert!(
         committed == served,
         "web/openapi.json differs from the code's document: run scripts/openapi and commit it"
@@ -539,7 +539,8 @@ fn no_two_schema_types_share_a_name() {
         }
     }
     // The scan saw at least every type the document describes.
-    let document = serde_json::to_value(adsconnect::api::openapi::document()).unwrap();
+    let document =
+        serde_json::to_value(adsconnect::entrypoints::http::openapi::document()).unwrap();
     let described = document["components"]["schemas"].as_object().unwrap();
     // (Besides the ones `api/openapi.rs` adds by name, like API Gateway's own message.)
     let by_name = std::fs::read_to_string(repo_root().join("shared/src/api/openapi.rs")).unwrap();

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use adsconnect::api;
+use adsconnect::entrypoints::http as api;
 use adsconnect::secrets::Secret;
 use adsconnect::startup::WebhookServices;
 use adsconnect::webhooks::svix::SvixVerifier;

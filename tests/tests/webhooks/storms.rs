@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use adsconnect::api;
+use adsconnect::entrypoints::http as api;
 use adsconnect::model::connection::DueConnection;
 use adsconnect::model::event::{AuditEvent, EventKind};
 use adsconnect::secrets::Secret;

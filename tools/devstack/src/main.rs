@@ -64,7 +64,7 @@ async fn main() {
 fn openapi() -> Result<(), BoxError> {
     println!(
         "{}",
-        serde_json::to_string_pretty(adsconnect::api::openapi::document())?
+        serde_json::to_string_pretty(adsconnect::entrypoints::http::openapi::document())?
     );
     Ok(())
 }
@@ -140,11 +140,11 @@ async fn serve() -> Result<(), BoxError> {
     let connect = Arc::new(startup.connect_from_env()?);
     let api = LocalApi {
         verifier: Arc::new(verifier),
-        users: adsconnect::api::users_router(startup.users_from_env()?),
-        clerk_webhook: adsconnect::api::webhook_router(startup.webhook()?),
-        oauth_start: adsconnect::api::start_router(Arc::clone(&connect)),
-        oauth_callback: adsconnect::api::callback_router(connect),
-        ads_proxy: adsconnect::api::proxy_router(startup.proxy_from_env()?),
+        users: adsconnect::entrypoints::http::users_router(startup.users_from_env()?),
+        clerk_webhook: adsconnect::entrypoints::http::webhook_router(startup.webhook()?),
+        oauth_start: adsconnect::entrypoints::http::start_router(Arc::clone(&connect)),
+        oauth_callback: adsconnect::entrypoints::http::callback_router(connect),
+        ads_proxy: adsconnect::entrypoints::http::proxy_router(startup.proxy_from_env()?),
         cors_origins: comma_list("ALLOWED_RETURN_ORIGINS"),
         dev_tokens: comma_list("CLERK_AUTHORIZED_PARTIES")
             .into_iter()

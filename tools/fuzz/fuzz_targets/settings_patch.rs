@@ -12,7 +12,7 @@
 
 #![no_main]
 
-use adsconnect::http::{ApiError, StrictJson};
+use adsconnect::entrypoints::http::{ApiError, StrictJson};
 use adsconnect::settings::{Settings, SettingsPatch};
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
@@ -22,7 +22,7 @@ use futures::executor::block_on;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
-/// `adsconnect::http::json::MAX_JSON_BODY_BYTES` (not exported).
+/// `adsconnect::entrypoints::http::json::MAX_JSON_BODY_BYTES` (not exported).
 const MAX_JSON_BODY_BYTES: usize = 16 * 1024;
 
 fn extract(body: &[u8]) -> Result<SettingsPatch, ApiError> {

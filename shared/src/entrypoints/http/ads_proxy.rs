@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use chrono::Duration;
 
+use super::{ApiError, Caller};
 use crate::amazon::proxy::{
     self, MAX_REQUEST_BYTES, Outbound, ProxyError, is_allowed, is_clean_path,
 };
 use crate::connections::access::AccessError;
-use crate::http::{ApiError, Caller};
 use crate::ids::AccountId;
 use crate::startup::ProxyServices;
 
@@ -59,12 +59,12 @@ impl From<ProxyError> for ApiError {
     params(("id" = String, Path, description = "Account id"), ("proxy" = String, Path, description = "The Ads API path, e.g. `sp/campaigns/list`; any method (GET, POST, PUT, PATCH, DELETE), query and body are passed through")),
     responses(
         (status = 200, description = "Amazon's status, body and meaningful headers (Content-Type, Retry-After, Location, request ids), whatever they are"),
-        (status = 400, description = "A path with empty, `.`/`..` or encoded-slash segments", body = crate::http::ErrorResponse),
-        (status = 404, description = "Not found, or not the caller's; or the path is not in ADS_PROXY_ALLOWED_PATHS (PATH_NOT_ALLOWED)", body = crate::http::ErrorResponse),
-        (status = 409, description = "The account's connection needs re-authorization (its connection_id in the error)", body = crate::http::ErrorResponse),
-        (status = 413, description = "Body over 4 MiB", body = crate::http::ErrorResponse),
-        (status = 502, description = "Amazon did not answer, or answered more than 4 MiB", body = crate::http::ErrorResponse),
-        (status = 503, description = "Credentials unavailable", body = crate::http::ErrorResponse),
+        (status = 400, description = "A path with empty, `.`/`..` or encoded-slash segments", body = crate::entrypoints::http::ErrorResponse),
+        (status = 404, description = "Not found, or not the caller's; or the path is not in ADS_PROXY_ALLOWED_PATHS (PATH_NOT_ALLOWED)", body = crate::entrypoints::http::ErrorResponse),
+        (status = 409, description = "The account's connection needs re-authorization (its connection_id in the error)", body = crate::entrypoints::http::ErrorResponse),
+        (status = 413, description = "Body over 4 MiB", body = crate::entrypoints::http::ErrorResponse),
+        (status = 502, description = "Amazon did not answer, or answered more than 4 MiB", body = crate::entrypoints::http::ErrorResponse),
+        (status = 503, description = "Credentials unavailable", body = crate::entrypoints::http::ErrorResponse),
     ),
     security(("clerk_session" = []))
 )]

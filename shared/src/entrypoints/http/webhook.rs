@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::http::{ApiError, ErrorResponse};
+use super::{ApiError, ErrorResponse};
 use crate::startup::WebhookServices;
 use crate::store::deliveries::WebhookWrite;
 use crate::webhooks::MAX_BODY_BYTES;

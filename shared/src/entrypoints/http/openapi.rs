@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OneOfBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{ErrorBody, ErrorResponse};
+use super::{ErrorBody, ErrorResponse};
 use crate::ids::{AccountId, ConnectionId, OrgId, SessionId, UserId};
 use crate::settings::{ItemsPerPage, RefreshIntervalHours, Timezone};
 

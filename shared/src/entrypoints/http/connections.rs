@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::amazon::{ConnectRequest, ConnectStart, begin};
 use super::views::{AccountView, ConnectionView, EventView};
+use super::{ApiError, Caller, ErrorResponse, NoInput, StrictJsonOrEmpty, StrictQuery};
 use crate::connections::manage::{Removed, SYNC_INTERVAL_SECONDS, Synced};
-use crate::http::{ApiError, Caller, ErrorResponse, NoInput, StrictJsonOrEmpty, StrictQuery};
 use crate::ids::ConnectionId;
 use crate::model::connection::ConnectionRecord;
 use crate::startup::UsersServices;

@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::views::{AccountStats, AccountView, ConnectionView, UserView};
-use crate::http::{ApiError, Caller, ErrorResponse};
+use super::{ApiError, Caller, ErrorResponse};
 use crate::ids::UserId;
 use crate::model::user::UserRecord;
 use crate::settings::Settings;

@@ -5,8 +5,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::users::{current_user, provision, user_deleted};
+use super::{ApiError, Caller, ErrorResponse, NoInput, StrictJson};
 use crate::connections::manage::SettingsUpdate;
-use crate::http::{ApiError, Caller, ErrorResponse, NoInput, StrictJson};
 use crate::ids::UserId;
 use crate::settings::{Settings, SettingsPatch};
 use crate::startup::UsersServices;

@@ -2,7 +2,9 @@
 //! composed here. Handlers are HTTP → use case → view. Each function's
 //! `main` builds its services at start-up (`crate::startup`) and hands the
 //! router to `lambda_http`; tests and the local stack serve the very same
-//! routers.
+//! routers. Beside them, the HTTP plumbing every router shares: the error
+//! envelope, request ids, the caller's identity, strict JSON bodies and the
+//! time budget.
 
 pub mod accounts;
 pub mod ads_proxy;
@@ -16,14 +18,28 @@ pub mod users;
 pub mod views;
 pub mod webhook;
 
+mod deadline;
+mod error;
+mod identity;
+mod input;
+mod json;
+mod request_id;
+
+pub use deadline::deadline_of;
+pub use error::{ApiError, ErrorBody, ErrorResponse};
+pub use identity::Caller;
+pub use input::{NoInput, StrictQuery};
+pub use json::{MAX_JSON_BODY_BYTES, StrictJson, StrictJsonOrEmpty};
+pub use request_id::{current_request_id, with_request_id};
+
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
 
 use crate::budget::timeouts;
 use crate::connections::consent::ConnectService;
-use crate::http;
 use crate::startup::{ProxyServices, UsersServices, WebhookServices};
 
 /// The `users` function: profile, session, settings, connections, accounts,
@@ -38,12 +54,12 @@ pub fn users_router(services: UsersServices) -> Router {
         .merge(accounts::routes())
         .merge(seats::routes())
         .with_state(services);
-    http::finish(api, timeouts::USERS)
+    finish(api, timeouts::USERS)
 }
 
 /// `oauth-start`: `POST /api/v1/amazon/connect`.
 pub fn start_router(service: Arc<ConnectService>) -> Router {
-    http::finish(
+    finish(
         Router::new()
             .route("/api/v1/amazon/connect", post(amazon::connect))
             .with_state(service),
@@ -55,7 +71,7 @@ pub fn start_router(service: Arc<ConnectService>) -> Router {
 /// `POST /api/v1/amazon/complete` — the same service and data-key cache,
 /// and the completion's discovery needs the callback's time budget.
 pub fn callback_router(service: Arc<ConnectService>) -> Router {
-    http::finish(
+    finish(
         Router::new()
             .route("/api/v1/amazon/callback", get(amazon::callback))
             .route("/api/v1/amazon/complete", post(amazon::complete))
@@ -66,7 +82,7 @@ pub fn callback_router(service: Arc<ConnectService>) -> Router {
 
 /// `ads-proxy`: `ANY /api/v1/accounts/{id}/ads/{proxy+}`.
 pub fn proxy_router(services: ProxyServices) -> Router {
-    http::finish(
+    finish(
         ads_proxy::routes().with_state(services),
         timeouts::ADS_PROXY,
     )
@@ -74,8 +90,22 @@ pub fn proxy_router(services: ProxyServices) -> Router {
 
 /// `clerk-webhook`: `POST /webhooks/clerk`.
 pub fn webhook_router(services: WebhookServices) -> Router {
-    http::finish(
+    finish(
         webhook::routes().with_state(services),
         timeouts::CLERK_WEBHOOK,
     )
+}
+
+/// The router a function serves, wrapped with what every response needs:
+/// the time budget of a function whose timeout is `timeout`, request ids,
+/// JSON 404/405 envelopes.
+pub fn finish(router: Router, timeout: Duration) -> Router {
+    router
+        .fallback(|| async { ApiError::not_found("ROUTE_NOT_FOUND", "no such route") })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(axum::middleware::from_fn_with_state(
+            timeout,
+            deadline::within_deadline,
+        ))
+        .layer(axum::middleware::from_fn(with_request_id))
 }

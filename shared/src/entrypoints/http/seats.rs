@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::connections::{PageQuery, decode_cursor, invalid_cursor, page_limit};
+use super::{ApiError, Caller, ErrorResponse, StrictJsonOrEmpty, StrictQuery};
 use crate::connections::seats::{SEAT_REFRESH_INTERVAL_SECONDS, SeatsRefreshed};
-use crate::http::{ApiError, Caller, ErrorResponse, StrictJsonOrEmpty, StrictQuery};
 use crate::ids::AccountId;
 use crate::model::account::{AccountRecord, NativeIds};
 use crate::model::seats::{RefreshOutcome, Seat, SeatRefresh, SeatSnapshot};

@@ -13,10 +13,10 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use super::views::ConnectionView;
+use super::{ApiError, Caller, ErrorResponse, StrictJson, StrictJsonOrEmpty};
 use crate::budget;
 use crate::connections::completion::is_completion;
 use crate::connections::consent::{BeginError, ConnectService, ConsentStart, Failure, Redirect};
-use crate::http::{ApiError, Caller, ErrorResponse, StrictJson, StrictJsonOrEmpty};
 use crate::ids::{ConnectionId, UserId};
 use crate::model::region::Region;
 
