@@ -542,8 +542,10 @@ fn no_two_schema_types_share_a_name() {
     let document =
         serde_json::to_value(adsconnect::entrypoints::http::openapi::document()).unwrap();
     let described = document["components"]["schemas"].as_object().unwrap();
-    // (Besides the ones `api/openapi.rs` adds by name, like API Gateway's own message.)
-    let by_name = std::fs::read_to_string(repo_root().join("shared/src/api/openapi.rs")).unwrap();
+    // (Besides the ones `entrypoints/http/openapi.rs` adds by name, like API Gateway's own message.)
+    let by_name =
+        std::fs::read_to_string(repo_root().join("shared/src/entrypoints/http/openapi.rs"))
+            .unwrap();
     for name in described.keys() {
         assert!(
             seen.contains_key(name) || by_name.contains(&format!("\"{name}\".into()")),
