@@ -125,8 +125,39 @@ ensure_aarch64_target() {
     rustup target add aarch64-unknown-linux-gnu
 }
 
-# The dashboard's npm packages, exactly as locked (again when the lock changes).
+# The Node.js LTS the dashboard is built and tested with. A machine whose own
+# node is an older line (or not an LTS) gets this one from the npm registry
+# (node-<os>-<arch>, the official binary as an npm package) in .tools/node,
+# first on PATH from then on; npm and npx are the machine's, run by that node.
+NODE_LTS_VERSION=24.22.3
+ensure_node() {
+  local major="${NODE_LTS_VERSION%%.*}"
+  if node -e "process.exit(process.release.lts && +process.versions.node.split('.')[0] >= $major ? 0 : 1)" 2>/dev/null; then
+    return 0
+  fi
+  local dir="$ROOT/.tools/node"
+  if [ "$("$dir/bin/node" --version 2>/dev/null)" != "v$NODE_LTS_VERSION" ]; then
+    local os arch tmp
+    os="$(uname -s | tr 'A-Z' 'a-z')"
+    case "$(uname -m)" in
+      x86_64) arch=x64 ;;
+      aarch64 | arm64) arch=arm64 ;;
+      *) echo "no Node.js package for $(uname -m)" >&2; return 1 ;;
+    esac
+    tmp="$(mktemp -d)"
+    # npm pack checks the tarball against the registry's integrity hash.
+    (cd "$tmp" && npm pack --silent "node-$os-$arch@$NODE_LTS_VERSION" >/dev/null)
+    rm -rf "$dir" && mkdir -p "$dir"
+    tar xzf "$tmp"/node-*.tgz -C "$dir" --strip-components=1
+    rm -rf "$tmp"
+  fi
+  export PATH="$dir/bin:$PATH"
+}
+
+# The dashboard's npm packages, exactly as locked (again when the lock changes),
+# installed by the Node.js LTS above.
 ensure_web_packages() {
+  ensure_node
   local stamp="$ROOT/web/node_modules/.package-lock.json.stamp"
   if ! cmp -s "$ROOT/web/package-lock.json" "$stamp"; then
     (cd "$ROOT/web" && npm ci --no-audit --no-fund --loglevel=error)
