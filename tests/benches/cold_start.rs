@@ -21,8 +21,8 @@ use adsconnect::auth::MAX_TOKEN_LIFETIME_SECONDS;
 use adsconnect::secrets::Secret;
 use adsconnect::webhooks::svix;
 use adsconnect_dev::apigw::ClientRequest;
-use adsconnect_dev::aws_calls::AwsCallLog;
 use adsconnect_dev::keys::{DEV_KID, SigningKey};
+use adsconnect_dev::moto_proxy::MotoProxy;
 use adsconnect_dev::runtime_api::{Answer, Function, FunctionSpec, Outcome};
 use adsconnect_dev::{amazon_stub, provision};
 use serde_json::{Value, json};
@@ -146,7 +146,7 @@ struct Stack {
     specs: HashMap<&'static str, FunctionSpec>,
     /// The same functions with their AWS calls passing through `aws_calls`.
     counted: HashMap<&'static str, FunctionSpec>,
-    aws_calls: AwsCallLog,
+    aws_calls: MotoProxy,
     key: SigningKey,
     issuer: String,
     /// The dashboard's origin in dev.env: tokens name it as `azp`.
@@ -169,9 +169,9 @@ impl Stack {
     /// As `scripts/lambda-emulation` does: dev.env, with its own table, key
     /// and secret in moto, and the dev key's public half as `CLERK_JWT_KEY`.
     async fn provision(moto: &str, lambda_dir: &Path, logs: &Path) -> Self {
-        let (counter, aws_calls) = adsconnect_dev::aws_calls::start(moto)
+        let aws_calls = MotoProxy::start(moto)
             .await
-            .expect("the AWS call counter");
+            .expect("the pass-through that counts AWS calls");
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .expect("the workspace root")
@@ -232,7 +232,7 @@ impl Stack {
             let mut through_counter = spec.clone();
             for (key, value) in &mut through_counter.env {
                 if key == "AWS_ENDPOINT_URL" {
-                    *value = format!("http://{counter}");
+                    value.clone_from(&aws_calls.endpoint);
                 }
             }
             counted.insert(name, through_counter);
@@ -657,7 +657,7 @@ async fn main() {
         let run = cold_start(spec, stack.first_case(name))
             .await
             .unwrap_or_else(|e| panic!("{name}: {e} (logs in {})", logs.display()));
-        init_calls.insert(name, stack.aws_calls.before(run.initialised_at));
+        init_calls.insert(name, stack.aws_calls.calls_before(run.initialised_at));
     }
 
     // Rotating the order each round spreads the machine's noise over all of them.

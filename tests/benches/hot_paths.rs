@@ -259,7 +259,7 @@ fn request_latency(c: &mut Criterion, runtime: &tokio::runtime::Runtime, stack: 
 /// Sends each route and event once and counts the AWS calls it made.
 fn call_counts(runtime: &tokio::runtime::Runtime, stack: &Stack) -> Vec<Value> {
     use adsconnect_dev::amazon_stub::{Login, profile};
-    use adsconnect_dev::dsp_stub::{
+    use adsconnect_dev::amazon_stub::{
         agency_profile, amc_account, amc_instance, dsp_advertisers, seats,
     };
     use adsconnect_tests::{Request, session_event};

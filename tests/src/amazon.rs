@@ -16,9 +16,10 @@ use adsconnect::ids::UserId;
 use adsconnect::model::connection::{ConnectionRecord, DueConnection};
 use adsconnect::secrets::Secret;
 use adsconnect::tokens::TokenCipher;
-use adsconnect_dev::amazon_stub::{self, Login, profile};
+use adsconnect_dev::amazon_stub::{
+    self, Login, agency_profile, amc_account, amc_instance, dsp_advertisers, profile, seats,
+};
 use adsconnect_dev::apigw::ClientRequest;
-use adsconnect_dev::dsp_stub::{agency_profile, amc_account, amc_instance, dsp_advertisers, seats};
 use axum::Router;
 use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
@@ -68,34 +69,46 @@ pub fn amazon_login(
 }
 
 /// A login called `name` (its LWA user id `amzn1.account.<name>`) that sees
-/// seller profiles `profiles` in NA.
-pub fn na_seller(name: &str, profiles: &[u64]) -> Login {
+/// the seller profiles `profiles` (id, profile name) in NA.
+pub fn na_login(name: &str, profiles: &[(u64, &str)]) -> Login {
     amazon_login(
         json!({"user_id": format!("amzn1.account.{name}"), "name": name, "email": format!("{name}@example.com")}),
         vec![(
             "na",
             profiles
                 .iter()
-                .map(|id| profile(*id, "US", &format!("{name} {id}"), "seller"))
+                .map(|(id, profile_name)| profile(*id, "US", profile_name, "seller"))
                 .collect(),
         )],
         vec![],
     )
 }
 
-/// The seller of the fault tests: two profiles in NA, one in the EU.
+/// [`na_login`] with profiles named `<name> <id>`.
+pub fn na_seller(name: &str, profiles: &[u64]) -> Login {
+    let names: Vec<String> = profiles.iter().map(|id| format!("{name} {id}")).collect();
+    let profiles: Vec<(u64, &str)> = profiles
+        .iter()
+        .zip(&names)
+        .map(|(id, name)| (*id, name.as_str()))
+        .collect();
+    na_login(name, &profiles)
+}
+
+/// The seller most tests connect: two profiles in NA (5001 US, 5002 CA),
+/// one in the EU (5101 DE).
 pub fn seller() -> Login {
     amazon_login(
-        json!({"user_id": "amzn1.account.FAULTS", "name": "Fault Seller", "email": "f@example.com"}),
+        json!({"user_id": "amzn1.account.SELLER", "name": "Seller", "email": "seller@example.com"}),
         vec![
             (
                 "na",
                 vec![
-                    profile(7001, "US", "Faults US", "seller"),
-                    profile(7002, "CA", "Faults CA", "seller"),
+                    profile(5001, "US", "Seller US", "seller"),
+                    profile(5002, "CA", "Seller CA", "seller"),
                 ],
             ),
-            ("eu", vec![profile(7101, "DE", "Faults DE", "seller")]),
+            ("eu", vec![profile(5101, "DE", "Seller DE", "seller")]),
         ],
         vec![],
     )

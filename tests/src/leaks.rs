@@ -6,7 +6,6 @@
 use std::sync::Mutex;
 
 use adsconnect_dev::amazon_stub::{self, Login, ads_account, profile};
-use adsconnect_dev::dsp_stub;
 use axum::Router;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
@@ -21,7 +20,10 @@ use crate::stack::{Request, Response, Stack, moto_endpoint, production_sdk};
 pub const USER: &str = "user_2secrets";
 pub const DOOMED: &str = "user_2doomed";
 
-fn seller() -> Login {
+/// The login of the leak tests, reaching every account kind: seller, vendor
+/// and agency profiles in three regions, two Ads accounts, DSP advertisers
+/// with seats and an AMC account with instances.
+fn every_kind_login() -> Login {
     let login = amazon_login(
         json!({"user_id": "amzn1.account.SECRETS", "name": "Secret Seller", "email": "s@example.com"}),
         vec![
@@ -43,13 +45,13 @@ fn seller() -> Login {
     // Its JP agency profile reaches two DSP advertisers (seats included);
     // its AMC account two instances.
     Login {
-        dsp_advertisers: [("9201".to_owned(), dsp_stub::dsp_advertisers(9201, 2))]
+        dsp_advertisers: [("9201".to_owned(), amazon_stub::dsp_advertisers(9201, 2))]
             .into_iter()
             .collect(),
         amc_accounts: Some(
             [(
                 "fe",
-                vec![dsp_stub::amc_account("ENTITYSECRETS", "A1VC38T7YXB528")],
+                vec![amazon_stub::amc_account("ENTITYSECRETS", "A1VC38T7YXB528")],
             )]
             .into_iter()
             .collect(),
@@ -57,13 +59,13 @@ fn seller() -> Login {
         amc_instances: [(
             "ENTITYSECRETS".to_owned(),
             vec![
-                dsp_stub::amc_instance("amcsecret1", "SUCCEEDED"),
-                dsp_stub::amc_instance("amcsecret2", "IN_PROGRESS"),
+                amazon_stub::amc_instance("amcsecret1", "SUCCEEDED"),
+                amazon_stub::amc_instance("amcsecret2", "IN_PROGRESS"),
             ],
         )]
         .into_iter()
         .collect(),
-        seats: [("9201000000".to_owned(), dsp_stub::seats(12))]
+        seats: [("9201000000".to_owned(), amazon_stub::seats(12))]
             .into_iter()
             .collect(),
         ..login
@@ -75,9 +77,9 @@ fn seller() -> Login {
 /// hands out, and can fail. The production timeouts; `seller` consents.
 pub async fn stack() -> (Capture, Stack, MotoProxy) {
     let logs = Capture::start();
-    let proxy = MotoProxy::start(&moto_endpoint()).await;
+    let proxy = MotoProxy::start(&moto_endpoint()).await.unwrap();
     let stack = Stack::with_sdk(production_sdk(&proxy.endpoint)).await;
-    stack.amazon.add_login("seller", seller());
+    stack.amazon.add_login("seller", every_kind_login());
     (logs, stack, proxy)
 }
 

@@ -12,7 +12,7 @@
 //!   seeded connections and the refresher;
 //! - [`answers`]: garbage a failing dependency answers with;
 //! - [`logs`]: capturing what the code under test logs;
-//! - [`proxy`]: a failing AWS in front of moto;
+//! - [`proxy`]: a failing AWS in front of moto (the tools' own, re-exported);
 //! - [`leaks`]: the transcript and the list of secrets of the leak tests;
 //! - [`work`]: calls through the Ads API proxy, credentials for backends.
 
@@ -21,7 +21,7 @@ pub mod answers;
 pub mod clerk;
 pub mod leaks;
 pub mod logs;
-pub mod proxy;
+pub use adsconnect_dev::moto_proxy as proxy;
 pub mod stack;
 pub mod work;
 

@@ -75,7 +75,7 @@ pub fn quick_sdk(endpoint: &str) -> aws_config::SdkConfig {
 
 /// A stack whose AWS calls go through a proxy that can fail them.
 pub async fn proxied_stack() -> (Stack, MotoProxy) {
-    let proxy = MotoProxy::start(&moto_endpoint()).await;
+    let proxy = MotoProxy::start(&moto_endpoint()).await.unwrap();
     let stack = Stack::with_sdk(quick_sdk(&proxy.endpoint)).await;
     (stack, proxy)
 }

@@ -8,7 +8,7 @@ use axum::Router;
 
 use crate::stack::{Request, Response, Stack};
 
-pub use adsconnect_dev::ads_stub::{CAMPAIGNS_MEDIA_TYPE, REPORT_MEDIA_TYPE};
+pub use adsconnect_dev::amazon_stub::{CAMPAIGNS_MEDIA_TYPE, REPORT_MEDIA_TYPE};
 
 /// `POST /sp/campaigns/list` for `account` through the proxy, as `user`.
 pub fn campaigns_list(account: &str) -> Request {

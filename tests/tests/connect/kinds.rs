@@ -295,7 +295,7 @@ async fn what_the_time_budget_cannot_list_is_left_to_a_later_sync_never_a_timeou
     // completion's budget leaves.
     login.dsp_advertisers.insert(
         AGENCY_NA.to_string(),
-        adsconnect_dev::dsp_stub::dsp_advertisers(AGENCY_NA, 800),
+        adsconnect_dev::amazon_stub::dsp_advertisers(AGENCY_NA, 800),
     );
     stack.amazon.add_login("agency", login);
     let query = stack.consented(AGENCY_USER, "agency").await;

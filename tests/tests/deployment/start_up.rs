@@ -26,15 +26,13 @@ async fn init_makes_no_aws_call_and_the_secret_is_read_on_the_first_event_once_i
     let stack = Stack::with_user(USER, "startup@example.com").await;
     // Not created yet: the first request finds no secret.
     let secret_id = format!("adsconnect/startup-{}", stack.table);
-    let (counter, calls) = adsconnect_dev::aws_calls::start(&moto_endpoint())
-        .await
-        .unwrap();
+    let aws = proxy::MotoProxy::start(&moto_endpoint()).await.unwrap();
     let key = SigningKey::generate("ins_startup").unwrap();
     let mut env = environment(&stack, &secret_id, &key.public_pem);
     env.retain(|(name, _)| name != "RUST_LOG" && name != "AWS_LAMBDA_LOG_LEVEL");
     for (name, value) in &mut env {
         if name == "AWS_ENDPOINT_URL" {
-            *value = format!("http://{counter}");
+            value.clone_from(&aws.endpoint);
         }
     }
     let logs = std::env::temp_dir().join(format!("adsconnect-startup-{}", stack.table));
@@ -55,7 +53,7 @@ async fn init_makes_no_aws_call_and_the_secret_is_read_on_the_first_event_once_i
     let first = users.call(me.to_string(), WAIT).await.unwrap();
     let initialised = users.api().polls().first.unwrap();
     assert_eq!(
-        calls.before(initialised),
+        aws.calls_before(initialised),
         Vec::<String>::new(),
         "AWS calls during init"
     );
@@ -64,8 +62,7 @@ async fn init_makes_no_aws_call_and_the_secret_is_read_on_the_first_event_once_i
     assert_eq!(first["headers"]["retry-after"], "1", "{first}");
     assert_eq!(body(&first)["error"]["code"], "DEPENDENCY_UNAVAILABLE");
     assert!(
-        calls
-            .before(Instant::now())
+        aws.calls_before(Instant::now())
             .contains(&"secretsmanager.GetSecretValue".to_owned()),
         "the first event reads the secret"
     );
@@ -80,7 +77,7 @@ async fn init_makes_no_aws_call_and_the_secret_is_read_on_the_first_event_once_i
     assert_eq!(second["statusCode"], 200, "{second}");
     assert_eq!(body(&second)["id"], USER);
 
-    calls.clear();
+    aws.clear();
     let third = users
         .call(me.to_string(), WAIT)
         .await
@@ -89,7 +86,7 @@ async fn init_makes_no_aws_call_and_the_secret_is_read_on_the_first_event_once_i
         .unwrap();
     assert_eq!(third["statusCode"], 200, "{third}");
     assert_eq!(
-        calls.before(Instant::now()),
+        aws.calls_before(Instant::now()),
         vec!["DynamoDB_20120810.GetItem".to_owned()],
         "once read, the secret is not read again"
     );

@@ -202,7 +202,7 @@ async fn pages_return_every_account_once_and_cursors_stay_in_the_callers_partiti
     let refs: Vec<(u64, &str)> = many.iter().map(|(id, name)| (*id, name.as_str())).collect();
     stack
         .amazon
-        .add_login("alice-big", login("alice-big", &refs));
+        .add_login("alice-big", na_login("alice-big", &refs));
     stack.connect_flow(A, "alice-big").await;
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;

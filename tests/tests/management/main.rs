@@ -23,7 +23,7 @@ mod seats;
 mod storms;
 
 use adsconnect_dev::amazon_stub::{Login, profile};
-use adsconnect_dev::dsp_stub::{agency_profile, dsp_advertisers};
+use adsconnect_dev::amazon_stub::{agency_profile, dsp_advertisers};
 use adsconnect_tests::*;
 use serde_json::{Value, json};
 
@@ -32,20 +32,6 @@ const B: &str = "user_2bob";
 
 /// The user of the settings tests.
 const USER: &str = "user_2usersApi";
-
-fn login(user: &str, profiles: &[(u64, &str)]) -> Login {
-    amazon_login(
-        json!({"user_id": format!("amzn1.account.{user}"), "name": user, "email": format!("{user}@example.com")}),
-        vec![(
-            "na",
-            profiles
-                .iter()
-                .map(|(id, name)| profile(*id, "US", name, "seller"))
-                .collect(),
-        )],
-        vec![],
-    )
-}
 
 async fn two_users() -> (Stack, String, String) {
     let stack = Stack::new().await;
@@ -56,11 +42,11 @@ async fn two_users() -> (Stack, String, String) {
     }
     stack.amazon.add_login(
         "alice",
-        login("alice", &[(101, "Alice US"), (102, "Alice CA")]),
+        na_login("alice", &[(101, "Alice US"), (102, "Alice CA")]),
     );
     stack
         .amazon
-        .add_login("bob", login("bob", &[(201, "Bob US")]));
+        .add_login("bob", na_login("bob", &[(201, "Bob US")]));
     let a = stack.connect_flow(A, "alice").await["connection_id"].clone();
     let b = stack.connect_flow(B, "bob").await["connection_id"].clone();
     (stack, a, b)
@@ -80,13 +66,15 @@ fn with_dsp_advertiser(login: &mut Login) {
         .insert(AGENCY_NA.to_string(), dsp_advertisers(AGENCY_NA, 1));
     login.seats.insert(
         first_advertiser(AGENCY_NA),
-        adsconnect_dev::dsp_stub::seats(3),
+        adsconnect_dev::amazon_stub::seats(3),
     );
 }
 
-async fn dsp_account_ids(stack: &Stack, user: &str) -> Vec<String> {
+/// The ids of the first 100 accounts `user` lists with `filter` (e.g.
+/// `kind=dsp_advertiser&`, or `""`).
+async fn listed_account_ids(stack: &Stack, user: &str, filter: &str) -> Vec<String> {
     let body = stack
-        .get("/api/v1/accounts?kind=dsp_advertiser&limit=100", user)
+        .get(&format!("/api/v1/accounts?{filter}limit=100"), user)
         .await
         .body;
     body["accounts"]
@@ -97,14 +85,12 @@ async fn dsp_account_ids(stack: &Stack, user: &str) -> Vec<String> {
         .collect()
 }
 
+async fn dsp_account_ids(stack: &Stack, user: &str) -> Vec<String> {
+    listed_account_ids(stack, user, "kind=dsp_advertiser&").await
+}
+
 async fn account_ids(stack: &Stack, user: &str) -> Vec<String> {
-    let body = stack.get("/api/v1/accounts?limit=100", user).await.body;
-    body["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["account_id"].as_str().unwrap().to_owned())
-        .collect()
+    listed_account_ids(stack, user, "").await
 }
 
 /// A stack where `USER` has signed up.

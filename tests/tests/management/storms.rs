@@ -10,7 +10,7 @@ async fn concurrent_default_switches_leave_exactly_one_default() {
         .iter()
         .map(|(id, name)| (*id, name.as_str()))
         .collect();
-    stack.amazon.add_login("alice", login("alice", &refs));
+    stack.amazon.add_login("alice", na_login("alice", &refs));
     stack.connect_flow(A, "alice").await;
     let ids = account_ids(&stack, A).await;
     let replies = futures::future::join_all(ids.iter().map(|id| {

@@ -24,30 +24,12 @@ mod kinds;
 mod leaks;
 mod storms;
 
-use adsconnect_dev::amazon_stub::{Endpoint, Login, profile};
+use adsconnect_dev::amazon_stub::Endpoint;
 use adsconnect_tests::*;
 use serde_json::{Value, json};
 
 const USER: &str = "user_2proxyA";
 const OTHER: &str = "user_2proxyB";
-
-/// A login with two NA profiles and one EU profile.
-fn seller() -> Login {
-    amazon_login(
-        json!({"user_id": "amzn1.account.PROXY", "name": "Proxy Seller", "email": "p@example.com"}),
-        vec![
-            (
-                "na",
-                vec![
-                    profile(5001, "US", "Proxy US", "seller"),
-                    profile(5002, "CA", "Proxy CA", "seller"),
-                ],
-            ),
-            ("eu", vec![profile(5101, "DE", "Proxy DE", "seller")]),
-        ],
-        vec![],
-    )
-}
 
 /// A stack where `USER` has connected `seller`: the account ids by profile.
 async fn connected_stack() -> (Stack, Accounts) {

@@ -30,7 +30,6 @@ use adsconnect::secrets::{AppSecrets, Secret};
 use adsconnect::startup::Startup;
 use adsconnect::webhooks::svix;
 use adsconnect_dev::amazon_stub::{self, AmazonWorld, Login};
-use adsconnect_dev::dsp_stub;
 use adsconnect_dev::keys::{DEV_KID, SigningKey};
 use adsconnect_dev::local_api::{DevTokens, LocalApi};
 use adsconnect_dev::{BoxError, provision};
@@ -199,7 +198,7 @@ fn dev_login() -> Login {
                 vec![
                     amazon_stub::profile(1_000_001, "US", "Dev Store US", "seller"),
                     amazon_stub::profile(1_000_002, "CA", "Dev Store CA", "seller"),
-                    dsp_stub::agency_profile(1_000_009, "US", "ATVPDKIKX0DER", "Dev Agency"),
+                    amazon_stub::agency_profile(1_000_009, "US", "ATVPDKIKX0DER", "Dev Agency"),
                 ],
             ),
             (
@@ -229,14 +228,14 @@ fn dev_login() -> Login {
         // An agency with enough DSP advertisers to page, and AMC instances.
         dsp_advertisers: [(
             "1000009".to_owned(),
-            dsp_stub::dsp_advertisers(5_000_000, 12),
+            amazon_stub::dsp_advertisers(5_000_000, 12),
         )]
         .into_iter()
         .collect(),
         amc_accounts: Some(
             [(
                 "na",
-                vec![dsp_stub::amc_account("ENTITYDEVAMC", "ATVPDKIKX0DER")],
+                vec![amazon_stub::amc_account("ENTITYDEVAMC", "ATVPDKIKX0DER")],
             )]
             .into_iter()
             .collect(),
@@ -244,14 +243,14 @@ fn dev_login() -> Login {
         amc_instances: [(
             "ENTITYDEVAMC".to_owned(),
             vec![
-                dsp_stub::amc_instance("amcdev0001", "SUCCEEDED"),
-                dsp_stub::amc_instance("amcdev0002", "IN_PROGRESS"),
+                amazon_stub::amc_instance("amcdev0001", "SUCCEEDED"),
+                amazon_stub::amc_instance("amcdev0002", "IN_PROGRESS"),
             ],
         )]
         .into_iter()
         .collect(),
         seats: (0..12)
-            .map(|i| (format!("5000000{i:06}"), dsp_stub::seats(3)))
+            .map(|i| (format!("5000000{i:06}"), amazon_stub::seats(3)))
             .collect(),
         ..Login::default()
     }
@@ -270,7 +269,7 @@ fn dev_agency_login() -> Login {
                 "seller",
             )
         })
-        .chain([dsp_stub::agency_profile(
+        .chain([amazon_stub::agency_profile(
             3_000_100,
             "US",
             "ATVPDKIKX0DER",
@@ -291,14 +290,14 @@ fn dev_agency_login() -> Login {
         profiles: [("na", profiles)].into_iter().collect(),
         dsp_advertisers: [(
             "3000100".to_owned(),
-            dsp_stub::dsp_advertisers(6_000_000, 45),
+            amazon_stub::dsp_advertisers(6_000_000, 45),
         )]
         .into_iter()
         .collect(),
         amc_accounts: Some(
             [(
                 "na",
-                vec![dsp_stub::amc_account("ENTITYDEVAGENCY", "ATVPDKIKX0DER")],
+                vec![amazon_stub::amc_account("ENTITYDEVAGENCY", "ATVPDKIKX0DER")],
             )]
             .into_iter()
             .collect(),
@@ -306,13 +305,13 @@ fn dev_agency_login() -> Login {
         amc_instances: [(
             "ENTITYDEVAGENCY".to_owned(),
             (0..30)
-                .map(|i| dsp_stub::amc_instance(&format!("amcagency{i:03}"), statuses[i % 5]))
+                .map(|i| amazon_stub::amc_instance(&format!("amcagency{i:03}"), statuses[i % 5]))
                 .collect(),
         )]
         .into_iter()
         .collect(),
         seats: (0..45)
-            .map(|i| (format!("6000000{i:06}"), dsp_stub::seats(i % 7 + 1)))
+            .map(|i| (format!("6000000{i:06}"), amazon_stub::seats(i % 7 + 1)))
             .collect(),
         ..Login::default()
     }

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use crate::amazon_stub::{AmazonWorld, CLIENT_ID};
+use super::world::{AmazonWorld, CLIENT_ID};
 
-pub struct ConsentPage(pub AmazonWorld);
+pub(super) struct ConsentPage(pub(super) AmazonWorld);
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")

@@ -1,23 +1,23 @@
-//! The DSP and AMC endpoints of the Amazon stand-in, checking what
-//! `reference/amazon-dsp-amc.md` says Amazon checks: DSP advertisers under
+//! The DSP and AMC endpoints of the Amazon stand-in, checking what Amazon's
+//! DSP and AMC API references say Amazon checks: DSP advertisers under
 //! an agency profile named by the scope header (paged by `startIndex`),
 //! AMC accounts, and each AMC account's instances (its AdvertiserId and
 //! MarketplaceId headers), and an advertiser's seats (`Amazon-Ads-AccountId`
 //! header, `nextToken` pages), and the manager accounts linking advertisers
-//! to their entity ids. Logins without access get Amazon's 401/403 answers. Every call is recorded; answers can be scripted.
+//! to their entity ids. Logins without access get Amazon's 401/403
+//! answers. Every call is recorded; answers can be scripted.
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::ads_stub::record;
-use crate::amazon_stub::{AmazonWorld, Endpoint, Login, Slow, ads_headers_ok, unauthorized};
+use super::world::{AmazonWorld, Endpoint, Login, Slow, ads_headers_ok, unauthorized};
 
 /// The stand-in's page of AMC accounts, AMC instances and seats: smaller
 /// than Amazon's maximum (a server may answer fewer), so paging shows.
-pub const PAGE: usize = 10;
+const PAGE: usize = 10;
 
-pub(crate) async fn mount(world: &AmazonWorld, server: &MockServer) {
+pub(super) async fn mount(world: &AmazonWorld, server: &MockServer) {
     for region in ["na", "eu", "fe"] {
         for (verb, route, endpoint) in [
             ("GET", "/dsp/advertisers", Endpoint::DspAdvertisers),
@@ -117,7 +117,7 @@ struct DspEndpoint(AmazonWorld, &'static str, Endpoint);
 
 impl Respond for DspEndpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        record(&self.0, request);
+        self.0.record(request);
         if let Some(scripted) = self.0.scripted(self.2) {
             return scripted;
         }
@@ -280,52 +280,4 @@ fn list_seats(request: &Request, login: &Login) -> ResponseTemplate {
         answer["nextToken"] = json!(next);
     }
     ResponseTemplate::new(200).set_body_json(answer)
-}
-
-/// An agency profile as `/v2/profiles` lists it (entity id `ENTITY<id>`).
-pub fn agency_profile(id: u64, country: &str, marketplace: &str, name: &str) -> Value {
-    json!({
-        "profileId": id, "countryCode": country, "currencyCode": "USD",
-        "timezone": "America/Los_Angeles",
-        "accountInfo": {"marketplaceStringId": marketplace, "id": format!("ENTITY{id}"),
-                        "type": "agency", "name": name}
-    })
-}
-
-/// `count` DSP advertisers with ids `<prefix>000…`.
-pub fn dsp_advertisers(prefix: u64, count: usize) -> Vec<Value> {
-    (0..count)
-        .map(|i| {
-            json!({"advertiserId": format!("{prefix}{i:06}"), "name": format!("Advertiser {prefix}-{i}"),
-                   "currency": "USD", "url": "https://brand.example", "country": "US",
-                   "timezone": "America/New_York"})
-        })
-        .collect()
-}
-
-/// An AMC account as `/amc/accounts` lists it.
-pub fn amc_account(id: &str, marketplace: &str) -> Value {
-    json!({"accountId": id, "accountName": format!("AMC {id}"), "marketplaceId": marketplace})
-}
-
-/// An AMC instance as `/amc/instances` lists it.
-pub fn amc_instance(id: &str, status: &str) -> Value {
-    json!({
-        "instanceId": id, "instanceName": format!("Instance {id}"), "customerCanonicalName": id,
-        "instanceType": "STANDARD", "creationStatus": status,
-        "creationDatetime": if status == "REQUESTED" { Value::Null } else { json!("2025-06-01T00:00:00Z") },
-        "entities": ["NA"], "apiEndpoint": Value::Null, "s3BucketName": format!("amc-{id}"),
-        "s3BucketRegion": "us-east-1", "awsAccountId": "123456789012",
-        "dataUploadAwsAccountId": "123456789012", "advertiserTypes": ["DISPLAY"], "optionalDatasets": []
-    })
-}
-
-/// `count` seats on exchanges `1..=count`.
-pub fn seats(count: usize) -> Vec<Value> {
-    (1..=count)
-        .map(|i| {
-            json!({"exchangeId": i.to_string(), "exchangeName": format!("Exchange {i}"),
-                   "dealCreationId": format!("deal-{i}"), "spendTrackingId": format!("spend-{i}")})
-        })
-        .collect()
 }

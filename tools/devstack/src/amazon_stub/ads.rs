@@ -9,51 +9,12 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::amazon_stub::{AmazonWorld, Endpoint, Login, Slow, ads_headers_ok, unauthorized};
+use super::world::{AmazonWorld, Endpoint, Login, Slow, ads_headers_ok, unauthorized};
 
 pub const CAMPAIGNS_MEDIA_TYPE: &str = "application/vnd.spCampaign.v3+json";
 pub const REPORT_MEDIA_TYPE: &str = "application/vnd.createasyncreportrequest.v3+json";
 
-/// One call an Ads endpoint received, as it arrived.
-#[derive(Debug, Clone)]
-pub struct AdsCall {
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    /// Lower-case names.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl AdsCall {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-impl AmazonWorld {
-    /// Every call the campaign, report, DSP and AMC endpoints received, in order.
-    pub fn ads_calls(&self) -> Vec<AdsCall> {
-        self.world().ads_calls.clone()
-    }
-
-    /// Forgets the Ads calls so far (discovery's, when a test looks only at
-    /// what came after connecting).
-    pub fn forget_ads_calls(&self) {
-        self.world().ads_calls.clear();
-    }
-
-    /// Every access token issued so far stops working (as one expiring
-    /// early, or revoked by Amazon); refresh tokens keep working.
-    pub fn expire_access_tokens(&self) {
-        self.world().access_tokens.clear();
-    }
-}
-
-pub(crate) async fn mount(world: &AmazonWorld, server: &MockServer) {
+pub(super) async fn mount(world: &AmazonWorld, server: &MockServer) {
     for region in ["na", "eu", "fe"] {
         Mock::given(method("POST"))
             .and(path(format!("/{region}/sp/campaigns/list")))
@@ -75,27 +36,6 @@ pub(crate) async fn mount(world: &AmazonWorld, server: &MockServer) {
 }
 
 struct AdsEndpoint(AmazonWorld, &'static str, Endpoint);
-
-/// Keeps `request` among the world's Ads calls, as it arrived.
-pub(crate) fn record(world: &AmazonWorld, request: &Request) {
-    let call = AdsCall {
-        method: request.method.to_string(),
-        path: request.url.path().to_owned(),
-        query: request.url.query().map(str::to_owned),
-        headers: request
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_ascii_lowercase(),
-                    v.to_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
-        body: request.body.clone(),
-    };
-    world.world().ads_calls.push(call);
-}
 
 impl AdsEndpoint {
     /// The login, when the token, client id and scope are what Amazon wants.
@@ -121,7 +61,7 @@ impl AdsEndpoint {
 
 impl Respond for AdsEndpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        record(&self.0, request);
+        self.0.record(request);
         if let Some(scripted) = self.0.scripted(self.2) {
             return scripted;
         }

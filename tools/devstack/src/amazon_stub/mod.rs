@@ -1,0 +1,48 @@
+//! A stand-in for Login with Amazon and the Amazon Ads API, on wiremock. It
+//! checks what Amazon checks: form-encoded token requests with the client
+//! credentials in the body, the exact redirect URI, the S256 PKCE challenge,
+//! single-use codes, bearer tokens and the Ads API client-id header. Tests
+//! and the local stack both use it.
+//!
+//! - `world`: what the stand-in knows and what tests change and read in it
+//!   ([`AmazonWorld`]);
+//! - `lwa`: the token endpoint, the user profile, profiles and Ads accounts;
+//! - `consent_page`: the page that consents (or cancels) as a login;
+//! - `ads`: the campaign and report endpoints the proxy reaches;
+//! - `dsp`: the DSP, AMC, seat and manager-account endpoints;
+//! - `listings`: entries as Amazon lists them, to build a [`Login`] from.
+
+mod ads;
+mod consent_page;
+mod dsp;
+mod listings;
+mod lwa;
+mod world;
+
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer};
+
+pub use ads::{CAMPAIGNS_MEDIA_TYPE, REPORT_MEDIA_TYPE};
+pub use listings::{
+    ads_account, agency_profile, amc_account, amc_instance, dsp_advertisers, profile, seats,
+};
+pub use world::{AdsCall, AmazonWorld, CLIENT_ID, CLIENT_SECRET, Endpoint, Login};
+
+impl AmazonWorld {
+    /// Starts the stub on a random loopback port, or on `listener`.
+    pub async fn serve(&self, listener: Option<std::net::TcpListener>) -> MockServer {
+        let server = match listener {
+            Some(listener) => MockServer::builder().listener(listener).start().await,
+            None => MockServer::start().await,
+        };
+        lwa::mount(self, &server).await;
+        Mock::given(method("GET"))
+            .and(path_regex("^/(na|eu|fe)/ap/oa$"))
+            .respond_with(consent_page::ConsentPage(self.clone()))
+            .mount(&server)
+            .await;
+        ads::mount(self, &server).await;
+        dsp::mount(self, &server).await;
+        server
+    }
+}
