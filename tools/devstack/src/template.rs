@@ -1,7 +1,10 @@
-//! Reads the DynamoDB table definition from `template.yaml`, the single source
-//! of truth, and creates the same table in an emulator.
+//! Reads `template.yaml`, the single source of truth: the DynamoDB table
+//! definition (and creates the same table in an emulator), the functions,
+//! the HTTP API's CORS, and each function's configuration as Lambda gives it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -10,6 +13,7 @@ use aws_sdk_dynamodb::types::{
 use serde::Deserialize;
 
 use crate::BoxError;
+use crate::runtime_api::FunctionSpec;
 
 /// The logical id of the table in `template.yaml`.
 pub const TABLE_RESOURCE: &str = "Table";
@@ -229,4 +233,102 @@ pub async fn create_table(
             .await?;
     }
     Ok(())
+}
+
+impl FunctionSpec {
+    /// The function whose `BuildProperties.Binary` is `binary` in
+    /// `template.yaml`: its memory, timeout, log format and environment. Each
+    /// variable takes its value from `local` (the local stack's resources and
+    /// settings), else the template's literal or its parameter's default;
+    /// variables with neither are left unset.
+    pub fn from_template(
+        binary: &str,
+        bootstrap: PathBuf,
+        local: &HashMap<String, String>,
+    ) -> Result<Self, BoxError> {
+        let template = load_template()?;
+        let function = template
+            .get("Resources")
+            .and_then(serde_yaml::Value::as_mapping)
+            .and_then(|resources| {
+                resources.values().find(|r| {
+                    r.get("Metadata")
+                        .and_then(|m| m.get("BuildProperties"))
+                        .and_then(|b| b.get("Binary"))
+                        .and_then(serde_yaml::Value::as_str)
+                        == Some(binary)
+                })
+            })
+            .and_then(|r| r.get("Properties"))
+            .ok_or_else(|| format!("template.yaml has no function built from {binary}"))?;
+        let globals = template.get("Globals").and_then(|g| g.get("Function"));
+        let property = |name: &str| {
+            function
+                .get(name)
+                .or_else(|| globals.and_then(|g| g.get(name)))
+        };
+        let parameter_default = |name: &str| {
+            template
+                .get("Parameters")
+                .and_then(|p| p.get(name))
+                .and_then(|p| p.get("Default"))
+                .and_then(scalar)
+        };
+        let mut env = Vec::new();
+        let variables = [globals, Some(function)]
+            .into_iter()
+            .flatten()
+            .filter_map(|f| {
+                f.get("Environment")
+                    .and_then(|e| e.get("Variables"))
+                    .and_then(serde_yaml::Value::as_mapping)
+            });
+        for (name, value) in variables.flat_map(|v| v.iter()) {
+            let Some(name) = name.as_str() else { continue };
+            let value = local.get(name).cloned().or_else(|| match value {
+                serde_yaml::Value::Tagged(tagged) if tagged.tag == "Ref" => {
+                    tagged.value.as_str().and_then(parameter_default)
+                }
+                other => scalar(other),
+            });
+            if let Some(value) = value.filter(|v| !v.is_empty()) {
+                env.push((name.to_owned(), value));
+            }
+        }
+        // What Lambda sets for a function with `LoggingConfig: LogFormat: JSON`.
+        if let Some(logging) = property("LoggingConfig")
+            && logging.get("LogFormat").and_then(serde_yaml::Value::as_str) == Some("JSON")
+        {
+            let level = logging
+                .get("ApplicationLogLevel")
+                .and_then(serde_yaml::Value::as_str)
+                .unwrap_or("INFO");
+            env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+            env.push(("AWS_LAMBDA_LOG_LEVEL".into(), level.into()));
+        }
+        Ok(Self {
+            name: binary.to_owned(),
+            bootstrap,
+            memory_mb: property("MemorySize")
+                .and_then(serde_yaml::Value::as_u64)
+                .unwrap_or(128),
+            timeout: Duration::from_secs(
+                property("Timeout")
+                    .and_then(serde_yaml::Value::as_u64)
+                    .unwrap_or(3),
+            ),
+            env,
+            log: None,
+            runner: Vec::new(),
+        })
+    }
+}
+
+fn scalar(value: &serde_yaml::Value) -> Option<String> {
+    match value {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
 }
