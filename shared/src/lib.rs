@@ -19,7 +19,7 @@ pub mod tls;
 #[cfg(feature = "service")]
 pub mod amazon;
 #[cfg(feature = "service")]
-pub mod clerk_api;
+pub mod clerk;
 #[cfg(feature = "service")]
 pub mod connections;
 #[cfg(feature = "service")]
@@ -40,5 +40,3 @@ pub mod startup;
 pub mod store;
 #[cfg(feature = "service")]
 pub mod tokens;
-#[cfg(feature = "service")]
-pub mod webhooks;

@@ -10,7 +10,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::amazon::AmazonConfig;
 use crate::amazon::ads::AdsApi;
 use crate::amazon::lwa::Lwa;
-use crate::clerk_api::ClerkApi;
+use crate::clerk::api::ClerkApi;
 use crate::config::{self, AWS_CALL_TIMEOUT, ConfigError};
 use crate::connections::access::Access;
 use crate::connections::consent::{ConnectService, ReturnPolicy};
@@ -20,7 +20,7 @@ use crate::publish::Publisher;
 use crate::secrets::AppSecrets;
 use crate::store::Store;
 use crate::tokens::TokenCipher;
-use crate::webhooks::svix::SvixVerifier;
+use crate::clerk::svix::SvixVerifier;
 
 /// Bounds every AWS call. The SDK's defaults bound only the connect, so a
 /// dependency that accepts a call and never answers would hold a request

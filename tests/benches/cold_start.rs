@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use adsconnect::auth::MAX_TOKEN_LIFETIME_SECONDS;
+use adsconnect::clerk::svix;
 use adsconnect::secrets::Secret;
-use adsconnect::webhooks::svix;
 use adsconnect_dev::apigw::ClientRequest;
 use adsconnect_dev::keys::{DEV_KID, SigningKey};
 use adsconnect_dev::moto_proxy::MotoProxy;

@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use adsconnect::auth::{MAX_TOKEN_LIFETIME_SECONDS, SessionVerifier, VerifierConfig};
+use adsconnect::clerk::svix::{self, SvixVerifier};
 use adsconnect::secrets::Secret;
 use adsconnect::tokens::TokenCipher;
-use adsconnect::webhooks::svix::{self, SvixVerifier};
 use adsconnect_dev::keys::SigningKey;
 use adsconnect_tests::{Stack, WEBHOOK_SECRET, clerk_user, query_of, user_event};
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -4,8 +4,8 @@
 use std::sync::OnceLock;
 
 use adsconnect::auth::authorizer::context_keys;
+use adsconnect::clerk::svix;
 use adsconnect::secrets::Secret;
-use adsconnect::webhooks::svix;
 use adsconnect_dev::apigw::ClientRequest;
 use adsconnect_dev::keys::SigningKey;
 use serde_json::{Map, Value, json};

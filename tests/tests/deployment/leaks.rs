@@ -6,8 +6,8 @@
 
 use std::time::Duration as StdDuration;
 
+use adsconnect::clerk::svix;
 use adsconnect::secrets::Secret;
-use adsconnect::webhooks::svix;
 use adsconnect_dev::keys::SigningKey;
 use adsconnect_dev::runtime_api::{Function, FunctionSpec};
 use serde_json::{Value, json};

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use adsconnect::clerk::svix::SvixVerifier;
 use adsconnect::entrypoints::http as api;
 use adsconnect::secrets::Secret;
 use adsconnect::startup::WebhookServices;
-use adsconnect::webhooks::svix::SvixVerifier;
 
 use super::*;
 

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use adsconnect::clerk::svix::SvixVerifier;
 use adsconnect::entrypoints::http as api;
 use adsconnect::model::connection::DueConnection;
 use adsconnect::model::event::{AuditEvent, EventKind};
 use adsconnect::secrets::Secret;
 use adsconnect::startup::WebhookServices;
 use adsconnect::store::Store;
-use adsconnect::webhooks::svix::SvixVerifier;
 use adsconnect_dev::apigw::to_lambda_request;
 use adsconnect_dev::provision;
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;

@@ -28,7 +28,7 @@ use adsconnect::auth::{MAX_TOKEN_LIFETIME_SECONDS, SessionVerifier, VerifierConf
 use adsconnect::config;
 use adsconnect::secrets::{AppSecrets, Secret};
 use adsconnect::startup::Startup;
-use adsconnect::webhooks::svix;
+use adsconnect::clerk::svix;
 use adsconnect_dev::amazon_stub::{self, AmazonWorld, Login};
 use adsconnect_dev::keys::{DEV_KID, SigningKey};
 use adsconnect_dev::local_api::{DevTokens, LocalApi};

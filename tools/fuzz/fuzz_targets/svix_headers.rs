@@ -15,11 +15,9 @@
 
 #![no_main]
 
+use adsconnect::clerk::svix::{SignatureError, SvixVerifier, TOLERANCE_SECONDS, signature_header};
 use adsconnect::ids::DeliveryId;
 use adsconnect::secrets::Secret;
-use adsconnect::webhooks::svix::{
-    SignatureError, SvixVerifier, TOLERANCE_SECONDS, signature_header,
-};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderName, HeaderValue};

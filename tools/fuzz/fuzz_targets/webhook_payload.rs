@@ -9,8 +9,8 @@
 
 #![no_main]
 
+use adsconnect::clerk::events::ClerkEvent;
 use adsconnect::model::user::UserProfile;
-use adsconnect::webhooks::clerk::ClerkEvent;
 use libfuzzer_sys::fuzz_target;
 
 const HANDLED: [&str; 7] = [

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::current_request_id;
-use crate::clerk_api::ClerkApiError;
+use crate::clerk::api::ClerkApiError;
 use crate::store::StoreError;
 
 fn saturate(seconds: u64) -> u32 {

@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::{ApiError, ErrorResponse};
 use crate::startup::WebhookServices;
 use crate::store::deliveries::WebhookWrite;
-use crate::webhooks::MAX_BODY_BYTES;
-use crate::webhooks::clerk::ClerkEvent;
+use crate::clerk::MAX_BODY_BYTES;
+use crate::clerk::events::ClerkEvent;
 
 pub fn routes() -> Router<WebhookServices> {
     Router::new().route(
@@ -28,7 +28,11 @@ pub struct Ack {
     pub outcome: &'static str,
 }
 
-#[utoipa::path(post, path = "/webhooks/clerk", tag = "webhooks", params(("svix-id" = String, Header), ("svix-timestamp" = String, Header), ("svix-signature" = String, Header)), request_body(content = String, description = "A Clerk event, signed by Svix", content_type = "application/json"), responses((status = 200, description = "Applied, duplicate, stale or acknowledged", body = Ack), (status = 400, description = "Not a Clerk event", body = ErrorResponse), (status = 401, description = "Bad, missing or stale signature", body = ErrorResponse), (status = 413, description = "Body over 1 MiB", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)))]
+/// Receive a Clerk event
+///
+/// Authenticated by its Svix signature (the `svix-*` headers), not by a session
+/// token.
+#[utoipa::path(post, path = "/webhooks/clerk", tag = "webhooks", params(("svix-id" = String, Header), ("svix-timestamp" = String, Header), ("svix-signature" = String, Header)), request_body(content = String, description = "A Clerk event, signed by Svix", content_type = "application/json"), responses((status = 200, description = "Applied, duplicate, stale or acknowledged", body = Ack), (status = 400, description = "Not a Clerk event", body = ErrorResponse), (status = 401, description = "Bad, missing or stale signature", body = ErrorResponse), (status = 413, description = "Body over 1 MiB", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security())]
 pub(crate) async fn receive(
     State(state): State<WebhookServices>,
     headers: HeaderMap,

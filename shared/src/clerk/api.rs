@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 
 use crate::ids::UserId;
 use crate::secrets::Secret;
-use crate::webhooks::clerk::ClerkUser;
+use crate::clerk::events::ClerkUser;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 
