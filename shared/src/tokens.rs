@@ -20,7 +20,8 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::{Deserialize, Serialize};
+
+use crate::model::sealed::Sealed;
 
 /// Part of every ciphertext's associated data; bump to change the format.
 pub const FORMAT_VERSION: u32 = 1;
@@ -68,18 +69,6 @@ where
     } else {
         CipherError::Kms(text)
     }
-}
-
-/// What is stored: never the plaintext, never an unwrapped key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sealed {
-    /// base64 AES-256-GCM ciphertext with its tag.
-    pub ciphertext: String,
-    /// base64 96-bit nonce.
-    pub nonce: String,
-    /// base64 KMS-encrypted data key.
-    pub wrapped_key: String,
-    pub format: u32,
 }
 
 struct DataKey {

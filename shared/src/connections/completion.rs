@@ -14,9 +14,8 @@ use crate::amazon::discovery::Discovery;
 use crate::ids::UserId;
 use crate::model::account::{AccountKind, AccountRecord};
 use crate::model::connection::ConnectionRecord;
-use crate::model::oauth::PendingGrant;
+use crate::model::oauth::{PendingGrant, state_hash};
 use crate::store::changes::{Change, SaveConnection};
-use crate::store::oauth_states::state_hash;
 
 /// The scope that lets us read who the Amazon login is.
 pub const PROFILE_SCOPE: &str = "profile";

@@ -17,10 +17,11 @@ use super::tokens::{TokenPair, grant_context};
 use crate::amazon::ads::AdsApi;
 use crate::amazon::lwa::{Lwa, LwaError, Pkce};
 use crate::ids::{ConnectionId, UserId};
+use crate::model::oauth::state_hash;
 use crate::model::oauth::{PendingGrant, StateRecord};
 use crate::model::region::Region;
 use crate::secrets::Secret;
-use crate::store::oauth_states::{TakenState, state_hash};
+use crate::store::oauth_states::TakenState;
 use crate::store::{Store, StoreError};
 use crate::tokens::{CipherError, TokenCipher};
 

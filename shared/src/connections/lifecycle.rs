@@ -10,7 +10,7 @@ use crate::ids::{ConnectionId, UserId};
 use crate::model::connection::{ConnectionRecord, ConnectionStatus, SyncWarning};
 use crate::model::event::{AuditEvent, EventKind};
 use crate::model::region::Region;
-use crate::tokens::Sealed;
+use crate::model::sealed::Sealed;
 
 /// Puts the connection on the refresh schedule at `due`, or takes it off.
 /// The one rule: only a live connection whose user lets it be refreshed is

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{ConnectionId, UserId};
 use crate::model::connection::ConnectionRecord;
+use crate::model::sealed::Sealed;
 use crate::secrets::Secret;
-use crate::tokens::{CipherError, Sealed, TokenCipher};
+use crate::tokens::{CipherError, TokenCipher};
 
 #[derive(Serialize, Deserialize)]
 struct Plain {

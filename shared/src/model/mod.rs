@@ -8,6 +8,7 @@ pub mod connection;
 pub mod event;
 pub mod oauth;
 pub mod region;
+pub mod sealed;
 pub mod seats;
 pub mod service;
 pub mod user;

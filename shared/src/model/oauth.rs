@@ -5,10 +5,19 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::region::Region;
+use super::sealed::Sealed;
 use crate::ids::{ConnectionId, UserId};
-use crate::tokens::Sealed;
+
+/// What a state (or a completion) is stored under, and the context its
+/// verifier (or tokens) are sealed for: a table dump yields no value that
+/// works in a browser.
+pub fn state_hash(state: &str) -> String {
+    let digest = Sha256::digest(state.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateRecord {

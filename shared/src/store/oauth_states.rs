@@ -5,7 +5,6 @@
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 use super::{Item, Store, StoreError, keys, number};
 use crate::model::oauth::{PendingGrant, StateRecord};
@@ -19,13 +18,6 @@ fn state_key(hash: &str) -> Item {
 
 fn grant_key(hash: &str) -> Item {
     Store::key(format!("GRANT#{hash}"), GRANT)
-}
-
-/// The key under which a state (a completion) is stored, and the context
-/// its verifier (tokens) are sealed for.
-pub fn state_hash(state: &str) -> String {
-    let digest = Sha256::digest(state.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub enum TakenState {

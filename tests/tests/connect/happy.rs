@@ -1,7 +1,7 @@
 //! The connect flow as users go through it.
 
 use adsconnect::connections::tokens::token_context;
-use adsconnect::tokens::Sealed;
+use adsconnect::model::sealed::Sealed;
 use base64::Engine as _;
 
 use super::*;

@@ -294,7 +294,7 @@ impl Refresher {
         claimed: &ConnectionRecord,
         old: TokenPair,
         grant: &TokenGrant,
-    ) -> Result<crate::tokens::Sealed, CipherError> {
+    ) -> Result<crate::model::sealed::Sealed, CipherError> {
         TokenPair {
             access_token: grant.access_token.clone(),
             refresh_token: grant.refresh_token.clone().unwrap_or(old.refresh_token),

@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 
 use adsconnect::connections::tokens::token_context;
-use adsconnect::store::oauth_states::state_hash;
-use adsconnect::tokens::{CipherError, Sealed};
+use adsconnect::model::oauth::state_hash;
+use adsconnect::model::sealed::Sealed;
+use adsconnect::tokens::CipherError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 

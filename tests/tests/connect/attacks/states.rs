@@ -270,7 +270,7 @@ async fn amazon_refusal_replayed_and_expired_states_redirect_with_reasons_and_st
     // An expired state.
     let started = stack.connect(USER, &json!({})).await;
     let state = started.body["state"].as_str().unwrap().to_owned();
-    let hash = adsconnect::store::oauth_states::state_hash(&state);
+    let hash = adsconnect::model::oauth::state_hash(&state);
     stack
         .set_number(&format!("STATE#{hash}"), "STATE", "expires_at", 1000)
         .await;
