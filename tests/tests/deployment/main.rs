@@ -8,8 +8,11 @@
 //! - `leaks`: every function's built binary behind the Runtime API emulator,
 //!   logging as verbosely as a deployer can set: no event, header or body;
 //! - `start_up`: the built functions as Lambda starts them: no AWS call in
-//!   init, the secret read on the first event, a 503 until it can be.
+//!   init, the secret read on the first event, a 503 until it can be;
+//! - `docs`: the README, ARCHITECTURE.md and docs/ link only to what exists
+//!   and show only scripts that exist.
 
+mod docs;
 mod faults;
 mod happy;
 mod leaks;
