@@ -1,4 +1,4 @@
-//! Clerk session-token verification (see the README, "Session tokens").
+//! Clerk session-token verification (see docs/security.md, "Session tokens").
 //!
 //! Order matters: structure and header first, then the signature, and only then
 //! any claim, so nothing in an unauthenticated payload influences a decision.
