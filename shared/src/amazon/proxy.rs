@@ -1,9 +1,10 @@
 //! One Ads API call made for an account, as the caller described it:
 //! method, path, query and body passed through, the caller's content
-//! headers kept, the account's credentials injected, nothing else of the
-//! caller's forwarded. The answer comes back with Amazon's status, body and
-//! meaningful headers. No retries here: a 429 or 5xx is handed back with
-//! its `Retry-After`, and the caller decides.
+//! headers kept, the account's credentials injected with the headers
+//! Amazon wants for its kind, nothing else of the caller's forwarded. The
+//! answer comes back with Amazon's status, body and meaningful headers. No
+//! retries here: a 429 or 5xx is handed back with its `Retry-After`, and the
+//! caller (`crate::connections::access`) decides.
 
 use std::time::Duration;
 
@@ -11,7 +12,8 @@ use bytes::Bytes;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName};
 
-use crate::connections::access::AccountAccess;
+use crate::model::account::{AccountRecord, NativeIds};
+use crate::secrets::Secret;
 
 /// The longest one proxied call may take (less when the budget is shorter).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -35,6 +37,63 @@ const RETURNED: &[&str] = &[
     "x-amz-rid",
     "x-amzn-ratelimit-limit",
 ];
+
+/// Who a call is made for: the account, the Ads API host of its region and
+/// the credentials of its connection.
+pub struct ForAccount<'a> {
+    pub account: &'a AccountRecord,
+    pub api_host: &'a str,
+    pub access_token: &'a Secret,
+    pub client_id: &'a Secret,
+}
+
+impl ForAccount<'_> {
+    /// The headers every call for the account carries, in Amazon's
+    /// spelling: the bearer token, the client id, and the account's own —
+    /// an Ads profile's scope; a DSP advertiser's `Amazon-Ads-AccountId`
+    /// (and `parentEntityId` when known) with its agency profile's scope; an
+    /// AMC instance's AdvertiserId and MarketplaceId (AMC deprecated the
+    /// scope header).
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = vec![
+            (
+                "Authorization",
+                format!("Bearer {}", self.access_token.expose()),
+            ),
+            (
+                "Amazon-Advertising-API-ClientId",
+                self.client_id.expose().to_owned(),
+            ),
+        ];
+        match &self.account.native {
+            NativeIds::SponsoredAds { profile_id, .. } => {
+                headers.push(("Amazon-Advertising-API-Scope", profile_id.clone()));
+            }
+            NativeIds::DspAdvertiser {
+                advertiser_id,
+                profile_id,
+                parent_entity_id,
+            } => {
+                headers.push(("Amazon-Advertising-API-Scope", profile_id.clone()));
+                headers.push(("Amazon-Ads-AccountId", advertiser_id.clone()));
+                // Undocumented; Amazon refused advertiser calls without it.
+                if let Some(entity) = parent_entity_id {
+                    headers.push(("parentEntityId", entity.clone()));
+                }
+            }
+            NativeIds::AmcInstance { amc_account_id, .. } => {
+                headers.push((
+                    "Amazon-Advertising-API-AdvertiserId",
+                    amc_account_id.clone(),
+                ));
+                if let Some(marketplace) = &self.account.marketplace_id {
+                    headers.push(("Amazon-Advertising-API-MarketplaceId", marketplace.clone()));
+                }
+            }
+        }
+        headers
+    }
+}
 
 /// A call as the caller asked for it; `path` is already checked.
 pub struct Outbound {
@@ -78,12 +137,12 @@ fn keep(headers: &HeaderMap, names: &[&'static str]) -> HeaderMap {
 
 pub async fn send(
     http: &reqwest::Client,
-    access: &AccountAccess,
+    to: &ForAccount<'_>,
     outbound: &Outbound,
 ) -> Result<Upstream, ProxyError> {
     let timeout = crate::budget::for_call(CALL_TIMEOUT)
         .ok_or_else(|| ProxyError::Unavailable("no time left in this invocation".into()))?;
-    let mut url = format!("{}{}", access.api_host, outbound.path);
+    let mut url = format!("{}{}", to.api_host, outbound.path);
     if let Some(query) = outbound.query.as_deref().filter(|q| !q.is_empty()) {
         url.push('?');
         url.push_str(query);
@@ -93,7 +152,7 @@ pub async fn send(
         .headers(outbound.headers.clone())
         .timeout(timeout)
         .body(outbound.body.clone());
-    for (name, value) in access.headers() {
+    for (name, value) in to.headers() {
         request = request.header(name, value);
     }
     let mut response = request

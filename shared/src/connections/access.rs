@@ -7,15 +7,16 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::refresh::{Outcome, Refresher};
 use super::tokens::TokenPair;
 use crate::amazon::PerRegion;
+use crate::amazon::proxy::{self, ForAccount, Outbound, ProxyError, Upstream};
 use crate::ids::{AccountId, ConnectionId, UserId};
-use crate::model::account::{AccountRecord, NativeIds};
+use crate::model::account::AccountRecord;
 use crate::model::connection::ConnectionRecord;
 use crate::model::region::Region;
 use crate::secrets::Secret;
@@ -41,51 +42,28 @@ pub struct AccountAccess {
 }
 
 impl AccountAccess {
-    /// The headers every call for this account carries, in Amazon's
-    /// spelling: the bearer token, the client id, and the account's own —
-    /// an Ads profile's scope; a DSP advertiser's `Amazon-Ads-AccountId`
-    /// (and `parentEntityId` when known) with its agency profile's scope; an
-    /// AMC instance's AdvertiserId and MarketplaceId (AMC deprecated the
-    /// scope header).
-    pub fn headers(&self) -> Vec<(&'static str, String)> {
-        let mut headers = vec![
-            (
-                "Authorization",
-                format!("Bearer {}", self.access_token.expose()),
-            ),
-            (
-                "Amazon-Advertising-API-ClientId",
-                self.client_id.expose().to_owned(),
-            ),
-        ];
-        match &self.account.native {
-            NativeIds::SponsoredAds { profile_id, .. } => {
-                headers.push(("Amazon-Advertising-API-Scope", profile_id.clone()));
-            }
-            NativeIds::DspAdvertiser {
-                advertiser_id,
-                profile_id,
-                parent_entity_id,
-            } => {
-                headers.push(("Amazon-Advertising-API-Scope", profile_id.clone()));
-                headers.push(("Amazon-Ads-AccountId", advertiser_id.clone()));
-                // Undocumented; Amazon refused advertiser calls without it.
-                if let Some(entity) = parent_entity_id {
-                    headers.push(("parentEntityId", entity.clone()));
-                }
-            }
-            NativeIds::AmcInstance { amc_account_id, .. } => {
-                headers.push((
-                    "Amazon-Advertising-API-AdvertiserId",
-                    amc_account_id.clone(),
-                ));
-                if let Some(marketplace) = &self.account.marketplace_id {
-                    headers.push(("Amazon-Advertising-API-MarketplaceId", marketplace.clone()));
-                }
-            }
+    /// Who a call with these credentials is made for.
+    pub fn for_amazon(&self) -> ForAccount<'_> {
+        ForAccount {
+            account: &self.account,
+            api_host: &self.api_host,
+            access_token: &self.access_token,
+            client_id: &self.client_id,
         }
-        headers
     }
+
+    /// The headers every call for this account carries (Amazon's rules per
+    /// account kind: [`ForAccount::headers`]).
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        self.for_amazon().headers()
+    }
+}
+
+/// A call made through the proxy: Amazon's answer (or why there is none)
+/// and how long the Amazon part took, retry included.
+pub struct Proxied {
+    pub answer: Result<Upstream, ProxyError>,
+    pub upstream_time: StdDuration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,10 +126,35 @@ impl Access {
         self.open(account, &connection, valid_for).await
     }
 
+    /// The Ads API call `outbound` made for `account_id` of `user_id` with a
+    /// token valid for at least `valid_for`. A 401 is a token Amazon no
+    /// longer takes, refused before anything happened: one refresh through
+    /// the lease, one resend.
+    pub async fn call(
+        &self,
+        http: &reqwest::Client,
+        user_id: &UserId,
+        account_id: &AccountId,
+        valid_for: Duration,
+        outbound: &Outbound,
+    ) -> Result<Proxied, AccessError> {
+        let access = self.for_account(user_id, account_id, valid_for).await?;
+        let started = Instant::now();
+        let mut answer = proxy::send(http, &access.for_amazon(), outbound).await;
+        if matches!(&answer, Ok(upstream) if upstream.status == 401) {
+            let renewed = self.renewed(user_id, &access, valid_for).await?;
+            answer = proxy::send(http, &renewed.for_amazon(), outbound).await;
+        }
+        Ok(Proxied {
+            answer,
+            upstream_time: started.elapsed(),
+        })
+    }
+
     /// After Amazon refused `stale`'s token (a 401): new credentials, from
     /// one refresh through the lease — or from the refresh another process
     /// made meanwhile.
-    pub async fn renewed(
+    async fn renewed(
         &self,
         user_id: &UserId,
         stale: &AccountAccess,

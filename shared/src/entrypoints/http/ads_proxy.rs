@@ -118,23 +118,18 @@ pub(crate) async fn proxy_call(
         path,
         body,
     };
-    let access = services
+    let proxied = services
         .access
-        .for_account(&caller.user_id, &account_id, TOKEN_MARGIN)
+        .call(
+            &services.http,
+            &caller.user_id,
+            &account_id,
+            TOKEN_MARGIN,
+            &outbound,
+        )
         .await?;
-    let upstream_started = Instant::now();
-    let mut upstream = proxy::send(&services.http, &access, &outbound).await;
-    // A 401 is a token Amazon no longer takes, refused before anything
-    // happened: one refresh through the lease, one retry.
-    if matches!(&upstream, Ok(answer) if answer.status == 401) {
-        let renewed = services
-            .access
-            .renewed(&caller.user_id, &access, TOKEN_MARGIN)
-            .await?;
-        upstream = proxy::send(&services.http, &renewed, &outbound).await;
-    }
-    let upstream_ms = upstream_started.elapsed().as_millis();
-    let upstream = match upstream {
+    let upstream_ms = proxied.upstream_time.as_millis();
+    let upstream = match proxied.answer {
         Ok(upstream) => upstream,
         Err(error) => {
             record(&outbound, 502, started, upstream_ms);
