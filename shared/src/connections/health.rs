@@ -1,13 +1,11 @@
 //! Connection health as the dashboard shows it: one verdict plus the
 //! reasons behind it, so the user learns early when only they can act.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::lifecycle::CONSENT_WARNING;
 use crate::model::connection::{ConnectionRecord, ConnectionStatus};
-
-/// Warn this long before consent (and so the refresh token) expires.
-pub const CONSENT_WARNING: Duration = Duration::days(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -99,7 +99,8 @@ pub struct RefreshPolicy {
     pub failures_before_error: u32,
 }
 
-/// How long before the consent expires the user is told, once.
+/// How long before the consent (and so the refresh token) expires the user
+/// is told: once by an audit event, and by the connection's health.
 pub const CONSENT_WARNING: Duration = Duration::days(30);
 
 /// A server's `Retry-After` is honoured up to this; beyond it the backoff
