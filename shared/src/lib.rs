@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod budget;
 pub mod config;
+pub mod entrypoints;
 pub mod ids;
 pub mod telemetry;
 pub mod tls;
@@ -22,10 +23,6 @@ pub mod amazon;
 pub mod clerk;
 #[cfg(feature = "service")]
 pub mod connections;
-#[cfg(feature = "service")]
-pub mod credentials;
-#[cfg(feature = "service")]
-pub mod entrypoints;
 #[cfg(feature = "service")]
 pub mod model;
 #[cfg(feature = "service")]

@@ -1,6 +1,8 @@
 //! Start-up, the one wiring every function's `main` and the tests use:
 //! configuration → one SDK configuration, the app secrets (one Secrets
-//! Manager read), and the services each function serves with.
+//! Manager read), and the services each entrypoint serves with. Above the
+//! entrypoints only in that it builds them: nothing in the library imports
+//! it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,16 +13,18 @@ use crate::amazon::AmazonConfig;
 use crate::amazon::ads::AdsApi;
 use crate::amazon::lwa::Lwa;
 use crate::clerk::api::ClerkApi;
+use crate::clerk::svix::SvixVerifier;
 use crate::config::{self, AWS_CALL_TIMEOUT, ConfigError};
 use crate::connections::access::Access;
 use crate::connections::consent::{ConnectService, ReturnPolicy};
 use crate::connections::manage::Manage;
 use crate::connections::refresh::{RefreshConfig, Refresher};
-use crate::publish::Publisher;
+use crate::entrypoints::BuildServices;
+use crate::entrypoints::http::{ProxyServices, UsersServices, WebhookServices};
+use crate::entrypoints::stream::Publisher;
 use crate::secrets::AppSecrets;
 use crate::store::Store;
 use crate::tokens::TokenCipher;
-use crate::clerk::svix::SvixVerifier;
 
 /// Bounds every AWS call. The SDK's defaults bound only the connect, so a
 /// dependency that accepts a call and never answers would hold a request
@@ -36,32 +40,6 @@ pub fn with_timeouts(sdk: SdkConfig) -> SdkConfig {
                 .build(),
         )
         .build()
-}
-
-/// What the `users` function serves with.
-#[derive(Clone)]
-pub struct UsersServices {
-    pub store: Store,
-    pub clerk: ClerkApi,
-    /// Re-authorization starts a consent.
-    pub connect: Arc<ConnectService>,
-    pub manage: Arc<Manage>,
-}
-
-/// What `ads-proxy` serves with.
-#[derive(Clone)]
-pub struct ProxyServices {
-    pub access: Arc<Access>,
-    pub http: crate::tls::Https,
-    /// `ADS_PROXY_ALLOWED_PATHS`: empty allows every path.
-    pub allowed_paths: Arc<[String]>,
-}
-
-/// What the `clerk-webhook` function serves with.
-#[derive(Clone)]
-pub struct WebhookServices {
-    pub store: Store,
-    pub verifier: Arc<SvixVerifier>,
 }
 
 /// Read once per process: the AWS clients (one SDK configuration,
@@ -267,7 +245,7 @@ impl Startup {
 /// reads the configuration and builds every service once against
 /// placeholder secrets, so a missing or malformed setting still stops the
 /// function at start-up, naming it; it makes no AWS call. The first event
-/// ([`OnFirstEvent`]) reads the app secret and builds the services for
+/// (`crate::entrypoints::OnFirstEvent`) reads the app secret and builds the services for
 /// real. Reading the secret during init (one Secrets Manager call and the
 /// TLS set-up of the SDK's first connection) was most of every SDK
 /// function's cold start, and a failed read crashed the environment, so API
@@ -310,7 +288,7 @@ impl Startup {
     }
 }
 
-impl<S> Deferred<S> {
+impl<S> BuildServices<S> for Deferred<S> {
     async fn build(&self) -> Result<S, ConfigError> {
         match &self.secrets {
             Some((client, secret_id)) => (self.build)(&Startup {
@@ -320,54 +298,4 @@ impl<S> Deferred<S> {
             None => (self.build)(&self.startup),
         }
     }
-}
-
-/// The services of [`Deferred`], built on the first event that asks; a
-/// failure answers that event, and the next one tries again.
-pub struct OnFirstEvent<S> {
-    services: tokio::sync::OnceCell<S>,
-    deferred: Deferred<S>,
-}
-
-impl<S> OnFirstEvent<S> {
-    pub fn new(deferred: Deferred<S>) -> Self {
-        Self {
-            services: tokio::sync::OnceCell::new(),
-            deferred,
-        }
-    }
-
-    pub async fn get(&self) -> Result<&S, ConfigError> {
-        self.services
-            .get_or_try_init(|| self.deferred.build())
-            .await
-            .inspect_err(|error| {
-                tracing::error!(error = %error, "start-up failed; the next event tries again");
-            })
-    }
-}
-
-/// Serves an HTTP function whose router is built on the first request;
-/// while it cannot be built, every request gets a 503 with `Retry-After`.
-pub async fn serve_http(deferred: Deferred<axum::Router>) -> Result<(), lambda_http::Error> {
-    use axum::response::IntoResponse as _;
-    use tower::ServiceExt as _;
-
-    let router = Arc::new(OnFirstEvent::new(deferred));
-    lambda_http::run(tower::service_fn(move |request: lambda_http::Request| {
-        let router = Arc::clone(&router);
-        async move {
-            let response = match router.get().await {
-                Ok(router) => match router.clone().oneshot(request).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                },
-                Err(error) => {
-                    crate::entrypoints::http::ApiError::unavailable(error).into_response()
-                }
-            };
-            Ok::<_, std::convert::Infallible>(response)
-        }
-    }))
-    .await
 }

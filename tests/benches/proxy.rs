@@ -35,7 +35,7 @@ fn main() {
         let account = accounts[0].clone();
         let request = campaigns_list(&account);
         assert_eq!(stack.proxy(&request, USER).await.status, 200);
-        let direct_token = adsconnect::credentials::vend(
+        let direct_token = adsconnect::entrypoints::credentials::vend(
             &stack.access(),
             json!({"user_id": USER, "account_id": account}),
         )

@@ -3,8 +3,8 @@
 
 use std::sync::OnceLock;
 
-use adsconnect::auth::authorizer::context_keys;
 use adsconnect::clerk::svix;
+use adsconnect::entrypoints::authorizer::context_keys;
 use adsconnect::secrets::Secret;
 use adsconnect_dev::apigw::ClientRequest;
 use adsconnect_dev::keys::SigningKey;

@@ -52,7 +52,7 @@ impl Stack {
 /// `events-publisher`, publishing to a bus of its own, whose rule sends
 /// every `adsconnect` event to an SQS queue the test reads.
 pub struct EventTap {
-    pub publisher: adsconnect::publish::Publisher,
+    pub publisher: adsconnect::entrypoints::stream::Publisher,
     pub pump: adsconnect_dev::stream::StreamPump,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
@@ -112,7 +112,7 @@ impl Stack {
         .unwrap();
         self.calls.take();
         EventTap {
-            publisher: adsconnect::publish::Publisher {
+            publisher: adsconnect::entrypoints::stream::Publisher {
                 store: self.store.clone(),
                 events,
                 bus,

@@ -3,7 +3,6 @@
 //! Order matters: structure and header first, then the signature, and only then
 //! any claim, so nothing in an unauthenticated payload influences a decision.
 
-pub mod authorizer;
 mod crypto;
 pub mod jwks;
 

@@ -22,7 +22,7 @@ mod storms;
 
 use std::sync::Arc;
 
-use adsconnect::auth::authorizer::{self, SimpleResponse};
+use adsconnect::entrypoints::authorizer::{self, SimpleResponse};
 use adsconnect::auth::{Denial, SessionVerifier, VerifiedSession, VerifierConfig, unix_now};
 use adsconnect_dev::keys::SigningKey;
 use adsconnect_tests::*;

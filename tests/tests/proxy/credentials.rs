@@ -2,7 +2,7 @@
 //! everything a backend needs to call the Ads API for the account, and
 //! typed errors.
 
-use adsconnect::credentials::vend;
+use adsconnect::entrypoints::credentials::vend;
 
 use super::*;
 

@@ -133,7 +133,7 @@ async fn a_failed_publish_is_reported_and_delivered_again() {
             .endpoint_url("http://127.0.0.1:9")
             .build(),
     );
-    let failing = adsconnect::publish::Publisher {
+    let failing = adsconnect::entrypoints::stream::Publisher {
         store: stack.store.clone(),
         events: unreachable,
         bus: tap.publisher.bus.clone(),

@@ -3,7 +3,7 @@
 //! `Amazon-Ads-AccountId` (and `parentEntityId`) with its agency's scope; an
 //! AMC instance its AdvertiserId and MarketplaceId, and no scope.
 
-use adsconnect::credentials::vend;
+use adsconnect::entrypoints::credentials::vend;
 
 use super::*;
 

@@ -34,10 +34,12 @@ async fn no_token_appears_in_the_proxys_answers_or_any_log_line() {
         .await;
     // The credentials function logs nothing of what it hands out.
     let function = stack.access();
-    let granted =
-        adsconnect::credentials::vend(&function, json!({"user_id": user, "account_id": account}))
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
+    let granted = adsconnect::entrypoints::credentials::vend(
+        &function,
+        json!({"user_id": user, "account_id": account}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:?}"));
     t.dump().await;
     let mut secrets = Secrets::new(&t.jwt);
     secrets.amazon(&stack, 6);

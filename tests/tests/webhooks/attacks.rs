@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use adsconnect::clerk::svix::SvixVerifier;
 use adsconnect::entrypoints::http as api;
+use adsconnect::entrypoints::http::WebhookServices;
 use adsconnect::secrets::Secret;
-use adsconnect::startup::WebhookServices;
 
 use super::*;
 

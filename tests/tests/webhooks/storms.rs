@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use adsconnect::clerk::svix::SvixVerifier;
 use adsconnect::entrypoints::http as api;
+use adsconnect::entrypoints::http::WebhookServices;
 use adsconnect::model::connection::DueConnection;
 use adsconnect::model::event::{AuditEvent, EventKind};
 use adsconnect::secrets::Secret;
-use adsconnect::startup::WebhookServices;
 use adsconnect::store::Store;
 use adsconnect_dev::apigw::to_lambda_request;
 use adsconnect_dev::provision;

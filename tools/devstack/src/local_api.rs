@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use adsconnect::auth::SessionVerifier;
-use adsconnect::auth::authorizer;
+use adsconnect::entrypoints::authorizer;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use axum::Router;
 use axum::body::to_bytes;

@@ -453,7 +453,7 @@ async fn credentials(args: &[String]) -> Result<(), BoxError> {
         return Err("usage: credentials <user_id> <account_id>".into());
     };
     let access = Startup::from_env().await?.access_from_env()?;
-    match adsconnect::credentials::vend(&access, json!({"user_id": user, "account_id": account}))
+    match adsconnect::entrypoints::credentials::vend(&access, json!({"user_id": user, "account_id": account}))
         .await
     {
         Ok(granted) => println!("{}", serde_json::to_string_pretty(&granted)?),

@@ -4,7 +4,7 @@
 //! DynamoDB-JSON images), and handed to the publisher; records it reports
 //! as failed are delivered again next time.
 
-use adsconnect::publish::Publisher;
+use adsconnect::entrypoints::stream::Publisher;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use serde_json::{Value, json};
 

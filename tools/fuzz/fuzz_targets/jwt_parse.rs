@@ -19,11 +19,11 @@
 
 use std::sync::LazyLock;
 
-use adsconnect::auth::authorizer::session_token;
 use adsconnect::auth::{
     CLOCK_SKEW_SECONDS, Denial, MAX_TOKEN_BYTES, MAX_TOKEN_LIFETIME_SECONDS, SessionVerifier,
     VerifiedSession, VerifierConfig,
 };
+use adsconnect::entrypoints::authorizer::session_token;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::executor::block_on;

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::UsersServices;
 use super::connections::{conflict, decode_cursor, page_limit};
 use super::users::provision;
 use super::views::{AccountView, KindCounts};
@@ -19,7 +20,6 @@ use crate::connections::health::{Health, assess};
 use crate::connections::manage::{DefaultSet, Removed};
 use crate::ids::AccountId;
 use crate::model::account::{AccountKind, AccountStatus};
-use crate::startup::UsersServices;
 
 pub fn routes() -> Router<UsersServices> {
     Router::new()

@@ -11,13 +11,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use chrono::Duration;
 
+use super::ProxyServices;
 use super::{ApiError, Caller};
 use crate::amazon::proxy::{
     self, MAX_REQUEST_BYTES, Outbound, ProxyError, is_allowed, is_clean_path,
 };
 use crate::connections::access::AccessError;
 use crate::ids::AccountId;
-use crate::startup::ProxyServices;
 
 /// A token handed to Amazon stays valid this much longer than the call.
 pub const TOKEN_MARGIN: Duration = Duration::minutes(2);

@@ -11,13 +11,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use super::UsersServices;
 use super::amazon::{ConnectRequest, ConnectStart, begin};
 use super::views::{AccountView, ConnectionView, EventView};
 use super::{ApiError, Caller, ErrorResponse, NoInput, StrictJsonOrEmpty, StrictQuery};
 use crate::connections::manage::{Removed, SYNC_INTERVAL_SECONDS, Synced};
 use crate::ids::ConnectionId;
 use crate::model::connection::ConnectionRecord;
-use crate::startup::UsersServices;
 use crate::store::events::EventCursor;
 use crate::store::partition::UserPartition;
 

@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::UsersServices;
 use crate::model::service::{RefresherRuns, RunCounts};
-use crate::startup::UsersServices;
 
 /// The table read is given this long; a table slower than that is not healthy.
 const TABLE_TIMEOUT: Duration = Duration::from_secs(2);

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 
 use super::ApiError;
-use crate::auth::authorizer::context_keys;
+use crate::entrypoints::authorizer::context_keys;
 use crate::ids::{OrgId, SessionId, UserId};
 
 #[derive(Debug, Clone)]

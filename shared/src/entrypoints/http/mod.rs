@@ -1,10 +1,10 @@
 //! The HTTP APIs of the functions, as axum routers: one module per feature,
-//! composed here. Handlers are HTTP → use case → view. Each function's
-//! `main` builds its services at start-up (`crate::startup`) and hands the
-//! router to `lambda_http`; tests and the local stack serve the very same
-//! routers. Beside them, the HTTP plumbing every router shares: the error
-//! envelope, request ids, the caller's identity, strict JSON bodies and the
-//! time budget.
+//! composed here, with the services each function's routers hold. Handlers
+//! are HTTP → use case → view. Each function's `main` builds its services
+//! at start-up (`crate::startup`) and hands the router to [`serve`]; tests
+//! and the local stack serve the very same routers. Beside them, the HTTP
+//! plumbing every router shares: the error envelope, request ids, the
+//! caller's identity, strict JSON bodies and the time budget.
 
 pub mod accounts;
 pub mod ads_proxy;
@@ -36,11 +36,66 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::response::IntoResponse as _;
 use axum::routing::{get, post};
+use tower::ServiceExt as _;
 
+use super::{BuildServices, OnFirstEvent};
 use crate::budget::timeouts;
+use crate::clerk::api::ClerkApi;
+use crate::clerk::svix::SvixVerifier;
+use crate::connections::access::Access;
 use crate::connections::consent::ConnectService;
-use crate::startup::{ProxyServices, UsersServices, WebhookServices};
+use crate::connections::manage::Manage;
+use crate::store::Store;
+
+/// What the `users` function serves with.
+#[derive(Clone)]
+pub struct UsersServices {
+    pub store: Store,
+    pub clerk: ClerkApi,
+    /// Re-authorization starts a consent.
+    pub connect: Arc<ConnectService>,
+    pub manage: Arc<Manage>,
+}
+
+/// What `ads-proxy` serves with.
+#[derive(Clone)]
+pub struct ProxyServices {
+    pub access: Arc<Access>,
+    pub http: crate::tls::Https,
+    /// `ADS_PROXY_ALLOWED_PATHS`: empty allows every path.
+    pub allowed_paths: Arc<[String]>,
+}
+
+/// What the `clerk-webhook` function serves with.
+#[derive(Clone)]
+pub struct WebhookServices {
+    pub store: Store,
+    pub verifier: Arc<SvixVerifier>,
+}
+
+/// Serves an HTTP function whose router is built on the first request;
+/// while it cannot be built, every request gets a 503 with `Retry-After`.
+pub async fn serve(
+    router: impl BuildServices<Router> + Send + Sync + 'static,
+) -> Result<(), lambda_http::Error> {
+    let router = Arc::new(OnFirstEvent::new(router));
+    lambda_http::run(tower::service_fn(move |request: lambda_http::Request| {
+        let router = Arc::clone(&router);
+        async move {
+            let response = match router.get().await {
+                Ok(router) => match router.clone().oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                },
+                Err(error) => ApiError::unavailable(error).into_response(),
+            };
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    }))
+    .await
+}
 
 /// The `users` function: profile, session, settings, connections, accounts,
 /// DSP seats, and the public health and OpenAPI routes.

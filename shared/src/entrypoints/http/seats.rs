@@ -10,13 +10,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::UsersServices;
 use super::connections::{PageQuery, decode_cursor, invalid_cursor, page_limit};
 use super::{ApiError, Caller, ErrorResponse, StrictJsonOrEmpty, StrictQuery};
 use crate::connections::seats::{SEAT_REFRESH_INTERVAL_SECONDS, SeatsRefreshed};
 use crate::ids::AccountId;
 use crate::model::account::{AccountRecord, NativeIds};
 use crate::model::seats::{RefreshOutcome, Seat, SeatRefresh, SeatSnapshot};
-use crate::startup::UsersServices;
 use crate::store::seats::HistoryCursor;
 
 /// At most this many exchanges in one refresh's filter.

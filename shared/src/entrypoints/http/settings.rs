@@ -4,12 +4,12 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
+use super::UsersServices;
 use super::users::{current_user, provision, user_deleted};
 use super::{ApiError, Caller, ErrorResponse, NoInput, StrictJson};
 use crate::connections::manage::SettingsUpdate;
 use crate::ids::UserId;
 use crate::settings::{Settings, SettingsPatch};
-use crate::startup::UsersServices;
 
 pub fn routes() -> Router<UsersServices> {
     Router::new()

@@ -8,12 +8,12 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::Serialize;
 
+use super::UsersServices;
 use super::views::{AccountStats, AccountView, ConnectionView, UserView};
 use super::{ApiError, Caller, ErrorResponse};
 use crate::ids::UserId;
 use crate::model::user::UserRecord;
 use crate::settings::Settings;
-use crate::startup::UsersServices;
 use crate::store::deliveries::WebhookWrite;
 
 pub fn routes() -> Router<UsersServices> {

@@ -9,11 +9,11 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::Serialize;
 
+use super::WebhookServices;
 use super::{ApiError, ErrorResponse};
-use crate::startup::WebhookServices;
-use crate::store::deliveries::WebhookWrite;
 use crate::clerk::MAX_BODY_BYTES;
 use crate::clerk::events::ClerkEvent;
+use crate::store::deliveries::WebhookWrite;
 
 pub fn routes() -> Router<WebhookServices> {
     Router::new().route(

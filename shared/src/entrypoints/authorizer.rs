@@ -1,11 +1,18 @@
-//! The API Gateway HTTP API Lambda authorizer (payload 2.0, simple responses).
+//! `auth-check`, the API Gateway HTTP API Lambda authorizer (payload 2.0,
+//! simple responses): the session token of a request, verified by
+//! `crate::auth`, becomes a verdict and the context the functions behind it
+//! read. Builds without the `service` feature: no AWS SDK, no web framework.
+
+use std::time::Instant;
 
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use http::HeaderMap;
+use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Denial, SessionVerifier, VerifiedSession};
+use crate::auth::{Denial, SessionVerifier, VerifiedSession};
+use crate::budget;
 
 /// Keys of the context handed to the functions behind the authorizer, which
 /// read it from `requestContext.authorizer.lambda`.
@@ -26,6 +33,20 @@ const SESSION_COOKIE: &str = "__session";
 pub struct SimpleResponse {
     pub is_authorized: bool,
     pub context: Map<String, Value>,
+}
+
+/// Answers every invocation, each within its deadline.
+pub async fn serve(verifier: SessionVerifier) -> Result<(), lambda_runtime::Error> {
+    let verifier = &verifier;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
+            let deadline = budget::instant_of(event.context.deadline())
+                .unwrap_or_else(|| Instant::now() + budget::timeouts::AUTH_CHECK);
+            let verdict = budget::scope(deadline, authorize(verifier, &event.payload));
+            Ok::<SimpleResponse, lambda_runtime::Error>(verdict.await)
+        },
+    ))
+    .await
 }
 
 pub async fn authorize(

@@ -6,10 +6,14 @@
 //! ever goes to the IAM principal that invoked the function.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::{Deserialize, Serialize};
 
+use super::{BuildServices, OnFirstEvent};
+use crate::budget;
 use crate::connections::access::{Access, AccessError};
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::model::account::AccountKind;
@@ -72,6 +76,34 @@ impl From<AccessError> for CredentialsFailure {
             }
         }
     }
+}
+
+impl From<CredentialsFailure> for Diagnostic {
+    fn from(failure: CredentialsFailure) -> Self {
+        Self {
+            error_type: failure.code.to_owned(),
+            error_message: failure.message,
+        }
+    }
+}
+
+/// Answers every invocation, each within its deadline; until `access` can
+/// be built, with an `unavailable` error.
+pub async fn serve(access: impl BuildServices<Access>) -> Result<(), lambda_runtime::Error> {
+    let access = &OnFirstEvent::new(access);
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let deadline = budget::instant_of(event.context.deadline())
+                .unwrap_or_else(|| Instant::now() + budget::timeouts::CREDENTIALS);
+            let access = access.get().await.map_err(|_| {
+                CredentialsFailure::new("unavailable", "credentials are unavailable; retry shortly")
+            })?;
+            budget::scope(deadline, vend(access, event.payload))
+                .await
+                .map_err(Diagnostic::from)
+        },
+    ))
+    .await
 }
 
 /// Answers one invocation whose payload is `input`.
