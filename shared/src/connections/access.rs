@@ -310,10 +310,7 @@ impl Access {
             .await
             .map_err(|e| AccessError::Unavailable(e.to_string()))?
             .ok_or_else(|| AccessError::NeedsReauth(connection.connection_id.clone()))?;
-        let region: Region = account
-            .region
-            .parse()
-            .map_err(|_| AccessError::Unavailable("account has no known region".into()))?;
+        let region = account.region;
         Ok(AccountAccess {
             connection_id: connection.connection_id.clone(),
             api_host: self.ads_urls.get(region).clone(),

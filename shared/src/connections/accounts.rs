@@ -9,7 +9,6 @@ use crate::amazon::discovery::Discovery;
 use crate::ids::{AccountId, UserId};
 use crate::model::account::{AccountKind, AccountRecord, AccountStatus, NativeIds};
 use crate::model::connection::ConnectionRecord;
-use crate::model::region::Region;
 use crate::model::user::UserRecord;
 
 /// Stable per (user, kind, native id): reconnecting keeps account ids. Ads
@@ -44,7 +43,7 @@ pub fn merge(
                 connection_id: connection.connection_id.clone(),
                 name: found.name.clone(),
                 native: found.native.clone(),
-                region: found.region.to_string(),
+                region: found.region,
                 country_code: found.country_code.clone(),
                 currency_code: found.currency_code.clone(),
                 timezone: found.timezone.clone(),
@@ -59,12 +58,8 @@ pub fn merge(
             }
         })
         .collect();
-    let listed_in_full = |account: &AccountRecord| {
-        account
-            .region
-            .parse::<Region>()
-            .is_ok_and(|region| discovery.listed_completely(account.kind(), region))
-    };
+    let listed_in_full =
+        |account: &AccountRecord| discovery.listed_completely(account.kind(), account.region);
     let vanished: Vec<AccountRecord> = existing
         .iter()
         .filter(|a| {

@@ -9,7 +9,6 @@ use super::tokens::TokenPair;
 use crate::amazon::dsp::SeatsError;
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::model::account::{AccountRecord, NativeIds};
-use crate::model::region::Region;
 use crate::model::seats::{SeatRefresh, SeatSnapshot};
 use crate::store::StoreError;
 use crate::store::seats::RefreshSlot;
@@ -107,11 +106,10 @@ impl Manage {
                 return Ok(SeatsRefreshed::TokensUnavailable);
             }
         };
-        let region: Region = account.region.parse().unwrap_or_default();
         let listed = self
             .ads
             .dsp_seats(
-                region,
+                account.region,
                 advertiser_id,
                 parent_entity_id.as_deref(),
                 exchange_ids,

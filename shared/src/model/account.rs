@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::region::Region;
 use crate::ids::{AccountId, ConnectionId};
 
 /// Every account's status, mapped from its source's own (see the README's
@@ -129,7 +130,7 @@ pub struct AccountRecord {
     #[serde(flatten)]
     pub native: NativeIds,
     /// The region whose host lists (and serves) the account.
-    pub region: String,
+    pub region: Region,
     pub country_code: Option<String>,
     pub currency_code: Option<String>,
     pub timezone: Option<String>,

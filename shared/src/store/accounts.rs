@@ -145,6 +145,7 @@ mod tests {
 
     use super::*;
     use crate::model::account::{AccountStatus, NativeIds};
+    use crate::model::region::Region;
 
     fn record(native: NativeIds) -> AccountRecord {
         AccountRecord {
@@ -152,7 +153,7 @@ mod tests {
             connection_id: ConnectionId::parse("conn_1").unwrap(),
             name: "A".into(),
             native,
-            region: "eu".into(),
+            region: Region::Eu,
             country_code: None,
             currency_code: None,
             timezone: None,

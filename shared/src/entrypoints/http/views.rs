@@ -240,7 +240,7 @@ impl AccountView {
                     instance_id,
                     amc_account_id,
                     instance_type,
-                    region: account.region,
+                    region: account.region.to_string(),
                     country_code: account.country_code,
                     currency_code: account.currency_code,
                     timezone: account.timezone,
