@@ -19,6 +19,9 @@ pub const MIN_ATTEMPT: Duration = Duration::from_millis(200);
 /// When a handler stops waiting and answers that time ran out (504), before
 /// Lambda's own timeout does.
 pub const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+/// The longest one DynamoDB, KMS or Secrets Manager call may take, all its
+/// attempts included (set on the SDK configuration at start-up).
+pub const AWS_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The function timeouts in `template.yaml`, all under API Gateway's 30 s
 /// integration limit (a test compares them with the template).

@@ -11,7 +11,7 @@
 
 pub mod auth;
 pub mod budget;
-pub mod config;
+pub mod configuration;
 pub mod entrypoints;
 pub mod ids;
 pub mod telemetry;

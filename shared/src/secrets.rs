@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::configuration::values::ConfigError;
 
 /// A secret string. No `Display`; `Debug` prints a placeholder.
 #[derive(Clone, Deserialize, PartialEq, Eq)]

@@ -12,9 +12,10 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::amazon::AmazonConfig;
 use crate::amazon::ads::AdsApi;
 use crate::amazon::lwa::Lwa;
+use crate::budget::AWS_CALL_TIMEOUT;
 use crate::clerk::api::ClerkApi;
 use crate::clerk::svix::SvixVerifier;
-use crate::config::{self, AWS_CALL_TIMEOUT, ConfigError};
+use crate::configuration::{self, ConfigError};
 use crate::connections::access::Access;
 use crate::connections::consent::{ConnectService, ReturnPolicy};
 use crate::connections::manage::Manage;
@@ -57,7 +58,7 @@ pub struct Startup {
 impl Startup {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let (sdk, mut startup) = Self::clients_from_env().await?;
-        let secret_id = config::required("APP_SECRETS_ID")?;
+        let secret_id = configuration::app_secrets_id()?;
         startup.secrets =
             AppSecrets::load(&aws_sdk_secretsmanager::Client::new(&sdk), &secret_id).await?;
         Ok(startup)
@@ -80,7 +81,7 @@ impl Startup {
             kms: aws_sdk_kms::Client::new(&sdk),
             events: aws_sdk_eventbridge::Client::new(&sdk),
             secrets: AppSecrets::default(),
-            table: config::required("TABLE_NAME")?,
+            table: configuration::table_name()?,
         };
         Ok((sdk, startup))
     }
@@ -184,20 +185,20 @@ impl Startup {
         })
     }
 
-    // From the environment, as each function reads it.
+    // From the configuration, as each function reads it.
 
     /// `oauth-start`, `oauth-callback` (and the users function's
     /// re-authorization).
     pub fn connect_from_env(&self) -> Result<ConnectService, ConfigError> {
-        let cipher = self.cipher(&config::required("TOKEN_KEY_ID")?);
-        let amazon = AmazonConfig::from_env(&self.secrets)?;
-        self.connect(cipher, &amazon, ReturnPolicy::from_env()?)
+        let cipher = self.cipher(&configuration::token_key_id()?);
+        let amazon = configuration::amazon(&self.secrets)?;
+        self.connect(cipher, &amazon, configuration::return_policy()?)
     }
 
     pub fn refresher_from_env(&self) -> Result<Refresher, ConfigError> {
-        let cipher = self.cipher(&config::required("TOKEN_KEY_ID")?);
-        let amazon = AmazonConfig::for_refresh(&self.secrets)?;
-        self.refresher(cipher, &amazon, RefreshConfig::from_env()?)
+        let cipher = self.cipher(&configuration::token_key_id()?);
+        let amazon = configuration::amazon_for_refresh(&self.secrets)?;
+        self.refresher(cipher, &amazon, configuration::refresh()?)
     }
 
     /// `events-publisher`.
@@ -205,38 +206,27 @@ impl Startup {
         Publisher {
             store: self.store(),
             events: self.events.clone(),
-            bus: config::optional("EVENT_BUS_NAME").unwrap_or_else(|| "default".into()),
+            bus: configuration::event_bus(),
         }
     }
 
     /// `ads-proxy` and `credentials`.
     pub fn access_from_env(&self) -> Result<Access, ConfigError> {
-        let cipher = self.cipher(&config::required("TOKEN_KEY_ID")?);
-        let amazon = AmazonConfig::for_refresh(&self.secrets)?;
-        self.access(cipher, &amazon, RefreshConfig::from_env()?)
+        let cipher = self.cipher(&configuration::token_key_id()?);
+        let amazon = configuration::amazon_for_refresh(&self.secrets)?;
+        self.access(cipher, &amazon, configuration::refresh()?)
     }
 
     pub fn proxy_from_env(&self) -> Result<ProxyServices, ConfigError> {
-        let allowed = config::optional("ADS_PROXY_ALLOWED_PATHS").unwrap_or_default();
-        let allowed: Vec<String> = config::list(&allowed);
-        if let Some(bad) = allowed.iter().find(|p| !p.starts_with('/')) {
-            return Err(ConfigError::Invalid {
-                name: "ADS_PROXY_ALLOWED_PATHS",
-                reason: format!("`{bad}` is not a path starting with /"),
-            });
-        }
+        let allowed = configuration::proxy_allowed_paths()?;
         Ok(self.proxy(self.access_from_env()?, allowed))
     }
 
     pub fn users_from_env(&self) -> Result<UsersServices, ConfigError> {
-        let clerk_api_url = match config::optional("CLERK_API_URL") {
-            Some(url) => config::base_url("CLERK_API_URL", &url)?,
-            None => "https://api.clerk.com".to_owned(),
-        };
         self.users(
-            clerk_api_url,
+            configuration::clerk_api_url()?,
             self.connect_from_env()?,
-            RefreshConfig::from_env()?,
+            configuration::refresh()?,
         )
     }
 }
@@ -262,7 +252,7 @@ impl Startup {
         build: fn(&Startup) -> Result<S, ConfigError>,
     ) -> Result<Deferred<S>, ConfigError> {
         let (sdk, startup) = Self::clients_from_env().await?;
-        let secret_id = config::required("APP_SECRETS_ID")?;
+        let secret_id = configuration::app_secrets_id()?;
         build(&Self {
             secrets: AppSecrets::placeholders(),
             ..startup.clone()

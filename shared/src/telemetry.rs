@@ -4,6 +4,8 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
+use crate::configuration;
+
 /// Libraries that log what passes through them (invocation events,
 /// headers, bodies: bearer tokens, webhook signatures, Amazon codes, the
 /// app secret) at DEBUG or TRACE. No configuration lets them below INFO.
@@ -42,11 +44,8 @@ fn filters(directives: Option<&str>) -> (Targets, Targets) {
 /// `Targets` rather than `EnvFilter`: the same directives without a regex
 /// engine in every binary.
 pub fn init() {
-    let directives = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok();
-    let (chosen, caps) = filters(directives.as_deref());
-    let on_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let (chosen, caps) = filters(configuration::log_directives().as_deref());
+    let on_lambda = configuration::on_lambda();
     // Both filters apply: a line is written only if each lets it through.
     let registry = tracing_subscriber::registry().with(chosen).with(caps);
     // Repeated initialisation (tests) is harmless; the first subscriber wins.

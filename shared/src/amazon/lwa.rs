@@ -14,7 +14,7 @@ use oauth2::{
 
 use super::http::{self, HttpError, Repeat};
 use super::{AmazonConfig, PerRegion};
-use crate::config::ConfigError;
+use crate::configuration::values::ConfigError;
 use crate::model::region::Region;
 use crate::secrets::Secret;
 

@@ -15,7 +15,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::{self, ConfigError};
+use crate::configuration::values::{self, ConfigError};
 use crate::ids::{OrgId, SessionId, UserId};
 pub use jwks::JwksCache;
 
@@ -140,7 +140,8 @@ pub struct SessionVerifier {
     validation: Validation,
 }
 
-const ISSUER_VARIABLE: &str = "CLERK_ISSUER";
+/// The variable that names the issuer, in the errors about it.
+pub const ISSUER_VARIABLE: &str = "CLERK_ISSUER";
 
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
@@ -150,30 +151,11 @@ pub struct VerifierConfig {
     pub authorized_parties: Vec<String>,
 }
 
-impl VerifierConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let issuer = config::origin(ISSUER_VARIABLE, &config::required(ISSUER_VARIABLE)?)?;
-        let jwks_url = match config::optional("CLERK_JWKS_URL") {
-            Some(url) => config::base_url("CLERK_JWKS_URL", &url)?,
-            None => format!("{issuer}/.well-known/jwks.json"),
-        };
-        Ok(Self {
-            issuer,
-            // Lambda consoles and .env files often flatten newlines to "\n".
-            jwt_key_pem: config::optional("CLERK_JWT_KEY").map(|pem| pem.replace("\\n", "\n")),
-            jwks_url,
-            authorized_parties: config::optional("CLERK_AUTHORIZED_PARTIES")
-                .map(|v| config::list(&v))
-                .unwrap_or_default(),
-        })
-    }
-}
-
 impl SessionVerifier {
-    /// Refuses an issuer that is not exactly an origin (see `config::origin`),
+    /// Refuses an issuer that is not exactly an origin (see `values::origin`),
     /// however the configuration was made.
     pub fn new(config: VerifierConfig) -> Result<Self, ConfigError> {
-        config::origin(ISSUER_VARIABLE, &config.issuer)?;
+        values::origin(ISSUER_VARIABLE, &config.issuer)?;
         crypto::install();
         let keys = match &config.jwt_key_pem {
             Some(pem) => KeySource::Pem(Arc::new(

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 use subtle::ConstantTimeEq;
 
-use crate::config::ConfigError;
+use crate::configuration::values::ConfigError;
 use crate::ids::DeliveryId;
 use crate::secrets::Secret;
 

@@ -3,7 +3,7 @@
 
 use reqwest::Url;
 
-use crate::config::{self, ConfigError};
+use crate::configuration::values::ConfigError;
 
 /// Where the callback may send the browser back to.
 pub struct ReturnPolicy {
@@ -34,13 +34,6 @@ impl ReturnPolicy {
             allowed_origins,
             default_url,
         })
-    }
-
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let origins = config::optional("ALLOWED_RETURN_ORIGINS")
-            .map(|v| config::list(&v))
-            .unwrap_or_default();
-        Self::new(&origins, &config::required("DEFAULT_RETURN_URL")?)
     }
 
     /// An absolute http(s) URL, without credentials, on an allowed origin.

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use crate::config::ConfigError;
+use crate::configuration::ConfigError;
 
 /// What builds a function's services when its first event arrives.
 pub trait BuildServices<S> {

@@ -24,11 +24,11 @@ mod sam_env;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use adsconnect::auth::{MAX_TOKEN_LIFETIME_SECONDS, SessionVerifier, VerifierConfig};
-use adsconnect::config;
+use adsconnect::auth::{MAX_TOKEN_LIFETIME_SECONDS, SessionVerifier};
+use adsconnect::clerk::svix;
+use adsconnect::configuration;
 use adsconnect::secrets::{AppSecrets, Secret};
 use adsconnect::startup::Startup;
-use adsconnect::clerk::svix;
 use adsconnect_dev::amazon_stub::{self, AmazonWorld, Login};
 use adsconnect_dev::keys::{DEV_KID, SigningKey};
 use adsconnect_dev::local_api::{DevTokens, LocalApi};
@@ -69,7 +69,7 @@ fn openapi() -> Result<(), BoxError> {
 }
 
 fn dev_dir() -> PathBuf {
-    PathBuf::from(config::optional("DEV_DIR").unwrap_or_else(|| ".dev".into()))
+    PathBuf::from(configuration::optional("DEV_DIR").unwrap_or_else(|| ".dev".into()))
 }
 
 fn dev_key() -> Result<SigningKey, BoxError> {
@@ -77,7 +77,7 @@ fn dev_key() -> Result<SigningKey, BoxError> {
 }
 
 fn emulator() -> Result<aws_config::SdkConfig, BoxError> {
-    Ok(provision::emulator_config(&config::required(
+    Ok(provision::emulator_config(&configuration::required(
         "AWS_ENDPOINT_URL",
     )?))
 }
@@ -90,17 +90,17 @@ async fn provision_stack() -> Result<(), BoxError> {
 /// Creates what `provision` creates; says what it did.
 async fn provision_resources() -> Result<String, BoxError> {
     let sdk = emulator()?;
-    let table = config::required("TABLE_NAME")?;
+    let table = configuration::required("TABLE_NAME")?;
     let created = provision::ensure_table(
         &aws_sdk_dynamodb::Client::new(&sdk),
         &table,
         adsconnect_dev::template::WithStream::Yes,
     )
     .await?;
-    let key_alias = config::required("TOKEN_KEY_ID")?;
+    let key_alias = configuration::required("TOKEN_KEY_ID")?;
     provision::ensure_kms_key(&aws_sdk_kms::Client::new(&sdk), &key_alias).await?;
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-    let secret_id = config::required("APP_SECRETS_ID")?;
+    let secret_id = configuration::required("APP_SECRETS_ID")?;
     // Keep the webhook secret across restarts so saved tooling keeps working.
     let existing = AppSecrets::load(&secrets, &secret_id).await.ok();
     let webhook_secret = existing
@@ -124,7 +124,8 @@ async fn provision_resources() -> Result<String, BoxError> {
 
 async fn serve() -> Result<(), BoxError> {
     // Login with Amazon and the Ads API, stood in for (see amazon_stub).
-    let stub_addr = config::optional("AMAZON_STUB_ADDR").unwrap_or_else(|| "127.0.0.1:3001".into());
+    let stub_addr =
+        configuration::optional("AMAZON_STUB_ADDR").unwrap_or_else(|| "127.0.0.1:3001".into());
     let amazon = AmazonWorld::default();
     amazon.add_login("dev", dev_login());
     amazon.add_login("agency", dev_agency_login());
@@ -132,7 +133,7 @@ async fn serve() -> Result<(), BoxError> {
         .serve(Some(std::net::TcpListener::bind(&stub_addr)?))
         .await;
     println!("Amazon stand-in listening on http://{stub_addr}");
-    let verifier = SessionVerifier::new(VerifierConfig::from_env()?)?;
+    let verifier = SessionVerifier::new(configuration::verifier()?)?;
     // Built as each function's `main` builds it; the two OAuth functions
     // share one process here.
     let startup = Startup::from_env().await?;
@@ -151,7 +152,7 @@ async fn serve() -> Result<(), BoxError> {
             .map(|authorized_party| -> Result<_, BoxError> {
                 Ok(Arc::new(DevTokens {
                     key: dev_key()?,
-                    issuer: config::required("CLERK_ISSUER")?,
+                    issuer: configuration::required("CLERK_ISSUER")?,
                     authorized_party,
                 }))
             })
@@ -163,7 +164,7 @@ async fn serve() -> Result<(), BoxError> {
     let mut pump = adsconnect_dev::stream::StreamPump::attach(
         &aws_sdk_dynamodb::Client::new(&sdk),
         aws_sdk_dynamodbstreams::Client::new(&sdk),
-        &config::required("TABLE_NAME")?,
+        &configuration::required("TABLE_NAME")?,
     )
     .await?;
     let publisher = startup.publisher_from_env();
@@ -175,7 +176,7 @@ async fn serve() -> Result<(), BoxError> {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     });
-    let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+    let addr = configuration::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("local HTTP API listening on http://{addr}");
     axum::serve(listener, api.into_router())
@@ -336,7 +337,7 @@ fn token(args: &[String]) -> Result<(), BoxError> {
 /// A session token of the dev Clerk key for `CLERK_ISSUER`, for the
 /// dashboard's origin when authorized parties are configured.
 fn dev_token(user: &str, session: &str, ttl: i64) -> Result<String, BoxError> {
-    let issuer = config::required("CLERK_ISSUER")?;
+    let issuer = configuration::required("CLERK_ISSUER")?;
     let key = dev_key()?;
     Ok(match comma_list("CLERK_AUTHORIZED_PARTIES").first() {
         Some(azp) => key.session_token_for(&issuer, user, session, ttl, azp),
@@ -345,7 +346,7 @@ fn dev_token(user: &str, session: &str, ttl: i64) -> Result<String, BoxError> {
 }
 
 fn comma_list(name: &'static str) -> Vec<String> {
-    config::optional(name)
+    configuration::optional(name)
         .unwrap_or_default()
         .split(',')
         .map(str::trim)
@@ -368,7 +369,7 @@ async fn sign(body: &[u8]) -> Result<(String, i64, String), BoxError> {
     let sdk = emulator()?;
     let secrets = AppSecrets::load(
         &aws_sdk_secretsmanager::Client::new(&sdk),
-        &config::required("APP_SECRETS_ID")?,
+        &configuration::required("APP_SECRETS_ID")?,
     )
     .await?;
     let secret: Secret =
@@ -406,7 +407,7 @@ async fn webhook(args: &[String]) -> Result<(), BoxError> {
         .ok_or("usage: adsconnect-dev webhook <event.json>")?;
     let body = std::fs::read(path)?;
     let (id, timestamp, signature) = sign(&body).await?;
-    let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+    let addr = configuration::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
     let response = adsconnect::tls::http_client()
         .build()?
         .post(format!("http://{addr}/webhooks/clerk"))
@@ -426,7 +427,7 @@ async fn proxy(args: &[String]) -> Result<(), BoxError> {
     let [account, method, path, rest @ ..] = args else {
         return Err("usage: proxy <account_id> <METHOD> <ads path> [content-type body]".into());
     };
-    let addr = config::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+    let addr = configuration::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
     let url = format!(
         "http://{addr}/api/v1/accounts/{account}/ads/{}",
         path.trim_start_matches('/')
@@ -453,8 +454,11 @@ async fn credentials(args: &[String]) -> Result<(), BoxError> {
         return Err("usage: credentials <user_id> <account_id>".into());
     };
     let access = Startup::from_env().await?.access_from_env()?;
-    match adsconnect::entrypoints::credentials::vend(&access, json!({"user_id": user, "account_id": account}))
-        .await
+    match adsconnect::entrypoints::credentials::vend(
+        &access,
+        json!({"user_id": user, "account_id": account}),
+    )
+    .await
     {
         Ok(granted) => println!("{}", serde_json::to_string_pretty(&granted)?),
         Err(failure) => return Err(format!("{}: {}", failure.code, failure.message).into()),

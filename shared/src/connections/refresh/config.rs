@@ -4,7 +4,6 @@
 use chrono::Duration;
 
 use super::super::lifecycle::RefreshPolicy;
-use crate::config::{self, ConfigError};
 
 /// How often the write of an outcome is tried while the lease is held: a
 /// refresh LWA granted must not be lost to one failed write.
@@ -14,7 +13,7 @@ pub(super) const WRITE_RETRY_PAUSE: std::time::Duration = std::time::Duration::f
 /// The longest one refresh can take: opening the tokens, every attempt of
 /// the LWA call, sealing the new ones and every attempt of the write.
 pub fn worst_case_refresh() -> std::time::Duration {
-    let aws_call = crate::config::AWS_CALL_TIMEOUT;
+    let aws_call = crate::budget::AWS_CALL_TIMEOUT;
     aws_call * 2
         + crate::amazon::http::WORST_CASE
         + (aws_call + WRITE_RETRY_PAUSE * 2) * WRITE_ATTEMPTS
@@ -53,39 +52,6 @@ impl Default for RefreshConfig {
 }
 
 impl RefreshConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let number = |name: &'static str, default: i64, range: std::ops::RangeInclusive<i64>| {
-            match config::optional(name) {
-                None => Ok(default),
-                Some(text) => text
-                    .trim()
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| range.contains(n))
-                    .ok_or(ConfigError::Invalid {
-                        name,
-                        reason: format!(
-                            "expected a whole number in {}..={}",
-                            range.start(),
-                            range.end()
-                        ),
-                    }),
-            }
-        };
-        Ok(Self {
-            window: Duration::seconds(number("REFRESH_WINDOW_SECONDS", 600, 60..=3000)?),
-            concurrency: number("REFRESH_CONCURRENCY", 16, 1..=256)? as usize,
-            schedule_interval: match config::optional("REFRESH_SCHEDULE") {
-                None => Self::default().schedule_interval,
-                Some(expression) => rate_interval(&expression).ok_or(ConfigError::Invalid {
-                    name: "REFRESH_SCHEDULE",
-                    reason: "expected rate(N minutes|hours|days)".into(),
-                })?,
-            },
-            ..Self::default()
-        })
-    }
-
     pub(super) fn policy(&self) -> RefreshPolicy {
         RefreshPolicy {
             window: self.window,
@@ -94,32 +60,9 @@ impl RefreshConfig {
     }
 }
 
-/// The interval of an EventBridge `rate(N unit)` expression.
-pub fn rate_interval(expression: &str) -> Option<Duration> {
-    let inner = expression.trim().strip_prefix("rate(")?.strip_suffix(')')?;
-    let (count, unit) = inner.trim().split_once(' ')?;
-    let count: i64 = count.parse().ok().filter(|n| *n > 0)?;
-    match unit.trim() {
-        "minute" | "minutes" => Some(Duration::minutes(count)),
-        "hour" | "hours" => Some(Duration::hours(count)),
-        "day" | "days" => Some(Duration::days(count)),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rate_expressions_give_their_interval_and_others_none() {
-        assert_eq!(rate_interval("rate(5 minutes)"), Some(Duration::minutes(5)));
-        assert_eq!(rate_interval("rate(1 hour)"), Some(Duration::hours(1)));
-        assert_eq!(rate_interval("rate(2 days)"), Some(Duration::days(2)));
-        assert_eq!(rate_interval("rate(0 minutes)"), None);
-        assert_eq!(rate_interval("cron(0/5 * * * ? *)"), None);
-        assert_eq!(rate_interval("rate(5 fortnights)"), None);
-    }
 
     #[test]
     fn a_lease_and_the_deadline_margin_outlast_the_worst_refresh() {

@@ -26,7 +26,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use adsconnect::config;
+use adsconnect::configuration;
 use adsconnect_dev::BoxError;
 use adsconnect_dev::runtime_api::{Function, FunctionSpec, Outcome};
 use serde_json::Value;
@@ -73,8 +73,10 @@ fn options(args: &[String]) -> Result<Options, BoxError> {
         }
     }
     let work = work.unwrap_or_else(|| {
-        PathBuf::from(config::optional("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()))
-            .join("lambda-emulation")
+        PathBuf::from(
+            configuration::optional("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()),
+        )
+        .join("lambda-emulation")
     });
     Ok(Options {
         work,

@@ -1,12 +1,7 @@
-//! Environment configuration. Every required variable is read and checked at
-//! start-up; an error names the variable and never echoes a secret value.
-
-use std::env;
-use std::time::Duration;
-
-/// The longest one DynamoDB, KMS or Secrets Manager call may take, all its
-/// attempts included (set on the SDK configuration at start-up).
-pub const AWS_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+//! What a configured value must be (an http(s) URL, an exact origin, a
+//! list), and the error that names the variable when it is not. Reads no
+//! environment: every layer may check a value with these, and only
+//! `configuration` reads the variables.
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -14,15 +9,6 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
-}
-
-/// Reads a variable, treating an empty value as unset.
-pub fn optional(name: &'static str) -> Option<String> {
-    env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-pub fn required(name: &'static str) -> Result<String, ConfigError> {
-    optional(name).ok_or(ConfigError::Missing(name))
 }
 
 /// An `http(s)://` URL without a trailing slash, so paths can be appended.

@@ -1,0 +1,242 @@
+//! The one place that reads the environment. Each function reads what it
+//! needs at start-up and hands the lower layers typed values; a missing or
+//! malformed variable stops the function there, named in one log line (the
+//! error never echoes a secret value).
+
+pub mod values;
+
+use std::env;
+
+pub use values::ConfigError;
+use values::{base_url, list, origin};
+
+use crate::auth::{ISSUER_VARIABLE, VerifierConfig};
+#[cfg(feature = "service")]
+use crate::{
+    amazon::{AmazonConfig, PerRegion},
+    connections::refresh::RefreshConfig,
+    connections::returns::ReturnPolicy,
+    secrets::AppSecrets,
+};
+
+/// Reads a variable, treating an empty value as unset.
+pub fn optional(name: &'static str) -> Option<String> {
+    env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    optional(name).ok_or(ConfigError::Missing(name))
+}
+
+/// The log directives: `AWS_LAMBDA_LOG_LEVEL`, or `RUST_LOG` (`info`,
+/// `adsconnect=debug,warn`, …).
+pub fn log_directives() -> Option<String> {
+    env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| env::var("RUST_LOG"))
+        .ok()
+}
+
+/// Whether this process is a Lambda function (JSON logs for CloudWatch).
+pub fn on_lambda() -> bool {
+    env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
+}
+
+/// The session-token verifier's settings (`auth-check`).
+pub fn verifier() -> Result<VerifierConfig, ConfigError> {
+    let issuer = origin(ISSUER_VARIABLE, &required(ISSUER_VARIABLE)?)?;
+    let jwks_url = match optional("CLERK_JWKS_URL") {
+        Some(url) => base_url("CLERK_JWKS_URL", &url)?,
+        None => format!("{issuer}/.well-known/jwks.json"),
+    };
+    Ok(VerifierConfig {
+        issuer,
+        // Lambda consoles and .env files often flatten newlines to "\n".
+        jwt_key_pem: optional("CLERK_JWT_KEY").map(|pem| pem.replace("\\n", "\n")),
+        jwks_url,
+        authorized_parties: optional("CLERK_AUTHORIZED_PARTIES")
+            .map(|v| list(&v))
+            .unwrap_or_default(),
+    })
+}
+
+/// The table every function reads and writes.
+#[cfg(feature = "service")]
+pub fn table_name() -> Result<String, ConfigError> {
+    required("TABLE_NAME")
+}
+
+/// The Secrets Manager secret holding the app's keys.
+#[cfg(feature = "service")]
+pub fn app_secrets_id() -> Result<String, ConfigError> {
+    required("APP_SECRETS_ID")
+}
+
+/// The KMS key that seals the tokens.
+#[cfg(feature = "service")]
+pub fn token_key_id() -> Result<String, ConfigError> {
+    required("TOKEN_KEY_ID")
+}
+
+/// The EventBridge bus lifecycle events go to (`default`: the account's).
+#[cfg(feature = "service")]
+pub fn event_bus() -> String {
+    optional("EVENT_BUS_NAME").unwrap_or_else(|| "default".into())
+}
+
+/// `ADS_PROXY_ALLOWED_PATHS`: the paths the proxy forwards; empty allows
+/// every path.
+#[cfg(feature = "service")]
+pub fn proxy_allowed_paths() -> Result<Vec<String>, ConfigError> {
+    let allowed = list(&optional("ADS_PROXY_ALLOWED_PATHS").unwrap_or_default());
+    if let Some(bad) = allowed.iter().find(|p| !p.starts_with('/')) {
+        return Err(ConfigError::Invalid {
+            name: "ADS_PROXY_ALLOWED_PATHS",
+            reason: format!("`{bad}` is not a path starting with /"),
+        });
+    }
+    Ok(allowed)
+}
+
+/// Clerk's Backend API.
+#[cfg(feature = "service")]
+pub fn clerk_api_url() -> Result<String, ConfigError> {
+    match optional("CLERK_API_URL") {
+        Some(url) => base_url("CLERK_API_URL", &url),
+        None => Ok("https://api.clerk.com".to_owned()),
+    }
+}
+
+/// Where a consent may send the browser back to.
+#[cfg(feature = "service")]
+pub fn return_policy() -> Result<ReturnPolicy, ConfigError> {
+    let origins = optional("ALLOWED_RETURN_ORIGINS")
+        .map(|v| list(&v))
+        .unwrap_or_default();
+    ReturnPolicy::new(&origins, &required("DEFAULT_RETURN_URL")?)
+}
+
+/// Login with Amazon and the Ads API for the OAuth functions:
+/// `AMAZON_REDIRECT_URI` is required.
+#[cfg(feature = "service")]
+pub fn amazon(secrets: &AppSecrets) -> Result<AmazonConfig, ConfigError> {
+    let redirect_uri = required("AMAZON_REDIRECT_URI")?;
+    base_url("AMAZON_REDIRECT_URI", &redirect_uri)?;
+    amazon_with(secrets, Some(redirect_uri))
+}
+
+/// Login with Amazon and the Ads API for the functions that only refresh
+/// tokens and call the Ads API.
+#[cfg(feature = "service")]
+pub fn amazon_for_refresh(secrets: &AppSecrets) -> Result<AmazonConfig, ConfigError> {
+    amazon_with(secrets, None)
+}
+
+#[cfg(feature = "service")]
+fn url_or(name: &'static str, default: &str) -> Result<String, ConfigError> {
+    match optional(name) {
+        Some(url) => base_url(name, &url),
+        None => Ok(default.to_owned()),
+    }
+}
+
+#[cfg(feature = "service")]
+fn amazon_with(
+    secrets: &AppSecrets,
+    redirect_uri: Option<String>,
+) -> Result<AmazonConfig, ConfigError> {
+    let scopes: Vec<String> = optional("AMAZON_SCOPES")
+        .unwrap_or_else(|| "advertising::campaign_management".into())
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    Ok(AmazonConfig {
+        client_id: AppSecrets::require(&secrets.amazon_client_id, "amazon_client_id")?,
+        client_secret: AppSecrets::require(&secrets.amazon_client_secret, "amazon_client_secret")?,
+        redirect_uri,
+        scopes,
+        auth_urls: PerRegion {
+            na: url_or("AMAZON_AUTH_URL_NA", "https://www.amazon.com/ap/oa")?,
+            eu: url_or("AMAZON_AUTH_URL_EU", "https://eu.account.amazon.com/ap/oa")?,
+            fe: url_or(
+                "AMAZON_AUTH_URL_FE",
+                "https://apac.account.amazon.com/ap/oa",
+            )?,
+        },
+        token_url: url_or("AMAZON_TOKEN_URL", "https://api.amazon.com/auth/o2/token")?,
+        ads_urls: PerRegion {
+            na: url_or("AMAZON_ADS_URL_NA", "https://advertising-api.amazon.com")?,
+            eu: url_or("AMAZON_ADS_URL_EU", "https://advertising-api-eu.amazon.com")?,
+            fe: url_or("AMAZON_ADS_URL_FE", "https://advertising-api-fe.amazon.com")?,
+        },
+        profile_url: url_or("AMAZON_PROFILE_URL", "https://api.amazon.com/user/profile")?,
+    })
+}
+
+/// How the refresher is tuned.
+#[cfg(feature = "service")]
+pub fn refresh() -> Result<RefreshConfig, ConfigError> {
+    let number =
+        |name: &'static str, default: i64, range: std::ops::RangeInclusive<i64>| match optional(
+            name,
+        ) {
+            None => Ok(default),
+            Some(text) => text
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or(ConfigError::Invalid {
+                    name,
+                    reason: format!(
+                        "expected a whole number in {}..={}",
+                        range.start(),
+                        range.end()
+                    ),
+                }),
+        };
+    let defaults = RefreshConfig::default();
+    Ok(RefreshConfig {
+        window: chrono::Duration::seconds(number("REFRESH_WINDOW_SECONDS", 600, 60..=3000)?),
+        concurrency: number("REFRESH_CONCURRENCY", 16, 1..=256)? as usize,
+        schedule_interval: match optional("REFRESH_SCHEDULE") {
+            None => defaults.schedule_interval,
+            Some(expression) => rate_interval(&expression).ok_or(ConfigError::Invalid {
+                name: "REFRESH_SCHEDULE",
+                reason: "expected rate(N minutes|hours|days)".into(),
+            })?,
+        },
+        ..defaults
+    })
+}
+
+/// The interval of an EventBridge `rate(N unit)` expression.
+#[cfg(feature = "service")]
+fn rate_interval(expression: &str) -> Option<chrono::Duration> {
+    use chrono::Duration;
+    let inner = expression.trim().strip_prefix("rate(")?.strip_suffix(')')?;
+    let (count, unit) = inner.trim().split_once(' ')?;
+    let count: i64 = count.parse().ok().filter(|n| *n > 0)?;
+    match unit.trim() {
+        "minute" | "minutes" => Some(Duration::minutes(count)),
+        "hour" | "hours" => Some(Duration::hours(count)),
+        "day" | "days" => Some(Duration::days(count)),
+        _ => None,
+    }
+}
+
+#[cfg(all(test, feature = "service"))]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    #[test]
+    fn rate_expressions_give_their_interval_and_others_none() {
+        assert_eq!(rate_interval("rate(5 minutes)"), Some(Duration::minutes(5)));
+        assert_eq!(rate_interval("rate(1 hour)"), Some(Duration::hours(1)));
+        assert_eq!(rate_interval("rate(2 days)"), Some(Duration::days(2)));
+        assert_eq!(rate_interval("rate(0 minutes)"), None);
+        assert_eq!(rate_interval("cron(0/5 * * * ? *)"), None);
+        assert_eq!(rate_interval("rate(5 fortnights)"), None);
+    }
+}
