@@ -27,6 +27,10 @@ fn summary(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs bench targets too; only `cargo bench` measures.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let stack = Stack::with_stream(USER, "bench@example.com").await;
