@@ -55,6 +55,8 @@ pub struct AccountPage {
     pub by_kind: KindCounts,
 }
 
+/// The caller's accounts, a page at a time
+///
 /// Accounts in id order, `limit` at a time (default: the user's
 /// `items_per_page`), of one `kind` if asked. Without `status`, disabled
 /// accounts show only with `show_disconnected_accounts`, and accounts
@@ -130,6 +132,7 @@ async fn own_account(
         .ok_or_else(account_not_found)
 }
 
+/// One account
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 200, body = AccountView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn get_account(
     State(services): State<UsersServices>,
@@ -140,6 +143,8 @@ pub(crate) async fn get_account(
     own_account(&services, &caller, &id).await.map(Json)
 }
 
+/// Remove an account
+///
 /// Removes one account; removing the last account of a connection
 /// disconnects it.
 #[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 204, description = "Removed"), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
@@ -156,6 +161,8 @@ pub(crate) async fn delete_account(
     }
 }
 
+/// Make an account the default
+///
 /// Makes one account the default: the `default_account_id` setting is the
 /// one place that says which, so there is never a second.
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/default", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 200, body = AccountView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
@@ -199,6 +206,8 @@ pub struct AccountsHealth {
     pub soonest_consent_expiry: Option<DateTime<Utc>>,
 }
 
+/// Account health counts
+///
 /// For a dashboard banner: counts by health, what needs action, and the
 /// soonest consent expiry.
 #[utoipa::path(get, path = "/api/v1/accounts/health", tag = "accounts", responses((status = 200, body = AccountsHealth), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]

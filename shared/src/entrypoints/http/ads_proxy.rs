@@ -54,6 +54,10 @@ impl From<ProxyError> for ApiError {
     }
 }
 
+/// Call the Amazon Ads API for an account
+///
+/// The Ads API call `/{proxy}` made for the caller's account with its
+/// credentials injected.
 #[utoipa::path(
     method(get, post, put, patch, delete), path = "/api/v1/accounts/{id}/ads/{proxy}", tag = "ads",
     params(("id" = String, Path, description = "Account id"), ("proxy" = String, Path, description = "The Ads API path, e.g. `sp/campaigns/list`; any method (GET, POST, PUT, PATCH, DELETE), query and body are passed through")),

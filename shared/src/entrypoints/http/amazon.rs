@@ -17,7 +17,7 @@ use super::{ApiError, Caller, ErrorResponse, StrictJson, StrictJsonOrEmpty};
 use crate::budget;
 use crate::connections::completion::is_completion;
 use crate::connections::consent::{BeginError, ConnectService, ConsentStart, Failure, Redirect};
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::ConnectionId;
 use crate::model::region::Region;
 
 /// The callback redirects this much before the API-wide time guard would
@@ -50,42 +50,30 @@ impl From<ConsentStart> for ConnectStart {
 
 impl From<BeginError> for ApiError {
     fn from(error: BeginError) -> Self {
-        ApiError::unavailable(error)
+        match error {
+            BeginError::ReturnToNotAllowed => ApiError::invalid_field(
+                "return_to",
+                "`return_to` must be an http(s) URL on an allowed origin",
+            ),
+            error => ApiError::unavailable(error),
+        }
     }
 }
 
-/// Starts a consent for `user_id` (a new connection, or renewing
-/// `reauthorize`), checking `return_to` first.
-pub(crate) async fn begin(
-    service: &ConnectService,
-    user_id: &UserId,
-    request: ConnectRequest,
-    default_region: Region,
-    reauthorize: Option<ConnectionId>,
-) -> Result<Json<ConnectStart>, ApiError> {
-    let return_to = match request.return_to.as_deref() {
-        None => None,
-        Some(url) => Some(service.returns.check(url).ok_or_else(|| {
-            ApiError::invalid_field(
-                "return_to",
-                "`return_to` must be an http(s) URL on an allowed origin",
-            )
-        })?),
-    };
-    let region = request.region.unwrap_or(default_region);
-    let start = service
-        .begin(user_id, region, return_to, reauthorize)
-        .await?;
-    Ok(Json(start.into()))
-}
-
+/// Start connecting an Amazon login
+///
+/// Answers the Amazon authorization URL to send the browser to.
 #[utoipa::path(post, path = "/api/v1/amazon/connect", tag = "amazon", request_body(content = Option<ConnectRequest>, description = "Both fields optional; the body may be empty"), responses((status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn connect(
     State(service): State<Arc<ConnectService>>,
     caller: Caller,
     StrictJsonOrEmpty(request): StrictJsonOrEmpty<ConnectRequest>,
 ) -> Result<Json<ConnectStart>, ApiError> {
-    begin(&service, &caller.user_id, request, Region::default(), None).await
+    let region = request.region.unwrap_or_default();
+    let start = service
+        .begin(&caller.user_id, region, request.return_to.as_deref(), None)
+        .await?;
+    Ok(Json(start.into()))
 }
 
 fn redirect_of(query: Option<&str>) -> Redirect {
@@ -110,7 +98,11 @@ fn redirect_of(query: Option<&str>) -> Redirect {
     redirect
 }
 
-#[utoipa::path(get, path = "/api/v1/amazon/callback", tag = "amazon", params(("code" = Option<String>, Query), ("state" = Option<String>, Query), ("scope" = Option<String>, Query), ("error" = Option<String>, Query), ("error_description" = Option<String>, Query)), responses((status = 302, description = "To return_to with amazon=authorized&completion=… (connected only once the signed-in user who started presents it to POST /api/v1/amazon/complete) or amazon=error&reason=…")))]
+/// Amazon's OAuth redirect
+///
+/// Amazon sends the browser here after consent; every outcome is a redirect
+/// back to the dashboard, so no session is needed.
+#[utoipa::path(get, path = "/api/v1/amazon/callback", tag = "amazon", params(("code" = Option<String>, Query), ("state" = Option<String>, Query), ("scope" = Option<String>, Query), ("error" = Option<String>, Query), ("error_description" = Option<String>, Query)), responses((status = 302, description = "To return_to with amazon=authorized&completion=… (connected only once the signed-in user who started presents it to POST /api/v1/amazon/complete) or amazon=error&reason=…")), security())]
 pub(crate) async fn callback(
     State(service): State<Arc<ConnectService>>,
     RawQuery(query): RawQuery,
@@ -204,6 +196,8 @@ impl From<Failure> for ApiError {
     }
 }
 
+/// Complete a connection
+///
 /// Connects what the callback's consent granted, when the caller is the
 /// user who started it (a new connection or a re-authorization).
 #[utoipa::path(post, path = "/api/v1/amazon/complete", tag = "amazon", request_body = CompleteRequest, responses((status = 200, body = CompleteResponse), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 413, description = "Body too large", body = ErrorResponse), (status = 415, description = "Not JSON", body = ErrorResponse), (status = 404, description = "Unknown, used, expired or another user's completion (another user's attempt destroys it)", body = ErrorResponse), (status = 409, description = "A re-authorization consented by another Amazon login", body = ErrorResponse), (status = 503, description = "Amazon or a dependency is unavailable; the same completion may be retried until it expires", body = ErrorResponse), (status = 504, description = "Out of time; retry", body = ErrorResponse)), security(("clerk_session" = [])))]

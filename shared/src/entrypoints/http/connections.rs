@@ -12,7 +12,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::UsersServices;
-use super::amazon::{ConnectRequest, ConnectStart, begin};
+use super::amazon::{ConnectRequest, ConnectStart};
 use super::views::{AccountView, ConnectionView, EventView};
 use super::{ApiError, Caller, ErrorResponse, NoInput, StrictJsonOrEmpty, StrictQuery};
 use crate::connections::manage::{Removed, SYNC_INTERVAL_SECONDS, Synced};
@@ -68,6 +68,7 @@ pub struct ConnectionList {
     pub connections: Vec<ConnectionView>,
 }
 
+/// The caller's connections
 #[utoipa::path(get, path = "/api/v1/connections", tag = "connections", responses((status = 200, body = ConnectionList), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn list_connections(
     State(services): State<UsersServices>,
@@ -84,6 +85,7 @@ pub(crate) async fn list_connections(
     }))
 }
 
+/// One connection
 #[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = ConnectionView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn get_connection(
     State(services): State<UsersServices>,
@@ -115,6 +117,8 @@ pub struct Disconnected {
     pub amazon_app_removal_url: &'static str,
 }
 
+/// Disconnect
+///
 /// Disconnects: the connection item goes, and with it the stored (sealed)
 /// tokens; its accounts go; an audit event stays. The answer says exactly
 /// that, and links Amazon's app-removal page.
@@ -144,6 +148,9 @@ pub(crate) async fn delete_connection(
     }
 }
 
+/// Start re-authorizing a connection
+///
+/// Answers the Amazon authorization URL; the connection keeps its id.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/reauthorize", tag = "connections", params(("id" = String, Path, description = "Connection id")), request_body(content = Option<ConnectRequest>, description = "Both fields optional; the body may be empty"), responses((status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn reauthorize(
     State(services): State<UsersServices>,
@@ -152,14 +159,16 @@ pub(crate) async fn reauthorize(
     StrictJsonOrEmpty(request): StrictJsonOrEmpty<ConnectRequest>,
 ) -> Result<Json<ConnectStart>, ApiError> {
     let (_, connection) = own_connection(&services, &caller, &id).await?;
-    begin(
-        &services.connect,
-        &caller.user_id,
-        request,
-        connection.region,
-        Some(connection.connection_id),
-    )
-    .await
+    let start = services
+        .connect
+        .begin(
+            &caller.user_id,
+            request.region.unwrap_or(connection.region),
+            request.return_to.as_deref(),
+            Some(connection.connection_id),
+        )
+        .await?;
+    Ok(Json(start.into()))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -168,6 +177,8 @@ pub struct SyncResult {
     pub accounts: Vec<AccountView>,
 }
 
+/// Sync a connection's accounts now
+///
 /// Re-runs discovery now: new profiles added, changed ones updated,
 /// vanished ones marked `disabled` (never deleted).
 #[utoipa::path(post, path = "/api/v1/connections/{id}/sync", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = SyncResult), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Needs re-authorization", body = ErrorResponse), (status = 429, description = "At most one sync a minute", body = ErrorResponse), (status = 502, description = "Amazon failed", body = ErrorResponse)), security(("clerk_session" = [])))]
@@ -257,6 +268,7 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok_or_else(invalid_cursor)
 }
 
+/// A connection's audit trail
 #[utoipa::path(get, path = "/api/v1/connections/{id}/events", tag = "connections", params(("id" = String, Path, description = "Connection id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = EventPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn connection_events(
     State(services): State<UsersServices>,

@@ -4,11 +4,11 @@
 use axum::Json;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OneOfBuilder, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OneOfBuilder, PathItem, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::{ErrorBody, ErrorResponse};
-use crate::ids::{AccountId, ConnectionId, OrgId, SessionId, UserId};
+use crate::ids::{AccountId, ConnectionId};
 use crate::settings::{ItemsPerPage, RefreshIntervalHours, Timezone};
 
 struct SessionSecurity;
@@ -62,15 +62,9 @@ impl Modify for SessionSecurity {
             )
             .build();
         for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                if operation.security.is_some() {
+            for (_, operation) in operations(item) {
+                // Public operations say so with an empty list.
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
                     let responses = &mut operation.responses.responses;
                     responses.insert("401".into(), unauthorized.clone().into());
                     responses.insert("403".into(), forbidden.clone().into());
@@ -80,9 +74,52 @@ impl Modify for SessionSecurity {
     }
 }
 
+/// utoipa gives every operation of one handler its name as `operationId`;
+/// the proxy's handler serves five methods, and ids must be unique: each
+/// such operation gets its method appended (`proxy_call_get`, …).
+struct UniqueOperationIds;
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let mut operations = operations(item);
+            let ids: Vec<_> = operations
+                .iter()
+                .map(|(_, o)| o.operation_id.clone())
+                .collect();
+            for (method, operation) in &mut operations {
+                let twins = ids
+                    .iter()
+                    .filter(|id| **id == operation.operation_id)
+                    .count();
+                if let (2.., Some(id)) = (twins, operation.operation_id.as_mut()) {
+                    *id = format!("{id}_{method}");
+                }
+            }
+        }
+    }
+}
+
+/// The operations of a path item that this API uses, with their methods.
+fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut utoipa::openapi::path::Operation)> {
+    [
+        ("get", &mut item.get),
+        ("put", &mut item.put),
+        ("post", &mut item.post),
+        ("delete", &mut item.delete),
+        ("patch", &mut item.patch),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| Some((method, operation.as_mut()?)))
+    .collect()
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "AdsConnect", description = "Clerk sign-in and Amazon Advertising connections"),
+    // Relative: the API is wherever this document is served from (API
+    // Gateway's URL, a custom domain, or the local stack).
+    servers((url = "/", description = "The origin serving this document")),
     paths(
         super::health::health,
         openapi_json,
@@ -115,10 +152,10 @@ impl Modify for SessionSecurity {
         super::ads_proxy::proxy_call,
     ),
     components(schemas(
-        ErrorResponse, ErrorBody, UserId, SessionId, OrgId, AccountId, ConnectionId,
-        RefreshIntervalHours, ItemsPerPage, Timezone,
+        ErrorResponse, ErrorBody, AccountId, ConnectionId, RefreshIntervalHours, ItemsPerPage,
+        Timezone,
     )),
-    modifiers(&SessionSecurity),
+    modifiers(&SessionSecurity, &UniqueOperationIds),
 )]
 pub struct ApiDoc;
 
@@ -132,7 +169,8 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
     })
 }
 
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", responses((status = 200, description = "This description", content_type = "application/json")))]
+/// This OpenAPI description
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", responses((status = 200, description = "This description", content_type = "application/json")), security())]
 pub async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
     Json(document())
 }

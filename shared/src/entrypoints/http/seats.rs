@@ -166,6 +166,9 @@ async fn dsp_account(
         .ok_or_else(not_a_dsp_account)
 }
 
+/// A DSP advertiser's seats
+///
+/// The last snapshot taken of the account's seats.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/seats", tag = "seats", params(("id" = String, Path, description = "A dsp_advertiser account id")), responses((status = 200, body = SeatsView), (status = 404, description = "Not found, not the caller's, or not a DSP advertiser", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn get_seats(
     State(services): State<UsersServices>,
@@ -180,6 +183,8 @@ pub(crate) async fn get_seats(
     Ok(Json(SeatsView::of(&account, snapshot)))
 }
 
+/// Refresh a DSP advertiser's seats
+///
 /// Fetches every page of the account's seats from Amazon now.
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/seats/refresh", tag = "seats", params(("id" = String, Path, description = "A dsp_advertiser account id")), request_body(content = Option<SeatRefreshRequest>, description = "Optional; the body may be empty"), responses((status = 200, body = SeatsView), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, not the caller's, or not a DSP advertiser", body = ErrorResponse), (status = 409, description = "Needs re-authorization", body = ErrorResponse), (status = 429, description = "At most one refresh a minute per account", body = ErrorResponse), (status = 502, description = "Amazon refused (`AMAZON_REFUSED` with `amazon_code`) or failed", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn refresh_seats(
@@ -222,6 +227,8 @@ pub(crate) async fn refresh_seats(
     }
 }
 
+/// A DSP advertiser's seat refreshes
+///
 /// Every refresh of the account's seats, newest first.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/seats/history", tag = "seats", params(("id" = String, Path, description = "A dsp_advertiser account id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = SeatHistoryPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, not the caller's, or not a DSP advertiser", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn seat_history(

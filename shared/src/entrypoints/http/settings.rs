@@ -18,6 +18,7 @@ pub fn routes() -> Router<UsersServices> {
         .route("/api/v1/settings/defaults", get(default_settings))
 }
 
+/// The caller's settings
 #[utoipa::path(get, path = "/api/v1/settings", tag = "settings", responses((status = 200, body = Settings), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn get_settings(
     State(services): State<UsersServices>,
@@ -56,6 +57,9 @@ where
     }
 }
 
+/// Change some settings
+///
+/// Only the fields sent change; `default_account_id` may be `null` to clear it.
 #[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", request_body = SettingsPatch, responses((status = 200, body = Settings), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 415, description = "Not JSON", body = ErrorResponse), (status = 422, description = "default_account_id is not one of the caller's accounts", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn patch_settings(
     State(services): State<UsersServices>,
@@ -68,6 +72,7 @@ pub(crate) async fn patch_settings(
     .await
 }
 
+/// Reset every setting to its default
 #[utoipa::path(post, path = "/api/v1/settings/reset", tag = "settings", responses((status = 200, body = Settings), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn reset_settings(
     State(services): State<UsersServices>,
@@ -80,6 +85,7 @@ pub(crate) async fn reset_settings(
     .await
 }
 
+/// The default settings
 #[utoipa::path(get, path = "/api/v1/settings/defaults", tag = "settings", responses((status = 200, body = Settings)), security(("clerk_session" = [])))]
 pub(crate) async fn default_settings(_caller: Caller) -> Json<Settings> {
     Json(Settings::default())
