@@ -24,11 +24,14 @@ free_port() {
 }
 
 # Starts single-threaded moto on 127.0.0.1:$1 and waits until it answers.
-# Sets MOTO_PID; the caller's trap stops it.
+# Sets MOTO_PID and adds it to MOTO_PIDS; the caller's trap stops them all
+# (stop_moto). Several can run: each serves one request at a time.
+MOTO_PIDS=()
 start_moto() {
   local port="$1" log="$2"
   "$VENV/bin/python" "$ROOT/scripts/moto_server.py" "$port" >"$log" 2>&1 &
   MOTO_PID=$!
+  MOTO_PIDS+=("$MOTO_PID")
   for _ in $(seq 1 100); do
     if "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
       return 0
@@ -44,11 +47,18 @@ start_moto() {
   return 1
 }
 
+# Stops the motos start_moto started, or only those whose PIDs are given.
 stop_moto() {
-  if [ -n "${MOTO_PID:-}" ]; then
-    kill "$MOTO_PID" 2>/dev/null || true
-    wait "$MOTO_PID" 2>/dev/null || true
-  fi
+  local stopping=("$@") kept=() pid
+  [ $# -gt 0 ] || stopping=("${MOTO_PIDS[@]}")
+  for pid in "${stopping[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  for pid in "${MOTO_PIDS[@]}"; do
+    [[ " ${stopping[*]} " == *" $pid "* ]] || kept+=("$pid")
+  done
+  MOTO_PIDS=("${kept[@]}")
 }
 
 # The local stack (every function behind the local HTTP API, the Amazon
