@@ -1,13 +1,25 @@
 //! AdsConnect: every piece of logic behind the Lambda functions.
 //!
 //! Layers, and the one way data flows between them:
-//! `api` (HTTP → use case → view) → `connections` (the connection lifecycle:
-//! rules and use cases) → adapters (`store`, `amazon`, `tokens`,
-//! `clerk_api`, `webhooks`) → `model` (the types every layer shares).
-//! `startup` wires configuration into services for every function and the
-//! tests. `auth` (Clerk session tokens and the API Gateway authorizer)
-//! builds without the `service` feature so that the `auth-check` binary
-//! links neither the AWS SDK nor a web framework.
+//! - `entrypoints`: everything that receives an event (the HTTP routers,
+//!   the authorizer, the credentials Invoke handler, the table's stream,
+//!   the refresher's schedule); each maps its event to a use case and the
+//!   outcome to its answer.
+//! - use cases: `connections` (the connection lifecycle: rules and use
+//!   cases) and `users` (provisioning, what Clerk's webhook events do).
+//! - adapters: `store` (DynamoDB), `amazon` (Login with Amazon, the Ads
+//!   API), `clerk` (Backend API, Svix-signed webhooks), `tokens` (KMS
+//!   sealing), `secrets`, `publish` (EventBridge), `auth` (Clerk session
+//!   tokens), `tls`.
+//! - `model`: the types every layer shares.
+//!
+//! Beside them: `configuration` reads every environment variable;
+//! `startup` builds the entrypoints' services from it for every function
+//! and the tests (nothing in the library imports it); `budget` (the time an
+//! invocation has left), `ids`, `settings`, `telemetry`. `auth`,
+//! `configuration` and `entrypoints::authorizer` build without the
+//! `service` feature, so that `auth-check` links neither the AWS SDK nor a
+//! web framework.
 
 pub mod auth;
 pub mod budget;
@@ -37,3 +49,5 @@ pub mod startup;
 pub mod store;
 #[cfg(feature = "service")]
 pub mod tokens;
+#[cfg(feature = "service")]
+pub mod users;

@@ -5,9 +5,9 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::StatusCode;
 
+use crate::clerk::events::ClerkUser;
 use crate::ids::UserId;
 use crate::secrets::Secret;
-use crate::clerk::events::ClerkUser;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 

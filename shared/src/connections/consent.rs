@@ -129,14 +129,22 @@ fn verifier_context(hash: &str) -> String {
 
 impl ConnectService {
     /// Creates the single-use state and the consent URL; with `reauthorize`,
-    /// the consent renews that connection.
+    /// the consent renews that connection. A `return_to` must be on an
+    /// allowed origin ([`ReturnPolicy::check`]).
     pub async fn begin(
         &self,
         user_id: &UserId,
         region: Region,
-        return_to: Option<Url>,
+        return_to: Option<&str>,
         reauthorize: Option<ConnectionId>,
     ) -> Result<ConsentStart, BeginError> {
+        let return_to = return_to
+            .map(|url| {
+                self.returns
+                    .check(url)
+                    .ok_or(BeginError::ReturnToNotAllowed)
+            })
+            .transpose()?;
         let token: [u8; STATE_BYTES] = rand::random();
         let state_value = URL_SAFE_NO_PAD.encode(token);
         let hash = state_hash(&state_value);
@@ -288,6 +296,8 @@ impl ConnectService {
 /// Why the start of a consent failed: a dependency, never the input.
 #[derive(Debug, thiserror::Error)]
 pub enum BeginError {
+    #[error("return_to is not an http(s) URL on an allowed origin")]
+    ReturnToNotAllowed,
     #[error(transparent)]
     Cipher(#[from] CipherError),
     #[error(transparent)]

@@ -1,5 +1,5 @@
 //! A function's services built on the first event that asks for them (see
-//! `crate::startup::Deferred`, which builds them): a failure answers that
+//! start-up's `Deferred`, which builds them): a failure answers that
 //! event, and the next one tries again.
 
 use std::future::Future;

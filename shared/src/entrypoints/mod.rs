@@ -1,7 +1,7 @@
 //! Everything that receives an event: the HTTP routers, the authorizer, the
 //! credentials Invoke handler, the table's stream and the refresher's
 //! schedule. Each maps its event to a use case and the outcome to its
-//! answer; `crate::startup` builds what they serve with, and each function's
+//! answer; start-up builds what they serve with, and each function's
 //! `main` hands that to its entrypoint's `serve`.
 
 pub mod authorizer;

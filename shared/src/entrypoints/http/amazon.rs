@@ -17,7 +17,7 @@ use super::{ApiError, Caller, ErrorResponse, StrictJson, StrictJsonOrEmpty};
 use crate::budget;
 use crate::connections::completion::is_completion;
 use crate::connections::consent::{BeginError, ConnectService, ConsentStart, Failure, Redirect};
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::ConnectionId;
 use crate::model::region::Region;
 
 /// The callback redirects this much before the API-wide time guard would
@@ -50,33 +50,14 @@ impl From<ConsentStart> for ConnectStart {
 
 impl From<BeginError> for ApiError {
     fn from(error: BeginError) -> Self {
-        ApiError::unavailable(error)
-    }
-}
-
-/// Starts a consent for `user_id` (a new connection, or renewing
-/// `reauthorize`), checking `return_to` first.
-pub(crate) async fn begin(
-    service: &ConnectService,
-    user_id: &UserId,
-    request: ConnectRequest,
-    default_region: Region,
-    reauthorize: Option<ConnectionId>,
-) -> Result<Json<ConnectStart>, ApiError> {
-    let return_to = match request.return_to.as_deref() {
-        None => None,
-        Some(url) => Some(service.returns.check(url).ok_or_else(|| {
-            ApiError::invalid_field(
+        match error {
+            BeginError::ReturnToNotAllowed => ApiError::invalid_field(
                 "return_to",
                 "`return_to` must be an http(s) URL on an allowed origin",
-            )
-        })?),
-    };
-    let region = request.region.unwrap_or(default_region);
-    let start = service
-        .begin(user_id, region, return_to, reauthorize)
-        .await?;
-    Ok(Json(start.into()))
+            ),
+            error => ApiError::unavailable(error),
+        }
+    }
 }
 
 /// Start connecting an Amazon login
@@ -88,7 +69,11 @@ pub(crate) async fn connect(
     caller: Caller,
     StrictJsonOrEmpty(request): StrictJsonOrEmpty<ConnectRequest>,
 ) -> Result<Json<ConnectStart>, ApiError> {
-    begin(&service, &caller.user_id, request, Region::default(), None).await
+    let region = request.region.unwrap_or_default();
+    let start = service
+        .begin(&caller.user_id, region, request.return_to.as_deref(), None)
+        .await?;
+    Ok(Json(start.into()))
 }
 
 fn redirect_of(query: Option<&str>) -> Redirect {

@@ -12,7 +12,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::UsersServices;
-use super::amazon::{ConnectRequest, ConnectStart, begin};
+use super::amazon::{ConnectRequest, ConnectStart};
 use super::views::{AccountView, ConnectionView, EventView};
 use super::{ApiError, Caller, ErrorResponse, NoInput, StrictJsonOrEmpty, StrictQuery};
 use crate::connections::manage::{Removed, SYNC_INTERVAL_SECONDS, Synced};
@@ -159,14 +159,16 @@ pub(crate) async fn reauthorize(
     StrictJsonOrEmpty(request): StrictJsonOrEmpty<ConnectRequest>,
 ) -> Result<Json<ConnectStart>, ApiError> {
     let (_, connection) = own_connection(&services, &caller, &id).await?;
-    begin(
-        &services.connect,
-        &caller.user_id,
-        request,
-        connection.region,
-        Some(connection.connection_id),
-    )
-    .await
+    let start = services
+        .connect
+        .begin(
+            &caller.user_id,
+            request.region.unwrap_or(connection.region),
+            request.return_to.as_deref(),
+            Some(connection.connection_id),
+        )
+        .await?;
+    Ok(Json(start.into()))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -1,7 +1,7 @@
 //! The HTTP APIs of the functions, as axum routers: one module per feature,
 //! composed here, with the services each function's routers hold. Handlers
 //! are HTTP → use case → view. Each function's `main` builds its services
-//! at start-up (`crate::startup`) and hands the router to [`serve`]; tests
+//! at start-up and hands the router to [`serve`]; tests
 //! and the local stack serve the very same routers. Beside them, the HTTP
 //! plumbing every router shares: the error envelope, request ids, the
 //! caller's identity, strict JSON bodies and the time budget.

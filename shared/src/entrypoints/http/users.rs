@@ -14,7 +14,7 @@ use super::{ApiError, Caller, ErrorResponse};
 use crate::ids::UserId;
 use crate::model::user::UserRecord;
 use crate::settings::Settings;
-use crate::store::deliveries::WebhookWrite;
+use crate::users::provisioning::{self, ProvisionError};
 
 pub fn routes() -> Router<UsersServices> {
     Router::new()
@@ -25,42 +25,35 @@ pub fn routes() -> Router<UsersServices> {
 }
 
 /// The caller's profile: one GetItem; on a miss (the `user.created`
-/// webhook has not arrived yet) the user is fetched from Clerk and stored,
-/// unless they were deleted.
+/// webhook has not arrived yet) provisioned from Clerk, unless they were
+/// deleted.
 pub(crate) async fn current_user(
     services: &UsersServices,
     user_id: &UserId,
 ) -> Result<UserRecord, ApiError> {
-    match services.store.get_user(user_id).await? {
-        Some(user) => Ok(user),
-        None => provision(services, user_id).await,
-    }
+    Ok(provisioning::current_user(&services.store, &services.clerk, user_id).await?)
 }
 
 pub(crate) async fn provision(
     services: &UsersServices,
     user_id: &UserId,
 ) -> Result<UserRecord, ApiError> {
-    let profile = services.clerk.get_user(user_id).await?.into_profile();
-    if profile.user_id != *user_id {
-        return Err(ApiError::upstream(
-            "UPSTREAM_FAILED",
-            "Clerk returned another user",
-            "user id mismatch",
-        ));
-    }
-    match services
-        .store
-        .upsert_user(&profile, None, Utc::now())
-        .await?
-    {
-        WebhookWrite::UserDeleted => Err(user_deleted()),
-        // Applied, or a webhook stored the same or a newer version first.
-        _ => services
-            .store
-            .get_user(user_id)
-            .await?
-            .ok_or_else(|| ApiError::unavailable("user vanished after provisioning")),
+    Ok(provisioning::provision(&services.store, &services.clerk, user_id).await?)
+}
+
+impl From<ProvisionError> for ApiError {
+    fn from(error: ProvisionError) -> Self {
+        match error {
+            ProvisionError::Deleted => user_deleted(),
+            ProvisionError::OtherUser => ApiError::upstream(
+                "UPSTREAM_FAILED",
+                "Clerk returned another user",
+                "user id mismatch",
+            ),
+            ProvisionError::Vanished => ApiError::unavailable("user vanished after provisioning"),
+            ProvisionError::Clerk(error) => error.into(),
+            ProvisionError::Store(error) => error.into(),
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! The `clerk-webhook` function: `POST /webhooks/clerk`, public, Svix-signed.
+//! The `clerk-webhook` function: `POST /webhooks/clerk`, public, Svix-signed:
+//! a verified event is applied (`crate::users::clerk_events`) and acknowledged.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -9,11 +10,11 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::Serialize;
 
-use super::WebhookServices;
-use super::{ApiError, ErrorResponse};
+use super::{ApiError, ErrorResponse, WebhookServices};
 use crate::clerk::MAX_BODY_BYTES;
 use crate::clerk::events::ClerkEvent;
 use crate::store::deliveries::WebhookWrite;
+use crate::users::clerk_events::{self, Effect};
 
 pub fn routes() -> Router<WebhookServices> {
     Router::new().route(
@@ -52,40 +53,13 @@ pub(crate) async fn receive(
         })?;
     let event = ClerkEvent::parse(&body)
         .map_err(|e| ApiError::bad_request("INVALID_PAYLOAD", e.to_string()))?;
-    let store = &state.store;
-    let (kind, outcome) = match &event {
-        ClerkEvent::UserUpserted(profile) => (
-            "user.upserted",
-            store.upsert_user(profile, Some(&delivery), now).await?,
-        ),
-        ClerkEvent::UserDeleted(user_id) => (
-            "user.deleted",
-            store.delete_user(user_id, Some(&delivery), now).await?,
-        ),
-        ClerkEvent::SessionCreated { user_id, at, .. } => (
-            "session.created",
-            store
-                .record_login(user_id, *at, Some(&delivery), now)
-                .await?,
-        ),
-        ClerkEvent::SessionClosed {
-            kind,
-            user_id,
-            session_id,
-        } => {
-            tracing::info!(event = %kind, %user_id, %session_id, "session closed");
-            return Ok(Json(Ack {
-                received: true,
-                outcome: "acknowledged",
-            }));
-        }
-        ClerkEvent::Other(kind) => {
-            tracing::info!(event = %kind, "event type not handled; acknowledged");
-            return Ok(Json(Ack {
-                received: true,
-                outcome: "acknowledged",
-            }));
-        }
+    let Effect::Written { kind, outcome } =
+        clerk_events::apply(&state.store, &event, &delivery, now).await?
+    else {
+        return Ok(Json(Ack {
+            received: true,
+            outcome: "acknowledged",
+        }));
     };
     let outcome = match outcome {
         WebhookWrite::Applied => "applied",
