@@ -16,22 +16,19 @@ pub const REPORT_MEDIA_TYPE: &str = "application/vnd.createasyncreportrequest.v3
 
 pub(super) async fn mount(world: &AmazonWorld, server: &MockServer) {
     for region in ["na", "eu", "fe"] {
-        Mock::given(method("POST"))
-            .and(path(format!("/{region}/sp/campaigns/list")))
-            .respond_with(Slow(
-                AdsEndpoint(world.clone(), region, Endpoint::Campaigns),
-                world.clone(),
-            ))
-            .mount(server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path(format!("/{region}/reporting/reports")))
-            .respond_with(Slow(
-                AdsEndpoint(world.clone(), region, Endpoint::Reports),
-                world.clone(),
-            ))
-            .mount(server)
-            .await;
+        for (route, endpoint) in [
+            ("/sp/campaigns/list", Endpoint::Campaigns),
+            ("/reporting/reports", Endpoint::Reports),
+        ] {
+            Mock::given(method("POST"))
+                .and(path(format!("/{region}{route}")))
+                .respond_with(Slow(
+                    AdsEndpoint(world.clone(), region, endpoint),
+                    world.clone(),
+                ))
+                .mount(server)
+                .await;
+        }
     }
 }
 
