@@ -99,6 +99,21 @@ pub fn answer_by() -> Option<Instant> {
     deadline().map(|d| d.checked_sub(ANSWER_MARGIN).unwrap_or(d))
 }
 
+/// Waits for `work` until `cutoff` (`None`: however long it takes); `None`
+/// when the cutoff came first (the work is dropped unfinished).
+pub async fn until<T>(cutoff: Option<Instant>, work: impl Future<Output = T>) -> Option<T> {
+    match cutoff {
+        Some(at) => tokio::time::timeout_at(at.into(), work).await.ok(),
+        None => Some(work.await),
+    }
+}
+
+/// Whether work expected to take `expected` still ends before the handler
+/// must answer (always, outside a scope).
+pub fn fits(expected: Duration) -> bool {
+    answer_by().is_none_or(|at| Instant::now() + expected <= at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +144,19 @@ mod tests {
             for_call(Duration::from_secs(5)),
             Some(Duration::from_secs(5))
         );
+    }
+
+    #[tokio::test]
+    async fn work_fits_when_it_ends_before_the_answer_is_due() {
+        assert!(fits(Duration::from_secs(3600)), "no scope: no limit");
+        scope(Instant::now() + Duration::from_secs(3), async {
+            assert!(fits(Duration::from_secs(2)));
+            assert!(
+                !fits(Duration::from_millis(2600)),
+                "the answer's margin is kept"
+            );
+        })
+        .await;
     }
 
     #[test]

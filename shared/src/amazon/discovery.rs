@@ -15,6 +15,7 @@ use super::ads::{AdsAccount, AdsApi, AdsError, AdsProfile, LwaProfile, account_s
 use super::amc::{AmcAccount, AmcInstance, instance_status};
 use super::dsp::DspAdvertiser;
 use super::marketplaces;
+use crate::budget::until;
 use crate::model::account::{AccountKind, AccountStatus, NativeIds};
 use crate::model::connection::SyncWarning;
 use crate::model::region::Region;
@@ -123,14 +124,6 @@ impl Task {
                 region: *region,
             },
         }
-    }
-}
-
-/// Waits for `work` until `cutoff` (`None`: however long it takes).
-async fn until<T>(cutoff: Option<Instant>, work: impl Future<Output = T>) -> Option<T> {
-    match cutoff {
-        Some(at) => tokio::time::timeout_at(at.into(), work).await.ok(),
-        None => Some(work.await),
     }
 }
 

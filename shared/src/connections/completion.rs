@@ -8,6 +8,7 @@ use chrono::Utc;
 use super::accounts::{first_default, merge};
 use super::consent::{ConnectService, Failure, STATE_LENGTH, storage_failure};
 use super::lifecycle::{self, Consent};
+use super::saving::{self, Saving};
 use super::tokens::{TokenPair, grant_context};
 use super::{amazon_identity, connection_id_for};
 use crate::amazon::discovery::Discovery;
@@ -15,7 +16,7 @@ use crate::ids::UserId;
 use crate::model::account::{AccountKind, AccountRecord};
 use crate::model::connection::ConnectionRecord;
 use crate::model::oauth::{PendingGrant, state_hash};
-use crate::store::changes::{Change, SaveConnection};
+use crate::store::changes::Change;
 
 /// The scope that lets us read who the Amazon login is.
 pub const PROFILE_SCOPE: &str = "profile";
@@ -178,32 +179,34 @@ impl ConnectService {
         );
         let accounts = merge(&partition.accounts, &connection, discovery, now);
         let new_default = first_default(partition.profile.as_ref(), &accounts);
-        let change = self
-            .store
-            .save_connection(SaveConnection {
+        let saved = saving::save(
+            &self.store,
+            Saving {
                 connection: &connection,
-                accounts: &accounts,
-                new_default: new_default.as_ref(),
                 event: &event,
-            })
-            .await
-            .map_err(storage_failure)?;
-        match change {
-            Change::Committed => {
+                accounts,
+                stored: &partition.accounts,
+                new_default: new_default.as_ref(),
+            },
+        )
+        .await
+        .map_err(storage_failure)?;
+        match saved {
+            Ok(saved) => {
                 let untouched: Vec<AccountRecord> = partition
                     .accounts
                     .into_iter()
-                    .filter(|a| !accounts.iter().any(|m| m.account_id == a.account_id))
+                    .filter(|a| !saved.accounts.iter().any(|m| m.account_id == a.account_id))
                     .collect();
-                let mut all = accounts;
+                let mut all = saved.accounts;
                 all.extend(untouched);
                 Ok(Saved::Connected(Box::new(Completed {
-                    connection,
+                    connection: saved.connection,
                     accounts: all,
                 })))
             }
-            Change::UserDeleted => Err(Failure::UserDeleted),
-            _ => Ok(Saved::Retry),
+            Err(Change::UserDeleted) => Err(Failure::UserDeleted),
+            Err(_) => Ok(Saved::Retry),
         }
     }
 }

@@ -9,12 +9,13 @@ use chrono::Utc;
 use super::accounts::{first_default, merge};
 use super::lifecycle;
 use super::refresh::{Outcome, Refresher};
+use super::saving::{self, Saving};
 use super::tokens::TokenPair;
 use crate::amazon::ads::AdsApi;
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::model::connection::{ConnectionRecord, DueConnection};
 use crate::settings::{Settings, SettingsPatch};
-use crate::store::changes::{Change, DefaultGuard, SaveConnection};
+use crate::store::changes::{Change, DefaultGuard};
 use crate::store::connections::{ConnectionWrite, SyncSlot};
 use crate::store::partition::UserPartition;
 use crate::store::profiles::{FieldChange, SettingsChange, SettingsWrite};
@@ -77,7 +78,9 @@ impl Manage {
     }
 
     /// Re-runs discovery now: new profiles added, changed ones updated,
-    /// vanished ones marked `disabled` (never deleted).
+    /// vanished ones marked `disabled` (never deleted). Every phase ends
+    /// inside the time budget: what it could not list or write waits for
+    /// the next sync, behind an `incomplete` warning.
     pub async fn sync(
         &self,
         user_id: &UserId,
@@ -129,23 +132,25 @@ impl Manage {
             let accounts = merge(&partition.accounts, &connection, &discovery, now);
             let new_default = first_default(partition.profile.as_ref(), &accounts);
             let (updated, event) = lifecycle::synced(&connection, discovery.warnings, now);
-            let change = self
-                .store
-                .save_connection(SaveConnection {
+            let saved = saving::save(
+                &self.store,
+                Saving {
                     connection: &updated,
-                    accounts: &accounts,
-                    new_default: new_default.as_ref(),
                     event: &event,
-                })
-                .await?;
-            match change {
-                Change::Committed => {
+                    accounts,
+                    stored: &partition.accounts,
+                    new_default: new_default.as_ref(),
+                },
+            )
+            .await?;
+            match saved {
+                Ok(_) => {
                     let partition = self.store.read_partition(user_id).await?;
                     return Ok(Synced::Done(Box::new(partition), connection_id.clone()));
                 }
-                Change::UserDeleted => return Ok(Synced::NotFound),
+                Err(Change::UserDeleted) => return Ok(Synced::NotFound),
                 // A refresh wrote between our read and our write: read again.
-                _ => continue,
+                Err(_) => continue,
             }
         }
         Ok(Synced::KeptChanging)

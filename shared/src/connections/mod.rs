@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod manage;
 pub mod refresh;
 pub mod returns;
+pub mod saving;
 pub mod seats;
 pub mod tokens;
 

@@ -8,7 +8,7 @@ use super::connections::connection_key;
 use super::profiles::profile_key;
 use super::tx::{Tx, TxOutcome};
 use super::{Store, StoreError, keys, number};
-use crate::ids::{AccountId, UserId};
+use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::model::account::AccountRecord;
 use crate::model::connection::ConnectionRecord;
 use crate::model::event::AuditEvent;
@@ -72,6 +72,32 @@ impl Store {
             .map(|account| self.account_put(user_id, account))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(change(self.commit_chunked(tx, accounts).await?))
+    }
+
+    /// Writes more accounts of a connection already saved (up to a
+    /// transaction's worth besides its two checks), unless the user was
+    /// deleted or the connection is gone (a disconnect would leave them
+    /// orphaned).
+    pub async fn put_accounts(
+        &self,
+        user_id: &UserId,
+        connection_id: &ConnectionId,
+        accounts: &[AccountRecord],
+    ) -> Result<Change, StoreError> {
+        let mut tx = Tx::default();
+        tx.check(self.not_deleted_check(user_id)?, Label::NotDeleted);
+        let connection_exists = ConditionCheck::builder()
+            .table_name(self.table())
+            .set_key(Some(connection_key(user_id, connection_id)))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .build()?;
+        tx.check(connection_exists, Label::Stale);
+        let puts = accounts
+            .iter()
+            .map(|account| self.account_put(user_id, account))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(change(self.commit_chunked(tx, puts).await?))
     }
 
     /// Deletes the connection (its sealed tokens with it) and its accounts,
