@@ -88,7 +88,8 @@ fn main() {
         let account_id = adsconnect::ids::AccountId::parse(&account).unwrap();
         let connection = stack
             .store
-            .get_account(&user, &account_id)
+            .accounts()
+            .get(&user, &account_id)
             .await
             .unwrap()
             .unwrap()
@@ -98,7 +99,10 @@ fn main() {
             let started = Instant::now();
             stack
                 .store
-                .get_account_and_connection(&user, &account_id, &connection)
+                .get_pair(
+                    stack.store.accounts().read(&user, &account_id),
+                    stack.store.connections().read(&user, &connection),
+                )
                 .await
                 .unwrap();
             reads.push(started.elapsed());

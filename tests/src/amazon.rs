@@ -508,7 +508,7 @@ impl Stack {
         // One PutItem through the store (which adds the refresh index's
         // shard): moto copies the whole table for every transaction, which
         // would make seeding hundreds of connections quadratic.
-        self.store.put_connection(&connection).await.unwrap();
+        self.store.connections().put(&connection).await.unwrap();
         self.calls.take();
         self.kms_calls.take();
         DueConnection {
@@ -520,7 +520,8 @@ impl Stack {
     pub async fn connection(&self, due: &DueConnection) -> ConnectionRecord {
         let record = self
             .store
-            .get_connection(&due.user_id, &due.connection_id)
+            .connections()
+            .get(&due.user_id, &due.connection_id)
             .await
             .unwrap()
             .unwrap();

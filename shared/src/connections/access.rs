@@ -194,9 +194,12 @@ impl Access {
             Some(connection_id) => {
                 let found = self
                     .store
-                    .get_account_and_connection(user_id, account_id, &connection_id)
+                    .get_pair(
+                        self.store.accounts().read(user_id, account_id),
+                        self.store.connections().read(user_id, &connection_id),
+                    )
                     .await?;
-                match (found.account, found.connection) {
+                match found {
                     (None, _) => {
                         self.forget(&key);
                         return Err(AccessError::NotFound);
@@ -212,13 +215,15 @@ impl Access {
             }
             None => self
                 .store
-                .get_account(user_id, account_id)
+                .accounts()
+                .get(user_id, account_id)
                 .await?
                 .ok_or(AccessError::NotFound)?,
         };
         let connection = self
             .store
-            .get_connection(user_id, &account.connection_id)
+            .connections()
+            .get(user_id, &account.connection_id)
             .await?
             .ok_or(AccessError::NotFound)?;
         let mut cache = self
@@ -274,7 +279,8 @@ impl Access {
         loop {
             let current = self
                 .store
-                .get_connection(&key.user_id, &key.connection_id)
+                .connections()
+                .get(&key.user_id, &key.connection_id)
                 .await?
                 .ok_or(AccessError::NotFound)?;
             if !current.status.is_live() {

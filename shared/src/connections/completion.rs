@@ -6,6 +6,7 @@
 use chrono::Utc;
 
 use super::accounts::{first_default, merge};
+use super::changes::Change;
 use super::consent::{ConnectService, Failure, STATE_LENGTH, storage_failure};
 use super::lifecycle::{self, Consent};
 use super::saving::{self, Saving};
@@ -16,7 +17,6 @@ use crate::ids::UserId;
 use crate::model::account::{AccountKind, AccountRecord};
 use crate::model::connection::ConnectionRecord;
 use crate::model::oauth::{PendingGrant, state_hash};
-use crate::store::changes::Change;
 
 /// The scope that lets us read who the Amazon login is.
 pub const PROFILE_SCOPE: &str = "profile";
@@ -44,7 +44,7 @@ impl ConnectService {
     /// it expires.
     pub async fn complete(&self, caller: &UserId, completion: &str) -> Result<Completed, Failure> {
         let hash = state_hash(completion);
-        let grant = match self.store.take_grant(&hash).await {
+        let grant = match self.store.oauth_states().take_grant(&hash).await {
             Ok(Some(grant)) => grant,
             Ok(None) => return Err(Failure::UnknownCompletion),
             Err(e) => return Err(storage_failure(e)),
@@ -68,7 +68,7 @@ impl ConnectService {
         let outcome = self.connect(&grant, &tokens).await;
         if let Err(failure) = &outcome
             && failure.is_transient()
-            && let Err(e) = self.store.put_grant(&hash, &grant).await
+            && let Err(e) = self.store.oauth_states().put_grant(&hash, &grant).await
         {
             tracing::warn!(error = %e, "pending grant could not be kept for another attempt");
         }
@@ -113,7 +113,8 @@ impl ConnectService {
         let user_id = &grant.user_id;
         let partition = self
             .store
-            .read_partition(user_id)
+            .partitions()
+            .read(user_id)
             .await
             .map_err(storage_failure)?;
         if partition.deleted {

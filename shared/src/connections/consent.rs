@@ -162,7 +162,7 @@ impl ConnectService {
             verifier,
             expires_at,
         };
-        self.store.put_state(&hash, &record).await?;
+        self.store.oauth_states().put_state(&hash, &record).await?;
         Ok(ConsentStart {
             authorization_url: self
                 .lwa
@@ -188,7 +188,12 @@ impl ConnectService {
             return fail(default_url, Failure::InvalidState);
         };
         let hash = state_hash(&state_value);
-        let record = match self.store.take_state(&hash, Utc::now()).await {
+        let record = match self
+            .store
+            .oauth_states()
+            .take_state(&hash, Utc::now())
+            .await
+        {
             Ok(TakenState::Valid(record)) => record,
             Ok(TakenState::Expired(record)) => {
                 return fail(self.return_url(&record), Failure::ExpiredState);
@@ -286,6 +291,7 @@ impl ConnectService {
             expires_at: now + GRANT_LIFETIME,
         };
         self.store
+            .oauth_states()
             .put_grant(&grant_hash, &pending)
             .await
             .map_err(storage_failure)?;

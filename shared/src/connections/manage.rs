@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::accounts::{first_default, merge};
+use super::changes::{self, Change, DefaultGuard, SettingsChange, SettingsWrite};
 use super::lifecycle;
 use super::refresh::{Outcome, Refresher};
 use super::saving::{self, Saving};
@@ -15,10 +16,10 @@ use crate::amazon::ads::AdsApi;
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::model::connection::{ConnectionRecord, DueConnection};
 use crate::settings::{Settings, SettingsPatch};
-use crate::store::changes::{Change, DefaultGuard};
-use crate::store::connections::{ConnectionWrite, SyncSlot};
+use crate::store::connections::ConnectionWrite;
 use crate::store::partition::UserPartition;
-use crate::store::profiles::{FieldChange, SettingsChange, SettingsWrite};
+use crate::store::profiles::FieldChange;
+use crate::store::slot::Slot;
 use crate::store::tx::MAX_ITEMS;
 use crate::store::{Store, StoreError};
 
@@ -86,7 +87,7 @@ impl Manage {
         user_id: &UserId,
         connection_id: &ConnectionId,
     ) -> Result<Synced, StoreError> {
-        let Some(connection) = self.store.get_connection(user_id, connection_id).await? else {
+        let Some(connection) = self.store.connections().get(user_id, connection_id).await? else {
             return Ok(Synced::NotFound);
         };
         if !connection.status.is_live() {
@@ -94,6 +95,7 @@ impl Manage {
         }
         match self
             .store
+            .connections()
             .claim_sync_slot(
                 user_id,
                 connection_id,
@@ -102,12 +104,12 @@ impl Manage {
             )
             .await?
         {
-            SyncSlot::Granted => {}
-            SyncSlot::Wait(seconds) => return Ok(Synced::Wait(seconds)),
-            SyncSlot::Gone => return Ok(Synced::NotFound),
+            Slot::Granted => {}
+            Slot::Wait(seconds) => return Ok(Synced::Wait(seconds)),
+            Slot::Gone => return Ok(Synced::NotFound),
         }
         for _ in 0..ATTEMPTS {
-            let partition = self.store.read_partition(user_id).await?;
+            let partition = self.store.partitions().read(user_id).await?;
             let Some(connection) = find(&partition, connection_id) else {
                 return Ok(Synced::NotFound);
             };
@@ -144,8 +146,8 @@ impl Manage {
             )
             .await?;
             match saved {
-                Ok(_) => {
-                    let partition = self.store.read_partition(user_id).await?;
+                Ok(saved) => {
+                    let partition = saved.applied_to(partition, new_default);
                     return Ok(Synced::Done(Box::new(partition), connection_id.clone()));
                 }
                 Err(Change::UserDeleted) => return Ok(Synced::NotFound),
@@ -183,7 +185,8 @@ impl Manage {
         } = key;
         Ok(self
             .store
-            .get_connection(&user_id, &connection_id)
+            .connections()
+            .get(&user_id, &connection_id)
             .await?
             .filter(|c| c.access_expires_at > Utc::now())
             .ok_or(Synced::LwaUnavailable))
@@ -197,7 +200,7 @@ impl Manage {
         connection_id: &ConnectionId,
     ) -> Result<Removed, StoreError> {
         for _ in 0..ATTEMPTS {
-            let partition = self.store.read_partition(user_id).await?;
+            let partition = self.store.partitions().read(user_id).await?;
             let Some(connection) = find(&partition, connection_id) else {
                 return Ok(Removed::NotFound);
             };
@@ -226,10 +229,8 @@ impl Manage {
             clear: read.is_some_and(|d| accounts.contains(d)),
         };
         let event = lifecycle::disconnected(connection, Utc::now());
-        let change = self
-            .store
-            .remove_connection(connection, &accounts, guard, &event)
-            .await?;
+        let change =
+            changes::remove_connection(&self.store, connection, &accounts, guard, &event).await?;
         Ok(matches!(change, Change::Committed))
     }
 
@@ -241,7 +242,7 @@ impl Manage {
         account_id: &AccountId,
     ) -> Result<Removed, StoreError> {
         for _ in 0..ATTEMPTS {
-            let partition = self.store.read_partition(user_id).await?;
+            let partition = self.store.partitions().read(user_id).await?;
             let Some(account) = partition
                 .accounts
                 .iter()
@@ -264,10 +265,8 @@ impl Manage {
                         read,
                         clear: read == Some(account_id),
                     };
-                    let change = self
-                        .store
-                        .remove_account(user_id, account_id, guard)
-                        .await?;
+                    let change =
+                        changes::remove_account(&self.store, user_id, account_id, guard).await?;
                     matches!(change, Change::Committed)
                 }
             };
@@ -284,9 +283,9 @@ impl Manage {
         user_id: &UserId,
         account_id: &AccountId,
     ) -> Result<DefaultSet, StoreError> {
-        match self.store.set_default_account(user_id, account_id).await? {
+        match changes::set_default_account(&self.store, user_id, account_id).await? {
             Change::Committed => Ok(DefaultSet::Done(Box::new(
-                self.store.read_partition(user_id).await?,
+                self.store.partitions().read(user_id).await?,
             ))),
             Change::NoProfile => Ok(DefaultSet::NoProfile),
             _ => Ok(DefaultSet::NotFound),
@@ -326,7 +325,8 @@ impl Manage {
             let mirrors: Vec<ConnectionRecord> = match auto_refresh {
                 Some(enabled) => self
                     .store
-                    .connections_of(user_id)
+                    .connections()
+                    .of_user(user_id)
                     .await?
                     .iter()
                     .filter_map(|c| lifecycle::with_auto_refresh(c, enabled, now))
@@ -335,17 +335,18 @@ impl Manage {
             };
             // The profile update and the account check share the transaction.
             let (first, rest) = mirrors.split_at(mirrors.len().min(MAX_ITEMS - 2));
-            let written = self
-                .store
-                .write_settings(SettingsChange {
+            let written = changes::write_settings(
+                &self.store,
+                SettingsChange {
                     user_id,
                     change: match &change {
                         FieldChange::Patch(patch) => FieldChange::Patch(patch),
                         FieldChange::Reset => FieldChange::Reset,
                     },
                     connections: first,
-                })
-                .await?;
+                },
+            )
+            .await?;
             return Ok(match written {
                 SettingsWrite::Applied(settings) => {
                     if let Some(enabled) = auto_refresh {
@@ -374,12 +375,13 @@ impl Manage {
         for record in rest {
             let mut next = record.clone();
             for _ in 0..ATTEMPTS {
-                if self.store.put_connection(&next).await? != ConnectionWrite::Conflict {
+                if self.store.connections().put(&next).await? != ConnectionWrite::Conflict {
                     break;
                 }
                 let Some(current) = self
                     .store
-                    .get_connection(&record.user_id, &record.connection_id)
+                    .connections()
+                    .get(&record.user_id, &record.connection_id)
                     .await?
                 else {
                     break;

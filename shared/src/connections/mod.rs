@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod changes;
 pub mod completion;
 pub mod consent;
 pub mod health;

@@ -7,17 +7,18 @@
 //! listing with a new or changed account unwritten carries an `incomplete`
 //! warning.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use super::changes::{self, Change, SaveConnection};
 use crate::amazon::discovery::{INCOMPLETE, Listing};
 use crate::budget;
 use crate::ids::AccountId;
 use crate::model::account::AccountRecord;
 use crate::model::connection::{ConnectionRecord, SyncWarning};
 use crate::model::event::AuditEvent;
-use crate::store::changes::{Change, SaveConnection};
 use crate::store::connections::ConnectionWrite;
+use crate::store::partition::UserPartition;
 use crate::store::{Store, StoreError};
 
 /// Accounts per transaction: one write stays a small part of the budget,
@@ -46,6 +47,37 @@ pub struct Saved {
     pub accounts: Vec<AccountRecord>,
 }
 
+impl Saved {
+    /// `partition`, read before the save, as the save left it: the answer
+    /// needs no second read (which could outlast the budget).
+    pub fn applied_to(
+        self,
+        mut partition: UserPartition,
+        new_default: Option<AccountId>,
+    ) -> UserPartition {
+        let written: HashSet<&AccountId> = self.accounts.iter().map(|a| &a.account_id).collect();
+        partition
+            .accounts
+            .retain(|a| !written.contains(&a.account_id));
+        partition.accounts.extend(self.accounts);
+        // In the order a read gives them.
+        partition
+            .accounts
+            .sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        partition
+            .connections
+            .retain(|c| c.connection_id != self.connection.connection_id);
+        partition.connections.push(self.connection);
+        partition
+            .connections
+            .sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
+        if let (Some(profile), Some(id)) = (partition.profile.as_mut(), new_default) {
+            profile.settings.default_account_id = Some(id);
+        }
+        partition
+    }
+}
+
 /// Saves `saving`; `Err` is the first transaction's refusal (nothing
 /// written).
 pub async fn save(store: &Store, saving: Saving<'_>) -> Result<Result<Saved, Change>, StoreError> {
@@ -67,14 +99,16 @@ pub async fn save(store: &Store, saving: Saving<'_>) -> Result<Result<Saved, Cha
         ..connection.clone()
     };
     let started = Instant::now();
-    let change = store
-        .save_connection(SaveConnection {
+    let change = changes::save_connection(
+        store,
+        SaveConnection {
             connection: &saved,
             accounts: &accounts[..first],
             new_default,
             event,
-        })
-        .await?;
+        },
+    )
+    .await?;
     if change != Change::Committed {
         return Ok(Err(change));
     }
@@ -88,7 +122,8 @@ pub async fn save(store: &Store, saving: Saving<'_>) -> Result<Result<Saved, Cha
             break;
         }
         let started = Instant::now();
-        let write = store.put_accounts(&connection.user_id, &connection.connection_id, chunk);
+        let write =
+            changes::put_accounts(store, &connection.user_id, &connection.connection_id, chunk);
         match budget::until(write_by, write).await {
             Some(Ok(Change::Committed)) => {}
             // Slower than expected: written or not, the warnings already
@@ -115,8 +150,8 @@ pub async fn save(store: &Store, saving: Saving<'_>) -> Result<Result<Saved, Cha
             sync_warnings: warnings,
             ..saved.clone()
         };
-        match store.put_connection(&settled).await {
-            Ok(ConnectionWrite::Written) => {
+        match budget::until(budget::answer_by(), store.connections().put(&settled)).await {
+            Some(Ok(ConnectionWrite::Written)) => {
                 saved = ConnectionRecord {
                     version: settled.version + 1,
                     ..settled
@@ -124,8 +159,9 @@ pub async fn save(store: &Store, saving: Saving<'_>) -> Result<Result<Saved, Cha
             }
             // A refresh wrote meanwhile: the cautious warnings stay until
             // the next sync.
-            Ok(ConnectionWrite::Conflict) => {}
-            Err(error) => tracing::warn!(%error, "cautious sync warnings kept"),
+            Some(Ok(ConnectionWrite::Conflict)) => {}
+            Some(Err(error)) => tracing::warn!(%error, "cautious sync warnings kept"),
+            None => tracing::warn!("no time left to settle the sync warnings"),
         }
     }
     accounts.truncate(written);

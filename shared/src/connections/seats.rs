@@ -11,7 +11,7 @@ use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::model::account::{AccountRecord, NativeIds};
 use crate::model::seats::{SeatRefresh, SeatSnapshot};
 use crate::store::StoreError;
-use crate::store::seats::RefreshSlot;
+use crate::store::slot::Slot;
 
 /// At most one seat refresh per account per minute.
 pub const SEAT_REFRESH_INTERVAL_SECONDS: i64 = 60;
@@ -44,7 +44,8 @@ impl Manage {
     ) -> Result<Option<AccountRecord>, StoreError> {
         Ok(self
             .store
-            .get_account(user_id, account_id)
+            .accounts()
+            .get(user_id, account_id)
             .await?
             .filter(|a| matches!(a.native, NativeIds::DspAdvertiser { .. })))
     }
@@ -69,7 +70,8 @@ impl Manage {
         };
         let Some(connection) = self
             .store
-            .get_connection(user_id, &account.connection_id)
+            .connections()
+            .get(user_id, &account.connection_id)
             .await?
         else {
             return Ok(SeatsRefreshed::NotFound);
@@ -80,14 +82,15 @@ impl Manage {
         let now = Utc::now();
         let slot = self
             .store
-            .claim_seat_refresh(
+            .seats()
+            .claim_refresh(
                 user_id,
                 account_id,
                 now.timestamp(),
                 SEAT_REFRESH_INTERVAL_SECONDS,
             )
             .await?;
-        if let RefreshSlot::Wait(seconds) = slot {
+        if let Slot::Wait(seconds) = slot {
             return Ok(SeatsRefreshed::Wait(seconds));
         }
         let connection = match self.fresh(&connection).await? {
@@ -145,7 +148,8 @@ impl Manage {
             }
         };
         self.store
-            .record_seat_refresh(user_id, &refresh, snapshot.as_ref())
+            .seats()
+            .record_refresh(user_id, &refresh, snapshot.as_ref())
             .await?;
         Ok(outcome)
     }

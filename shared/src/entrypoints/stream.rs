@@ -86,7 +86,7 @@ impl Publisher {
             }
             let user = &record.event.user_id;
             if !partitions.contains_key(user) {
-                let read = self.store.read_partition(user).await;
+                let read = self.store.partitions().read(user).await;
                 if let Err(e) = &read {
                     tracing::warn!(error = %e, "user's items unreadable; their events are retried");
                 }

@@ -1,24 +1,34 @@
-//! Connection items (`USER#<id>` / `CONN#<connection id>`). Every write is
-//! optimistic: it expects the version the caller read and stores the next
-//! one, so two writers can never both win.
+//! Connection items (`USER#<id>` / `CONN#<connection id>`) and their sparse
+//! `refresh-due` index: a connection is in it while it has a due time,
+//! spread over shards so neither the refresher's reads nor the index's
+//! writes pile onto one partition. Every write is optimistic: it expects the
+//! version the caller read and stores the next one, so two writers can never
+//! both win.
 
 use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, ReturnValue};
 
-use super::{Item, Store, StoreError, is_condition_failure, keys, number};
+use super::slot::{self, Slot, SlotItem};
+use super::tx::Write;
+use super::{
+    Item, Read, Store, StoreError, all_items, is_condition_failure, keys, number, string_attribute,
+};
 use crate::ids::{ConnectionId, UserId};
-use crate::model::connection::ConnectionRecord;
+use crate::model::connection::{ConnectionRecord, ConnectionStatus, DueConnection};
 
 const VERSION: &str = "version";
 /// Shards of the refresh index: neither the refresher's reads nor the
 /// index's writes pile onto one partition.
 pub const REFRESH_SHARDS: u8 = 16;
-pub(crate) const SHARD: &str = "refresh_shard";
+/// The index's name, as `template.yaml` defines it.
+const REFRESH_INDEX: &str = "refresh-due";
+const SHARD: &str = "refresh_shard";
+const DUE: &str = "refresh_due_at";
 const LEASE_OWNER: &str = "lease_owner";
+const SYNC_REQUESTED: &str = "sync_requested_at";
 
 /// How a conditional write of one connection ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,17 +38,29 @@ pub enum ConnectionWrite {
     Conflict,
 }
 
-impl Store {
+/// A due connection and when it is due (epoch seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub connection: DueConnection,
+    pub due_at: i64,
+}
+
+/// The connection items of the table, with their refresh index.
+#[derive(Clone, Copy)]
+pub struct Connections<'a>(pub(super) &'a Store);
+
+impl Connections<'_> {
     /// The connection as stored (strongly consistent).
-    pub async fn get_connection(
+    pub async fn get(
         &self,
         user_id: &UserId,
         connection_id: &ConnectionId,
     ) -> Result<Option<ConnectionRecord>, StoreError> {
         let output = self
+            .0
             .client
             .get_item()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_key(Some(connection_key(user_id, connection_id)))
             .consistent_read(true)
             .send()
@@ -46,12 +68,19 @@ impl Store {
         output.item.map(connection_from_item).transpose()
     }
 
+    /// The connection, to be read with an item of another kind
+    /// ([`Store::get_pair`]).
+    pub fn read(&self, user_id: &UserId, connection_id: &ConnectionId) -> Read<ConnectionRecord> {
+        Read {
+            key: connection_key(user_id, connection_id),
+            from_item: connection_from_item,
+        }
+    }
+
     /// The user's connections (one Query, strongly consistent).
-    pub async fn connections_of(
-        &self,
-        user_id: &UserId,
-    ) -> Result<Vec<ConnectionRecord>, StoreError> {
-        self.query_partition(keys::user(user_id), Some(keys::CONNECTION_PREFIX), true)
+    pub async fn of_user(&self, user_id: &UserId) -> Result<Vec<ConnectionRecord>, StoreError> {
+        self.0
+            .query_partition(keys::user(user_id), Some(keys::CONNECTION_PREFIX), true)
             .await?
             .into_iter()
             .map(connection_from_item)
@@ -60,30 +89,80 @@ impl Store {
 
     /// The write of `record` for a transaction: it must be new (version 0)
     /// or still stored at `record.version`.
-    pub(crate) fn connection_put(&self, record: &ConnectionRecord) -> Result<Put, StoreError> {
+    pub fn write(&self, record: &ConnectionRecord) -> Result<Write, StoreError> {
         let expected = expected(record.version);
         Ok(Put::builder()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_item(Some(connection_item(&advanced(record))?))
             .condition_expression(expected.expression)
             .set_expression_attribute_names(Some(expected.names))
             .set_expression_attribute_values(expected.values)
-            .build()?)
+            .build()?
+            .into())
+    }
+
+    /// The delete of `record` (its sealed tokens with it) for a
+    /// transaction: only while it is still stored at its version.
+    pub fn delete(&self, record: &ConnectionRecord) -> Result<Write, StoreError> {
+        Ok(Delete::builder()
+            .table_name(self.0.table())
+            .set_key(Some(connection_key(&record.user_id, &record.connection_id)))
+            .condition_expression("#version = :version")
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_values(":version", number(record.version))
+            .build()?
+            .into())
+    }
+
+    /// A check, for a transaction, that the connection still exists.
+    pub fn exists(
+        &self,
+        user_id: &UserId,
+        connection_id: &ConnectionId,
+    ) -> Result<Write, StoreError> {
+        Ok(ConditionCheck::builder()
+            .table_name(self.0.table())
+            .set_key(Some(connection_key(user_id, connection_id)))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .build()?
+            .into())
+    }
+
+    /// Writes one connection on its own, expecting the version it was read at.
+    pub async fn put(&self, record: &ConnectionRecord) -> Result<ConnectionWrite, StoreError> {
+        let expected = expected(record.version);
+        let result = self
+            .0
+            .client
+            .put_item()
+            .table_name(self.0.table())
+            .set_item(Some(connection_item(&advanced(record))?))
+            .condition_expression(expected.expression)
+            .set_expression_attribute_names(Some(expected.names))
+            .set_expression_attribute_values(expected.values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ConnectionWrite::Written),
+            Err(e) if is_condition_failure(&e) => Ok(ConnectionWrite::Conflict),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Writes `record` if it is still stored at its version and the lease is
     /// still `owner`'s: the refresher's write, one PutItem.
-    pub async fn put_leased_connection(
+    pub async fn put_leased(
         &self,
         record: &ConnectionRecord,
         owner: &str,
     ) -> Result<ConnectionWrite, StoreError> {
-        let stored = advanced(record);
         let result = self
+            .0
             .client
             .put_item()
-            .table_name(self.table())
-            .set_item(Some(connection_item(&stored)?))
+            .table_name(self.0.table())
+            .set_item(Some(connection_item(&advanced(record))?))
             .condition_expression("#version = :version AND #owner = :owner")
             .expression_attribute_names("#version", VERSION)
             .expression_attribute_names("#owner", LEASE_OWNER)
@@ -94,6 +173,129 @@ impl Store {
         match result {
             Ok(_) => Ok(ConnectionWrite::Written),
             Err(e) if is_condition_failure(&e) => Ok(ConnectionWrite::Conflict),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Allows one sync per connection per `interval_seconds`. The stamp is a
+    /// throttle, not part of the connection's state: it expects no version
+    /// and advances none (a refresh written meanwhile may put back the time
+    /// it read, allowing one sync early).
+    pub async fn claim_sync_slot(
+        &self,
+        user_id: &UserId,
+        connection_id: &ConnectionId,
+        now: i64,
+        interval_seconds: i64,
+    ) -> Result<Slot, StoreError> {
+        let item = SlotItem {
+            key: connection_key(user_id, connection_id),
+            stamp: SYNC_REQUESTED,
+            own_item: false,
+        };
+        slot::claim(self.0, item, now, interval_seconds).await
+    }
+
+    /// Every connection due by `horizon` (epoch seconds), soonest first,
+    /// from all shards at once; reads only what is due.
+    pub async fn due(&self, horizon: i64) -> Result<Vec<Due>, StoreError> {
+        let shards = futures::future::join_all(
+            (0..REFRESH_SHARDS).map(|shard| self.due_in_shard(shard, horizon)),
+        )
+        .await;
+        let mut due = Vec::new();
+        for shard in shards {
+            due.extend(shard?);
+        }
+        due.sort_by_key(|d| d.due_at);
+        Ok(due)
+    }
+
+    async fn due_in_shard(&self, shard: u8, horizon: i64) -> Result<Vec<Due>, StoreError> {
+        let query = self
+            .0
+            .client
+            .query()
+            .table_name(self.0.table())
+            .index_name(REFRESH_INDEX)
+            .key_condition_expression("#shard = :shard AND #due <= :horizon")
+            .expression_attribute_names("#shard", SHARD)
+            .expression_attribute_names("#due", DUE)
+            .expression_attribute_values(":shard", AttributeValue::S(format!("{shard:02}")))
+            .expression_attribute_values(":horizon", number(horizon));
+        Ok(all_items(query)
+            .await?
+            .into_iter()
+            .filter_map(|item| {
+                let user = string_attribute(&item, keys::PK).strip_prefix(keys::USER_PREFIX)?;
+                let connection =
+                    string_attribute(&item, keys::SK).strip_prefix(keys::CONNECTION_PREFIX)?;
+                let due_at = item.get(DUE)?.as_n().ok()?.parse().ok()?;
+                Some(Due {
+                    connection: DueConnection {
+                        user_id: UserId::parse(user).ok()?,
+                        connection_id: ConnectionId::parse(connection).ok()?,
+                    },
+                    due_at,
+                })
+            })
+            .collect())
+    }
+
+    /// Takes a connection's refresh lease until `until`: only if it is live,
+    /// no other lease is held at `now`, and (unless `horizon` is `None`, an
+    /// on-demand refresh) it is still due. Returns the claimed record, or
+    /// `None` when someone else has it, it was refreshed meanwhile, or it is
+    /// gone.
+    pub async fn claim_lease(
+        &self,
+        due: &DueConnection,
+        owner: &str,
+        now: i64,
+        until: i64,
+        horizon: Option<i64>,
+    ) -> Result<Option<ConnectionRecord>, StoreError> {
+        let live: Vec<String> = (0..ConnectionStatus::LIVE.len())
+            .map(|index| format!(":live{index}"))
+            .collect();
+        let mut condition = format!(
+            "attribute_exists(#pk) AND (attribute_not_exists(#lease) OR #lease < :now) AND #status IN ({})",
+            live.join(", ")
+        );
+        let mut request = self
+            .0
+            .client
+            .update_item()
+            .table_name(self.0.table())
+            .set_key(Some(connection_key(&due.user_id, &due.connection_id)))
+            .update_expression("SET #lease = :until, #owner = :owner, #version = #version + :one")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_names("#owner", LEASE_OWNER)
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":now", number(now))
+            .expression_attribute_values(":until", number(until))
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .expression_attribute_values(":one", number(1))
+            .return_values(ReturnValue::AllNew);
+        for (index, status) in ConnectionStatus::LIVE.into_iter().enumerate() {
+            request = request.expression_attribute_values(
+                format!(":live{index}"),
+                serde_dynamo::to_attribute_value(status)?,
+            );
+        }
+        if let Some(horizon) = horizon {
+            condition.push_str(" AND #due <= :horizon");
+            request = request
+                .expression_attribute_names("#due", DUE)
+                .expression_attribute_values(":horizon", number(horizon));
+        }
+        match request.condition_expression(condition).send().await {
+            Ok(output) => Ok(Some(connection_from_item(
+                output.attributes.unwrap_or_default(),
+            )?)),
+            Err(e) if is_condition_failure(&e) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -137,12 +339,12 @@ pub fn refresh_shard(connection_id: &ConnectionId) -> String {
     format!("{:02}", digest[0] % REFRESH_SHARDS)
 }
 
-pub(crate) fn connection_key(user_id: &UserId, connection_id: &ConnectionId) -> Item {
+fn connection_key(user_id: &UserId, connection_id: &ConnectionId) -> Item {
     Store::key(keys::user(user_id), &keys::connection(connection_id))
 }
 
 /// The item, with the refresh index's shard while the connection is due.
-pub(crate) fn connection_item(record: &ConnectionRecord) -> Result<Item, StoreError> {
+fn connection_item(record: &ConnectionRecord) -> Result<Item, StoreError> {
     let mut item = Store::item(
         record,
         keys::user(&record.user_id),
@@ -159,98 +361,6 @@ pub(crate) fn connection_item(record: &ConnectionRecord) -> Result<Item, StoreEr
     Ok(item)
 }
 
-pub(crate) fn connection_from_item(item: Item) -> Result<ConnectionRecord, StoreError> {
+pub(super) fn connection_from_item(item: Item) -> Result<ConnectionRecord, StoreError> {
     Ok(serde_dynamo::from_item(item)?)
 }
-
-/// Whether a manual sync may start now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncSlot {
-    Granted,
-    /// The last one started too recently: this many seconds remain.
-    Wait(u64),
-    /// The connection is gone.
-    Gone,
-}
-
-impl Store {
-    /// Writes one connection on its own, expecting the version it was read at.
-    pub async fn put_connection(
-        &self,
-        record: &ConnectionRecord,
-    ) -> Result<ConnectionWrite, StoreError> {
-        let stored = advanced(record);
-        let expected = expected(record.version);
-        let result = self
-            .client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(connection_item(&stored)?))
-            .condition_expression(expected.expression)
-            .set_expression_attribute_names(Some(expected.names))
-            .set_expression_attribute_values(expected.values)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(ConnectionWrite::Written),
-            Err(e) if is_condition_failure(&e) => Ok(ConnectionWrite::Conflict),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Allows one sync per connection per `interval_seconds`. The one write
-    /// that expects no version and advances none: the stamp is a throttle,
-    /// not part of the connection's state (a refresh written meanwhile may
-    /// put back the time it read, allowing one sync early).
-    pub async fn claim_sync_slot(
-        &self,
-        user_id: &UserId,
-        connection_id: &ConnectionId,
-        now: i64,
-        interval_seconds: i64,
-    ) -> Result<SyncSlot, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(connection_key(user_id, connection_id)))
-            .update_expression("SET #requested = :now")
-            .condition_expression(
-                "attribute_exists(#pk) AND (attribute_not_exists(#requested) OR #requested <= :earliest)",
-            )
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#requested", SYNC_REQUESTED)
-            .expression_attribute_values(":now", number(now))
-            .expression_attribute_values(":earliest", number(now - interval_seconds))
-            .return_values_on_condition_check_failure(
-                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(SyncSlot::Granted),
-            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
-                if e.err().is_conditional_check_failed_exception() =>
-            {
-                let old = match e.err() {
-                    UpdateItemError::ConditionalCheckFailedException(failed) => failed.item(),
-                    _ => None,
-                };
-                let Some(old) = old else {
-                    return Ok(SyncSlot::Gone);
-                };
-                let last = old
-                    .get(SYNC_REQUESTED)
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse::<i64>().ok())
-                    .unwrap_or(now);
-                Ok(SyncSlot::Wait(
-                    (last + interval_seconds - now).clamp(1, interval_seconds) as u64,
-                ))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-}
-
-const SYNC_REQUESTED: &str = "sync_requested_at";

@@ -1,10 +1,10 @@
-//! Webhook delivery records (`DELIVERY#<svix id>`): written in the same
-//! transaction as a delivery's effect, so a replay has no second effect.
+//! Webhook delivery records (`DELIVERY#<svix id>`): the transaction helper
+//! writes one with a delivery's effect ([`Store::commit_once`]), so a replay
+//! has no second effect.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put};
 use chrono::{DateTime, Duration, Utc};
 
-use super::tx::{Tx, TxOutcome};
 use super::{Store, StoreError, keys, millis, number};
 use crate::ids::DeliveryId;
 
@@ -25,48 +25,31 @@ pub enum WebhookWrite {
 
 /// What the conditions of a webhook's transaction guard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Condition {
+pub enum Condition {
     NotDeleted,
     Effect,
     NewDelivery,
 }
 
-impl Store {
-    /// Commits `tx` with the delivery's record (if any). A duplicate delivery
-    /// explains every other refusal; then deletion; then staleness.
-    pub(crate) async fn commit_once(
-        &self,
-        mut tx: Tx<Condition>,
-        delivery: Option<&DeliveryId>,
-        now: DateTime<Utc>,
-    ) -> Result<WebhookWrite, StoreError> {
-        if let Some(delivery) = delivery {
-            tx.put(self.delivery_put(delivery, now)?, Condition::NewDelivery);
-        }
-        Ok(match self.commit(tx).await? {
-            TxOutcome::Committed => WebhookWrite::Applied,
-            refused if refused.refused(&Condition::NewDelivery) => WebhookWrite::Duplicate,
-            refused if refused.refused(&Condition::NotDeleted) => WebhookWrite::UserDeleted,
-            TxOutcome::Refused(_) => WebhookWrite::Stale,
-        })
-    }
-
-    /// The record of a delivery, written only if it is new (or expired).
-    fn delivery_put(&self, delivery: &DeliveryId, now: DateTime<Utc>) -> Result<Put, StoreError> {
-        let mut item = Self::key(format!("DELIVERY#{}", delivery.as_str()), "DELIVERY");
-        item.insert(keys::ENTITY.into(), AttributeValue::S("delivery".into()));
-        item.insert("received_at".into(), millis(now));
-        item.insert(
-            keys::TTL.into(),
-            number((now + DELIVERY_RETENTION).timestamp()),
-        );
-        Ok(Put::builder()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk) OR #ttl < :now")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#ttl", keys::TTL)
-            .expression_attribute_values(":now", number(now.timestamp()))
-            .build()?)
-    }
+/// The record of a delivery, written only if it is new (or expired).
+pub(super) fn record(
+    store: &Store,
+    delivery: &DeliveryId,
+    now: DateTime<Utc>,
+) -> Result<Put, StoreError> {
+    let mut item = Store::key(format!("DELIVERY#{}", delivery.as_str()), "DELIVERY");
+    item.insert(keys::ENTITY.into(), AttributeValue::S("delivery".into()));
+    item.insert("received_at".into(), millis(now));
+    item.insert(
+        keys::TTL.into(),
+        number((now + DELIVERY_RETENTION).timestamp()),
+    );
+    Ok(Put::builder()
+        .table_name(store.table())
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#pk) OR #ttl < :now")
+        .expression_attribute_names("#pk", keys::PK)
+        .expression_attribute_names("#ttl", keys::TTL)
+        .expression_attribute_values(":now", number(now.timestamp()))
+        .build()?)
 }

@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::types::Put;
 use chrono::Duration;
 
+use super::tx::Write;
 use super::{Item, Store, StoreError, keys, number};
 use crate::ids::{ConnectionId, UserId};
 use crate::model::event::AuditEvent;
@@ -42,19 +43,26 @@ fn sort_key(event: &AuditEvent) -> String {
     )
 }
 
-impl Store {
-    pub(crate) fn event_put(&self, event: &AuditEvent) -> Result<Put, StoreError> {
+/// The audit events of the table.
+#[derive(Clone, Copy)]
+pub struct Events<'a>(pub(super) &'a Store);
+
+impl Events<'_> {
+    /// The write of `event` for a transaction.
+    pub fn write(&self, event: &AuditEvent) -> Result<Write, StoreError> {
         Ok(Put::builder()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_item(Some(event_item(event)?))
-            .build()?)
+            .build()?
+            .into())
     }
 
     /// Records an event on its own (not part of another write).
-    pub async fn put_event(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.client
+    pub async fn put(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.0
+            .client
             .put_item()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_item(Some(event_item(event)?))
             .send()
             .await?;
@@ -62,7 +70,7 @@ impl Store {
     }
 
     /// One page of a connection's events, newest first, after `after`.
-    pub async fn events_page(
+    pub async fn page(
         &self,
         user_id: &UserId,
         connection_id: &ConnectionId,
@@ -70,6 +78,7 @@ impl Store {
         after: Option<&EventCursor>,
     ) -> Result<(Vec<AuditEvent>, Option<EventCursor>), StoreError> {
         let (events, next) = self
+            .0
             .newest_first(
                 keys::events(user_id),
                 format!("{connection_id}#"),

@@ -1,22 +1,23 @@
-//! DynamoDB single-table storage, one module per item kind (profiles,
-//! deliveries, connections, the refresh index, accounts, audit events, DSP seats,
-//! OAuth states, the service's own records) and one transaction helper (`tx`). Key design and access patterns
-//! are in the README ("Data model"). Nothing outside this module sees an
-//! attribute name; every user-scoped key is built from a validated
+//! DynamoDB single-table storage: a handle per item kind (profiles,
+//! connections with their refresh index, accounts, audit events, DSP seats,
+//! OAuth states, the service's own records), each in its own module with
+//! that kind's key layout, item mapping and operations; one transaction
+//! helper (`tx`) through which every write spanning kinds goes; one
+//! claim-slot helper (`slot`). Key design and access patterns: the data
+//! model in `docs/`. Nothing outside this module sees an attribute name;
+//! every user-scoped key is built from a validated
 //! [`UserId`](crate::ids::UserId) of the caller.
 
 pub mod accounts;
-pub mod changes;
 pub mod connections;
 pub mod deliveries;
-pub mod erasure;
 pub mod events;
 pub mod oauth_states;
 pub mod partition;
 pub mod profiles;
-pub mod refresh_index;
 pub mod seats;
 pub mod service;
+pub mod slot;
 pub mod tx;
 
 use std::collections::HashMap;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use serde::Serialize;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -97,11 +98,27 @@ impl From<aws_sdk_dynamodb::error::BuildError> for StoreError {
     }
 }
 
-/// The table: every item kind's module adds its operations to it.
+/// The table, handing out one handle per item kind.
 #[derive(Clone)]
 pub struct Store {
     client: Client,
     table: Arc<str>,
+}
+
+/// A read of one item, as an item kind's handle builds it: its key and how
+/// it maps onto a record.
+pub struct Read<T> {
+    key: Item,
+    from_item: fn(Item) -> Result<T, StoreError>,
+}
+
+impl<T> Read<T> {
+    /// Whether `item` is the one this read asks for.
+    fn asks_for(&self, item: &Item) -> bool {
+        [keys::PK, keys::SK]
+            .iter()
+            .all(|name| item.get(*name) == self.key.get(*name))
+    }
 }
 
 impl Store {
@@ -114,6 +131,81 @@ impl Store {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    pub fn profiles(&self) -> profiles::Profiles<'_> {
+        profiles::Profiles(self)
+    }
+
+    pub fn connections(&self) -> connections::Connections<'_> {
+        connections::Connections(self)
+    }
+
+    pub fn accounts(&self) -> accounts::Accounts<'_> {
+        accounts::Accounts(self)
+    }
+
+    pub fn events(&self) -> events::Events<'_> {
+        events::Events(self)
+    }
+
+    pub fn seats(&self) -> seats::Seats<'_> {
+        seats::Seats(self)
+    }
+
+    pub fn oauth_states(&self) -> oauth_states::OAuthStates<'_> {
+        oauth_states::OAuthStates(self)
+    }
+
+    pub fn service(&self) -> service::ServiceRecords<'_> {
+        service::ServiceRecords(self)
+    }
+
+    pub fn partitions(&self) -> partition::Partitions<'_> {
+        partition::Partitions(self)
+    }
+
+    /// Two items, of any kinds, in one BatchGetItem, strongly consistent;
+    /// either may be missing (the caller checks they belong together).
+    pub async fn get_pair<A, B>(
+        &self,
+        first: Read<A>,
+        second: Read<B>,
+    ) -> Result<(Option<A>, Option<B>), StoreError> {
+        let keys = KeysAndAttributes::builder()
+            .keys(first.key.clone())
+            .keys(second.key.clone())
+            .consistent_read(true)
+            .build()?;
+        let mut request = HashMap::from([(self.table().to_owned(), keys)]);
+        let mut found = (None, None);
+        // Two keys always fit one call; unprocessed keys (throttling) are asked again.
+        for _ in 0..3 {
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await?;
+            for item in output
+                .responses
+                .and_then(|mut r| r.remove(self.table()))
+                .unwrap_or_default()
+            {
+                if first.asks_for(&item) {
+                    found.0 = Some((first.from_item)(item)?);
+                } else if second.asks_for(&item) {
+                    found.1 = Some((second.from_item)(item)?);
+                }
+            }
+            match output.unprocessed_keys.filter(|k| !k.is_empty()) {
+                Some(unprocessed) => request = unprocessed,
+                None => return Ok(found),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "BatchGetItem kept leaving keys unprocessed".into(),
+        ))
     }
 
     fn key(pk: String, sk: &str) -> Item {

@@ -26,9 +26,14 @@ pub enum TakenState {
     Unknown,
 }
 
-impl Store {
+/// The OAuth state records and pending grants of the table, each under
+/// [`state_hash`](crate::model::oauth::state_hash) of its value.
+#[derive(Clone, Copy)]
+pub struct OAuthStates<'a>(pub(super) &'a Store);
+
+impl OAuthStates<'_> {
     pub async fn put_state(&self, hash: &str, record: &StateRecord) -> Result<(), StoreError> {
-        let item = Self::item(record, format!("STATE#{hash}"), STATE, "oauth_state")?;
+        let item = Store::item(record, format!("STATE#{hash}"), STATE, "oauth_state")?;
         self.put_new(item, record.expires_at).await
     }
 
@@ -36,9 +41,10 @@ impl Store {
     /// already under its key is refused.
     async fn put_new(&self, mut item: Item, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
         item.insert(keys::TTL.into(), number(expires_at.timestamp()));
-        self.client
+        self.0
+            .client
             .put_item()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", keys::PK)
@@ -55,9 +61,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<TakenState, StoreError> {
         let result = self
+            .0
             .client
             .delete_item()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_key(Some(state_key(hash)))
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", keys::PK)
@@ -83,7 +90,7 @@ impl Store {
 
     /// Stores a pending grant; a second one under the same hash is refused.
     pub async fn put_grant(&self, hash: &str, grant: &PendingGrant) -> Result<(), StoreError> {
-        let item = Self::item(grant, format!("GRANT#{hash}"), GRANT, "pending_grant")?;
+        let item = Store::item(grant, format!("GRANT#{hash}"), GRANT, "pending_grant")?;
         self.put_new(item, grant.expires_at).await
     }
 
@@ -91,9 +98,10 @@ impl Store {
     /// taken): one call, so concurrent completions get it once.
     pub async fn take_grant(&self, hash: &str) -> Result<Option<PendingGrant>, StoreError> {
         let output = self
+            .0
             .client
             .delete_item()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_key(Some(grant_key(hash)))
             .return_values(ReturnValue::AllOld)
             .send()

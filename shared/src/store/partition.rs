@@ -1,10 +1,14 @@
-//! A user's partition read at once: profile, tombstone, connections and
-//! accounts in one Query.
+//! A user's partition (`USER#<id>`) read at once: profile, tombstone,
+//! connections and accounts in one Query, each item mapped by its kind's
+//! module; and the partition's keys, for erasing it.
+
+use aws_sdk_dynamodb::types::Delete;
 
 use super::accounts::{account_from_item, is_account};
 use super::connections::connection_from_item;
 use super::profiles::profile_from_item;
-use super::{Store, StoreError, keys, string_attribute};
+use super::tx::Write;
+use super::{Item, Store, StoreError, keys, string_attribute};
 use crate::ids::UserId;
 use crate::model::account::AccountRecord;
 use crate::model::connection::ConnectionRecord;
@@ -18,15 +22,34 @@ pub struct UserPartition {
     pub accounts: Vec<AccountRecord>,
 }
 
-impl Store {
+/// What an item of a user's partition is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    Profile,
+    Tombstone,
+    /// A connection, with its sealed tokens.
+    Connection,
+    /// An account, or anything else the partition holds.
+    Other,
+}
+
+/// The key of one item of a user's partition.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub held: Held,
+    key: Item,
+}
+
+/// The users' partitions of the table.
+#[derive(Clone, Copy)]
+pub struct Partitions<'a>(pub(super) &'a Store);
+
+impl Partitions<'_> {
     /// One Query (more only for a partition over 1 MB), strongly consistent
     /// so that what the caller just wrote is seen.
-    pub async fn read_partition(&self, user_id: &UserId) -> Result<UserPartition, StoreError> {
+    pub async fn read(&self, user_id: &UserId) -> Result<UserPartition, StoreError> {
         let mut partition = UserPartition::default();
-        for item in self
-            .query_partition(keys::user(user_id), None, true)
-            .await?
-        {
+        for item in self.items(user_id).await? {
             let sk = string_attribute(&item, keys::SK);
             if sk == keys::PROFILE {
                 partition.profile = Some(profile_from_item(item)?);
@@ -39,5 +62,45 @@ impl Store {
             }
         }
         Ok(partition)
+    }
+
+    /// The key of every item of the partition, read like [`Self::read`].
+    pub async fn keys(&self, user_id: &UserId) -> Result<Vec<StoredKey>, StoreError> {
+        Ok(self
+            .items(user_id)
+            .await?
+            .iter()
+            .map(|item| {
+                let sk = string_attribute(item, keys::SK);
+                let held = if sk == keys::PROFILE {
+                    Held::Profile
+                } else if sk == keys::TOMBSTONE {
+                    Held::Tombstone
+                } else if sk.starts_with(keys::CONNECTION_PREFIX) {
+                    Held::Connection
+                } else {
+                    Held::Other
+                };
+                StoredKey {
+                    held,
+                    key: Store::key(string_attribute(item, keys::PK).to_owned(), sk),
+                }
+            })
+            .collect())
+    }
+
+    /// The unconditional delete of one item, for a transaction.
+    pub fn delete(&self, stored: &StoredKey) -> Result<Write, StoreError> {
+        Ok(Delete::builder()
+            .table_name(self.0.table())
+            .set_key(Some(stored.key.clone()))
+            .build()?
+            .into())
+    }
+
+    async fn items(&self, user_id: &UserId) -> Result<Vec<Item>, StoreError> {
+        self.0
+            .query_partition(keys::user(user_id), None, true)
+            .await
     }
 }

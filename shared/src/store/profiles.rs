@@ -6,65 +6,59 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, ReturnValue, Update};
 use chrono::{DateTime, Utc};
 
-use super::deliveries::{self, WebhookWrite};
-use super::tx::{Tx, TxOutcome};
+use super::deliveries::{Condition, WebhookWrite};
+use super::tx::{Tx, Write};
 use super::{Item, Store, StoreError, is_condition_failure, keys, millis};
 use crate::ids::{AccountId, DeliveryId, UserId};
-use crate::model::connection::ConnectionRecord;
 use crate::model::user::{UserProfile, UserRecord};
 use crate::settings::{RESETTABLE, Settings, SettingsPatch};
 
 const SETTINGS: &str = "settings";
 const DEFAULT_ACCOUNT: &str = "default_account_id";
 
-/// How a settings write ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SettingsWrite {
-    Applied(Settings),
-    NoProfile,
-    /// The new `default_account_id` is not one of the user's accounts.
-    UnknownAccount,
-    /// A connection whose mirror was part of the write changed meanwhile:
-    /// read them again and retry.
-    ConnectionsChanged,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum SettingsCondition {
-    Profile,
-    Account,
-    Connection,
-}
-
-/// A settings write: the fields to set or reset, and what must hold with it.
-pub struct SettingsChange<'a> {
-    pub user_id: &'a UserId,
-    pub change: FieldChange<'a>,
-    /// Connections whose `auto_refresh` mirror changes, each expecting the
-    /// version it was read at.
-    pub connections: &'a [ConnectionRecord],
-}
-
+/// The settings fields to set or reset.
 pub enum FieldChange<'a> {
     Patch(&'a SettingsPatch),
     /// Every preference back to its default.
     Reset,
 }
 
-impl Store {
-    pub async fn get_user(&self, user_id: &UserId) -> Result<Option<UserRecord>, StoreError> {
-        self.read_profile(user_id, false).await
+/// A settings change as one update of an existing profile: applied on its
+/// own ([`Profiles::apply_settings`]) or in a transaction
+/// ([`Profiles::settings_write`]).
+pub struct SettingsUpdate {
+    key: Item,
+    expression: String,
+    names: HashMap<String, String>,
+    values: Option<Item>,
+}
+
+/// The profile items of the table, with the tombstone a deleted user
+/// leaves in their partition.
+#[derive(Clone, Copy)]
+pub struct Profiles<'a>(pub(super) &'a Store);
+
+impl Profiles<'_> {
+    /// The profile, eventually consistent (the cheapest read).
+    pub async fn get(&self, user_id: &UserId) -> Result<Option<UserRecord>, StoreError> {
+        self.read(user_id, false).await
     }
 
-    async fn read_profile(
+    /// The profile as last written (strongly consistent).
+    pub async fn get_latest(&self, user_id: &UserId) -> Result<Option<UserRecord>, StoreError> {
+        self.read(user_id, true).await
+    }
+
+    async fn read(
         &self,
         user_id: &UserId,
         consistent: bool,
     ) -> Result<Option<UserRecord>, StoreError> {
         let output = self
+            .0
             .client
             .get_item()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_key(Some(profile_key(user_id)))
             .consistent_read(consistent)
             .send()
@@ -74,7 +68,7 @@ impl Store {
 
     /// Creates or updates a profile unless a newer version is stored or the
     /// user was deleted; with a delivery, at most once per delivery.
-    pub async fn upsert_user(
+    pub async fn upsert(
         &self,
         profile: &UserProfile,
         delivery: Option<&DeliveryId>,
@@ -99,7 +93,7 @@ impl Store {
         values.insert(":empty".into(), AttributeValue::M(HashMap::new()));
         values.insert(":version".into(), millis(profile.clerk_updated_at));
         let update = Update::builder()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_key(Some(profile_key(&profile.user_id)))
             .update_expression(format!("SET {}", clauses.join(", ")))
             .condition_expression("attribute_not_exists(#pk) OR #version < :version")
@@ -119,7 +113,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<WebhookWrite, StoreError> {
         let update = Update::builder()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_key(Some(profile_key(user_id)))
             .update_expression("SET #login = :at")
             .condition_expression(
@@ -132,35 +126,43 @@ impl Store {
         self.apply_once(None, update, delivery, now).await
     }
 
-    /// Changes settings of an existing profile, in one transaction with the
-    /// check that a new default account is the user's and with the
-    /// connections' `auto_refresh` mirrors, so the setting and the refresh
-    /// schedule never disagree. One UpdateItem when nothing else is involved.
-    pub async fn write_settings(
+    /// A webhook's effect on a profile (of a user not deleted, when
+    /// `user` is given), once per delivery.
+    async fn apply_once(
         &self,
-        change: SettingsChange<'_>,
-    ) -> Result<SettingsWrite, StoreError> {
-        let user_id = change.user_id;
+        user: Option<&UserId>,
+        effect: Update,
+        delivery: Option<&DeliveryId>,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookWrite, StoreError> {
+        let mut tx = Tx::default();
+        if let Some(user_id) = user {
+            tx.add(self.not_deleted(user_id)?, Condition::NotDeleted);
+        }
+        tx.add(effect.into(), Condition::Effect);
+        self.0.commit_once(tx, delivery, now).await
+    }
+
+    /// The update of the user's settings `change` makes; `None` when it
+    /// changes nothing.
+    pub fn settings_update(
+        &self,
+        user_id: &UserId,
+        change: &FieldChange<'_>,
+    ) -> Result<Option<SettingsUpdate>, StoreError> {
         let mut names = HashMap::from([
             ("#pk".to_owned(), keys::PK.to_owned()),
             ("#settings".to_owned(), SETTINGS.to_owned()),
         ]);
         let mut values = Item::new();
-        let (expression, new_default) = match change.change {
+        let expression = match change {
             FieldChange::Patch(patch) => {
                 let fields: Item = serde_dynamo::to_item(patch)?;
                 if fields.is_empty() {
-                    return Ok(match self.read_profile(user_id, true).await? {
-                        Some(user) => SettingsWrite::Applied(user.settings),
-                        None => SettingsWrite::NoProfile,
-                    });
+                    return Ok(None);
                 }
                 let clauses = set_clauses("s", "#settings.", fields, &mut names, &mut values);
-                let new_default = match &patch.default_account_id {
-                    Some(Some(account_id)) => Some(account_id),
-                    _ => None,
-                };
-                (format!("SET {}", clauses.join(", ")), new_default)
+                format!("SET {}", clauses.join(", "))
             }
             FieldChange::Reset => {
                 let removals: Vec<String> = RESETTABLE
@@ -171,93 +173,88 @@ impl Store {
                         format!("#settings.#r{index}")
                     })
                     .collect();
-                (format!("REMOVE {}", removals.join(", ")), None)
+                format!("REMOVE {}", removals.join(", "))
             }
         };
-        let values = (!values.is_empty()).then_some(values);
-        if new_default.is_none() && change.connections.is_empty() {
-            let result = self
-                .client
-                .update_item()
-                .table_name(self.table())
-                .set_key(Some(profile_key(user_id)))
-                .update_expression(expression)
-                .condition_expression("attribute_exists(#pk)")
-                .set_expression_attribute_names(Some(names))
-                .set_expression_attribute_values(values)
-                .return_values(ReturnValue::AllNew)
-                .send()
-                .await;
-            return match result {
-                Ok(output) => Ok(SettingsWrite::Applied(
-                    profile_from_item(output.attributes.unwrap_or_default())?.settings,
-                )),
-                Err(e) if is_condition_failure(&e) => Ok(SettingsWrite::NoProfile),
-                Err(e) => Err(e.into()),
-            };
-        }
-        let update = Update::builder()
-            .table_name(self.table())
-            .set_key(Some(profile_key(user_id)))
-            .update_expression(expression)
+        Ok(Some(SettingsUpdate {
+            key: profile_key(user_id),
+            expression,
+            names,
+            values: (!values.is_empty()).then_some(values),
+        }))
+    }
+
+    /// Applies `update` on its own: one UpdateItem. The settings after it,
+    /// or `None` when the user has no profile.
+    pub async fn apply_settings(
+        &self,
+        update: SettingsUpdate,
+    ) -> Result<Option<Settings>, StoreError> {
+        let result = self
+            .0
+            .client
+            .update_item()
+            .table_name(self.0.table())
+            .set_key(Some(update.key))
+            .update_expression(update.expression)
             .condition_expression("attribute_exists(#pk)")
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(values)
-            .build()?;
-        let mut tx = Tx::default();
-        tx.update(update, SettingsCondition::Profile);
-        if let Some(account_id) = new_default {
-            tx.check(
-                self.account_exists(user_id, account_id)?,
-                SettingsCondition::Account,
-            );
-        }
-        for connection in change.connections {
-            tx.put(
-                self.connection_put(connection)?,
-                SettingsCondition::Connection,
-            );
-        }
-        match self.commit(tx).await? {
-            TxOutcome::Committed => Ok(match self.read_profile(user_id, true).await? {
-                Some(user) => SettingsWrite::Applied(user.settings),
-                None => SettingsWrite::NoProfile,
-            }),
-            refused if refused.refused(&SettingsCondition::Profile) => Ok(SettingsWrite::NoProfile),
-            refused if refused.refused(&SettingsCondition::Account) => {
-                Ok(SettingsWrite::UnknownAccount)
-            }
-            _ => Ok(SettingsWrite::ConnectionsChanged),
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(update.values)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Some(
+                profile_from_item(output.attributes.unwrap_or_default())?.settings,
+            )),
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(e.into()),
         }
     }
 
-    /// A check that the account exists in the user's partition.
-    pub(crate) fn account_exists(
+    /// `update` for a transaction: refused when the user has no profile.
+    pub fn settings_write(&self, update: SettingsUpdate) -> Result<Write, StoreError> {
+        Ok(Update::builder()
+            .table_name(self.0.table())
+            .set_key(Some(update.key))
+            .update_expression(update.expression)
+            .condition_expression("attribute_exists(#pk)")
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(update.values)
+            .build()?
+            .into())
+    }
+
+    /// Makes `account_id` the user's default, whatever it was: refused when
+    /// the user has no profile.
+    pub fn set_default(
         &self,
         user_id: &UserId,
         account_id: &AccountId,
-    ) -> Result<ConditionCheck, StoreError> {
-        Ok(ConditionCheck::builder()
-            .table_name(self.table())
-            .set_key(Some(Self::key(
-                keys::user(user_id),
-                &keys::account(account_id),
-            )))
+    ) -> Result<Write, StoreError> {
+        Ok(Update::builder()
+            .table_name(self.0.table())
+            .set_key(Some(profile_key(user_id)))
+            .update_expression("SET #settings.#default = :new")
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", keys::PK)
-            .build()?)
+            .expression_attribute_names("#settings", SETTINGS)
+            .expression_attribute_names("#default", DEFAULT_ACCOUNT)
+            .expression_attribute_values(":new", AttributeValue::S(account_id.to_string()))
+            .build()?
+            .into())
     }
 
     /// Sets the default account on the profile, only if it still names
     /// `expected` (so a concurrent change is noticed, not overwritten).
-    pub(crate) fn default_account_update(
+    pub fn replace_default(
         &self,
         user_id: &UserId,
         expected: Option<&AccountId>,
         new: Option<&AccountId>,
-    ) -> Result<Update, StoreError> {
+    ) -> Result<Write, StoreError> {
         let mut update = Update::builder()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_key(Some(profile_key(user_id)))
             .expression_attribute_names("#pk", keys::PK)
             .expression_attribute_names("#settings", SETTINGS)
@@ -279,59 +276,64 @@ impl Store {
                 )
                 .expression_attribute_values(":null_type", AttributeValue::S("NULL".into())),
         };
-        Ok(update.build()?)
+        Ok(update.build()?.into())
+    }
+
+    /// A check that the default account is still `read`.
+    pub fn default_unchanged(
+        &self,
+        user_id: &UserId,
+        read: Option<&AccountId>,
+    ) -> Result<Write, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(self.0.table())
+            .set_key(Some(profile_key(user_id)))
+            .expression_attribute_names("#settings", SETTINGS)
+            .expression_attribute_names("#default", DEFAULT_ACCOUNT);
+        let check = match read {
+            Some(id) => check
+                .condition_expression("#settings.#default = :read")
+                .expression_attribute_values(":read", AttributeValue::S(id.to_string())),
+            None => check
+                .condition_expression(
+                    "attribute_not_exists(#pk) OR attribute_not_exists(#settings.#default) OR attribute_type(#settings.#default, :null_type)",
+                )
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_values(":null_type", AttributeValue::S("NULL".into())),
+        };
+        Ok(check.build()?.into())
     }
 
     /// A tombstone: from its write on, nothing may be written for the user.
-    pub(crate) fn tombstone_put(
-        &self,
-        user_id: &UserId,
-        now: DateTime<Utc>,
-    ) -> Result<Put, StoreError> {
-        let mut tombstone = Self::key(keys::user(user_id), keys::TOMBSTONE);
+    pub fn tombstone(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<Write, StoreError> {
+        let mut tombstone = Store::key(keys::user(user_id), keys::TOMBSTONE);
         tombstone.insert(keys::ENTITY.into(), AttributeValue::S("tombstone".into()));
         tombstone.insert("user_id".into(), AttributeValue::S(user_id.to_string()));
         tombstone.insert("deleted_at".into(), millis(now));
         Ok(Put::builder()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_item(Some(tombstone))
-            .build()?)
+            .build()?
+            .into())
     }
 
     /// A check that the user has no tombstone.
-    pub(crate) fn not_deleted_check(&self, user_id: &UserId) -> Result<ConditionCheck, StoreError> {
+    pub fn not_deleted(&self, user_id: &UserId) -> Result<Write, StoreError> {
         Ok(ConditionCheck::builder()
-            .table_name(self.table())
-            .set_key(Some(Self::key(keys::user(user_id), keys::TOMBSTONE)))
+            .table_name(self.0.table())
+            .set_key(Some(Store::key(keys::user(user_id), keys::TOMBSTONE)))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", keys::PK)
-            .build()?)
-    }
-
-    async fn apply_once(
-        &self,
-        user: Option<&UserId>,
-        effect: Update,
-        delivery: Option<&DeliveryId>,
-        now: DateTime<Utc>,
-    ) -> Result<WebhookWrite, StoreError> {
-        let mut tx = Tx::default();
-        if let Some(user_id) = user {
-            tx.check(
-                self.not_deleted_check(user_id)?,
-                deliveries::Condition::NotDeleted,
-            );
-        }
-        tx.update(effect, deliveries::Condition::Effect);
-        self.commit_once(tx, delivery, now).await
+            .build()?
+            .into())
     }
 }
 
-pub(crate) fn profile_key(user_id: &UserId) -> Item {
+fn profile_key(user_id: &UserId) -> Item {
     Store::key(keys::user(user_id), keys::PROFILE)
 }
 
-pub(crate) fn profile_from_item(item: Item) -> Result<UserRecord, StoreError> {
+pub(super) fn profile_from_item(item: Item) -> Result<UserRecord, StoreError> {
     Ok(serde_dynamo::from_item(item)?)
 }
 

@@ -5,11 +5,11 @@
 //! item expires (TTL) 90 days after it was written, and a removed account's
 //! seats are no longer served (the account is checked first).
 
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::Put;
 use chrono::{DateTime, Duration, Utc};
 
-use super::tx::{Tx, TxOutcome};
+use super::slot::{self, Slot, SlotItem};
+use super::tx::{Tx, TxOutcome, Write};
 use super::{Store, StoreError, keys, number};
 use crate::ids::{AccountId, UserId};
 use crate::model::seats::{SeatRefresh, SeatSnapshot};
@@ -47,26 +47,23 @@ impl HistoryCursor {
     }
 }
 
-/// Whether a refresh may start now.
-#[derive(Debug, PartialEq, Eq)]
-pub enum RefreshSlot {
-    Granted,
-    /// The last one started less than the interval ago: seconds to wait.
-    Wait(u64),
-}
+/// The DSP seat items of the table.
+#[derive(Clone, Copy)]
+pub struct Seats<'a>(pub(super) &'a Store);
 
-impl Store {
+impl Seats<'_> {
     /// The account's last snapshot, if one was taken in the last 90 days.
-    pub async fn seat_snapshot(
+    pub async fn snapshot(
         &self,
         user_id: &UserId,
         account_id: &AccountId,
     ) -> Result<Option<SeatSnapshot>, StoreError> {
         let output = self
+            .0
             .client
             .get_item()
-            .table_name(self.table())
-            .set_key(Some(Self::key(
+            .table_name(self.0.table())
+            .set_key(Some(Store::key(
                 partition(user_id),
                 &format!("{account_id}#CURRENT"),
             )))
@@ -77,53 +74,25 @@ impl Store {
     }
 
     /// Claims the account's refresh slot: at most one refresh starts per
-    /// `interval_seconds`, however many ask at once (one conditional put).
-    pub async fn claim_seat_refresh(
+    /// `interval_seconds`, however many ask at once.
+    pub async fn claim_refresh(
         &self,
         user_id: &UserId,
         account_id: &AccountId,
         now: i64,
         interval_seconds: i64,
-    ) -> Result<RefreshSlot, StoreError> {
-        let mut item = Self::key(partition(user_id), &format!("{account_id}#CLAIM"));
-        item.insert(CLAIMED_AT.into(), number(now));
-        item.insert(keys::TTL.into(), number(now + interval_seconds));
-        let result = self
-            .client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk) OR #claimed <= :earliest")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#claimed", CLAIMED_AT)
-            .expression_attribute_values(":earliest", number(now - interval_seconds))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(RefreshSlot::Granted),
-            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(e))
-                if e.err().is_conditional_check_failed_exception() =>
-            {
-                let last = match e.err() {
-                    PutItemError::ConditionalCheckFailedException(failed) => failed.item(),
-                    _ => None,
-                }
-                .and_then(|old| old.get(CLAIMED_AT))
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse::<i64>().ok())
-                .unwrap_or(now);
-                Ok(RefreshSlot::Wait(
-                    (last + interval_seconds - now).clamp(1, interval_seconds) as u64,
-                ))
-            }
-            Err(e) => Err(e.into()),
-        }
+    ) -> Result<Slot, StoreError> {
+        let item = SlotItem {
+            key: Store::key(partition(user_id), &format!("{account_id}#CLAIM")),
+            stamp: CLAIMED_AT,
+            own_item: true,
+        };
+        slot::claim(self.0, item, now, interval_seconds).await
     }
 
     /// Records a refresh, and with a successful one its snapshot: one
     /// transaction, so the history never names a snapshot that is not there.
-    pub async fn record_seat_refresh(
+    pub async fn record_refresh(
         &self,
         user_id: &UserId,
         refresh: &SeatRefresh,
@@ -136,15 +105,15 @@ impl Store {
             refresh.at.timestamp_millis(),
             refresh.refresh_id
         );
-        tx.put(self.seat_put(user_id, refresh, &sort_key, refresh.at)?, ());
+        tx.add(self.write(user_id, refresh, &sort_key, refresh.at)?, ());
         if let Some(snapshot) = snapshot {
             let sort_key = format!("{}#CURRENT", snapshot.account_id);
-            tx.put(
-                self.seat_put(user_id, snapshot, &sort_key, snapshot.taken_at)?,
+            tx.add(
+                self.write(user_id, snapshot, &sort_key, snapshot.taken_at)?,
                 (),
             );
         }
-        match self.commit(tx).await? {
+        match self.0.commit(tx).await? {
             TxOutcome::Committed => Ok(()),
             TxOutcome::Refused(_) => Err(StoreError::Unavailable(
                 "an unconditional write was refused".into(),
@@ -152,26 +121,27 @@ impl Store {
         }
     }
 
-    fn seat_put(
+    fn write(
         &self,
         user_id: &UserId,
         value: &impl serde::Serialize,
         sort_key: &str,
         written_at: DateTime<Utc>,
-    ) -> Result<Put, StoreError> {
-        let mut item = Self::item(value, partition(user_id), sort_key, "seats")?;
+    ) -> Result<Write, StoreError> {
+        let mut item = Store::item(value, partition(user_id), sort_key, "seats")?;
         item.insert(
             keys::TTL.into(),
             number((written_at + SEAT_RETENTION).timestamp()),
         );
         Ok(Put::builder()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_item(Some(item))
-            .build()?)
+            .build()?
+            .into())
     }
 
     /// One page of an account's refreshes, newest first, after `after`.
-    pub async fn seat_history(
+    pub async fn history(
         &self,
         user_id: &UserId,
         account_id: &AccountId,
@@ -179,6 +149,7 @@ impl Store {
         after: Option<&HistoryCursor>,
     ) -> Result<(Vec<SeatRefresh>, Option<HistoryCursor>), StoreError> {
         let (refreshes, next) = self
+            .0
             .newest_first(
                 partition(user_id),
                 history_prefix(account_id),

@@ -11,7 +11,11 @@ fn refresher_key() -> Item {
     Store::key("SERVICE#refresher".to_owned(), "RUNS")
 }
 
-impl Store {
+/// The service's own records.
+#[derive(Clone, Copy)]
+pub struct ServiceRecords<'a>(pub(super) &'a Store);
+
+impl ServiceRecords<'_> {
     /// Records a run that finished at `at` (its success time too when it
     /// succeeded): one UpdateItem, whatever was there before.
     pub async fn record_refresher_run(
@@ -23,9 +27,10 @@ impl Store {
         if counts.succeeded {
             update.push_str(", last_success_at = :at");
         }
-        self.client
+        self.0
+            .client
             .update_item()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_key(Some(refresher_key()))
             .update_expression(update)
             .expression_attribute_names("#entity", keys::ENTITY)
@@ -41,9 +46,10 @@ impl Store {
     /// consistent read: the cheapest the table serves).
     pub async fn refresher_runs(&self) -> Result<Option<RefresherRuns>, StoreError> {
         let output = self
+            .0
             .client
             .get_item()
-            .table_name(self.table())
+            .table_name(self.0.table())
             .set_key(Some(refresher_key()))
             .send()
             .await?;

@@ -1,15 +1,48 @@
-//! The one way to write several items atomically: DynamoDB's 100-item limit,
-//! chunking what does not fit, and telling which condition refused a
-//! transaction.
+//! The one way to write several items atomically: writes built by the item
+//! kinds' handles, committed together within DynamoDB's 100-item limit
+//! (chunking what does not fit), telling which condition refused a
+//! transaction, and — for a webhook's effect — at most once per delivery.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
 
+use super::deliveries::{self, Condition, WebhookWrite};
 use super::{Store, StoreError};
+use crate::ids::DeliveryId;
 
 /// DynamoDB's limit on items per transaction.
 pub const MAX_ITEMS: usize = 100;
+
+/// One write of a transaction (a put, an update, a delete or a condition
+/// check), as an item kind's handle builds it.
+#[derive(Debug, Clone)]
+pub struct Write(TransactWriteItem);
+
+impl From<Put> for Write {
+    fn from(put: Put) -> Self {
+        Self(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+impl From<Update> for Write {
+    fn from(update: Update) -> Self {
+        Self(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+impl From<Delete> for Write {
+    fn from(delete: Delete) -> Self {
+        Self(TransactWriteItem::builder().delete(delete).build())
+    }
+}
+
+impl From<ConditionCheck> for Write {
+    fn from(check: ConditionCheck) -> Self {
+        Self(TransactWriteItem::builder().condition_check(check).build())
+    }
+}
 
 /// Writes to commit together. Each carries a label saying what its
 /// condition, when refused, means to the caller.
@@ -55,34 +88,15 @@ impl<L> Tx<L> {
         self.items.is_empty()
     }
 
-    pub fn put(&mut self, put: Put, label: L) {
-        self.push(TransactWriteItem::builder().put(put).build(), label);
-    }
-
-    pub fn update(&mut self, update: Update, label: L) {
-        self.push(TransactWriteItem::builder().update(update).build(), label);
-    }
-
-    pub fn delete(&mut self, delete: Delete, label: L) {
-        self.push(TransactWriteItem::builder().delete(delete).build(), label);
-    }
-
-    pub fn check(&mut self, check: ConditionCheck, label: L) {
-        self.push(
-            TransactWriteItem::builder().condition_check(check).build(),
-            label,
-        );
-    }
-
-    fn push(&mut self, item: TransactWriteItem, label: L) {
-        self.items.push(item);
+    pub fn add(&mut self, write: Write, label: L) {
+        self.items.push(write.0);
         self.labels.push(Some(label));
     }
 }
 
 impl Store {
     /// Commits `tx` (at most [`MAX_ITEMS`] writes) as one transaction.
-    pub(crate) async fn commit<L>(&self, tx: Tx<L>) -> Result<TxOutcome<L>, StoreError> {
+    pub async fn commit<L>(&self, tx: Tx<L>) -> Result<TxOutcome<L>, StoreError> {
         debug_assert!(tx.items.len() <= MAX_ITEMS, "transaction too large");
         if tx.items.is_empty() {
             return Ok(TxOutcome::Committed);
@@ -111,12 +125,12 @@ impl Store {
     /// Commits `first` (every condition that matters) and then, only if it
     /// committed, `rest` in as many further transactions as it takes: for
     /// writes too many for one transaction whose tail cannot be refused.
-    pub(crate) async fn commit_chunked<L>(
+    pub async fn commit_chunked<L>(
         &self,
         mut first: Tx<L>,
-        rest: Vec<TransactWriteItem>,
+        rest: Vec<Write>,
     ) -> Result<TxOutcome<L>, StoreError> {
-        let mut rest = rest.into_iter();
+        let mut rest = rest.into_iter().map(|write| write.0);
         while first.len() < MAX_ITEMS {
             let Some(item) = rest.next() else { break };
             first.items.push(item);
@@ -134,6 +148,29 @@ impl Store {
             }
         }
         Ok(outcome)
+    }
+
+    /// Commits a webhook's effect `tx` with the delivery's record (if any),
+    /// so a replay has no second effect. A duplicate delivery explains every
+    /// other refusal; then deletion; then staleness.
+    pub async fn commit_once(
+        &self,
+        mut tx: Tx<Condition>,
+        delivery: Option<&DeliveryId>,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookWrite, StoreError> {
+        if let Some(delivery) = delivery {
+            tx.add(
+                deliveries::record(self, delivery, now)?.into(),
+                Condition::NewDelivery,
+            );
+        }
+        Ok(match self.commit(tx).await? {
+            TxOutcome::Committed => WebhookWrite::Applied,
+            refused if refused.refused(&Condition::NewDelivery) => WebhookWrite::Duplicate,
+            refused if refused.refused(&Condition::NotDeleted) => WebhookWrite::UserDeleted,
+            TxOutcome::Refused(_) => WebhookWrite::Stale,
+        })
     }
 }
 

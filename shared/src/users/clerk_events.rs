@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::erasure;
 use crate::clerk::events::ClerkEvent;
 use crate::ids::DeliveryId;
 use crate::store::deliveries::WebhookWrite;
@@ -30,15 +31,19 @@ pub async fn apply(
     let (kind, outcome) = match event {
         ClerkEvent::UserUpserted(profile) => (
             "user.upserted",
-            store.upsert_user(profile, Some(delivery), now).await?,
+            store
+                .profiles()
+                .upsert(profile, Some(delivery), now)
+                .await?,
         ),
         ClerkEvent::UserDeleted(user_id) => (
             "user.deleted",
-            store.delete_user(user_id, Some(delivery), now).await?,
+            erasure::erase(store, user_id, Some(delivery), now).await?,
         ),
         ClerkEvent::SessionCreated { user_id, at, .. } => (
             "session.created",
             store
+                .profiles()
                 .record_login(user_id, *at, Some(delivery), now)
                 .await?,
         ),

@@ -31,7 +31,7 @@ pub async fn current_user(
     clerk: &ClerkApi,
     user_id: &UserId,
 ) -> Result<UserRecord, ProvisionError> {
-    match store.get_user(user_id).await? {
+    match store.profiles().get(user_id).await? {
         Some(user) => Ok(user),
         None => provision(store, clerk, user_id).await,
     }
@@ -47,11 +47,12 @@ pub async fn provision(
     if profile.user_id != *user_id {
         return Err(ProvisionError::OtherUser);
     }
-    match store.upsert_user(&profile, None, Utc::now()).await? {
+    match store.profiles().upsert(&profile, None, Utc::now()).await? {
         WebhookWrite::UserDeleted => Err(ProvisionError::Deleted),
         // Applied, or a webhook stored the same or a newer version first.
         _ => store
-            .get_user(user_id)
+            .profiles()
+            .get(user_id)
             .await?
             .ok_or(ProvisionError::Vanished),
     }

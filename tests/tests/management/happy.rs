@@ -52,7 +52,8 @@ async fn disconnect_shreds_the_tokens_and_removes_the_accounts() {
     let conn = adsconnect::ids::ConnectionId::parse(&a).unwrap();
     let (events, _) = stack
         .store
-        .events_page(&user, &conn, 10, None)
+        .events()
+        .page(&user, &conn, 10, None)
         .await
         .unwrap();
     assert_eq!(

@@ -59,7 +59,8 @@ async fn invalid_grant_needs_reauth_at_once_and_destroys_the_tokens() {
     assert_eq!(full["connections"][0]["health"], "needs_reauth");
     let (events, _) = stack
         .store
-        .events_page(&connection.user_id, &connection.connection_id, 10, None)
+        .events()
+        .page(&connection.user_id, &connection.connection_id, 10, None)
         .await
         .unwrap();
     assert_eq!(
@@ -180,7 +181,8 @@ async fn a_connection_deleted_during_its_refresh_stays_deleted() {
     assert!(
         stack
             .store
-            .get_connection(&connection.user_id, &connection.connection_id)
+            .connections()
+            .get(&connection.user_id, &connection.connection_id)
             .await
             .unwrap()
             .is_none()

@@ -42,7 +42,8 @@ async fn a_user_deletion_failing_part_way_shreds_tokens_first_and_the_svix_retry
         seed_accounts(&stack, &user, 98).await;
         stack
             .store
-            .put_event(&adsconnect::model::event::AuditEvent::new(
+            .events()
+            .put(&adsconnect::model::event::AuditEvent::new(
                 &stack.connection(&connection).await,
                 adsconnect::model::event::EventKind::Connected,
                 None,
@@ -64,7 +65,7 @@ async fn a_user_deletion_failing_part_way_shreds_tokens_first_and_the_svix_retry
         let what = format!("failing from call {failing_at} of {calls:?}");
         let owned_now = owned(&stack, &user).await;
         if answer.status == 200 {
-            // The audit event is left to its TTL (see store/erasure.rs).
+            // The audit event is left to its TTL (see users/erasure.rs).
             assert_eq!(
                 owned_now,
                 kinds(&[("EVENT", 1), ("TOMBSTONE", 1)]),

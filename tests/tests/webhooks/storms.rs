@@ -143,7 +143,8 @@ impl SameDelivery {
                 let connection = stack.connection(&due).await;
                 stack
                     .store
-                    .put_event(&AuditEvent::new(
+                    .events()
+                    .put(&AuditEvent::new(
                         &connection,
                         EventKind::Connected,
                         None,

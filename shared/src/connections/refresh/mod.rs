@@ -72,7 +72,7 @@ impl Refresher {
         let clock = Clock::starting_at(start);
         let owner = format!("run-{}", uuid::Uuid::new_v4().simple());
         let horizon = (start + self.config.window).timestamp();
-        let due = self.store.due_connections(horizon).await?;
+        let due = self.store.connections().due(horizon).await?;
         let stop = AtomicBool::new(false);
         let client_rejected = AtomicBool::new(false);
         let key_unusable = AtomicBool::new(false);
@@ -159,7 +159,8 @@ impl Refresher {
         let until = (now + self.config.lease).timestamp();
         let Some(claimed) = self
             .store
-            .claim_connection(due, owner, now.timestamp(), until, horizon)
+            .connections()
+            .claim_lease(due, owner, now.timestamp(), until, horizon)
             .await?
         else {
             return Ok(Outcome::Skipped);
@@ -195,10 +196,10 @@ impl Refresher {
             }
             let (next, event) =
                 lifecycle::refreshed(&current, result, &self.config.policy(), clock.now());
-            match self.store.put_leased_connection(&next, owner).await {
+            match self.store.connections().put_leased(&next, owner).await {
                 Ok(ConnectionWrite::Written) => {
                     if let Some(event) = event
-                        && let Err(error) = self.store.put_event(&event).await
+                        && let Err(error) = self.store.events().put(&event).await
                     {
                         // Not a transaction with the write: this is the
                         // hottest path and a transaction doubles its cost.
@@ -209,7 +210,8 @@ impl Refresher {
                 Ok(ConnectionWrite::Conflict) => {
                     let stored = self
                         .store
-                        .get_connection(&current.user_id, &current.connection_id)
+                        .connections()
+                        .get(&current.user_id, &current.connection_id)
                         .await?;
                     match stored {
                         // An earlier attempt that seemed to fail was written.
@@ -365,7 +367,12 @@ impl Refresher {
             needs_reauth: summary.needs_reauth,
             succeeded: !summary.circuit_open && !summary.key_unusable,
         };
-        if let Err(error) = self.store.record_refresher_run(&counts, Utc::now()).await {
+        if let Err(error) = self
+            .store
+            .service()
+            .record_refresher_run(&counts, Utc::now())
+            .await
+        {
             tracing::warn!(error = %error, "the run could not be recorded for the health check");
         }
         Ok(summary)

@@ -67,7 +67,7 @@ pub(crate) async fn list_accounts(
     caller: Caller,
     StrictQuery(query): StrictQuery<AccountsQuery>,
 ) -> Result<Json<AccountPage>, ApiError> {
-    let partition = services.store.read_partition(&caller.user_id).await?;
+    let partition = services.store.partitions().read(&caller.user_id).await?;
     let settings = partition
         .profile
         .as_ref()
@@ -125,7 +125,7 @@ async fn own_account(
     caller: &Caller,
     id: &AccountId,
 ) -> Result<AccountView, ApiError> {
-    let partition = services.store.read_partition(&caller.user_id).await?;
+    let partition = services.store.partitions().read(&caller.user_id).await?;
     AccountView::all(&partition, Utc::now())
         .into_iter()
         .find(|a| &a.account_id == id)
@@ -215,7 +215,7 @@ pub(crate) async fn accounts_health(
     State(services): State<UsersServices>,
     caller: Caller,
 ) -> Result<Json<AccountsHealth>, ApiError> {
-    let partition = services.store.read_partition(&caller.user_id).await?;
+    let partition = services.store.partitions().read(&caller.user_id).await?;
     let now = Utc::now();
     let soonest_consent_expiry = partition
         .connections

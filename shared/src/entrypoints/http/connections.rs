@@ -53,7 +53,7 @@ async fn own_connection(
     id: &str,
 ) -> Result<(UserPartition, ConnectionRecord), ApiError> {
     let id = ConnectionId::parse(id).map_err(|_| connection_not_found())?;
-    let partition = services.store.read_partition(&caller.user_id).await?;
+    let partition = services.store.partitions().read(&caller.user_id).await?;
     let connection = partition
         .connections
         .iter()
@@ -74,7 +74,7 @@ pub(crate) async fn list_connections(
     State(services): State<UsersServices>,
     caller: Caller,
 ) -> Result<Json<ConnectionList>, ApiError> {
-    let partition = services.store.read_partition(&caller.user_id).await?;
+    let partition = services.store.partitions().read(&caller.user_id).await?;
     let now = Utc::now();
     Ok(Json(ConnectionList {
         connections: partition
@@ -289,7 +289,8 @@ pub(crate) async fn connection_events(
         .transpose()?;
     let (events, next) = services
         .store
-        .events_page(
+        .events()
+        .page(
             &caller.user_id,
             &connection.connection_id,
             limit as i32,

@@ -114,7 +114,7 @@ pub fn assess(
 /// needed.
 #[utoipa::path(get, path = "/api/v1/health", tag = "service", responses((status = 200, description = "Every check passed", body = HealthReport), (status = 503, description = "Degraded: `checks` says which", body = HealthReport)), security())]
 pub async fn health(State(services): State<UsersServices>) -> Response {
-    let read = tokio::time::timeout(TABLE_TIMEOUT, services.store.refresher_runs()).await;
+    let read = tokio::time::timeout(TABLE_TIMEOUT, services.store.service().refresher_runs()).await;
     let read = match read {
         Ok(Ok(runs)) => Some(runs),
         Ok(Err(error)) => {

@@ -178,7 +178,8 @@ pub(crate) async fn get_seats(
     let account = dsp_account(&services, &caller, &id).await?;
     let snapshot = services
         .store
-        .seat_snapshot(&caller.user_id, &account.account_id)
+        .seats()
+        .snapshot(&caller.user_id, &account.account_id)
         .await?;
     Ok(Json(SeatsView::of(&account, snapshot)))
 }
@@ -250,7 +251,8 @@ pub(crate) async fn seat_history(
         .transpose()?;
     let (refreshes, next) = services
         .store
-        .seat_history(
+        .seats()
+        .history(
             &caller.user_id,
             &account.account_id,
             limit as i32,

@@ -90,7 +90,7 @@ pub(crate) async fn me_full(
     State(services): State<UsersServices>,
     caller: Caller,
 ) -> Result<Json<FullProfile>, ApiError> {
-    let mut partition = services.store.read_partition(&caller.user_id).await?;
+    let mut partition = services.store.partitions().read(&caller.user_id).await?;
     if partition.deleted {
         return Err(user_deleted());
     }
@@ -128,7 +128,7 @@ pub(crate) async fn my_accounts(
     State(services): State<UsersServices>,
     caller: Caller,
 ) -> Result<Json<AccountList>, ApiError> {
-    let partition = services.store.read_partition(&caller.user_id).await?;
+    let partition = services.store.partitions().read(&caller.user_id).await?;
     Ok(Json(AccountList {
         accounts: AccountView::all(&partition, Utc::now()),
     }))
