@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use adsconnect::amazon::{AmazonConfig, PerRegion};
+use adsconnect::connections::connect::ConnectService;
 use adsconnect::connections::connection_id_for;
-use adsconnect::connections::consent::ConnectService;
 use adsconnect::connections::lifecycle::{self, Consent};
 use adsconnect::connections::refresh::{RefreshConfig, Refresher};
 use adsconnect::connections::tokens::TokenPair;
 use adsconnect::entrypoints::http as api;
 use adsconnect::ids::UserId;
-use adsconnect::model::connection::{ConnectionRecord, DueConnection};
+use adsconnect::model::connection::{AmazonIdentity, ConnectionRecord, DueConnection};
 use adsconnect::secrets::Secret;
 use adsconnect::tokens::TokenCipher;
 use adsconnect_dev::amazon_stub::{
@@ -479,7 +479,7 @@ impl Stack {
         let user_id = UserId::parse(user_id).unwrap();
         let (access, refresh) = self.amazon.grant(login);
         let now = chrono::Utc::now();
-        let connection_id = connection_id_for(&user_id, &format!("lwa:{login}"));
+        let connection_id = connection_id_for(&user_id, &AmazonIdentity::lwa(login));
         let sealed = TokenPair {
             access_token: Secret::new(access),
             refresh_token: Secret::new(refresh),
@@ -492,7 +492,7 @@ impl Stack {
             Consent {
                 user_id: user_id.clone(),
                 connection_id: connection_id.clone(),
-                amazon_identity: format!("lwa:{login}"),
+                amazon_identity: AmazonIdentity::lwa(login),
                 amazon_user_id: Some(login.to_owned()),
                 amazon_name: None,
                 amazon_email: None,

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use adsconnect::amazon::AmazonConfig;
-use adsconnect::connections::consent::{ConnectService, ReturnPolicy};
+use adsconnect::connections::connect::ConnectService;
 use adsconnect::connections::refresh::RefreshConfig;
+use adsconnect::connections::returns::ReturnPolicy;
 use adsconnect::entrypoints::http as api;
 use adsconnect::secrets::{AppSecrets, Secret};
 use adsconnect::startup::Startup;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::CONSENT_LIFETIME;
 use crate::ids::{ConnectionId, UserId};
-use crate::model::connection::{ConnectionRecord, ConnectionStatus, SyncWarning};
+use crate::model::connection::{AmazonIdentity, ConnectionRecord, ConnectionStatus, SyncWarning};
 use crate::model::event::{AuditEvent, EventKind};
 use crate::model::region::Region;
 use crate::model::sealed::Sealed;
@@ -25,7 +25,7 @@ pub fn schedule(record: &mut ConnectionRecord, due: Option<DateTime<Utc>>) {
 pub struct Consent {
     pub user_id: UserId,
     pub connection_id: ConnectionId,
-    pub amazon_identity: String,
+    pub amazon_identity: AmazonIdentity,
     pub amazon_user_id: Option<String>,
     pub amazon_name: Option<String>,
     pub amazon_email: Option<String>,
@@ -270,7 +270,7 @@ mod tests {
         Consent {
             user_id: UserId::parse("user_a").unwrap(),
             connection_id: ConnectionId::parse("conn_a").unwrap(),
-            amazon_identity: "lwa:amzn1.account.A".into(),
+            amazon_identity: AmazonIdentity::lwa("amzn1.account.A"),
             amazon_user_id: Some("amzn1.account.A".into()),
             amazon_name: None,
             amazon_email: None,

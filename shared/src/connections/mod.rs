@@ -8,7 +8,7 @@
 pub mod access;
 pub mod accounts;
 pub mod changes;
-pub mod completion;
+pub mod connect;
 pub mod consent;
 pub mod health;
 pub mod lifecycle;
@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::amazon::discovery::Discovery;
 use crate::ids::{ConnectionId, UserId};
 use crate::model::account::NativeIds;
+use crate::model::connection::AmazonIdentity;
 
 /// Refresh tokens issued since 2026-06-30 die 365 days after consent.
 pub const CONSENT_LIFETIME: Duration = Duration::days(365);
@@ -35,17 +36,17 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Stable per (user, Amazon login): connecting the same login again lands
 /// on the same connection.
-pub fn connection_id_for(user_id: &UserId, amazon_identity: &str) -> ConnectionId {
-    let digest = Sha256::digest(format!("{user_id}|{amazon_identity}").as_bytes());
+pub fn connection_id_for(user_id: &UserId, amazon_identity: &AmazonIdentity) -> ConnectionId {
+    let digest = Sha256::digest(format!("{user_id}|{}", amazon_identity.as_str()).as_bytes());
     ConnectionId::parse(&format!("conn_{}", &hex(&digest)[..24]))
         .unwrap_or_else(|_| unreachable!("hex is a valid id"))
 }
 
 /// What identifies the Amazon login behind a discovery: its LWA user id when
 /// the `profile` scope was granted, else a hash of the profiles it reaches.
-pub fn amazon_identity(discovery: &Discovery) -> String {
+pub fn amazon_identity(discovery: &Discovery) -> AmazonIdentity {
     if let Some(profile) = &discovery.lwa_profile {
-        return format!("lwa:{}", profile.user_id);
+        return AmazonIdentity::lwa(&profile.user_id);
     }
     // Ads profiles only: the same login keeps its identity whatever DSP
     // or AMC lists.
@@ -59,5 +60,5 @@ pub fn amazon_identity(discovery: &Discovery) -> String {
         .collect();
     ids.sort_unstable();
     let digest = Sha256::digest(ids.join(",").as_bytes());
-    format!("profiles:{}", &hex(&digest)[..32])
+    AmazonIdentity::by_profiles(&hex(&digest)[..32])
 }

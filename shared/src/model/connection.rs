@@ -38,13 +38,41 @@ pub struct SyncWarning {
     pub reason: String,
 }
 
+/// What identifies the Amazon login behind a connection: its Login with
+/// Amazon user id when the `profile` scope is granted, else a hash of the
+/// Ads profiles it reaches. Stored as `lwa:<id>` or `profiles:<hash>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AmazonIdentity(String);
+
+impl AmazonIdentity {
+    const BY_PROFILES: &str = "profiles:";
+
+    /// The login whose Login with Amazon user id is `user_id`.
+    pub fn lwa(user_id: &str) -> Self {
+        Self(format!("lwa:{user_id}"))
+    }
+
+    /// A login known only by the profiles it reaches (`hash` of their ids).
+    pub fn by_profiles(hash: &str) -> Self {
+        Self(format!("{}{hash}", Self::BY_PROFILES))
+    }
+
+    /// Whether only the profiles tell who the login is.
+    pub fn is_by_profiles(&self) -> bool {
+        self.0.starts_with(Self::BY_PROFILES)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionRecord {
     pub connection_id: ConnectionId,
     pub user_id: UserId,
-    /// What identifies the Amazon login: `lwa:<amazon user id>` when the
-    /// `profile` scope is granted, else `profiles:<hash of its profile ids>`.
-    pub amazon_identity: String,
+    pub amazon_identity: AmazonIdentity,
     pub amazon_user_id: Option<String>,
     pub amazon_name: Option<String>,
     pub amazon_email: Option<String>,

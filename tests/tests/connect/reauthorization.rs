@@ -4,6 +4,7 @@
 use adsconnect::connections::connection_id_for;
 use adsconnect::connections::tokens::token_context;
 use adsconnect::ids::UserId;
+use adsconnect::model::connection::AmazonIdentity;
 use adsconnect::model::connection::ConnectionRecord;
 use adsconnect::tokens::TokenCipher;
 use adsconnect_tests::*;
@@ -125,7 +126,10 @@ async fn reauthorizing_with_another_amazon_login_is_refused_and_changes_nothing(
         "the user's items changed"
     );
     // Nothing for `second`: no connection, and its tokens stored nowhere.
-    let second = connection_id_for(&UserId::parse(USER).unwrap(), "lwa:amzn1.account.second");
+    let second = connection_id_for(
+        &UserId::parse(USER).unwrap(),
+        &AmazonIdentity::lwa("amzn1.account.second"),
+    );
     assert!(
         stack
             .item(&connection_key.0, &format!("CONN#{second}"))

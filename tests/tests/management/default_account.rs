@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use adsconnect::connections::connection_id_for;
 use adsconnect::ids::UserId;
+use adsconnect::model::connection::AmazonIdentity;
 use adsconnect_tests::*;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -20,7 +21,7 @@ const LATE: &str = "user_2defaultlate";
 fn connection_of(user: &str, login: &str) -> String {
     connection_id_for(
         &UserId::parse(user).unwrap(),
-        &format!("lwa:amzn1.account.{login}"),
+        &AmazonIdentity::lwa(&format!("amzn1.account.{login}")),
     )
     .to_string()
 }

@@ -22,7 +22,7 @@ use adsconnect::connections::connection_id_for;
 use adsconnect::connections::refresh::{RefreshConfig, Refresher};
 use adsconnect::connections::tokens::token_context;
 use adsconnect::ids::UserId;
-use adsconnect::model::connection::ConnectionStatus;
+use adsconnect::model::connection::{AmazonIdentity, ConnectionStatus};
 use adsconnect::model::connection::DueConnection;
 use adsconnect::model::sealed::Sealed;
 use adsconnect::store::connections::refresh_shard;
@@ -112,7 +112,7 @@ fn logins_on_increasing_shards(prefix: &str, count: usize) -> Vec<(String, Strin
     let mut picked: Vec<(String, String)> = Vec::new();
     for i in 0.. {
         let login = format!("{prefix}-{i}");
-        let shard = refresh_shard(&connection_id_for(&user, &format!("lwa:{login}")));
+        let shard = refresh_shard(&connection_id_for(&user, &AmazonIdentity::lwa(&login)));
         if !picked.iter().any(|(s, _)| *s == shard) {
             picked.push((shard, login));
         }

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::views::ConnectionView;
 use super::{ApiError, Caller, ErrorResponse, StrictJson, StrictJsonOrEmpty};
 use crate::budget;
-use crate::connections::completion::is_completion;
-use crate::connections::consent::{BeginError, ConnectService, ConsentStart, Failure, Redirect};
+use crate::connections::connect::ConnectService;
+use crate::connections::consent::{BeginError, ConsentStart, Failure, Redirect, is_completion};
 use crate::ids::ConnectionId;
 use crate::model::region::Region;
 

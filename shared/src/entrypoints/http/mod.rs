@@ -45,7 +45,7 @@ use crate::budget::timeouts;
 use crate::clerk::api::ClerkApi;
 use crate::clerk::svix::SvixVerifier;
 use crate::connections::access::Access;
-use crate::connections::consent::ConnectService;
+use crate::connections::connect::ConnectService;
 use crate::connections::manage::Manage;
 use crate::store::Store;
 

@@ -1,42 +1,227 @@
-//! The last step of a consent: the signed-in user who started it presents
-//! the completion the callback handed their browser. Only then is anything
-//! connected: discovery runs, and the connection and its accounts are
-//! stored. Another user presenting it destroys the pending grant.
+//! Connecting an Amazon login, in three steps of one service: the start of
+//! Login with Amazon (state bound to the user, PKCE); Amazon's redirect
+//! (the code exchanged once, the tokens kept sealed as a pending grant);
+//! and the completion by the signed-in user who started — only then is
+//! anything connected: discovery runs, and the connection and its accounts
+//! are stored (another user presenting it destroys the pending grant).
+//! Re-authorization renews a connection the same way. What the steps take
+//! and answer is in `consent`.
 
-use chrono::Utc;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, Utc};
+use reqwest::Url;
 
 use super::accounts::{first_default, merge};
 use super::changes::Change;
-use super::consent::{ConnectService, Failure, STATE_LENGTH, storage_failure};
+use super::consent::{
+    BeginError, Callback, Completed, ConsentStart, Failure, GRANT_LIFETIME, PROFILE_SCOPE,
+    Redirect, STATE_BYTES, STATE_LENGTH, STATE_LIFETIME, consent_refused, exchange_failure,
+    storage_failure,
+};
 use super::lifecycle::{self, Consent};
+use super::returns::ReturnPolicy;
 use super::saving::{self, Saving};
 use super::tokens::{TokenPair, grant_context};
 use super::{amazon_identity, connection_id_for};
+use crate::amazon::ads::AdsApi;
 use crate::amazon::discovery::Discovery;
-use crate::ids::UserId;
+use crate::amazon::lwa::{Lwa, Pkce};
+use crate::ids::{ConnectionId, UserId};
 use crate::model::account::{AccountKind, AccountRecord};
-use crate::model::connection::ConnectionRecord;
-use crate::model::oauth::{PendingGrant, state_hash};
+use crate::model::connection::{AmazonIdentity, ConnectionRecord};
+use crate::model::oauth::{PendingGrant, StateRecord, state_hash};
+use crate::model::region::Region;
+use crate::secrets::Secret;
+use crate::store::Store;
+use crate::store::oauth_states::TakenState;
+use crate::tokens::TokenCipher;
 
-/// The scope that lets us read who the Amazon login is.
-pub const PROFILE_SCOPE: &str = "profile";
-
-/// A connection made (or renewed) by a completion, with the user's accounts.
-#[derive(Debug)]
-pub struct Completed {
-    pub connection: ConnectionRecord,
-    pub accounts: Vec<AccountRecord>,
+pub struct ConnectService {
+    pub store: Store,
+    pub cipher: Arc<TokenCipher>,
+    pub lwa: Arc<Lwa>,
+    pub ads: Arc<AdsApi>,
+    pub returns: Arc<ReturnPolicy>,
 }
 
-/// Whether `completion` has the shape this service hands out.
-pub fn is_completion(completion: &str) -> bool {
-    completion.len() == STATE_LENGTH
-        && completion
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+fn verifier_context(hash: &str) -> String {
+    format!("pkce|{hash}")
 }
 
 impl ConnectService {
+    /// Creates the single-use state and the consent URL; with `reauthorize`,
+    /// the consent renews that connection. A `return_to` must be on an
+    /// allowed origin ([`ReturnPolicy::check`]).
+    pub async fn begin(
+        &self,
+        user_id: &UserId,
+        region: Region,
+        return_to: Option<&str>,
+        reauthorize: Option<ConnectionId>,
+    ) -> Result<ConsentStart, BeginError> {
+        let return_to = return_to
+            .map(|url| {
+                self.returns
+                    .check(url)
+                    .ok_or(BeginError::ReturnToNotAllowed)
+            })
+            .transpose()?;
+        let token: [u8; STATE_BYTES] = rand::random();
+        let state_value = URL_SAFE_NO_PAD.encode(token);
+        let hash = state_hash(&state_value);
+        let pkce = Pkce::new();
+        let verifier = self
+            .cipher
+            .seal(pkce.verifier.expose().as_bytes(), &verifier_context(&hash))
+            .await?;
+        let expires_at = Utc::now() + STATE_LIFETIME;
+        let record = StateRecord {
+            user_id: user_id.clone(),
+            region,
+            return_to: return_to.map(String::from),
+            reauthorize,
+            verifier,
+            expires_at,
+        };
+        self.store.oauth_states().put_state(&hash, &record).await?;
+        Ok(ConsentStart {
+            authorization_url: self
+                .lwa
+                .authorization_url(region, &state_value, pkce.challenge),
+            state: state_value,
+            expires_at,
+        })
+    }
+
+    /// Amazon's redirect: the state checked and spent, the code exchanged.
+    /// Nothing is connected here: the browser that follows Amazon's
+    /// redirect may not be the one that started (RFC 9700 §4.7.1).
+    pub async fn callback(&self, redirect: Redirect) -> Callback {
+        let fail = |return_to: Url, failure| Callback {
+            return_to,
+            outcome: Err(failure),
+        };
+        let default_url = self.returns.default_url().clone();
+        let Some(state_value) = redirect
+            .state
+            .filter(|s| s.len() == STATE_LENGTH && URL_SAFE_NO_PAD.decode(s).is_ok())
+        else {
+            return fail(default_url, Failure::InvalidState);
+        };
+        let hash = state_hash(&state_value);
+        let record = match self
+            .store
+            .oauth_states()
+            .take_state(&hash, Utc::now())
+            .await
+        {
+            Ok(TakenState::Valid(record)) => record,
+            Ok(TakenState::Expired(record)) => {
+                return fail(self.return_url(&record), Failure::ExpiredState);
+            }
+            Ok(TakenState::Unknown) => return fail(default_url, Failure::InvalidState),
+            Err(e) => {
+                tracing::error!(error = %e, "state could not be read");
+                return fail(default_url, Failure::StorageUnavailable);
+            }
+        };
+        let return_to = self.return_url(&record);
+        if let Some(error) = redirect.error {
+            return fail(return_to, consent_refused(&error));
+        }
+        let Some(code) = redirect.code.filter(|c| !c.is_empty()) else {
+            return fail(return_to, Failure::MissingCode);
+        };
+        let granted: Vec<String> = redirect
+            .scope
+            .iter()
+            .flat_map(|s| s.split_whitespace())
+            .filter(|s| {
+                s.len() <= 100
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b":_-.".contains(&b))
+            })
+            .map(str::to_owned)
+            .collect();
+        Callback {
+            return_to,
+            outcome: self.exchange(&record, &hash, &code, granted).await,
+        }
+    }
+
+    fn return_url(&self, record: &StateRecord) -> Url {
+        record
+            .return_to
+            .as_deref()
+            .and_then(|url| self.returns.check(url))
+            .unwrap_or_else(|| self.returns.default_url().clone())
+    }
+
+    /// Exchanges the code (once: a code works once) and keeps the tokens as
+    /// a pending grant for the user who started; the completion returned
+    /// is the browser's handle to it.
+    async fn exchange(
+        &self,
+        record: &StateRecord,
+        hash: &str,
+        code: &str,
+        granted_scopes: Vec<String>,
+    ) -> Result<String, Failure> {
+        let verifier = self
+            .cipher
+            .open(&record.verifier, &verifier_context(hash))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "PKCE verifier could not be opened");
+                Failure::StorageUnavailable
+            })?;
+        let verifier =
+            Secret::new(String::from_utf8(verifier).map_err(|_| Failure::StorageUnavailable)?);
+        let grant = self
+            .lwa
+            .exchange_code(code, &verifier)
+            .await
+            .map_err(exchange_failure)?;
+        let Some(refresh_token) = grant.refresh_token else {
+            tracing::error!("LWA returned no refresh token");
+            return Err(Failure::TokenExchangeFailed);
+        };
+        let now = Utc::now();
+        let completion = URL_SAFE_NO_PAD.encode(rand::random::<[u8; STATE_BYTES]>());
+        let grant_hash = state_hash(&completion);
+        let tokens = TokenPair {
+            access_token: grant.access_token,
+            refresh_token,
+        }
+        .seal_for(&self.cipher, &grant_context(&record.user_id, &grant_hash))
+        .await
+        .map_err(storage_failure)?;
+        let pending = PendingGrant {
+            user_id: record.user_id.clone(),
+            region: record.region,
+            reauthorize: record.reauthorize.clone(),
+            // LWA's token response usually omits `scope`; the redirect carries it.
+            scopes: if grant.scopes.is_empty() {
+                granted_scopes
+            } else {
+                grant.scopes
+            },
+            access_expires_at: now
+                + Duration::from_std(grant.expires_in).unwrap_or(Duration::hours(1)),
+            tokens,
+            expires_at: now + GRANT_LIFETIME,
+        };
+        self.store
+            .oauth_states()
+            .put_grant(&grant_hash, &pending)
+            .await
+            .map_err(storage_failure)?;
+        Ok(completion)
+    }
+
     /// Connects the pending grant `completion` names, for `caller` only.
     /// Taking the grant is one call, so concurrent completions connect
     /// once; a failure that may pass (Amazon or storage unavailable, time
@@ -217,16 +402,15 @@ impl ConnectService {
 /// tell) a login that still reaches one of the connection's profiles.
 fn same_login(
     connection: &ConnectionRecord,
-    identity: &str,
+    identity: &AmazonIdentity,
     accounts: &[AccountRecord],
     discovery: &Discovery,
 ) -> bool {
-    const BY_PROFILES: &str = "profiles:";
-    if connection.amazon_identity == identity {
+    if &connection.amazon_identity == identity {
         return true;
     }
-    connection.amazon_identity.starts_with(BY_PROFILES)
-        && identity.starts_with(BY_PROFILES)
+    connection.amazon_identity.is_by_profiles()
+        && identity.is_by_profiles()
         && accounts
             .iter()
             .filter(|a| a.connection_id == connection.connection_id)
