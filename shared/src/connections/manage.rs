@@ -1,6 +1,7 @@
 //! What a user does with their connections and accounts: sync, disconnect,
-//! remove an account, choose the default, and the settings that mirror onto
-//! connections. Each returns what happened, for the API to render.
+//! remove an account, choose the default, refresh a DSP advertiser's seats,
+//! and the settings that mirror onto connections. Each returns what
+//! happened, for the API to render.
 
 use std::sync::Arc;
 
@@ -11,9 +12,11 @@ use super::changes::{self, Change, DefaultGuard, SettingsChange, SettingsWrite};
 use super::lifecycle;
 use super::refresh::{Outcome, Refresher};
 use super::saving::{self, Saving};
+use super::seats::{self, SEAT_REFRESH_INTERVAL_SECONDS, SeatsRefreshed};
 use super::tokens::TokenPair;
 use crate::amazon::ads::AdsApi;
 use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::model::account::{AccountRecord, NativeIds};
 use crate::model::connection::{ConnectionRecord, DueConnection};
 use crate::settings::{Settings, SettingsPatch};
 use crate::store::connections::ConnectionWrite;
@@ -74,7 +77,7 @@ pub struct Manage {
 }
 
 impl Manage {
-    pub(super) fn cipher(&self) -> &crate::tokens::TokenCipher {
+    fn cipher(&self) -> &crate::tokens::TokenCipher {
         &self.refresher.cipher
     }
 
@@ -110,7 +113,7 @@ impl Manage {
         }
         for _ in 0..ATTEMPTS {
             let partition = self.store.partitions().read(user_id).await?;
-            let Some(connection) = find(&partition, connection_id) else {
+            let Some(connection) = partition.connection(connection_id) else {
                 return Ok(Synced::NotFound);
             };
             let connection = match self.fresh(connection).await? {
@@ -160,7 +163,7 @@ impl Manage {
 
     /// The connection with an access token valid for a while, refreshing it
     /// through the refresher's lease if needed.
-    pub(super) async fn fresh(
+    async fn fresh(
         &self,
         connection: &ConnectionRecord,
     ) -> Result<Result<ConnectionRecord, Synced>, StoreError> {
@@ -201,7 +204,7 @@ impl Manage {
     ) -> Result<Removed, StoreError> {
         for _ in 0..ATTEMPTS {
             let partition = self.store.partitions().read(user_id).await?;
-            let Some(connection) = find(&partition, connection_id) else {
+            let Some(connection) = partition.connection(connection_id) else {
                 return Ok(Removed::NotFound);
             };
             if self.remove_connection(&partition, connection).await? {
@@ -223,7 +226,7 @@ impl Manage {
             .filter(|a| a.connection_id == connection.connection_id)
             .map(|a| a.account_id.clone())
             .collect();
-        let read = default_of(partition);
+        let read = partition.default_account();
         let guard = DefaultGuard {
             read,
             clear: read.is_some_and(|d| accounts.contains(d)),
@@ -255,12 +258,12 @@ impl Manage {
                 .iter()
                 .filter(|a| a.connection_id == account.connection_id)
                 .count();
-            let removed = match find(&partition, &account.connection_id) {
+            let removed = match partition.connection(&account.connection_id) {
                 Some(connection) if siblings == 1 => {
                     self.remove_connection(&partition, connection).await?
                 }
                 _ => {
-                    let read = default_of(&partition);
+                    let read = partition.default_account();
                     let guard = DefaultGuard {
                         read,
                         clear: read == Some(account_id),
@@ -394,18 +397,95 @@ impl Manage {
         }
         Ok(())
     }
-}
 
-fn find<'a>(partition: &'a UserPartition, id: &ConnectionId) -> Option<&'a ConnectionRecord> {
-    partition
-        .connections
-        .iter()
-        .find(|c| &c.connection_id == id)
-}
+    /// The caller's account `account_id` when it is a DSP advertiser.
+    pub async fn dsp_account(
+        &self,
+        user_id: &UserId,
+        account_id: &AccountId,
+    ) -> Result<Option<AccountRecord>, StoreError> {
+        Ok(self
+            .store
+            .accounts()
+            .get(user_id, account_id)
+            .await?
+            .filter(|a| matches!(a.native, NativeIds::DspAdvertiser { .. })))
+    }
 
-fn default_of(partition: &UserPartition) -> Option<&AccountId> {
-    partition
-        .profile
-        .as_ref()
-        .and_then(|p| p.settings.default_account_id.as_ref())
+    /// Fetches every page of the caller's DSP `account`'s seats now
+    /// (narrowed to `exchange_ids` when given) and records the refresh,
+    /// whatever its outcome.
+    pub async fn refresh_seats(
+        &self,
+        user_id: &UserId,
+        account: &AccountRecord,
+        exchange_ids: &[String],
+    ) -> Result<SeatsRefreshed, StoreError> {
+        let account_id = &account.account_id;
+        let NativeIds::DspAdvertiser {
+            advertiser_id,
+            parent_entity_id,
+            ..
+        } = &account.native
+        else {
+            return Ok(SeatsRefreshed::NotFound);
+        };
+        let Some(connection) = self
+            .store
+            .connections()
+            .get(user_id, &account.connection_id)
+            .await?
+        else {
+            return Ok(SeatsRefreshed::NotFound);
+        };
+        if !connection.status.is_live() {
+            return Ok(SeatsRefreshed::NeedsReauth(connection.connection_id));
+        }
+        let now = Utc::now();
+        let slot = self
+            .store
+            .seats()
+            .claim_refresh(
+                user_id,
+                account_id,
+                now.timestamp(),
+                SEAT_REFRESH_INTERVAL_SECONDS,
+            )
+            .await?;
+        if let Slot::Wait(seconds) = slot {
+            return Ok(SeatsRefreshed::Wait(seconds));
+        }
+        let connection = match self.fresh(&connection).await? {
+            Ok(connection) => connection,
+            Err(Synced::NeedsReauth) => {
+                return Ok(SeatsRefreshed::NeedsReauth(connection.connection_id));
+            }
+            Err(Synced::TokensUnavailable) => return Ok(SeatsRefreshed::TokensUnavailable),
+            Err(_) => return Ok(SeatsRefreshed::LwaUnavailable),
+        };
+        let tokens = match TokenPair::open(self.cipher(), &connection).await {
+            Ok(Some(tokens)) => tokens,
+            Ok(None) => return Ok(SeatsRefreshed::NeedsReauth(connection.connection_id)),
+            Err(error) => {
+                tracing::error!(error = %error, "tokens did not open for a seat refresh");
+                return Ok(SeatsRefreshed::TokensUnavailable);
+            }
+        };
+        let listed = self
+            .ads
+            .dsp_seats(
+                account.region,
+                advertiser_id,
+                parent_entity_id.as_deref(),
+                exchange_ids,
+                &tokens.access_token,
+            )
+            .await;
+        let (refresh, snapshot, outcome) = seats::recorded(account_id, exchange_ids, listed);
+        self.store
+            .seats()
+            .record_refresh(user_id, &refresh, snapshot.as_ref())
+            .await?;
+        Ok(outcome)
+    }
 }

@@ -9,7 +9,7 @@ use super::connections::connection_from_item;
 use super::profiles::profile_from_item;
 use super::tx::Write;
 use super::{Item, Store, StoreError, keys, string_attribute};
-use crate::ids::UserId;
+use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::model::account::AccountRecord;
 use crate::model::connection::ConnectionRecord;
 use crate::model::user::UserRecord;
@@ -20,6 +20,19 @@ pub struct UserPartition {
     pub deleted: bool,
     pub connections: Vec<ConnectionRecord>,
     pub accounts: Vec<AccountRecord>,
+}
+
+impl UserPartition {
+    pub fn connection(&self, id: &ConnectionId) -> Option<&ConnectionRecord> {
+        self.connections.iter().find(|c| &c.connection_id == id)
+    }
+
+    /// The user's default account, as their settings name it.
+    pub fn default_account(&self) -> Option<&AccountId> {
+        self.profile
+            .as_ref()
+            .and_then(|p| p.settings.default_account_id.as_ref())
+    }
 }
 
 /// What an item of a user's partition is.
