@@ -15,8 +15,8 @@ use super::{BuildServices, OnFirstEvent};
 use crate::ids::UserId;
 use crate::model::event::AuditEvent;
 use crate::publish;
-use crate::store::Store;
 use crate::store::partition::UserPartition;
+use crate::store::{Store, events};
 
 pub struct Publisher {
     pub store: Store,
@@ -48,22 +48,20 @@ fn committed(batch: &Value) -> Vec<Committed> {
     let mut found = Vec::new();
     for record in batch["Records"].as_array().into_iter().flatten() {
         let id = record["eventID"].as_str().unwrap_or("unknown");
-        let image = &record["dynamodb"]["NewImage"];
-        if record["eventName"] != "INSERT" || image["entity"]["S"] != "event" {
+        if record["eventName"] != "INSERT" {
             continue;
         }
-        let parsed = serde_json::from_value::<serde_dynamo::Item>(image.clone())
-            .map_err(|e| e.to_string())
-            .and_then(|item| serde_dynamo::from_item(item).map_err(|e| e.to_string()));
+        let parsed = events::event_from_stream_image(&record["dynamodb"]["NewImage"]);
         match (parsed, record["dynamodb"]["SequenceNumber"].as_str()) {
-            (Ok(event), Some(sequence)) => found.push(Committed {
+            (Ok(None), _) => {}
+            (Ok(Some(event)), Some(sequence)) => found.push(Committed {
                 sequence_number: sequence.to_owned(),
                 event,
             }),
             (Err(reason), _) => {
                 tracing::error!(record = id, %reason, "unreadable audit event skipped");
             }
-            (_, None) => tracing::error!(
+            (Ok(Some(_)), None) => tracing::error!(
                 record = id,
                 "stream record without a sequence number skipped"
             ),

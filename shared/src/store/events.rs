@@ -90,12 +90,28 @@ impl Events<'_> {
     }
 }
 
+/// The audit event a stream record's new image holds; `Ok(None)` for an
+/// image of any other kind. The stream hands items over in DynamoDB's JSON
+/// (`{"attr": {"S": …}}`), which only this module knows how to read.
+pub fn event_from_stream_image(image: &serde_json::Value) -> Result<Option<AuditEvent>, String> {
+    if image[keys::ENTITY]["S"] != EVENT_ENTITY {
+        return Ok(None);
+    }
+    let item: serde_dynamo::Item =
+        serde_json::from_value(image.clone()).map_err(|e| e.to_string())?;
+    serde_dynamo::from_item(item)
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+const EVENT_ENTITY: &str = "event";
+
 fn event_item(event: &AuditEvent) -> Result<Item, StoreError> {
     let mut item = Store::item(
         event,
         keys::events(&event.user_id),
         &sort_key(event),
-        "event",
+        EVENT_ENTITY,
     )?;
     item.insert(
         keys::TTL.into(),
