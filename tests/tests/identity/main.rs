@@ -22,8 +22,8 @@ mod storms;
 
 use std::sync::Arc;
 
-use adsconnect::entrypoints::authorizer::{self, SimpleResponse};
 use adsconnect::auth::{Denial, SessionVerifier, VerifiedSession, VerifierConfig, unix_now};
+use adsconnect::entrypoints::authorizer::{self, SimpleResponse};
 use adsconnect_dev::keys::SigningKey;
 use adsconnect_tests::*;
 use serde_json::{Value, json};
