@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::region::Region;
 use crate::ids::{AccountId, ConnectionId};
 
-/// Every account's status, mapped from its source's own (see the README's
-/// "Account kinds" table).
+/// Every account's status, mapped from its source's own (see "Account kinds"
+/// in docs/connections.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {

@@ -157,7 +157,8 @@ impl ConnectionView {
 }
 
 /// An account with the health of the connection it comes through. Which
-/// native ids are set depends on `kind` (see the README's "Account kinds").
+/// native ids are set depends on `kind` (see "Account kinds" in
+/// docs/connections.md).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub account_id: AccountId,
