@@ -13,6 +13,7 @@ async fn no_secret_appears_in_the_table_the_logs_or_any_answer() {
     let t = Transcript::new(&stack);
     stack.create_user(USER, "s@example.com").await;
     let done = t.consent_and_complete(&t.connect().await).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
     let connection = done.body["connection_id"].as_str().unwrap().to_owned();
 
     // Settings.
