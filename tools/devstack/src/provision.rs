@@ -55,13 +55,31 @@ pub async fn ensure_kms_key(client: &aws_sdk_kms::Client, alias: &str) -> Result
         .key_metadata()
         .map(|k| k.key_id().to_owned())
         .ok_or("CreateKey returned no key")?;
-    client
+    let aliased = client
         .create_alias()
         .alias_name(alias)
         .target_key_id(&key_id)
         .send()
-        .await?;
-    Ok(key_id)
+        .await;
+    match aliased {
+        Ok(_) => Ok(key_id),
+        // The SDK retried a CreateAlias whose first attempt had landed (a busy
+        // emulator answers late): the alias is there, and names the key.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_already_exists_exception()) =>
+        {
+            client
+                .describe_key()
+                .key_id(alias)
+                .send()
+                .await?
+                .key_metadata()
+                .map(|k| k.key_id().to_owned())
+                .ok_or_else(|| "DescribeKey returned no key".into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Creates the secret, or replaces its value.
