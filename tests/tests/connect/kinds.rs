@@ -14,6 +14,11 @@ use super::*;
 
 const AGENCY_USER: &str = "user_2agency";
 
+/// An agency's hundreds of accounts keep the single-threaded moto busy for
+/// seconds at a time: two such tests side by side push each other's calls
+/// past the SDK's attempt timeout, so they take turns.
+static AGENCY_SCALE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Every page of `user`'s accounts of `kind`, whatever their status (by
 /// default the list hides disabled ones).
 async fn accounts_of(stack: &Stack, user: &str, kind: &str) -> Vec<Value> {
@@ -69,6 +74,7 @@ async fn sync(stack: &Stack, user: &str, connection: &str) -> Response {
 
 #[tokio::test]
 async fn an_agency_login_brings_every_kind_every_page_and_stable_ids() {
+    let _turn = AGENCY_SCALE.lock().await;
     let stack = stack_with_user(AGENCY_USER).await;
     stack.amazon.add_login("agency", agency_login());
     let (connection, _) = stack.connected(AGENCY_USER, "agency").await;
@@ -219,6 +225,7 @@ async fn a_login_without_dsp_or_amc_access_has_none_of_them_and_no_warning() {
 
 #[tokio::test]
 async fn a_failing_kind_warns_keeps_the_others_and_disables_nothing_it_could_not_list() {
+    let _turn = AGENCY_SCALE.lock().await;
     let stack = stack_with_user(AGENCY_USER).await;
     stack.amazon.add_login("agency", agency_login());
     let (connection, _) = stack.connected(AGENCY_USER, "agency").await;
@@ -320,6 +327,7 @@ fn sync_request(connection: &str) -> Request {
 
 #[tokio::test]
 async fn what_the_time_budget_cannot_list_is_left_to_a_later_sync_never_a_timeout() {
+    let _turn = AGENCY_SCALE.lock().await;
     let (stack, proxy) = proxied_stack().await;
     stack.create_user(AGENCY_USER, "a@example.com").await;
     let mut login = agency_login();
