@@ -2,8 +2,11 @@
 //! the credentials a backend gets: they check what Amazon checks — a live
 //! bearer token, our client id, and a scope header naming a profile the
 //! login has in the host's region (else 401) — and the media types of the
-//! call (else 415). Every call is recorded for the tests; answers can be
-//! scripted (401/429/5xx).
+//! call (else 415). A report request identical to one still pending is
+//! Amazon's duplicate (425, naming the pending report). Every call is
+//! recorded for the tests; answers can be scripted (401/429/5xx).
+
+use std::collections::hash_map::Entry;
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -74,11 +77,16 @@ impl Respond for AdsEndpoint {
         let Some((_, profile)) = self.authorized(request) else {
             return unauthorized();
         };
-        let request_id = uuid::Uuid::new_v4().to_string();
         let body: Value = match self.2 {
-            Endpoint::Reports => {
-                json!({"reportId": uuid::Uuid::new_v4().to_string(), "status": "PENDING"})
-            }
+            Endpoint::Reports => match self.0.create_report(profile, request.body.clone()) {
+                Ok(report_id) => json!({"reportId": report_id, "status": "PENDING"}),
+                Err(pending) => {
+                    return ResponseTemplate::new(425).set_body_json(json!({
+                        "code": "425",
+                        "detail": format!("The Request is a duplicate of : {pending}")
+                    }));
+                }
+            },
             _ => json!({
                 "campaigns": [{
                     "campaignId": format!("{profile}01"),
@@ -88,8 +96,24 @@ impl Respond for AdsEndpoint {
                 "totalResults": 1
             }),
         };
-        ResponseTemplate::new(200)
-            .set_body_raw(body.to_string(), media)
-            .insert_header("x-amzn-requestid", request_id.as_str())
+        ResponseTemplate::new(200).set_body_raw(body.to_string(), media)
+    }
+}
+
+impl AmazonWorld {
+    /// A new pending report's id, or `Err` with the id of the pending one
+    /// the same request for the same scope already created.
+    fn create_report(&self, scope: String, body: Vec<u8>) -> Result<String, String> {
+        let mut world = self.world();
+        match world.pending_reports.entry((scope, body)) {
+            Entry::Occupied(pending) => Err(pending.get().clone()),
+            Entry::Vacant(new) => Ok(new.insert(uuid::Uuid::new_v4().to_string()).clone()),
+        }
+    }
+
+    /// Every report created so far is done: the same request may be made
+    /// again.
+    pub fn finish_reports(&self) {
+        self.world().pending_reports.clear();
     }
 }

@@ -79,14 +79,14 @@ fn manager_accounts(request: &Request, login: &Login) -> ResponseTemplate {
     )
 }
 
-fn refusal(status: u16, code: &str, details: &str) -> ResponseTemplate {
+pub(super) fn refusal(status: u16, code: &str, details: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({
         "code": code, "details": details, "message": details,
         "requestId": uuid::Uuid::new_v4().to_string()
     }))
 }
 
-fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+pub(super) fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
     request.headers.get(name).and_then(|v| v.to_str().ok())
 }
 

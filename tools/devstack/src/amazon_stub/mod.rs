@@ -1,28 +1,37 @@
 //! A stand-in for Login with Amazon and the Amazon Ads API, on wiremock. It
 //! checks what Amazon checks: form-encoded token requests with the client
 //! credentials in the body, the exact redirect URI, the S256 PKCE challenge,
-//! single-use codes, bearer tokens and the Ads API client-id header. Tests
-//! and the local stack both use it.
+//! single-use codes, bearer tokens and the Ads API client-id header. Every
+//! Ads answer carries an `x-amzn-RequestId`; tests can throttle any
+//! endpoint as Amazon does. Tests and the local stack both use it.
 //!
 //! - `world`: what the stand-in knows and what tests change and read in it
 //!   ([`AmazonWorld`]);
 //! - `lwa`: the token endpoint, the user profile, profiles and Ads accounts;
 //! - `consent_page`: the page that consents (or cancels) as a login;
-//! - `ads`: the campaign and report endpoints the proxy reaches;
+//! - `ads`: the campaign and report endpoints the proxy reaches (with
+//!   Amazon's 425 for a duplicate report);
 //! - `dsp`: the DSP, AMC, seat and manager-account endpoints;
+//! - `amc`: AMC audiences and advertiser updates (a trailing-slash path);
+//! - `v1`: Ads API v1's campaign query;
+//! - `throttle`: Amazon's 429s, one call admitted per window;
 //! - `listings`: entries as Amazon lists them, to build a [`Login`] from.
 
 mod ads;
+mod amc;
 mod consent_page;
 mod dsp;
 mod listings;
 mod lwa;
+mod throttle;
+mod v1;
 mod world;
 
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer};
 
 pub use ads::{CAMPAIGNS_MEDIA_TYPE, REPORT_MEDIA_TYPE};
+pub use amc::AMC_AUDIENCE_MEDIA_TYPE;
 pub use listings::{
     ads_account, agency_profile, amc_account, amc_instance, dsp_advertisers, profile, seats,
 };
@@ -43,6 +52,8 @@ impl AmazonWorld {
             .await;
         ads::mount(self, &server).await;
         dsp::mount(self, &server).await;
+        amc::mount(self, &server).await;
+        v1::mount(self, &server).await;
         server
     }
 }

@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
+use super::throttle::Throttle;
+
 pub const CLIENT_ID: &str = "amzn1.application-oa2-client.stub";
 pub const CLIENT_SECRET: &str = "stub-client-secret";
 
@@ -33,6 +35,13 @@ pub enum Endpoint {
     Seats,
     /// `GET /managerAccounts` on the NA host.
     ManagerAccounts,
+    /// `POST` and `GET /amc/audiences/query` on any region's host.
+    AmcAudiences,
+    /// `GET /amc/instances/{instanceId}/advertisers/updates/` (with its
+    /// trailing slash) on any region's host.
+    AmcAdvertiserUpdates,
+    /// `POST /adsApi/v1/query/campaigns` on any region's host.
+    V1Campaigns,
 }
 
 /// An Amazon login: what it can see.
@@ -90,8 +99,16 @@ pub(super) struct World {
     pub(super) rotate_refresh_tokens: bool,
     /// The login behind each refresh request, in the order they arrived.
     pub(super) refresh_requests: Vec<String>,
-    /// Every call the campaign, report, DSP and AMC endpoints received.
+    /// Every call the Ads endpoints (campaigns, reports, DSP, AMC, v1)
+    /// received.
     ads_calls: Vec<AdsCall>,
+    /// The endpoints a test throttled, as Amazon does.
+    pub(super) throttles: HashMap<Endpoint, Throttle>,
+    /// (scope, request body) → id of a created report still pending: the
+    /// same request again is Amazon's duplicate (425).
+    pub(super) pending_reports: HashMap<(String, Vec<u8>), String>,
+    /// The AMC audience executions created so far, as Amazon lists them.
+    pub(super) amc_audiences: Vec<Value>,
 }
 
 /// One call an Ads endpoint received, as it arrived.
@@ -208,14 +225,23 @@ impl AmazonWorld {
         ))
     }
 
-    /// Counts a call of `endpoint`; its next scripted answer, if any.
+    /// Counts a call of `endpoint`; the answer that comes before the
+    /// endpoint's own, if any: a scripted one, else Amazon's 429 when the
+    /// endpoint is throttled.
     pub(super) fn scripted(&self, endpoint: Endpoint) -> Option<ResponseTemplate> {
         let mut world = self.world();
         *world.calls.entry(endpoint).or_default() += 1;
-        world
+        if let Some(scripted) = world
             .scripted
             .get_mut(&endpoint)
             .and_then(VecDeque::pop_front)
+        {
+            return Some(scripted);
+        }
+        world
+            .throttles
+            .get_mut(&endpoint)
+            .and_then(|throttle| throttle.refusal(std::time::Instant::now()))
     }
 
     /// The login whose access token the request bears.
@@ -252,9 +278,19 @@ impl AmazonWorld {
         self.world().ads_calls.push(call);
     }
 
-    /// Every call the campaign, report, DSP and AMC endpoints received, in order.
+    /// Every call the Ads endpoints received, in order.
     pub fn ads_calls(&self) -> Vec<AdsCall> {
         self.world().ads_calls.clone()
+    }
+
+    /// The Ads calls whose path ends with `path_suffix`, in order.
+    pub fn ads_calls_to(&self, path_suffix: &str) -> Vec<AdsCall> {
+        self.world()
+            .ads_calls
+            .iter()
+            .filter(|call| call.path.ends_with(path_suffix))
+            .cloned()
+            .collect()
     }
 
     /// Forgets the Ads calls so far (discovery's, when a test looks only at
@@ -334,12 +370,16 @@ pub(super) fn unauthorized() -> ResponseTemplate {
         .set_body_json(json!({"code": "UNAUTHORIZED", "details": "Not authorized"}))
 }
 
-/// An endpoint answering after the world's latency.
+/// An endpoint answering after the world's latency, with a request id as
+/// every Amazon answer has (callers log it for Amazon's support).
 pub(super) struct Slow<R>(pub(super) R, pub(super) AmazonWorld);
 
 impl<R: Respond> Respond for Slow<R> {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let answer = self.0.respond(request);
+        let answer = self
+            .0
+            .respond(request)
+            .insert_header("x-amzn-RequestId", uuid::Uuid::new_v4().to_string());
         let latency = self.1.world().latency;
         if latency.is_zero() {
             answer
