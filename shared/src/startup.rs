@@ -12,6 +12,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::amazon::AmazonConfig;
 use crate::amazon::ads::AdsApi;
 use crate::amazon::lwa::Lwa;
+use crate::amazon::paths::AllowRule;
 use crate::budget::AWS_CALL_TIMEOUT;
 use crate::clerk::api::ClerkApi;
 use crate::clerk::svix::SvixVerifier;
@@ -169,7 +170,7 @@ impl Startup {
         ))
     }
 
-    pub fn proxy(&self, access: Access, allowed_paths: Vec<String>) -> ProxyServices {
+    pub fn proxy(&self, access: Access, allowed_paths: Vec<AllowRule>) -> ProxyServices {
         ProxyServices {
             access: Arc::new(access),
             http: crate::tls::Https,

@@ -29,10 +29,15 @@ impl Stack {
 
     /// An `ads-proxy` in a process of its own, allowing only `allowed`.
     pub fn proxy_allowing(&self, allowed: &[&str]) -> Router {
-        api::proxy_router(self.startup.proxy(
-            self.access(),
-            allowed.iter().map(|p| (*p).to_owned()).collect(),
-        ))
+        api::proxy_router(
+            self.startup.proxy(
+                self.access(),
+                allowed
+                    .iter()
+                    .map(|p| p.parse().expect("an allow rule"))
+                    .collect(),
+            ),
+        )
     }
 
     /// Account access as `ads-proxy` or `credentials` builds it, in a

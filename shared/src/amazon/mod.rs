@@ -4,9 +4,12 @@ pub mod ads;
 pub mod amc;
 pub mod discovery;
 pub mod dsp;
+pub mod headers;
 pub mod http;
+pub mod limits;
 pub mod lwa;
 pub mod marketplaces;
+pub mod paths;
 pub mod proxy;
 
 use crate::model::region::Region;

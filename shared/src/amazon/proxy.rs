@@ -1,10 +1,10 @@
 //! One Ads API call made for an account, as the caller described it:
-//! method, path, query and body passed through, the caller's content
-//! headers kept, the account's credentials injected with the headers
-//! Amazon wants for its kind, nothing else of the caller's forwarded. The
-//! answer comes back with Amazon's status, body and meaningful headers. No
-//! retries here: a 429 or 5xx is handed back with its `Retry-After`, and the
-//! caller (`crate::connections::access`) decides.
+//! method, path, query and body passed through with the caller's headers
+//! of Amazon's vocabulary (`super::headers`), the account's credentials and
+//! identifying headers injected for its kind and API. The answer comes back
+//! with Amazon's status, body and meaningful headers. One attempt: what to
+//! do with a 401, a 429 or a 5xx is decided by the caller
+//! (`crate::connections::proxying`).
 
 use std::time::Duration;
 
@@ -12,6 +12,8 @@ use bytes::Bytes;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName};
 
+use super::headers::{OwnedHeader, merge};
+use super::paths::is_v1;
 use crate::model::account::{AccountRecord, NativeIds};
 use crate::secrets::Secret;
 
@@ -22,9 +24,6 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
-/// The caller's headers that reach Amazon: how the body is encoded and
-/// what the caller accepts (Amazon's vendor media types among them).
-const FORWARDED: &[&str] = &["content-type", "accept", "accept-language", "prefer"];
 /// Amazon's headers that reach the caller.
 const RETURNED: &[&str] = &[
     "content-type",
@@ -35,8 +34,10 @@ const RETURNED: &[&str] = &[
     "x-amzn-requestid",
     "x-amz-request-id",
     "x-amz-rid",
-    "x-amzn-ratelimit-limit",
+    "x-amzn-trace-id",
 ];
+/// Amazon's request id, to quote to Amazon's support.
+pub const REQUEST_ID: &str = "x-amzn-requestid";
 
 /// Who a call is made for: the account, the Ads API host of its region and
 /// the credentials of its connection.
@@ -55,19 +56,32 @@ impl ForAccount<'_> {
     /// AMC instance's AdvertiserId and MarketplaceId (AMC deprecated the
     /// scope header).
     pub fn headers(&self) -> Vec<(&'static str, String)> {
+        self.headers_for(false)
+    }
+
+    /// [`Self::headers`] for a call of Ads API v1 (`v1`) or the others. v1
+    /// names the client `Amazon-Ads-ClientId` (both spellings are sent:
+    /// Amazon's account-links guide still uses the older one) and a DSP
+    /// advertiser by `Amazon-Ads-AccountId` alone ("only one of these
+    /// headers, not both").
+    pub fn headers_for(&self, v1: bool) -> Vec<(&'static str, String)> {
+        let client_id = self.client_id.expose().to_owned();
         let mut headers = vec![
             (
                 "Authorization",
                 format!("Bearer {}", self.access_token.expose()),
             ),
-            (
-                "Amazon-Advertising-API-ClientId",
-                self.client_id.expose().to_owned(),
-            ),
+            ("Amazon-Advertising-API-ClientId", client_id.clone()),
         ];
+        if v1 {
+            headers.push(("Amazon-Ads-ClientId", client_id));
+        }
         match &self.account.native {
             NativeIds::SponsoredAds { profile_id, .. } => {
                 headers.push(("Amazon-Advertising-API-Scope", profile_id.clone()));
+            }
+            NativeIds::DspAdvertiser { advertiser_id, .. } if v1 => {
+                headers.push(("Amazon-Ads-AccountId", advertiser_id.clone()));
             }
             NativeIds::DspAdvertiser {
                 advertiser_id,
@@ -95,14 +109,23 @@ impl ForAccount<'_> {
     }
 }
 
-/// A call as the caller asked for it; `path` is already checked.
+/// A call as the caller asked for it.
 pub struct Outbound {
     pub method: Method,
-    /// Starts with `/`; percent-encoded as received.
+    /// Normalized (`super::paths::normalize`).
     pub path: String,
     pub query: Option<String>,
+    /// The caller's forwardable headers (`super::headers::forwardable`).
     pub headers: HeaderMap,
     pub body: Bytes,
+}
+
+impl Outbound {
+    /// The headers this call is sent with for `to`: the caller's, with
+    /// the account's credentials and identifying headers for the call's API.
+    pub fn headers_for(&self, to: &ForAccount<'_>) -> Result<HeaderMap, OwnedHeader> {
+        merge(&self.headers, &to.headers_for(is_v1(&self.path)))
+    }
 }
 
 pub struct Upstream {
@@ -120,11 +143,6 @@ pub enum ProxyError {
     TooLarge,
 }
 
-/// The caller's headers that may be forwarded.
-pub fn forwarded(headers: &HeaderMap) -> HeaderMap {
-    keep(headers, FORWARDED)
-}
-
 fn keep(headers: &HeaderMap, names: &[&'static str]) -> HeaderMap {
     let mut kept = HeaderMap::new();
     for name in names {
@@ -135,27 +153,25 @@ fn keep(headers: &HeaderMap, names: &[&'static str]) -> HeaderMap {
     kept
 }
 
+/// Sends `outbound` once to `api_host` with `headers` ([`Outbound::headers_for`]).
 pub async fn send(
     http: &reqwest::Client,
-    to: &ForAccount<'_>,
+    api_host: &str,
     outbound: &Outbound,
+    headers: &HeaderMap,
 ) -> Result<Upstream, ProxyError> {
     let timeout = crate::budget::for_call(CALL_TIMEOUT)
         .ok_or_else(|| ProxyError::Unavailable("no time left in this invocation".into()))?;
-    let mut url = format!("{}{}", to.api_host, outbound.path);
+    let mut url = format!("{api_host}{}", outbound.path);
     if let Some(query) = outbound.query.as_deref().filter(|q| !q.is_empty()) {
         url.push('?');
         url.push_str(query);
     }
-    let mut request = http
+    let mut response = http
         .request(outbound.method.clone(), url)
-        .headers(outbound.headers.clone())
+        .headers(headers.clone())
         .timeout(timeout)
-        .body(outbound.body.clone());
-    for (name, value) in to.headers() {
-        request = request.header(name, value);
-    }
-    let mut response = request
+        .body(outbound.body.clone())
         .send()
         .await
         .map_err(|e| ProxyError::Unavailable(e.without_url().to_string()))?;
@@ -183,97 +199,4 @@ pub async fn send(
         headers,
         body: body.into(),
     })
-}
-
-/// Whether `path` (percent-encoded, as received) is one the proxy passes
-/// on: segments without `.`/`..`, empty ones or encoded slashes, so that
-/// what the allow-list sees is what Amazon gets.
-pub fn is_clean_path(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix('/') else {
-        return false;
-    };
-    let lower = rest.to_ascii_lowercase();
-    !rest.is_empty()
-        && rest.len() <= 1024
-        && !lower.contains("%2f")
-        && !lower.contains("%5c")
-        && !lower.contains("%2e")
-        && rest
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'\\' && b != b'?' && b != b'#')
-        && rest
-            .split('/')
-            .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
-}
-
-/// Whether `path` is under one of `allowed` (no list: every path).
-pub fn is_allowed(path: &str, allowed: &[String]) -> bool {
-    allowed.is_empty()
-        || allowed.iter().any(|prefix| {
-            let prefix = prefix.trim_end_matches('/');
-            path == prefix
-                || path
-                    .strip_prefix(prefix)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_plain_paths_pass() {
-        for good in [
-            "/sp/campaigns/list",
-            "/v2/profiles",
-            "/reporting/reports/abc-1",
-        ] {
-            assert!(is_clean_path(good), "{good}");
-        }
-        for bad in [
-            "",
-            "/",
-            "sp/campaigns",
-            "/sp//campaigns",
-            "/sp/../v2/profiles",
-            "/sp/./campaigns",
-            "/sp%2F..%2Fprofiles",
-            "/sp/%2e%2e/profiles",
-            "/sp\\campaigns",
-            "/sp/campaigns?x=1",
-            "/sp/camp aigns",
-        ] {
-            assert!(!is_clean_path(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn the_allow_list_matches_whole_segments() {
-        let allowed = vec!["/sp/campaigns".to_owned(), "/reporting/".to_owned()];
-        assert!(is_allowed("/sp/campaigns", &allowed));
-        assert!(is_allowed("/sp/campaigns/list", &allowed));
-        assert!(is_allowed("/reporting/reports", &allowed));
-        assert!(!is_allowed("/sp/campaignsX", &allowed));
-        assert!(!is_allowed("/v2/profiles", &allowed));
-        assert!(is_allowed("/anything", &[]));
-    }
-
-    #[test]
-    fn only_content_headers_are_forwarded() {
-        let mut headers = HeaderMap::new();
-        for (name, value) in [
-            ("authorization", "Bearer the-callers-session"),
-            ("cookie", "session=1"),
-            ("connection", "keep-alive"),
-            ("amazon-advertising-api-scope", "999"),
-            ("content-type", "application/vnd.spCampaign.v3+json"),
-            ("accept", "application/vnd.spCampaign.v3+json"),
-        ] {
-            headers.insert(HeaderName::from_static(name), value.parse().unwrap());
-        }
-        let kept = forwarded(&headers);
-        assert_eq!(kept.len(), 2);
-        assert!(kept.contains_key("content-type") && kept.contains_key("accept"));
-    }
 }

@@ -83,18 +83,20 @@ pub fn event_bus() -> String {
     optional("EVENT_BUS_NAME").unwrap_or_else(|| "default".into())
 }
 
-/// `ADS_PROXY_ALLOWED_PATHS`: the paths the proxy forwards; empty allows
-/// every path.
+/// `ADS_PROXY_ALLOWED_PATHS`: the calls the proxy forwards, each a path
+/// prefix, optionally after a method (`GET /sp/campaigns`); empty allows
+/// every call.
 #[cfg(feature = "service")]
-pub fn proxy_allowed_paths() -> Result<Vec<String>, ConfigError> {
-    let allowed = list(&optional("ADS_PROXY_ALLOWED_PATHS").unwrap_or_default());
-    if let Some(bad) = allowed.iter().find(|p| !p.starts_with('/')) {
-        return Err(ConfigError::Invalid {
-            name: "ADS_PROXY_ALLOWED_PATHS",
-            reason: format!("`{bad}` is not a path starting with /"),
-        });
-    }
-    Ok(allowed)
+pub fn proxy_allowed_paths() -> Result<Vec<crate::amazon::paths::AllowRule>, ConfigError> {
+    list(&optional("ADS_PROXY_ALLOWED_PATHS").unwrap_or_default())
+        .iter()
+        .map(|entry| {
+            entry.parse().map_err(|reason| ConfigError::Invalid {
+                name: "ADS_PROXY_ALLOWED_PATHS",
+                reason,
+            })
+        })
+        .collect()
 }
 
 /// Clerk's Backend API.

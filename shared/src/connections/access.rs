@@ -7,23 +7,28 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::refresh::{Outcome, Refresher};
 use super::tokens::TokenPair;
 use crate::amazon::PerRegion;
-use crate::amazon::proxy::{self, ForAccount, Outbound, ProxyError, Upstream};
+use crate::amazon::headers::OwnedHeader;
+use crate::amazon::proxy::ForAccount;
 use crate::ids::{AccountId, ConnectionId, UserId};
 use crate::model::account::AccountRecord;
 use crate::model::connection::ConnectionRecord;
 use crate::model::region::Region;
+use crate::model::throttle::Throttles;
 use crate::secrets::Secret;
 use crate::store::{Store, StoreError};
 
 /// How often a caller waiting for another process's refresh looks again.
 const LEASE_POLL: StdDuration = StdDuration::from_millis(200);
+/// A token refreshed this recently is not refreshed again because Amazon
+/// refused it (unless it has expired): no loop of calls can drive LWA.
+const RENEWAL_INTERVAL: Duration = Duration::minutes(1);
 /// Account → connection mappings remembered per process (each is checked
 /// against the table on every use; this only saves a read).
 const CACHED_ACCOUNTS: usize = 10_000;
@@ -39,6 +44,8 @@ pub struct AccountAccess {
     pub access_token: Secret,
     pub expires_at: DateTime<Utc>,
     pub client_id: Secret,
+    /// Where Amazon throttles the connection, as read with it.
+    pub throttles: Throttles,
 }
 
 impl AccountAccess {
@@ -59,13 +66,6 @@ impl AccountAccess {
     }
 }
 
-/// A call made through the proxy: Amazon's answer (or why there is none)
-/// and how long the Amazon part took, retry included.
-pub struct Proxied {
-    pub answer: Result<Upstream, ProxyError>,
-    pub upstream_time: StdDuration,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
     /// No such account of this user (or its connection is gone).
@@ -77,6 +77,9 @@ pub enum AccessError {
     /// The table, KMS or Login with Amazon failed, or time ran out.
     #[error("credentials unavailable: {0}")]
     Unavailable(String),
+    /// The caller set a header the proxy owns to another value.
+    #[error(transparent)]
+    OwnedHeader(OwnedHeader),
 }
 
 impl From<StoreError> for AccessError {
@@ -126,40 +129,17 @@ impl Access {
         self.open(account, &connection, valid_for).await
     }
 
-    /// The Ads API call `outbound` made for `account_id` of `user_id` with a
-    /// token valid for at least `valid_for`. A 401 is a token Amazon no
-    /// longer takes, refused before anything happened: one refresh through
-    /// the lease, one resend.
-    pub async fn call(
-        &self,
-        http: &reqwest::Client,
-        user_id: &UserId,
-        account_id: &AccountId,
-        valid_for: Duration,
-        outbound: &Outbound,
-    ) -> Result<Proxied, AccessError> {
-        let access = self.for_account(user_id, account_id, valid_for).await?;
-        let started = Instant::now();
-        let mut answer = proxy::send(http, &access.for_amazon(), outbound).await;
-        if matches!(&answer, Ok(upstream) if upstream.status == 401) {
-            let renewed = self.renewed(user_id, &access, valid_for).await?;
-            answer = proxy::send(http, &renewed.for_amazon(), outbound).await;
-        }
-        Ok(Proxied {
-            answer,
-            upstream_time: started.elapsed(),
-        })
-    }
-
-    /// After Amazon refused `stale`'s token (a 401): new credentials, from
-    /// one refresh through the lease — or from the refresh another process
-    /// made meanwhile.
-    async fn renewed(
+    /// After Amazon refused `stale`'s token (a 401 about the token): new
+    /// credentials, from the refresh another process made meanwhile or from
+    /// one refresh through the lease. `None` when the connection's token
+    /// was refreshed less than [`RENEWAL_INTERVAL`] ago and has not expired:
+    /// then the refusal is not about the token, and Amazon's answer stands.
+    pub(super) async fn renewed(
         &self,
         user_id: &UserId,
         stale: &AccountAccess,
         valid_for: Duration,
-    ) -> Result<AccountAccess, AccessError> {
+    ) -> Result<Option<AccountAccess>, AccessError> {
         let (account, connection) = self.load(user_id, &stale.account.account_id).await?;
         let current = self
             .open(account.clone(), &connection, Duration::zero())
@@ -169,11 +149,18 @@ impl Access {
                 connection
             }
             _ => {
+                let now = Utc::now();
+                let recently = connection
+                    .last_refresh_at
+                    .is_some_and(|at| at > now - RENEWAL_INTERVAL);
+                if recently && connection.access_expires_at > now {
+                    return Ok(None);
+                }
                 self.refreshed(&connection, Some(stale.access_token.expose()))
                     .await?
             }
         };
-        self.open(account, &connection, valid_for).await
+        self.open(account, &connection, valid_for).await.map(Some)
     }
 
     /// The account and its connection: one BatchGetItem when this process
@@ -324,6 +311,7 @@ impl Access {
             access_token: tokens.access_token,
             expires_at: connection.access_expires_at,
             client_id: self.client_id.clone(),
+            throttles: connection.throttles.clone(),
             account,
         })
     }

@@ -79,6 +79,7 @@ pub fn connected(
         lease_until: None,
         // A new consent: a new year before it expires.
         consent_warned_at: None,
+        throttles: Default::default(),
     };
     let due = record.access_expires_at;
     schedule(&mut record, Some(due));

@@ -74,6 +74,8 @@ impl From<AccessError> for CredentialsFailure {
             AccessError::Unavailable(_) => {
                 Self::new("unavailable", "credentials are unavailable; retry shortly")
             }
+            // Only a proxied call carries the caller's headers.
+            AccessError::OwnedHeader(owned) => Self::new("invalid_request", owned.to_string()),
         }
     }
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::region::Region;
 use super::sealed::Sealed;
+use super::throttle::Throttles;
 use crate::ids::{ConnectionId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -128,6 +129,11 @@ pub struct ConnectionRecord {
         with = "chrono::serde::ts_milliseconds_option"
     )]
     pub consent_warned_at: Option<DateTime<Utc>>,
+    /// Where Amazon throttles this connection's calls. A hint shared by
+    /// every instance, written without a version (`crate::store::throttles`):
+    /// a whole-record write may put back what it read.
+    #[serde(default, skip_serializing_if = "Throttles::is_empty")]
+    pub throttles: Throttles,
 }
 
 fn yes() -> bool {

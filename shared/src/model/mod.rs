@@ -11,4 +11,5 @@ pub mod region;
 pub mod sealed;
 pub mod seats;
 pub mod service;
+pub mod throttle;
 pub mod user;

@@ -339,7 +339,7 @@ pub fn refresh_shard(connection_id: &ConnectionId) -> String {
     format!("{:02}", digest[0] % REFRESH_SHARDS)
 }
 
-fn connection_key(user_id: &UserId, connection_id: &ConnectionId) -> Item {
+pub(super) fn connection_key(user_id: &UserId, connection_id: &ConnectionId) -> Item {
     Store::key(keys::user(user_id), &keys::connection(connection_id))
 }
 

@@ -18,6 +18,7 @@ pub mod profiles;
 pub mod seats;
 pub mod service;
 pub mod slot;
+pub mod throttles;
 pub mod tx;
 
 use std::collections::HashMap;
@@ -139,6 +140,10 @@ impl Store {
 
     pub fn connections(&self) -> connections::Connections<'_> {
         connections::Connections(self)
+    }
+
+    pub fn throttles(&self) -> throttles::Throttles<'_> {
+        throttles::Throttles(self)
     }
 
     pub fn accounts(&self) -> accounts::Accounts<'_> {

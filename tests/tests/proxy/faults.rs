@@ -26,20 +26,21 @@ async fn a_401_refreshes_through_the_lease_once_and_retries_once() {
     assert_eq!(number(&item, "refresh_count"), before + 1);
     assert!(!item.contains_key("lease_owner") || attr_s(&item, "lease_owner").is_none());
 
-    // Refused again after the refresh: Amazon's 401 is the answer, no loop.
-    let refused = || ResponseTemplate::new(401).set_body_json(json!({"code": "UNAUTHORIZED"}));
-    stack
-        .amazon
-        .script(Endpoint::Campaigns, vec![refused(), refused()]);
+    // Refused again within the minute, the token not expired: the refusal
+    // is not about the token. Amazon's 401 is the answer, LWA not asked.
+    stack.amazon.script(
+        Endpoint::Campaigns,
+        vec![ResponseTemplate::new(401).set_body_json(json!({"code": "UNAUTHORIZED"}))],
+    );
     let answer = stack.proxy(&campaigns_list(us), USER).await;
     assert_eq!(answer.status, 401);
     assert_eq!(answer.body["code"], "UNAUTHORIZED");
-    assert_eq!(stack.amazon.ads_calls().len(), 4);
-    assert_eq!(stack.amazon.refresh_requests().len(), 2);
+    assert_eq!(stack.amazon.ads_calls().len(), 3);
+    assert_eq!(stack.amazon.refresh_requests().len(), 1);
 }
 
 #[tokio::test]
-async fn throttling_and_failures_are_handed_back_with_their_wait() {
+async fn a_caller_that_will_not_wait_gets_amazons_429_and_a_failed_post_is_not_repeated() {
     let (stack, accounts) = connected_stack().await;
     let us = accounts.of_profile("5001");
     stack.amazon.script(
@@ -51,17 +52,23 @@ async fn throttling_and_failures_are_handed_back_with_their_wait() {
             ResponseTemplate::new(503).insert_header("retry-after", "2"),
         ],
     );
-    let throttled = stack.proxy(&campaigns_list(us), USER).await;
+    let impatient = campaigns_list(us).header("adsconnect-wait", "never");
+    let throttled = stack.proxy(&impatient, USER).await;
     assert_eq!(throttled.status, 429);
     assert_eq!(throttled.headers["retry-after"], "7");
+    assert_eq!(throttled.headers["adsconnect-throttled-by"], "amazon");
     assert_eq!(throttled.body["code"], "THROTTLED");
-    let failed = stack.proxy(&campaigns_list(us), USER).await;
+    // `sp/campaigns/list` is a POST: Amazon may have done it, so a 5xx is
+    // handed back, never sent again. (Its unit is throttled: the failing
+    // call is another account's, in another region.)
+    let de = accounts.of_profile("5101");
+    let failed = stack.proxy(&campaigns_list(de), USER).await;
     assert_eq!(failed.status, 503);
     assert_eq!(failed.headers["retry-after"], "2");
     assert_eq!(
         stack.amazon.ads_calls().len(),
         2,
-        "never retried by the proxy"
+        "never repeated by the proxy"
     );
 }
 

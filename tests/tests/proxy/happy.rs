@@ -17,8 +17,9 @@ async fn a_call_reaches_the_accounts_region_with_its_credentials_only() {
     .header("authorization", "Bearer the-callers-clerk-session")
     .header("cookie", "__session=the-callers-cookie")
     .header("connection", "keep-alive")
-    .header("amazon-advertising-api-scope", "5001")
-    .header("amazon-advertising-api-clientid", "someone-elses-client")
+    .header("x-forwarded-for", "203.0.113.9")
+    // An owned header repeated with the account's own value is fine.
+    .header("amazon-advertising-api-scope", "5101")
     .body(br#"{"stateFilter":{"include":["ENABLED"]}}"#.to_vec());
     let answer = stack.proxy(&request, USER).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
@@ -49,6 +50,8 @@ async fn a_call_reaches_the_accounts_region_with_its_credentials_only() {
     assert_eq!(call.header("content-type"), Some(CAMPAIGNS_MEDIA_TYPE));
     assert_eq!(call.header("accept"), Some(CAMPAIGNS_MEDIA_TYPE));
     assert_eq!(call.header("cookie"), None);
+    assert_eq!(call.header("connection"), None);
+    assert_eq!(call.header("x-forwarded-for"), None);
     assert_eq!(
         call.headers
             .iter()

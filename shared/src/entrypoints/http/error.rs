@@ -102,6 +102,19 @@ impl ApiError {
         }
     }
 
+    /// 429 with `Retry-After`: Amazon throttles the account's calls for
+    /// longer than the caller waits.
+    pub fn amazon_throttled(retry_after_seconds: u64) -> Self {
+        Self {
+            retry_after_seconds: Some(saturate(retry_after_seconds)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "AMAZON_THROTTLED",
+                "Amazon is throttling this account's calls of this API; retry after the indicated time",
+            )
+        }
+    }
+
     pub fn payload_too_large(limit_bytes: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -65,7 +65,7 @@ pub struct ProxyServices {
     pub access: Arc<Access>,
     pub http: crate::tls::Https,
     /// `ADS_PROXY_ALLOWED_PATHS`: empty allows every path.
-    pub allowed_paths: Arc<[String]>,
+    pub allowed_paths: Arc<[crate::amazon::paths::AllowRule]>,
 }
 
 /// What the `clerk-webhook` function serves with.

@@ -11,6 +11,7 @@ use crate::model::account::{AccountKind, AccountRecord, AccountStatus, NativeIds
 use crate::model::connection::{ConnectionRecord, ConnectionStatus, SyncWarning};
 use crate::model::event::{AuditEvent, EventKind};
 use crate::model::region::Region;
+use crate::model::throttle::running_in;
 use crate::model::user::UserRecord;
 use crate::store::partition::UserPartition;
 
@@ -193,6 +194,18 @@ pub struct AccountView {
     pub last_synced_at: Option<DateTime<Utc>>,
     pub health: Health,
     pub warnings: Vec<HealthWarning>,
+    /// Where Amazon throttles this account's calls right now: each API
+    /// family of its connection in its region, and when the cooldown ends
+    /// (proxied calls wait for it or are answered 429 until then).
+    pub throttling: Vec<ThrottleView>,
+}
+
+/// Amazon throttling one API family of an account's connection.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ThrottleView {
+    /// The API family (`sp`, `reporting`, `adsApi.campaigns`, …).
+    pub api: String,
+    pub until: DateTime<Utc>,
 }
 
 impl AccountView {
@@ -206,11 +219,18 @@ impl AccountView {
             .iter()
             .cloned()
             .map(|account| {
-                let (health, warnings) = partition
+                let connection = partition
                     .connections
                     .iter()
-                    .find(|c| c.connection_id == account.connection_id)
-                    .map_or((Health::NeedsReauth, Vec::new()), |c| assess(c, now));
+                    .find(|c| c.connection_id == account.connection_id);
+                let (health, warnings) =
+                    connection.map_or((Health::NeedsReauth, Vec::new()), |c| assess(c, now));
+                let throttling = connection
+                    .map(|c| running_in(&c.throttles, account.region, now))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(api, until)| ThrottleView { api, until })
+                    .collect();
                 let (mut ads_account_id, mut advertiser_id) = (None, None);
                 let (mut instance_id, mut amc_account_id, mut instance_type) = (None, None, None);
                 let profile_id = account.native.profile_id().map(str::to_owned);
@@ -254,6 +274,7 @@ impl AccountView {
                     last_synced_at: account.last_synced_at,
                     health,
                     warnings,
+                    throttling,
                 }
             })
             .collect()

@@ -38,24 +38,47 @@ pub(super) async fn mount(world: &AmazonWorld, server: &MockServer) {
 struct AdsEndpoint(AmazonWorld, &'static str, Endpoint);
 
 impl AdsEndpoint {
-    /// The login, when the token, client id and scope are what Amazon wants.
-    fn authorized(&self, request: &Request) -> Option<(Login, String)> {
+    /// The login and its profile, when the token, client id and scope are
+    /// what Amazon wants; else Amazon's 401, in its wording for each case
+    /// (a token it refuses; a scope missing, or not the login's here).
+    fn authorized(&self, request: &Request) -> Result<(Login, String), Refusal> {
         let login = self
             .0
             .login_for(request)
-            .filter(|_| ads_headers_ok(request))?;
+            .filter(|_| ads_headers_ok(request))
+            .ok_or(Refusal::Token)?;
         let scope = request
             .headers
-            .get("amazon-advertising-api-scope")?
-            .to_str()
-            .ok()?
+            .get("amazon-advertising-api-scope")
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Refusal::Scope("Scope header is missing"))?
             .to_owned();
         let in_region = login.profiles.get(self.1).is_some_and(|profiles| {
             profiles.iter().any(|p| {
                 p["profileId"].as_u64().map(|id| id.to_string()).as_deref() == Some(scope.as_str())
             })
         });
-        in_region.then_some((login, scope))
+        if in_region {
+            Ok((login, scope))
+        } else {
+            Err(Refusal::Scope("Not authorized to access scope"))
+        }
+    }
+}
+
+/// Why Amazon refuses a call with 401.
+enum Refusal {
+    Token,
+    Scope(&'static str),
+}
+
+impl Refusal {
+    fn answer(self) -> ResponseTemplate {
+        match self {
+            Self::Token => unauthorized(),
+            Self::Scope(details) => ResponseTemplate::new(401)
+                .set_body_json(json!({"code": "UNAUTHORIZED", "details": details})),
+        }
     }
 }
 
@@ -74,8 +97,9 @@ impl Respond for AdsEndpoint {
             return ResponseTemplate::new(415)
                 .set_body_json(json!({"code": "UNSUPPORTED_MEDIA_TYPE", "details": media}));
         }
-        let Some((_, profile)) = self.authorized(request) else {
-            return unauthorized();
+        let (_, profile) = match self.authorized(request) {
+            Ok(authorized) => authorized,
+            Err(refusal) => return refusal.answer(),
         };
         let body: Value = match self.2 {
             Endpoint::Reports => match self.0.create_report(profile, request.body.clone()) {

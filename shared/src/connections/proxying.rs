@@ -1,0 +1,318 @@
+//! A proxied Ads API call, with throttling handled once for everyone.
+//!
+//! Amazon's 429 (and a 425: the same report is already being made) records
+//! a throttle on the connection item for the call's unit (region × API
+//! family, `crate::amazon::paths::throttle_family`), which every proxied
+//! call reads anyway. While it runs, calls take slots a step apart with a
+//! conditional write each, so Amazon sees one call per step however many
+//! instances wait; a caller whose slot falls outside its time budget (or
+//! who would not wait) is answered 429 at once, Amazon not asked. A
+//! throttled call was not processed and is retried in its slot; a server
+//! failure is retried only for idempotent methods. A 401 is read first: an
+//! expired or invalid token is renewed once (at most one refresh a minute
+//! per connection unless the token has expired), a permission refusal is
+//! handed back untouched.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::access::{Access, AccessError, AccountAccess};
+use crate::amazon::limits::{self, Unauthorized};
+use crate::amazon::paths::throttle_family;
+use crate::amazon::proxy::{self, Outbound, ProxyError, Upstream};
+use crate::ids::{AccountId, UserId};
+use crate::model::account::AccountKind;
+use crate::model::connection::DueConnection;
+use crate::model::throttle::{Throttle, unit_key};
+use crate::store::StoreError;
+use crate::store::throttles::Claim;
+
+/// What a call needs after waiting for its slot to be worth making.
+const MIN_CALL: Duration = Duration::from_secs(1);
+/// Claims lost to other instances before giving up on a slot.
+const MAX_CLAIMS: usize = 8;
+/// Throttled units kept per connection; beyond, a new one is not recorded.
+const MAX_UNITS: usize = 16;
+
+/// Whether the caller waits out throttling (`AdsConnect-Wait`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Within the time budget of the invocation.
+    WithinBudget,
+    /// Never: a running throttle or Amazon's 429 is the answer at once.
+    Never,
+}
+
+/// One call through the proxy, for the caller's account.
+pub struct ProxyCall<'a> {
+    pub user_id: &'a UserId,
+    pub account_id: &'a AccountId,
+    pub outbound: &'a Outbound,
+    pub wait: Wait,
+    /// How long the token handed to Amazon must stay valid.
+    pub valid_for: chrono::Duration,
+}
+
+/// Who made a call wait or refused it for throttling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottledBy {
+    Amazon,
+    Cooldown,
+}
+
+impl ThrottledBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Amazon => "amazon",
+            Self::Cooldown => "cooldown",
+        }
+    }
+}
+
+/// How the call ended.
+pub enum Answer {
+    /// Amazon's answer (its last, after retries).
+    Amazon(Upstream),
+    /// Throttled for longer than the caller waits: Amazon was not asked.
+    Cooldown,
+    /// Amazon could not be reached or answered too much.
+    Failed(ProxyError),
+}
+
+/// A proxied call and what it took, for the answer and its log line.
+pub struct Proxied {
+    pub answer: Answer,
+    pub kind: AccountKind,
+    pub connection_id: crate::ids::ConnectionId,
+    /// The throttling unit's family.
+    pub family: String,
+    /// Time spent at Amazon, every attempt included.
+    pub upstream_time: Duration,
+    /// Time spent waiting for a slot or a retry.
+    pub waited: Duration,
+    pub throttled_by: Option<ThrottledBy>,
+    /// When the caller may try again (a throttled answer).
+    pub retry_after: Option<Duration>,
+    pub amazon_calls: u32,
+}
+
+/// Where a call stands with its unit's throttle.
+enum Slot {
+    /// It may go after this pause.
+    Go(Duration),
+    /// Not within the caller's wait: this long remains.
+    Refused(Duration),
+}
+
+impl Access {
+    /// Makes `call` for the caller's account; errors are the ones no call
+    /// was made for (no such account, re-authorization needed, credentials
+    /// unavailable, an owned header with another value).
+    pub async fn proxy(
+        &self,
+        http: &reqwest::Client,
+        call: ProxyCall<'_>,
+    ) -> Result<Proxied, AccessError> {
+        let outbound = call.outbound;
+        let mut access = self
+            .for_account(call.user_id, call.account_id, call.valid_for)
+            .await?;
+        let mut headers = outbound
+            .headers_for(&access.for_amazon())
+            .map_err(AccessError::OwnedHeader)?;
+        let family = throttle_family(&outbound.method, &outbound.path);
+        let unit = unit_key(access.region, &family);
+        let connection = DueConnection {
+            user_id: call.user_id.clone(),
+            connection_id: access.connection_id.clone(),
+        };
+        let mut proxied = Proxied {
+            answer: Answer::Cooldown,
+            kind: access.account.kind(),
+            connection_id: access.connection_id.clone(),
+            family,
+            upstream_time: Duration::ZERO,
+            waited: Duration::ZERO,
+            throttled_by: None,
+            retry_after: None,
+            amazon_calls: 0,
+        };
+        let mut seen = access.throttles.get(&unit).copied();
+        let (mut throttled, mut failed, mut renewed, mut slotted) = (0, 0, false, false);
+        let mut last_throttled: Option<Upstream> = None;
+        loop {
+            if let Some(throttle) = seen.filter(|t| t.is_running(Utc::now())) {
+                match self
+                    .take_slot(&connection, &unit, throttle, call.wait)
+                    .await?
+                {
+                    Slot::Go(pause) => {
+                        proxied.throttled_by.get_or_insert(ThrottledBy::Cooldown);
+                        proxied.waited += pause;
+                        tokio::time::sleep(pause).await;
+                        slotted = true;
+                    }
+                    Slot::Refused(left) => {
+                        proxied.retry_after = Some(left);
+                        proxied.answer = match last_throttled {
+                            Some(upstream) => Answer::Amazon(upstream),
+                            None => {
+                                proxied.throttled_by = Some(ThrottledBy::Cooldown);
+                                Answer::Cooldown
+                            }
+                        };
+                        return Ok(proxied);
+                    }
+                }
+            }
+            let started = Instant::now();
+            let sent = proxy::send(http, &access.api_host, outbound, &headers).await;
+            proxied.upstream_time += started.elapsed();
+            proxied.amazon_calls += 1;
+            let upstream = match sent {
+                Ok(upstream) => upstream,
+                Err(error) => {
+                    proxied.answer = Answer::Failed(error);
+                    return Ok(proxied);
+                }
+            };
+            match upstream.status {
+                429 | 425 => {
+                    let step = limits::retry_after(&upstream.headers)
+                        .unwrap_or(limits::backoff(throttled));
+                    seen = self
+                        .record_throttle(&connection, &unit, step, &access)
+                        .await;
+                    let left = seen.map_or(step, |t| {
+                        (t.until() - Utc::now()).to_std().unwrap_or_default()
+                    });
+                    if upstream.status == 425 {
+                        proxied.answer = Answer::Amazon(upstream);
+                        return Ok(proxied);
+                    }
+                    proxied.throttled_by = Some(ThrottledBy::Amazon);
+                    proxied.retry_after = Some(left);
+                    // Unrecorded, a retry could not take its turn with the others.
+                    if seen.is_none()
+                        || call.wait == Wait::Never
+                        || throttled == limits::BACKOFF.len()
+                    {
+                        proxied.answer = Answer::Amazon(upstream);
+                        return Ok(proxied);
+                    }
+                    throttled += 1;
+                    last_throttled = Some(upstream);
+                }
+                status
+                    if limits::is_transient(status)
+                        && limits::is_idempotent(&outbound.method)
+                        && call.wait == Wait::WithinBudget
+                        && failed < limits::BACKOFF.len()
+                        && crate::budget::can_wait(limits::backoff(failed) + MIN_CALL) =>
+                {
+                    let pause = limits::backoff(failed);
+                    failed += 1;
+                    proxied.waited += pause;
+                    tokio::time::sleep(pause).await;
+                }
+                401 if !renewed && limits::unauthorized(&upstream.body) == Unauthorized::Token => {
+                    renewed = true;
+                    match self.renewed(call.user_id, &access, call.valid_for).await? {
+                        Some(fresh) => {
+                            access = fresh;
+                            headers = outbound
+                                .headers_for(&access.for_amazon())
+                                .map_err(AccessError::OwnedHeader)?;
+                        }
+                        None => {
+                            proxied.answer = Answer::Amazon(upstream);
+                            return Ok(proxied);
+                        }
+                    }
+                }
+                _ => {
+                    if slotted {
+                        // Amazon answers again: later callers need not queue.
+                        if let Err(error) = self.store.throttles().clear(&connection, &unit).await {
+                            tracing::warn!(error = %error, "could not clear a throttle");
+                        }
+                    }
+                    proxied.answer = Answer::Amazon(upstream);
+                    return Ok(proxied);
+                }
+            }
+        }
+    }
+
+    /// The slot a call may take in `unit`'s queue, `seen` being the queue
+    /// as last read; claims lost to other instances move along the queue.
+    async fn take_slot(
+        &self,
+        connection: &DueConnection,
+        unit: &str,
+        mut seen: Throttle,
+        wait: Wait,
+    ) -> Result<Slot, AccessError> {
+        let mut left = Duration::ZERO;
+        for _ in 0..MAX_CLAIMS {
+            left = (seen.until() - Utc::now()).to_std().unwrap_or_default();
+            if left.is_zero() {
+                return Ok(Slot::Go(Duration::ZERO));
+            }
+            if wait == Wait::Never || !crate::budget::can_wait(left + MIN_CALL) {
+                return Ok(Slot::Refused(left));
+            }
+            match self.store.throttles().claim(connection, unit, seen).await? {
+                Claim::Won => {
+                    let pause = (seen.until() - Utc::now()).to_std().unwrap_or_default();
+                    return Ok(Slot::Go(pause));
+                }
+                Claim::Lost(Some(now)) => seen = now,
+                Claim::Lost(None) => return Ok(Slot::Go(Duration::ZERO)),
+            }
+        }
+        Ok(Slot::Refused(left))
+    }
+
+    /// Records Amazon's throttle of `unit` for `step`; the unit's queue as
+    /// it now stands. `None` when it was not written (the connection is
+    /// gone, it has too many throttled units, or the table failed): the
+    /// throttle is a hint, and the call still has Amazon's answer.
+    async fn record_throttle(
+        &self,
+        connection: &DueConnection,
+        unit: &str,
+        step: Duration,
+        access: &AccountAccess,
+    ) -> Option<Throttle> {
+        let now = Utc::now();
+        let step_ms = i64::try_from(step.as_millis())
+            .unwrap_or(i64::MAX / 2)
+            .max(1);
+        let throttle = Throttle {
+            until_ms: now.timestamp_millis() + step_ms,
+            step_ms,
+        };
+        let (running, ended): (Vec<_>, Vec<_>) = access
+            .throttles
+            .iter()
+            .partition(|(_, t)| t.is_running(now));
+        if running.len() >= MAX_UNITS && !running.iter().any(|(key, _)| *key == unit) {
+            return None;
+        }
+        let ended: Vec<String> = ended.into_iter().map(|(key, _)| key.clone()).collect();
+        let recorded: Result<_, StoreError> = self
+            .store
+            .throttles()
+            .record(connection, unit, throttle, &ended)
+            .await;
+        match recorded {
+            Ok(current) => current,
+            Err(error) => {
+                tracing::warn!(error = %error, "could not record a throttle");
+                None
+            }
+        }
+    }
+}
