@@ -37,7 +37,8 @@ fn filters(directives: Option<&str>) -> (Targets, Targets) {
     (chosen, caps)
 }
 
-/// JSON logs on Lambda (CloudWatch parses them), readable text elsewhere.
+/// JSON logs on Lambda (CloudWatch parses them; fields at the top level,
+/// so Logs Insights queries name them plainly), readable text elsewhere.
 /// Level from `AWS_LAMBDA_LOG_LEVEL`, or `RUST_LOG` (`info`,
 /// `adsconnect=debug,warn`, …), default `info`; the libraries that would
 /// print events, headers or bodies stay at INFO whatever is asked.
@@ -54,6 +55,7 @@ pub fn init() {
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
+                    .flatten_event(true)
                     .without_time()
                     .with_current_span(false)
                     .with_target(false),
