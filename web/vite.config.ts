@@ -6,5 +6,5 @@ export default defineConfig({
   server: { host: "localhost", port: 5173, strictPort: true },
   preview: { host: "localhost", port: 5173, strictPort: true },
   build: { sourcemap: true },
-  test: { include: ["tests/**/*.test.ts"], environment: "node" },
+  test: { include: ["tests/**/*.test.{ts,tsx}"], environment: "node" },
 });

@@ -20,6 +20,7 @@ function parts(at: Date, timezone: string, hour12: boolean): Record<string, stri
       day: "2-digit",
       hour: "2-digit",
       minute: "2-digit",
+      second: "2-digit",
       hour12,
     });
   } catch {
@@ -46,6 +47,16 @@ export function formatDateTime(at: string | Date, prefs: TimePreferences): strin
   const hour = prefs.time_format === "24h" && p.hour === "24" ? "00" : p.hour;
   const time = prefs.time_format === "12h" ? `${hour}:${p.minute} ${p.dayPeriod}` : `${hour}:${p.minute}`;
   return `${day} ${time}`;
+}
+
+/** The time of day of `at` to the second ("14:03:12", "2:03:12 PM") in the
+ * user's zone: for moments within minutes of now, where the date is noise. */
+export function formatClockTime(at: string | Date, prefs: TimePreferences): string {
+  const date = typeof at === "string" ? new Date(at) : at;
+  if (Number.isNaN(date.getTime())) return "—";
+  const p = parts(date, prefs.timezone, prefs.time_format === "12h");
+  if (prefs.time_format === "12h") return `${Number(p.hour)}:${p.minute}:${p.second} ${p.dayPeriod}`;
+  return `${p.hour === "24" ? "00" : p.hour}:${p.minute}:${p.second}`;
 }
 
 /** "in 4 min 05 s", "in 3 h 02 min", "in 12 days", "2 min ago", "now". */

@@ -1,12 +1,13 @@
 // Accounts in tabs per kind, with a status filter, cursor paging (the
-// user's items-per-page), the default account, removal, and each DSP
-// advertiser's seats.
+// user's items-per-page), the default account, removal, each DSP
+// advertiser's seats, and whether Amazon is throttling each right now.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 
 import { unwrap, type Account, type AccountKind, type AccountStatus } from "../api/client";
-import { useApi } from "../api/context";
+import { useApi, useSettings } from "../api/context";
+import { AmazonThrottling } from "../components/AmazonThrottling";
 import { Badge, ErrorNotice, Skeleton, When } from "../components/ui";
 import { healthBadge } from "../lib/health";
 
@@ -30,6 +31,7 @@ function nativeId(account: Account): string {
 
 function Row({ account }: { account: Account }) {
   const api = useApi();
+  const settings = useSettings();
   const queryClient = useQueryClient();
   const [confirming, setConfirming] = useState(false);
   const refresh = () => void queryClient.invalidateQueries();
@@ -59,6 +61,8 @@ function Row({ account }: { account: Account }) {
       </td>
       <td>
         <Badge badge={healthBadge(account.health)} />
+        {/* Only throttled rows run the clock that ends the badge. */}
+        {account.throttling.length > 0 ? <AmazonThrottling throttling={account.throttling} prefs={settings} /> : null}
       </td>
       <td>
         <When at={account.last_synced_at} />
