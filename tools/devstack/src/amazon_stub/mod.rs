@@ -14,7 +14,8 @@
 //! - `dsp`: the DSP, AMC, seat and manager-account endpoints;
 //! - `amc`: AMC audiences and advertiser updates (a trailing-slash path);
 //! - `v1`: Ads API v1's campaign query;
-//! - `throttle`: Amazon's 429s, one call admitted per window;
+//! - `throttle`: Amazon's 429s, one call admitted per window (and
+//!   `/_stub/throttle`, the local stack's control of it);
 //! - `listings`: entries as Amazon lists them, to build a [`Login`] from.
 
 mod ads;
@@ -54,6 +55,10 @@ impl AmazonWorld {
         dsp::mount(self, &server).await;
         amc::mount(self, &server).await;
         v1::mount(self, &server).await;
+        Mock::given(path_regex("^/_stub/throttle$"))
+            .respond_with(throttle::ThrottleControl(self.clone()))
+            .mount(&server)
+            .await;
         server
     }
 }

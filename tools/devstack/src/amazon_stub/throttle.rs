@@ -56,3 +56,42 @@ impl AmazonWorld {
         self.world().throttles.remove(&endpoint);
     }
 }
+
+/// `POST /_stub/throttle {"endpoint": "reports", "every_seconds", "retry_after"}`
+/// throttles an endpoint of the running stand-in, `DELETE` (same body
+/// without the timing) lifts it: how the dashboard's browser tests make
+/// Amazon throttle the local stack. Never part of a deployment.
+pub(super) struct ThrottleControl(pub(super) AmazonWorld);
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThrottleOrder {
+    endpoint: String,
+    every_seconds: Option<u64>,
+    retry_after: Option<u64>,
+}
+
+impl wiremock::Respond for ThrottleControl {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let order = serde_json::from_slice::<ThrottleOrder>(&request.body).ok();
+        let endpoint = order.as_ref().and_then(|o| match o.endpoint.as_str() {
+            "campaigns" => Some(Endpoint::Campaigns),
+            "reports" => Some(Endpoint::Reports),
+            "v1_campaigns" => Some(Endpoint::V1Campaigns),
+            "amc_audiences" => Some(Endpoint::AmcAudiences),
+            _ => None,
+        });
+        let (Some(order), Some(endpoint)) = (order, endpoint) else {
+            return ResponseTemplate::new(400).set_body_json(json!({
+                "error": "expected {\"endpoint\": \"campaigns|reports|v1_campaigns|amc_audiences\", \"every_seconds\", \"retry_after\"}"
+            }));
+        };
+        if request.method == wiremock::http::Method::DELETE {
+            self.0.unthrottle(endpoint);
+        } else {
+            let every = Duration::from_secs(order.every_seconds.unwrap_or(60));
+            self.0.throttle(endpoint, every, order.retry_after);
+        }
+        ResponseTemplate::new(204)
+    }
+}
