@@ -7,11 +7,11 @@ use adsconnect::entrypoints::credentials::vend;
 
 use super::*;
 
-const AGENCY_USER: &str = "user_2proxyAgency";
+pub(super) const AGENCY_USER: &str = "user_2proxyAgency";
 
 /// `AGENCY_USER` connected the agency login: one account id per kind (the
 /// seller profile, the first NA advertiser, an AMC instance).
-async fn agency_stack() -> (Stack, [String; 3]) {
+pub(super) async fn agency_stack() -> (Stack, [String; 3]) {
     let stack = Stack::with_user(AGENCY_USER, "agency@example.com").await;
     stack.amazon.add_login("agency", agency_login());
     stack.connected(AGENCY_USER, "agency").await;

@@ -5,10 +5,18 @@
 //!
 //! - `happy`: the right host, credentials and scope; what is passed through
 //!   and back; DynamoDB and KMS calls per call;
-//! - `attacks`: other users' accounts, paths that try to escape, headers
-//!   the caller must not set, the allow-list, sizes;
+//! - `attacks`: other users' accounts, paths that try to escape (however
+//!   encoded), the allow-list by path and method, sizes;
+//! - `vocabulary`: Amazon's header families passed, the proxy's own headers
+//!   refused on conflict, Ads API v1 for every kind, a trailing slash;
 //! - `faults`: 401 → one refresh and one retry, 429/5xx handed back, a
 //!   connection needing re-authorization, Amazon silent or too large;
+//! - `throttling`: cooldowns shared by every instance, waited out or
+//!   refused at once, 425, 5xx retried only when idempotent, a storm, the
+//!   accounts list;
+//! - `refusals`: permission 401s handed back without a refresh, renewals
+//!   at most once a minute;
+//! - `observability`: the log line of each call, no secret in any;
 //! - `storms`: concurrent calls on an expired token refresh it once;
 //! - `credentials`: the Invoke API's answers and typed errors;
 //! - `kinds`: each kind's headers (DSP advertisers, AMC instances), through
@@ -22,7 +30,11 @@ mod faults;
 mod happy;
 mod kinds;
 mod leaks;
+mod observability;
+mod refusals;
 mod storms;
+mod throttling;
+mod vocabulary;
 
 use adsconnect_dev::amazon_stub::Endpoint;
 use adsconnect_tests::*;
