@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -23,6 +23,8 @@ use crate::ids::AccountId;
 pub const TOKEN_MARGIN: chrono::Duration = chrono::Duration::minutes(2);
 /// The caller's choice about waiting out throttling (`never`, or absent).
 const WAIT_HEADER: &str = "adsconnect-wait";
+const INVALID_PATH_MESSAGE: &str = "the Ads API path must be segments of unreserved characters \
+    or percent-encoded UTF-8, without empty, `.` or `..` segments, reserved characters or double encoding";
 /// Who throttled a call: `amazon` or `cooldown`.
 const THROTTLED_BY_HEADER: &str = "adsconnect-throttled-by";
 
@@ -92,12 +94,18 @@ impl From<ProxyError> for ApiError {
 pub(crate) async fn proxy_call(
     State(services): State<ProxyServices>,
     caller: Caller,
-    Path((id, _)): Path<(String, String)>,
+    // No path extractor: axum's would refuse invalid UTF-8 in the Ads API
+    // path with a text of its own; the raw path is judged by `normalize`.
     request: Request,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let account_id = AccountId::parse(&id)
-        .map_err(|_| ApiError::not_found("ACCOUNT_NOT_FOUND", "account not found"))?;
+    let (account_id, raw_path) = request
+        .uri()
+        .path()
+        .strip_prefix("/api/v1/accounts/")
+        .and_then(|rest| rest.split_once("/ads"))
+        .and_then(|(id, path)| Some((AccountId::parse(id).ok()?, path.to_owned())))
+        .ok_or_else(|| ApiError::not_found("ACCOUNT_NOT_FOUND", "account not found"))?;
     let (parts, body) = request.into_parts();
     if ![
         Method::GET,
@@ -112,18 +120,8 @@ pub(crate) async fn proxy_call(
     }
     let wait = wait_of(&parts.headers)?;
     // The raw (still percent-encoded) path, normalized to what Amazon gets.
-    let path = parts
-        .uri
-        .path()
-        .strip_prefix(&format!("/api/v1/accounts/{account_id}/ads"))
-        .and_then(normalize)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "INVALID_PATH",
-                "the Ads API path must be segments of unreserved characters or percent-encoded \
-                 UTF-8, without empty, `.` or `..` segments, reserved characters or double encoding",
-            )
-        })?;
+    let path = normalize(&raw_path)
+        .ok_or_else(|| ApiError::bad_request("INVALID_PATH", INVALID_PATH_MESSAGE))?;
     if !is_allowed(&parts.method, &path, &services.allowed_paths) {
         return Err(ApiError::not_found(
             "PATH_NOT_ALLOWED",
