@@ -28,7 +28,8 @@ pub fn detail_type(kind: EventKind) -> Option<&'static str> {
 }
 
 /// The EventBridge detail: ids, the reason, and what the user's settings say
-/// about notifying them. Never a token.
+/// about notifying them. Never a token, and no personal data: a bus's
+/// readers are many, and a notifier finds the address from the user id.
 fn detail(event: &AuditEvent, partition: &UserPartition) -> Value {
     let settings = partition.profile.as_ref().map(|p| &p.settings);
     let connection = partition
@@ -50,7 +51,6 @@ fn detail(event: &AuditEvent, partition: &UserPartition) -> Value {
         "reason": event.detail,
         "at": event.at,
         "consent_expires_at": connection.map(|c| c.consent_expires_at),
-        "amazon_email": connection.and_then(|c| c.amazon_email.clone()),
         "notifications_enabled": settings.is_none_or(|s| s.notifications_enabled),
         "email_notifications": settings.is_none_or(|s| s.email_notifications),
     })

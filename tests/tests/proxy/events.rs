@@ -80,6 +80,8 @@ async fn a_connections_life_reaches_eventbridge_as_committed() {
         assert_eq!(detail["connection_id"], connection.as_str());
         assert_eq!(detail["notifications_enabled"], true);
         assert!(!event.to_string().contains("Atz"), "no token: {event}");
+        // No personal data on a bus many may read: not the Amazon login's address.
+        assert!(!event.to_string().contains('@'), "no e-mail: {event}");
     }
     assert_eq!(events[0]["detail"]["email_notifications"], true);
     assert_eq!(events[1]["detail"]["email_notifications"], false);
