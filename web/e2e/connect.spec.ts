@@ -9,6 +9,9 @@ test("connects Amazon end to end, re-authorizes in place, syncs then waits, disc
   await screenshot(page, "connect");
   await connectAmazon(page);
   await expect(page.getByText(/18 accounts/)).toBeVisible();
+  // The completion was read once and is no longer in the address bar.
+  expect(page.url()).toContain("amazon=authorized");
+  expect(page.url()).not.toContain("completion=");
 
   await nav(page, "Connections").click();
   const card = page.getByRole("article", { name: /Connection Dev Seller/ });

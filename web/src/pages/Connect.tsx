@@ -71,10 +71,20 @@ export function Connect() {
 export function AmazonReturn() {
   const api = useApi();
   const queryClient = useQueryClient();
-  const [params] = useSearchParams();
+  const [params, setParams] = useSearchParams();
   const outcome = params.get("amazon");
-  const completion = params.get("completion");
   const reason = params.get("reason");
+  // Read once, then taken out of the address bar and the history entry: a
+  // completion is single-use, but it has no business in history, a
+  // screenshot or a bookmark.
+  const [completion] = useState(() => params.get("completion"));
+  useEffect(() => {
+    if (params.has("completion")) {
+      const kept = new URLSearchParams(params);
+      kept.delete("completion");
+      setParams(kept, { replace: true });
+    }
+  }, [params, setParams]);
   const complete = useMutation({
     mutationFn: (value: string) => unwrap(api.POST("/api/v1/amazon/complete", { body: { completion: value } })),
     onSuccess: () => void queryClient.invalidateQueries(),
