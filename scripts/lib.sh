@@ -19,6 +19,20 @@ ensure_venv() {
   fi
 }
 
+# checkov in a virtualenv of its own: its pinned dependencies (boto3 among
+# them) conflict with moto's and the SAM CLI's.
+CHECKOV_VENV="$ROOT/.venv-checkov"
+ensure_checkov() {
+  local stamp="$CHECKOV_VENV/.requirements"
+  if [ ! -x "$CHECKOV_VENV/bin/python" ]; then
+    python3 -m venv "$CHECKOV_VENV"
+  fi
+  if ! cmp -s "$ROOT/scripts/requirements-checkov.txt" "$stamp"; then
+    "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-checkov.txt"
+    cp "$ROOT/scripts/requirements-checkov.txt" "$stamp"
+  fi
+}
+
 free_port() {
   "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
