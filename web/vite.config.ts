@@ -5,6 +5,6 @@ export default defineConfig({
   plugins: [react()],
   server: { host: "localhost", port: 5173, strictPort: true },
   preview: { host: "localhost", port: 5173, strictPort: true },
-  build: { sourcemap: true },
+  build: { sourcemap: false },
   test: { include: ["tests/**/*.test.{ts,tsx}"], environment: "node" },
 });
