@@ -32,6 +32,10 @@ pub mod tls;
 #[cfg(feature = "service")]
 pub mod amazon;
 #[cfg(feature = "service")]
+pub mod aws_identity;
+#[cfg(feature = "service")]
+pub mod callers;
+#[cfg(feature = "service")]
 pub mod clerk;
 #[cfg(feature = "service")]
 pub mod connections;

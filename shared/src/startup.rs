@@ -17,6 +17,9 @@ use crate::budget::AWS_CALL_TIMEOUT;
 use crate::clerk::api::ClerkApi;
 use crate::clerk::svix::SvixVerifier;
 use crate::configuration::{self, ConfigError};
+use crate::aws_identity::roles::Role;
+use crate::aws_identity::sts::Sts;
+use crate::callers::Callers;
 use crate::connections::access::Access;
 use crate::connections::connect::ConnectService;
 use crate::connections::manage::Manage;
@@ -24,6 +27,7 @@ use crate::connections::refresh::{RefreshConfig, Refresher};
 use crate::connections::returns::ReturnPolicy;
 use crate::entrypoints::BuildServices;
 use crate::entrypoints::http::{ProxyServices, UsersServices, WebhookServices};
+use crate::entrypoints::credentials::CredentialsServices;
 use crate::entrypoints::stream::Publisher;
 use crate::secrets::AppSecrets;
 use crate::store::Store;
@@ -217,6 +221,25 @@ impl Startup {
         let cipher = self.cipher(&configuration::token_key_id()?);
         let amazon = configuration::amazon_for_refresh(&self.secrets)?;
         self.access(cipher, &amazon, configuration::refresh()?)
+    }
+
+    /// `credentials`: its tokens, for the listed roles that prove
+    /// themselves through `sts`.
+    pub fn credentials(&self, access: Access, listed: Vec<Role>, sts: Sts) -> CredentialsServices {
+        CredentialsServices {
+            callers: Callers {
+                listed: listed.into(),
+                sts,
+                store: self.store(),
+            },
+            access,
+        }
+    }
+
+    pub fn credentials_from_env(&self) -> Result<CredentialsServices, ConfigError> {
+        let listed = configuration::credentials_callers()?;
+        let sts = configuration::sts()?;
+        Ok(self.credentials(self.access_from_env()?, listed, sts))
     }
 
     pub fn proxy_from_env(&self) -> Result<ProxyServices, ConfigError> {

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use adsconnect_dev::backend_proof;
 use adsconnect_tests::{CAMPAIGNS_MEDIA_TYPE, Stack, campaigns_list, na_seller};
 use serde_json::json;
 
@@ -39,9 +40,26 @@ fn main() {
         let account = accounts[0].clone();
         let request = campaigns_list(&account);
         assert_eq!(stack.proxy(&request, USER).await.status, 200);
+        // The token a backend would get from `credentials` (any listed role).
+        let sts = adsconnect_tests::moto_endpoint();
+        let role = "arn:aws:iam::123456789012:role/bench";
+        let session = backend_proof::assume_role(&sts, role).await.unwrap();
+        let proof = backend_proof::sign_proof(
+            session,
+            &sts,
+            &format!("{USER}/{account}"),
+            backend_proof::GET_CALLER_IDENTITY,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        let credentials = stack.startup.credentials(
+            stack.access(),
+            vec![role.parse().unwrap()],
+            adsconnect::aws_identity::sts::Sts::new(&sts).unwrap(),
+        );
         let direct_token = adsconnect::entrypoints::credentials::vend(
-            &stack.access(),
-            json!({"user_id": USER, "account_id": account}),
+            &credentials,
+            json!({"owner_id": USER, "account_id": account, "proof": proof}),
         )
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));

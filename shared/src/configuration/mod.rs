@@ -99,6 +99,42 @@ pub fn proxy_allowed_paths() -> Result<Vec<crate::amazon::paths::AllowRule>, Con
         .collect()
 }
 
+/// `CREDENTIALS_CALLERS`: the IAM roles (ARNs, comma-separated) that may
+/// receive tokens from `credentials`; required there.
+#[cfg(feature = "service")]
+pub fn credentials_callers() -> Result<Vec<crate::aws_identity::roles::Role>, ConfigError> {
+    const NAME: &str = "CREDENTIALS_CALLERS";
+    let arns = list(&required(NAME)?);
+    if arns.is_empty() {
+        return Err(ConfigError::Missing(NAME));
+    }
+    arns.iter()
+        .map(|arn| {
+            arn.parse()
+                .map_err(|reason| ConfigError::Invalid { name: NAME, reason })
+        })
+        .collect()
+}
+
+/// The STS endpoint `credentials` sends proofs to (and callers sign for):
+/// `AWS_ENDPOINT_URL_STS` or `AWS_ENDPOINT_URL` (an emulator), else the
+/// regional endpoint of `AWS_REGION`.
+#[cfg(feature = "service")]
+pub fn sts() -> Result<crate::aws_identity::sts::Sts, ConfigError> {
+    let (name, endpoint) = match optional("AWS_ENDPOINT_URL_STS") {
+        Some(url) => ("AWS_ENDPOINT_URL_STS", url),
+        None => match optional("AWS_ENDPOINT_URL") {
+            Some(url) => ("AWS_ENDPOINT_URL", url),
+            None => (
+                "AWS_REGION",
+                format!("https://sts.{}.amazonaws.com", required("AWS_REGION")?),
+            ),
+        },
+    };
+    crate::aws_identity::sts::Sts::new(&endpoint)
+        .map_err(|reason| ConfigError::Invalid { name, reason })
+}
+
 /// Clerk's Backend API.
 #[cfg(feature = "service")]
 pub fn clerk_api_url() -> Result<String, ConfigError> {

@@ -1,9 +1,11 @@
-//! The `credentials` function (Lambda Invoke API only; IAM decides who may
-//! call it): the app's own backend services get, for one user's account,
-//! an access token valid for at least five minutes, with the host and the
-//! exact headers a call for that account needs. The refresh token never
-//! leaves AWS; the access token is short-lived (at most an hour) and only
-//! ever goes to the IAM principal that invoked the function.
+//! The `credentials` function (Lambda Invoke API only): the app's own
+//! backend services get, for one user's account, an access token valid for
+//! at least five minutes, with the host and the exact headers a call for
+//! that account needs. Being allowed to invoke the function is not enough:
+//! the caller proves its IAM role with a signed GetCallerIdentity bound to
+//! the owner and account (`crate::callers`), and only the roles of
+//! `CREDENTIALS_CALLERS` get a token. The refresh token never leaves AWS;
+//! the access token is short-lived (at most an hour).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -13,19 +15,65 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::{Deserialize, Serialize};
 
 use super::{BuildServices, OnFirstEvent};
+use crate::aws_identity::proof::SignedRequest;
 use crate::budget;
+use crate::callers::{Callers, Refused};
 use crate::connections::access::{Access, AccessError};
-use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::ids::{AccountId, ConnectionId, OrgId, UserId};
 use crate::model::account::AccountKind;
 
 /// A token handed out is valid at least this long.
 pub const MIN_VALIDITY: Duration = Duration::minutes(5);
 
-#[derive(Debug, Deserialize)]
+/// The services of the function: who may ask, and the tokens.
+pub struct CredentialsServices {
+    pub callers: Callers,
+    pub access: Access,
+}
+
+/// `{"owner_id" (or `user_id` for a personal owner), "account_id", "proof"}`.
+/// No `Debug`: the proof holds a signature and a session token.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CredentialsRequest {
-    pub user_id: UserId,
-    pub account_id: AccountId,
+struct CredentialsRequest {
+    owner_id: Option<String>,
+    user_id: Option<UserId>,
+    account_id: AccountId,
+    proof: SignedRequest,
+}
+
+/// Whose account it is.
+enum Owner {
+    User(UserId),
+    Organization(OrgId),
+}
+
+impl CredentialsRequest {
+    fn owner(&self) -> Result<Owner, CredentialsFailure> {
+        let invalid = || {
+            CredentialsFailure::new(
+                "invalid_request",
+                "expected one of owner_id (user_… or org_…) and user_id",
+            )
+        };
+        match (&self.owner_id, &self.user_id) {
+            (None, Some(user)) => Ok(Owner::User(user.clone())),
+            (Some(owner), None) => UserId::parse(owner)
+                .map(Owner::User)
+                .or_else(|_| OrgId::parse(owner).map(Owner::Organization))
+                .map_err(|_| invalid()),
+            _ => Err(invalid()),
+        }
+    }
+}
+
+impl Owner {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::User(user) => user.as_str(),
+            Self::Organization(org) => org.as_str(),
+        }
+    }
 }
 
 /// What a backend needs to call the Ads API for the account. No `Debug`:
@@ -55,6 +103,11 @@ pub struct CredentialsFailure {
 }
 
 impl CredentialsFailure {
+    /// All an unproven or unlisted caller learns.
+    fn forbidden() -> Self {
+        Self::new("forbidden", "this caller may not receive credentials")
+    }
+
     fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -89,18 +142,20 @@ impl From<CredentialsFailure> for Diagnostic {
     }
 }
 
-/// Answers every invocation, each within its deadline; until `access` can
-/// be built, with an `unavailable` error.
-pub async fn serve(access: impl BuildServices<Access>) -> Result<(), lambda_runtime::Error> {
-    let access = &OnFirstEvent::new(access);
+/// Answers every invocation, each within its deadline; until the services
+/// can be built, with an `unavailable` error.
+pub async fn serve(
+    services: impl BuildServices<CredentialsServices>,
+) -> Result<(), lambda_runtime::Error> {
+    let services = &OnFirstEvent::new(services);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             let deadline = budget::instant_of(event.context.deadline())
                 .unwrap_or_else(|| Instant::now() + budget::timeouts::CREDENTIALS);
-            let access = access.get().await.map_err(|_| {
+            let services = services.get().await.map_err(|_| {
                 CredentialsFailure::new("unavailable", "credentials are unavailable; retry shortly")
             })?;
-            budget::scope(deadline, vend(access, event.payload))
+            budget::scope(deadline, vend(services, event.payload))
                 .await
                 .map_err(Diagnostic::from)
         },
@@ -108,34 +163,59 @@ pub async fn serve(access: impl BuildServices<Access>) -> Result<(), lambda_runt
     .await
 }
 
-/// Answers one invocation whose payload is `input`.
+/// Answers one invocation whose payload is `input`: the caller proven
+/// first, so a refused one learns nothing of owners or accounts.
 pub async fn vend(
-    access: &Access,
+    services: &CredentialsServices,
     input: serde_json::Value,
 ) -> Result<Credentials, CredentialsFailure> {
+    const EXPECTED: &str =
+        "expected {\"owner_id\", \"account_id\", \"proof\": {\"headers\", \"body\"}}";
     if !input.is_object() {
-        return Err(CredentialsFailure::new(
-            "invalid_request",
-            "expected a JSON object {\"user_id\", \"account_id\"}",
-        ));
+        return Err(CredentialsFailure::new("invalid_request", EXPECTED));
     }
-    let request: CredentialsRequest = serde_json::from_value(input).map_err(|e| {
-        CredentialsFailure::new(
-            "invalid_request",
-            format!("expected {{\"user_id\", \"account_id\"}}: {e}"),
-        )
-    })?;
-    let outcome = access
-        .for_account(&request.user_id, &request.account_id, MIN_VALIDITY)
+    let request: CredentialsRequest = serde_json::from_value(input)
+        .map_err(|e| CredentialsFailure::new("invalid_request", format!("{EXPECTED}: {e}")))?;
+    let owner = request.owner()?;
+    let account_id = request.account_id;
+    let binding = format!("{}/{account_id}", owner.as_str());
+    let caller = match services.callers.prove(request.proof, &binding).await {
+        Ok(caller) => caller,
+        Err(refused) => {
+            let caller = match &refused {
+                Refused::Unlisted { caller } => caller.as_str(),
+                _ => "unproven",
+            };
+            tracing::warn!(caller, owner_id = owner.as_str(), account_id = %account_id, reason = %refused, "credentials refused");
+            return Err(match refused {
+                Refused::Unavailable(_) => CredentialsFailure::new(
+                    "unavailable",
+                    "the caller could not be verified; retry shortly",
+                ),
+                _ => CredentialsFailure::forbidden(),
+            });
+        }
+    };
+    let user_id = match owner {
+        Owner::User(user_id) => user_id,
+        // Organization-owned connections come with issue 27; none exists yet.
+        Owner::Organization(_) => {
+            tracing::warn!(caller, owner_id = owner.as_str(), account_id = %account_id, reason = "organization owners not yet served", "credentials refused");
+            return Err(AccessError::NotFound.into());
+        }
+    };
+    let outcome = services
+        .access
+        .for_account(&user_id, &account_id, MIN_VALIDITY)
         .await;
     let granted = match outcome {
         Ok(granted) => granted,
         Err(error) => {
-            tracing::warn!(account_id = %request.account_id, error = %error, "credentials refused");
+            tracing::warn!(caller, owner_id = %user_id, account_id = %account_id, reason = %error, "credentials refused");
             return Err(error.into());
         }
     };
-    tracing::info!(account_id = %request.account_id, connection_id = %granted.connection_id, "credentials handed out");
+    tracing::info!(caller, owner_id = %user_id, account_id = %account_id, connection_id = %granted.connection_id, "credentials handed out");
     Ok(Credentials {
         headers: granted.headers().into_iter().collect(),
         access_token: granted.access_token.expose().to_owned(),

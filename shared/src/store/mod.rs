@@ -15,6 +15,7 @@ pub mod events;
 pub mod oauth_states;
 pub mod partition;
 pub mod profiles;
+pub mod proofs;
 pub mod seats;
 pub mod service;
 pub mod slot;
@@ -160,6 +161,10 @@ impl Store {
 
     pub fn oauth_states(&self) -> oauth_states::OAuthStates<'_> {
         oauth_states::OAuthStates(self)
+    }
+
+    pub fn proofs(&self) -> proofs::Proofs<'_> {
+        proofs::Proofs(self)
     }
 
     pub fn service(&self) -> service::ServiceRecords<'_> {

@@ -118,10 +118,10 @@ async fn each_kinds_calls_carry_its_own_headers_and_amazon_accepts_them() {
 #[tokio::test]
 async fn a_backends_credentials_name_the_kind_and_its_headers() {
     let (stack, [_, advertiser, instance]) = agency_stack().await;
-    let function = stack.access();
+    let function = super::credentials::function(&stack);
     let dsp = vend(
         &function,
-        json!({"user_id": AGENCY_USER, "account_id": advertiser}),
+        super::credentials::payload(AGENCY_USER, &advertiser).await,
     )
     .await
     .unwrap_or_else(|e| panic!("{e:?}"));
@@ -141,7 +141,7 @@ async fn a_backends_credentials_name_the_kind_and_its_headers() {
 
     let amc = vend(
         &function,
-        json!({"user_id": AGENCY_USER, "account_id": instance}),
+        super::credentials::payload(AGENCY_USER, &instance).await,
     )
     .await
     .unwrap_or_else(|e| panic!("{e:?}"));

@@ -33,10 +33,10 @@ async fn no_token_appears_in_the_proxys_answers_or_any_log_line() {
     t.send(&stack.proxy, campaigns_list(&account), Some(user))
         .await;
     // The credentials function logs nothing of what it hands out.
-    let function = stack.access();
+    let function = super::credentials::function(&stack);
     let granted = adsconnect::entrypoints::credentials::vend(
         &function,
-        json!({"user_id": user, "account_id": account}),
+        super::credentials::payload(user, &account).await,
     )
     .await
     .unwrap_or_else(|e| panic!("{e:?}"));

@@ -19,11 +19,14 @@
 //! - `observability`: the log line of each call, no secret in any;
 //! - `storms`: concurrent calls on an expired token refresh it once;
 //! - `credentials`: the Invoke API's answers and typed errors;
+//! - `callers`: who gets a token: a listed role, proven by a signed
+//!   GetCallerIdentity bound to the owner and account, recent, used once;
 //! - `kinds`: each kind's headers (DSP advertisers, AMC instances), through
 //!   the proxy and in a backend's credentials;
 //! - `leaks`: no token or secret in the proxy's answers or any log line.
 
 mod attacks;
+mod callers;
 mod credentials;
 mod events;
 mod faults;

@@ -7,6 +7,7 @@
 
 pub mod amazon_stub;
 pub mod apigw;
+pub mod backend_proof;
 pub mod calls;
 pub mod keys;
 pub mod local_api;

@@ -32,7 +32,7 @@ use adsconnect::startup::Startup;
 use adsconnect_dev::amazon_stub::{self, AmazonWorld, Login};
 use adsconnect_dev::keys::{DEV_KID, SigningKey};
 use adsconnect_dev::local_api::{DevTokens, LocalApi};
-use adsconnect_dev::{BoxError, provision};
+use adsconnect_dev::{BoxError, backend_proof, provision};
 use serde_json::json;
 
 #[tokio::main]
@@ -448,15 +448,27 @@ async fn proxy(args: &[String]) -> Result<(), BoxError> {
 }
 
 /// What the credentials function answers for one account (as a backend
-/// invoking it would get it; the access token included).
+/// invoking it would get it; the access token included): signed by a
+/// session of the first role of `CREDENTIALS_CALLERS`, from moto's STS.
 async fn credentials(args: &[String]) -> Result<(), BoxError> {
     let [user, account] = args else {
         return Err("usage: credentials <user_id> <account_id>".into());
     };
-    let access = Startup::from_env().await?.access_from_env()?;
+    let services = Startup::from_env().await?.credentials_from_env()?;
+    let sts = configuration::required("AWS_ENDPOINT_URL")?;
+    let callers = configuration::required("CREDENTIALS_CALLERS")?;
+    let role = callers.split(',').next().unwrap_or_default().trim();
+    let session = backend_proof::assume_role(&sts, role).await?;
+    let proof = backend_proof::sign_proof(
+        session,
+        &sts,
+        &format!("{user}/{account}"),
+        backend_proof::GET_CALLER_IDENTITY,
+        std::time::SystemTime::now(),
+    )?;
     match adsconnect::entrypoints::credentials::vend(
-        &access,
-        json!({"user_id": user, "account_id": account}),
+        &services,
+        json!({"owner_id": user, "account_id": account, "proof": proof}),
     )
     .await
     {
