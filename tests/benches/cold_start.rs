@@ -372,8 +372,9 @@ impl Stack {
                 Expect::Status(404),
             ),
             "credentials" => (
+                // The sample's proof is long expired: refused before STS.
                 self.sample("credentials/account.json").into_bytes(),
-                Expect::Failure("not_found"),
+                Expect::Failure("forbidden"),
             ),
             "events-publisher" => (
                 self.sample("events-publisher/stream-batch.json")
