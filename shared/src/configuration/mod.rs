@@ -103,15 +103,27 @@ pub fn proxy_allowed_paths() -> Result<Vec<crate::amazon::paths::AllowRule>, Con
 /// receive tokens from `credentials`; required there.
 #[cfg(feature = "service")]
 pub fn credentials_callers() -> Result<Vec<crate::aws_identity::roles::Role>, ConfigError> {
-    const NAME: &str = "CREDENTIALS_CALLERS";
-    let arns = list(&required(NAME)?);
+    callers_from(optional(CREDENTIALS_CALLERS))
+}
+
+#[cfg(feature = "service")]
+const CREDENTIALS_CALLERS: &str = "CREDENTIALS_CALLERS";
+
+/// `CREDENTIALS_CALLERS`' roles; none (unset, blank, only commas) is an error.
+#[cfg(feature = "service")]
+fn callers_from(
+    value: Option<String>,
+) -> Result<Vec<crate::aws_identity::roles::Role>, ConfigError> {
+    let arns = list(&value.unwrap_or_default());
     if arns.is_empty() {
-        return Err(ConfigError::Missing(NAME));
+        return Err(ConfigError::Missing(CREDENTIALS_CALLERS));
     }
     arns.iter()
         .map(|arn| {
-            arn.parse()
-                .map_err(|reason| ConfigError::Invalid { name: NAME, reason })
+            arn.parse().map_err(|reason| ConfigError::Invalid {
+                name: CREDENTIALS_CALLERS,
+                reason,
+            })
         })
         .collect()
 }
@@ -267,6 +279,28 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
+
+    #[test]
+    fn credentials_callers_are_required_and_each_must_be_a_role() {
+        for missing in [None, Some(" ".into()), Some(" , ,".into())] {
+            let error = callers_from(missing).unwrap_err().to_string();
+            assert!(error.contains("CREDENTIALS_CALLERS"), "{error}");
+        }
+        let error = callers_from(Some(
+            "arn:aws:iam::111122223333:role/a, arn:aws:iam::111122223333:user/b".into(),
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("CREDENTIALS_CALLERS") && error.contains("user/b"),
+            "{error}"
+        );
+        let roles = callers_from(Some(
+            "arn:aws:iam::111122223333:role/a,arn:aws:iam::111122223333:role/ops/b".into(),
+        ))
+        .unwrap();
+        assert_eq!(roles.len(), 2);
+    }
 
     #[test]
     fn rate_expressions_give_their_interval_and_others_none() {
