@@ -88,7 +88,10 @@ start_local_stack() {
   set +a
   API_PORT="$(free_port)"
   STUB_PORT="$(free_port)"
-  export AWS_ENDPOINT_URL="$MOTO_ENDPOINT" TABLE_NAME="$name-$$" APP_SECRETS_ID="adsconnect/$name-$$" \
+  export AWS_ENDPOINT_URL="$MOTO_ENDPOINT" TABLE_NAME="$name-$$" \
+    CLERK_BACKEND_SECRET_ID="adsconnect/$name-$$/clerk-backend" \
+    CLERK_WEBHOOK_SECRET_ID="adsconnect/$name-$$/clerk-webhook" \
+    AMAZON_CLIENT_SECRET_ID="adsconnect/$name-$$/amazon-client" \
     TOKEN_KEY_ID="alias/$name-$$" DEV_DIR="$CARGO_TARGET_DIR/$name/dev" \
     LOCAL_API_ADDR="127.0.0.1:$API_PORT" AMAZON_STUB_ADDR="127.0.0.1:$STUB_PORT" \
     CLERK_API_URL="http://127.0.0.1:$API_PORT/_dev/clerk" \

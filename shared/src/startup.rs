@@ -1,6 +1,7 @@
 //! Start-up, the one wiring every function's `main` and the tests use:
-//! configuration → one SDK configuration, the app secrets (one Secrets
-//! Manager read), and the services each entrypoint serves with. Above the
+//! configuration → one SDK configuration, the secrets the function's
+//! environment names (one Secrets Manager read each), and the services each
+//! entrypoint serves with. Above the
 //! entrypoints only in that it builds them: nothing in the library imports
 //! it.
 
@@ -29,7 +30,7 @@ use crate::entrypoints::BuildServices;
 use crate::entrypoints::credentials::CredentialsServices;
 use crate::entrypoints::http::{ProxyServices, UsersServices, WebhookServices};
 use crate::entrypoints::stream::Publisher;
-use crate::secrets::AppSecrets;
+use crate::secrets::{SecretIds, Secrets};
 use crate::store::Store;
 use crate::tokens::TokenCipher;
 
@@ -51,22 +52,24 @@ pub fn with_timeouts(sdk: SdkConfig) -> SdkConfig {
 
 /// Read once per process: the AWS clients (one SDK configuration,
 /// credentials and region resolved once, `AWS_ENDPOINT_URL` honoured), the
-/// app secrets, the table.
+/// secrets, the table.
 #[derive(Clone)]
 pub struct Startup {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub kms: aws_sdk_kms::Client,
     pub events: aws_sdk_eventbridge::Client,
-    pub secrets: AppSecrets,
+    pub secrets: Secrets,
     pub table: String,
 }
 
 impl Startup {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let (sdk, mut startup) = Self::clients_from_env().await?;
-        let secret_id = configuration::app_secrets_id()?;
-        startup.secrets =
-            AppSecrets::load(&aws_sdk_secretsmanager::Client::new(&sdk), &secret_id).await?;
+        startup.secrets = Secrets::load(
+            &aws_sdk_secretsmanager::Client::new(&sdk),
+            &configuration::secret_ids(),
+        )
+        .await?;
         Ok(startup)
     }
 
@@ -86,7 +89,7 @@ impl Startup {
             dynamo: aws_sdk_dynamodb::Client::new(&sdk),
             kms: aws_sdk_kms::Client::new(&sdk),
             events: aws_sdk_eventbridge::Client::new(&sdk),
-            secrets: AppSecrets::default(),
+            secrets: Secrets::default(),
             table: configuration::table_name()?,
         };
         Ok((sdk, startup))
@@ -138,7 +141,7 @@ impl Startup {
         connect: ConnectService,
         refresh: RefreshConfig,
     ) -> Result<UsersServices, ConfigError> {
-        let secret_key = AppSecrets::require(&self.secrets.clerk_secret_key, "clerk_secret_key")?;
+        let secret_key = self.secrets.clerk_backend()?.secret_key.clone();
         let refresher = Refresher {
             store: self.store(),
             cipher: Arc::clone(&connect.cipher),
@@ -183,11 +186,10 @@ impl Startup {
     }
 
     pub fn webhook(&self) -> Result<WebhookServices, ConfigError> {
-        let secret =
-            AppSecrets::require(&self.secrets.clerk_webhook_secret, "clerk_webhook_secret")?;
+        let webhook = self.secrets.clerk_webhook()?;
         Ok(WebhookServices {
             store: self.store(),
-            verifier: Arc::new(SvixVerifier::new(&secret)?),
+            verifier: Arc::new(SvixVerifier::new(&webhook.signing_secrets)?),
         })
     }
 
@@ -260,15 +262,15 @@ impl Startup {
 /// reads the configuration and builds every service once against
 /// placeholder secrets, so a missing or malformed setting still stops the
 /// function at start-up, naming it; it makes no AWS call. The first event
-/// (`crate::entrypoints::OnFirstEvent`) reads the app secret and builds the services for
-/// real. Reading the secret during init (one Secrets Manager call and the
+/// (`crate::entrypoints::OnFirstEvent`) reads the secrets and builds the services for
+/// real. Reading the secrets during init (one Secrets Manager call and the
 /// TLS set-up of the SDK's first connection) was most of every SDK
 /// function's cold start, and a failed read crashed the environment, so API
 /// Gateway answered a bare 500; now that event gets a 503 with
 /// `Retry-After` and the next one tries again.
 pub struct Deferred<S> {
     startup: Startup,
-    secrets: Option<(aws_sdk_secretsmanager::Client, String)>,
+    secrets: Option<(aws_sdk_secretsmanager::Client, SecretIds)>,
     build: fn(&Startup) -> Result<S, ConfigError>,
 }
 
@@ -277,19 +279,21 @@ impl Startup {
         build: fn(&Startup) -> Result<S, ConfigError>,
     ) -> Result<Deferred<S>, ConfigError> {
         let (sdk, startup) = Self::clients_from_env().await?;
-        let secret_id = configuration::app_secrets_id()?;
+        // Only the secrets the environment names get a placeholder, so a
+        // builder that needs another fails here, naming its variable.
+        let secret_ids = configuration::secret_ids();
         build(&Self {
-            secrets: AppSecrets::placeholders(),
+            secrets: Secrets::placeholders(&secret_ids),
             ..startup.clone()
         })?;
         Ok(Deferred {
             startup,
-            secrets: Some((aws_sdk_secretsmanager::Client::new(&sdk), secret_id)),
+            secrets: Some((aws_sdk_secretsmanager::Client::new(&sdk), secret_ids)),
             build,
         })
     }
 
-    /// For `events-publisher`, which uses no key of the app secret.
+    /// For `events-publisher`, which uses no secret.
     pub async fn defer_without_secrets<S>(
         build: fn(&Startup) -> Result<S, ConfigError>,
     ) -> Result<Deferred<S>, ConfigError> {
@@ -306,8 +310,10 @@ impl Startup {
 impl<S> BuildServices<S> for Deferred<S> {
     async fn build(&self) -> Result<S, ConfigError> {
         match &self.secrets {
-            Some((client, secret_id)) => (self.build)(&Startup {
-                secrets: AppSecrets::load(client, secret_id).await?,
+            // Boxed: the SDK calls' futures nested inline made a function's
+            // `main` deeper than rustc's default query depth.
+            Some((client, secret_ids)) => (self.build)(&Startup {
+                secrets: Box::pin(Secrets::load(client, secret_ids)).await?,
                 ..self.startup.clone()
             }),
             None => (self.build)(&self.startup),

@@ -8,7 +8,7 @@ use crate::configuration;
 
 /// Libraries that log what passes through them (invocation events,
 /// headers, bodies: bearer tokens, webhook signatures, Amazon codes, the
-/// app secret) at DEBUG or TRACE. No configuration lets them below INFO.
+/// secrets) at DEBUG or TRACE. No configuration lets them below INFO.
 const WIRE_LOGGERS: [&str; 14] = [
     "lambda_runtime",
     "lambda_runtime_api_client",

@@ -182,7 +182,6 @@ impl Stack {
         for (name, value) in [
             ("AWS_ENDPOINT_URL", moto.to_owned()),
             ("TABLE_NAME", run.clone()),
-            ("APP_SECRETS_ID", format!("adsconnect/{run}")),
             ("TOKEN_KEY_ID", format!("alias/{run}")),
             ("ALLOWED_RETURN_ORIGINS", "https://app.example.com".into()),
             ("CLERK_JWT_KEY", key.public_pem.clone()),
@@ -201,18 +200,23 @@ impl Stack {
             .await
             .expect("KMS key");
         let webhook_secret = provision::new_webhook_secret();
-        provision::put_secret(
+        let secret_ids = provision::secret_ids(&format!("adsconnect/{run}"));
+        for (name, id) in secret_ids.variables() {
+            local.insert(name.to_owned(), id.to_owned());
+        }
+        let values = provision::SecretValues {
+            clerk_secret_key: "sk_test_local_dev",
+            clerk_webhook_secret: &webhook_secret,
+            amazon_client_id: amazon_stub::CLIENT_ID,
+            amazon_client_secret: amazon_stub::CLIENT_SECRET,
+        };
+        provision::put_secrets(
             &aws_sdk_secretsmanager::Client::new(&sdk),
-            &local["APP_SECRETS_ID"],
-            &json!({
-                "clerk_secret_key": "sk_test_local_dev",
-                "clerk_webhook_secret": webhook_secret,
-                "amazon_client_id": amazon_stub::CLIENT_ID,
-                "amazon_client_secret": amazon_stub::CLIENT_SECRET,
-            }),
+            &secret_ids,
+            &values,
         )
         .await
-        .expect("secret");
+        .expect("secrets");
 
         let mut specs = HashMap::new();
         let mut counted = HashMap::new();

@@ -10,7 +10,7 @@ use adsconnect::connections::connect::ConnectService;
 use adsconnect::connections::refresh::RefreshConfig;
 use adsconnect::connections::returns::ReturnPolicy;
 use adsconnect::entrypoints::http as api;
-use adsconnect::secrets::{AppSecrets, Secret};
+use adsconnect::secrets::{AmazonClient, ClerkBackend, ClerkWebhook, Secret, SecretIds, Secrets};
 use adsconnect::startup::Startup;
 use adsconnect::store::Store;
 use adsconnect_dev::amazon_stub::{self, AmazonWorld};
@@ -38,23 +38,20 @@ pub fn moto_endpoint() -> String {
     })
 }
 
-/// Stores the app secret (`APP_SECRETS_ID`) as the built functions read it:
-/// every key, with the values the stack's stand-ins accept.
-pub async fn put_app_secret(secret_id: &str) {
+/// Stores every secret `ids` names as the built functions read them, with
+/// the values the stack's stand-ins accept.
+pub async fn put_secrets(ids: &SecretIds) {
     let secrets =
         aws_sdk_secretsmanager::Client::new(&provision::emulator_config(&moto_endpoint()));
-    provision::put_secret(
-        &secrets,
-        secret_id,
-        &serde_json::json!({
-            "clerk_secret_key": CLERK_SECRET_KEY,
-            "clerk_webhook_secret": WEBHOOK_SECRET,
-            "amazon_client_id": amazon_stub::CLIENT_ID,
-            "amazon_client_secret": amazon_stub::CLIENT_SECRET,
-        }),
-    )
-    .await
-    .unwrap();
+    let values = provision::SecretValues {
+        clerk_secret_key: CLERK_SECRET_KEY,
+        clerk_webhook_secret: WEBHOOK_SECRET,
+        amazon_client_id: amazon_stub::CLIENT_ID,
+        amazon_client_secret: amazon_stub::CLIENT_SECRET,
+    };
+    provision::put_secrets(&secrets, ids, &values)
+        .await
+        .unwrap();
 }
 
 /// The production SDK configuration (timeouts included) for `endpoint`.
@@ -208,11 +205,17 @@ impl Stack {
             dynamo: dynamo.clone(),
             kms: kms.clone(),
             events: aws_sdk_eventbridge::Client::new(&sdk),
-            secrets: AppSecrets {
-                clerk_secret_key: Some(Secret::new(CLERK_SECRET_KEY)),
-                clerk_webhook_secret: Some(Secret::new(WEBHOOK_SECRET)),
-                amazon_client_id: Some(Secret::new(amazon_stub::CLIENT_ID)),
-                amazon_client_secret: Some(Secret::new(amazon_stub::CLIENT_SECRET)),
+            secrets: Secrets {
+                clerk_backend: Some(ClerkBackend {
+                    secret_key: Secret::new(CLERK_SECRET_KEY),
+                }),
+                clerk_webhook: Some(ClerkWebhook {
+                    signing_secrets: Secret::new(WEBHOOK_SECRET),
+                }),
+                amazon_client: Some(AmazonClient {
+                    client_id: Secret::new(amazon_stub::CLIENT_ID),
+                    client_secret: Secret::new(amazon_stub::CLIENT_SECRET),
+                }),
             },
             table: table.clone(),
         };

@@ -45,7 +45,7 @@ impl SvixVerifier {
             .collect::<Option<Vec<_>>>()
             .filter(|keys| !keys.is_empty())
             .ok_or(ConfigError::Invalid {
-                name: "APP_SECRETS_ID",
+                name: crate::secrets::CLERK_WEBHOOK_SECRET_ID,
                 reason: "`clerk_webhook_secret` must be one or more base64 `whsec_…` secrets"
                     .into(),
             })?;

@@ -16,7 +16,7 @@ use crate::{
     amazon::{AmazonConfig, PerRegion},
     connections::refresh::RefreshConfig,
     connections::returns::ReturnPolicy,
-    secrets::AppSecrets,
+    secrets::{self, SecretIds, Secrets},
 };
 
 /// Reads a variable, treating an empty value as unset.
@@ -65,10 +65,15 @@ pub fn table_name() -> Result<String, ConfigError> {
     required("TABLE_NAME")
 }
 
-/// The Secrets Manager secret holding the app's keys.
+/// The Secrets Manager secrets this function may read: each variable is set
+/// only for the functions that use that secret.
 #[cfg(feature = "service")]
-pub fn app_secrets_id() -> Result<String, ConfigError> {
-    required("APP_SECRETS_ID")
+pub fn secret_ids() -> SecretIds {
+    SecretIds {
+        clerk_backend: optional(secrets::CLERK_BACKEND_SECRET_ID),
+        clerk_webhook: optional(secrets::CLERK_WEBHOOK_SECRET_ID),
+        amazon_client: optional(secrets::AMAZON_CLIENT_SECRET_ID),
+    }
 }
 
 /// The KMS key that seals the tokens.
@@ -168,7 +173,7 @@ pub fn return_policy() -> Result<ReturnPolicy, ConfigError> {
 /// Login with Amazon and the Ads API for the OAuth functions:
 /// `AMAZON_REDIRECT_URI` is required.
 #[cfg(feature = "service")]
-pub fn amazon(secrets: &AppSecrets) -> Result<AmazonConfig, ConfigError> {
+pub fn amazon(secrets: &Secrets) -> Result<AmazonConfig, ConfigError> {
     let redirect_uri = required("AMAZON_REDIRECT_URI")?;
     base_url("AMAZON_REDIRECT_URI", &redirect_uri)?;
     amazon_with(secrets, Some(redirect_uri))
@@ -177,7 +182,7 @@ pub fn amazon(secrets: &AppSecrets) -> Result<AmazonConfig, ConfigError> {
 /// Login with Amazon and the Ads API for the functions that only refresh
 /// tokens and call the Ads API.
 #[cfg(feature = "service")]
-pub fn amazon_for_refresh(secrets: &AppSecrets) -> Result<AmazonConfig, ConfigError> {
+pub fn amazon_for_refresh(secrets: &Secrets) -> Result<AmazonConfig, ConfigError> {
     amazon_with(secrets, None)
 }
 
@@ -191,17 +196,18 @@ fn url_or(name: &'static str, default: &str) -> Result<String, ConfigError> {
 
 #[cfg(feature = "service")]
 fn amazon_with(
-    secrets: &AppSecrets,
+    secrets: &Secrets,
     redirect_uri: Option<String>,
 ) -> Result<AmazonConfig, ConfigError> {
+    let client = secrets.amazon_client()?;
     let scopes: Vec<String> = optional("AMAZON_SCOPES")
         .unwrap_or_else(|| "advertising::campaign_management".into())
         .split_whitespace()
         .map(str::to_owned)
         .collect();
     Ok(AmazonConfig {
-        client_id: AppSecrets::require(&secrets.amazon_client_id, "amazon_client_id")?,
-        client_secret: AppSecrets::require(&secrets.amazon_client_secret, "amazon_client_secret")?,
+        client_id: client.client_id.clone(),
+        client_secret: client.client_secret.clone(),
         redirect_uri,
         scopes,
         auth_urls: PerRegion {

@@ -7,8 +7,9 @@
 use std::time::Duration as StdDuration;
 
 use adsconnect::clerk::svix;
-use adsconnect::secrets::Secret;
+use adsconnect::secrets::{Secret, SecretIds};
 use adsconnect_dev::keys::SigningKey;
+use adsconnect_dev::provision;
 use adsconnect_dev::runtime_api::{Function, FunctionSpec};
 use serde_json::{Value, json};
 
@@ -27,16 +28,18 @@ pub(super) fn sample(path: &str) -> Value {
 /// stand-in, and logging as verbose as configuration allows.
 pub(super) fn environment(
     stack: &Stack,
-    secret_id: &str,
+    secret_ids: &SecretIds,
     public_pem: &str,
 ) -> Vec<(String, String)> {
     let amazon = stack.amazon_server.uri();
+    let secrets = secret_ids
+        .variables()
+        .map(|(name, id)| (name.to_owned(), id.to_owned()));
     [
         ("AWS_ENDPOINT_URL", moto_endpoint()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
         ("TABLE_NAME", stack.table.clone()),
-        ("APP_SECRETS_ID", secret_id.into()),
         ("TOKEN_KEY_ID", stack.kms_key_id.clone()),
         ("CLERK_ISSUER", ISSUER.into()),
         ("CLERK_JWT_KEY", public_pem.into()),
@@ -56,14 +59,15 @@ pub(super) fn environment(
     ]
     .into_iter()
     .map(|(name, value)| (name.to_owned(), value))
+    .chain(secrets)
     .collect()
 }
 
 #[tokio::test]
 async fn the_most_verbose_logging_prints_no_event_header_or_body() {
     let stack = Stack::with_user(USER, "verbose@example.com").await;
-    let secret_id = format!("adsconnect/{}", stack.table);
-    put_app_secret(&secret_id).await;
+    let secret_ids = provision::secret_ids(&format!("adsconnect/{}", stack.table));
+    put_secrets(&secret_ids).await;
     let key = SigningKey::generate("ins_verbose").unwrap();
     let token = key.session_token(ISSUER, USER, "sess_2verbose", 600);
     let signature = token.rsplit('.').next().unwrap().to_owned();
@@ -99,7 +103,7 @@ async fn the_most_verbose_logging_prints_no_event_header_or_body() {
 
     let logs = std::env::temp_dir().join(format!("adsconnect-verbose-{}", stack.table));
     std::fs::create_dir_all(&logs).unwrap();
-    let env = environment(&stack, &secret_id, &key.public_pem);
+    let env = environment(&stack, &secret_ids, &key.public_pem);
     for (name, event) in [
         ("auth-check", &authorizer),
         ("users", &me),

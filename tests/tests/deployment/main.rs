@@ -7,6 +7,9 @@
 //!   and garbage bodies on every write route of every function;
 //! - `leaks`: every function's built binary behind the Runtime API emulator,
 //!   logging as verbosely as a deployer can set: no event, header or body;
+//! - `secrets`: each function may read exactly the secrets it uses (from the
+//!   template), starts with those alone and stops naming the variable
+//!   without one; webhook and Amazon client rotations;
 //! - `start_up`: the built functions as Lambda starts them: no AWS call in
 //!   init, the secret read on the first event, a 503 until it can be;
 //! - `docs`: the README, ARCHITECTURE.md and docs/ link only to what exists
@@ -16,6 +19,7 @@ mod docs;
 mod faults;
 mod happy;
 mod leaks;
+mod secrets;
 mod start_up;
 
 use std::collections::BTreeSet;

@@ -1,6 +1,6 @@
 //! The built functions as Lambda starts them (behind the Runtime API
-//! emulator): init reads configuration and makes no AWS call; the app secret
-//! is read on the first event; while it cannot be read, that event gets a
+//! emulator): init reads configuration and makes no AWS call; its secrets
+//! are read on the first event; while they cannot be, that event gets a
 //! 503 with `Retry-After` and the next one tries again; events-publisher
 //! starts with nothing but the variables the template gives it.
 
@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::time::{Duration as StdDuration, Instant};
 
 use adsconnect_dev::keys::SigningKey;
+use adsconnect_dev::provision;
 use adsconnect_dev::runtime_api::{Function, FunctionSpec};
 use serde_json::{Value, json};
 
@@ -25,10 +26,10 @@ fn body(answer: &Value) -> Value {
 async fn init_makes_no_aws_call_and_the_secret_is_read_on_the_first_event_once_it_can_be() {
     let stack = Stack::with_user(USER, "startup@example.com").await;
     // Not created yet: the first request finds no secret.
-    let secret_id = format!("adsconnect/startup-{}", stack.table);
+    let secret_ids = provision::secret_ids(&format!("adsconnect/startup-{}", stack.table));
     let aws = proxy::MotoProxy::start(&moto_endpoint()).await.unwrap();
     let key = SigningKey::generate("ins_startup").unwrap();
-    let mut env = environment(&stack, &secret_id, &key.public_pem);
+    let mut env = environment(&stack, &secret_ids, &key.public_pem);
     env.retain(|(name, _)| name != "RUST_LOG" && name != "AWS_LAMBDA_LOG_LEVEL");
     for (name, value) in &mut env {
         if name == "AWS_ENDPOINT_URL" {
@@ -67,7 +68,7 @@ async fn init_makes_no_aws_call_and_the_secret_is_read_on_the_first_event_once_i
         "the first event reads the secret"
     );
 
-    put_app_secret(&secret_id).await;
+    put_secrets(&secret_ids).await;
     let second = users
         .call(me.to_string(), WAIT)
         .await
@@ -92,8 +93,8 @@ async fn init_makes_no_aws_call_and_the_secret_is_read_on_the_first_event_once_i
     );
 }
 
-/// Only what `template.yaml` sets for it (it has no `APP_SECRETS_ID` and may
-/// not read the secret), as on AWS.
+/// Only what `template.yaml` sets for it (it names no secret and may read
+/// none), as on AWS.
 #[tokio::test]
 async fn events_publisher_starts_with_only_its_template_variables() {
     let stack = Stack::new().await;
@@ -108,7 +109,11 @@ async fn events_publisher_starts_with_only_its_template_variables() {
     let mut spec =
         FunctionSpec::from_template("events-publisher", binary("events-publisher"), &local)
             .unwrap();
-    assert!(spec.env.iter().all(|(name, _)| name != "APP_SECRETS_ID"));
+    assert!(
+        spec.env
+            .iter()
+            .all(|(name, _)| !name.ends_with("_SECRET_ID"))
+    );
     spec.env.extend([
         ("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()),
         ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use adsconnect::auth::{MAX_TOKEN_LIFETIME_SECONDS, SessionVerifier};
 use adsconnect::clerk::svix;
 use adsconnect::configuration;
-use adsconnect::secrets::{AppSecrets, Secret};
+use adsconnect::secrets::{self, Secret, SecretIds, Secrets};
 use adsconnect::startup::Startup;
 use adsconnect_dev::amazon_stub::{self, AmazonWorld, Login};
 use adsconnect_dev::keys::{DEV_KID, SigningKey};
@@ -100,24 +100,27 @@ async fn provision_resources() -> Result<String, BoxError> {
     let key_alias = configuration::required("TOKEN_KEY_ID")?;
     provision::ensure_kms_key(&aws_sdk_kms::Client::new(&sdk), &key_alias).await?;
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-    let secret_id = configuration::required("APP_SECRETS_ID")?;
+    let ids = local_secret_ids()?;
     // Keep the webhook secret across restarts so saved tooling keeps working.
-    let existing = AppSecrets::load(&secrets, &secret_id).await.ok();
-    let webhook_secret = existing
-        .and_then(|s| s.clerk_webhook_secret)
-        .map_or_else(provision::new_webhook_secret, |s| s.expose().to_owned());
-    let value = json!({
-        "clerk_secret_key": "sk_test_local_dev",
-        "clerk_webhook_secret": webhook_secret,
-        "amazon_client_id": amazon_stub::CLIENT_ID,
-        "amazon_client_secret": amazon_stub::CLIENT_SECRET,
-    });
-    provision::put_secret(&secrets, &secret_id, &value).await?;
+    let existing = webhook_secrets(&secrets, &ids).await.ok();
+    let webhook_secret =
+        existing.map_or_else(provision::new_webhook_secret, |s| s.expose().to_owned());
+    let values = provision::SecretValues {
+        clerk_secret_key: "sk_test_local_dev",
+        clerk_webhook_secret: &webhook_secret,
+        amazon_client_id: amazon_stub::CLIENT_ID,
+        amazon_client_secret: amazon_stub::CLIENT_SECRET,
+    };
+    provision::put_secrets(&secrets, &ids, &values).await?;
     let key = dev_key()?;
     std::fs::write(dev_dir().join("clerk-dev-key.pub.pem"), &key.public_pem)?;
     Ok(format!(
-        "provisioned: table {table} ({}), KMS key {key_alias}, secret {secret_id}, dev Clerk key {}",
+        "provisioned: table {table} ({}), KMS key {key_alias}, secrets {}, dev Clerk key {}",
         if created { "created" } else { "existed" },
+        ids.variables()
+            .map(|(_, id)| id)
+            .collect::<Vec<_>>()
+            .join(", "),
         dev_dir().join("clerk-dev-key.pem").display()
     ))
 }
@@ -367,18 +370,40 @@ async fn refresh() -> Result<(), BoxError> {
 /// stack's webhook secret.
 async fn sign(body: &[u8]) -> Result<(String, i64, String), BoxError> {
     let sdk = emulator()?;
-    let secrets = AppSecrets::load(
+    let secret = webhook_secrets(
         &aws_sdk_secretsmanager::Client::new(&sdk),
-        &configuration::required("APP_SECRETS_ID")?,
+        &local_secret_ids()?,
     )
     .await?;
-    let secret: Secret =
-        AppSecrets::require(&secrets.clerk_webhook_secret, "clerk_webhook_secret")?;
     let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
     let timestamp = chrono::Utc::now().timestamp();
     let signature = svix::signature_header(&secret, &id, timestamp, body)
         .ok_or("webhook secret is not base64")?;
     Ok((id, timestamp, signature))
+}
+
+/// The local stack runs every function in one process: it names all three
+/// secrets.
+fn local_secret_ids() -> Result<SecretIds, configuration::ConfigError> {
+    let id = |variable| configuration::required(variable).map(Some);
+    Ok(SecretIds {
+        clerk_backend: id(secrets::CLERK_BACKEND_SECRET_ID)?,
+        clerk_webhook: id(secrets::CLERK_WEBHOOK_SECRET_ID)?,
+        amazon_client: id(secrets::AMAZON_CLIENT_SECRET_ID)?,
+    })
+}
+
+/// The stack's webhook signing secrets, as clerk-webhook reads them.
+async fn webhook_secrets(
+    client: &aws_sdk_secretsmanager::Client,
+    ids: &SecretIds,
+) -> Result<Secret, configuration::ConfigError> {
+    let only_webhook = SecretIds {
+        clerk_webhook: ids.clerk_webhook.clone(),
+        ..SecretIds::default()
+    };
+    let secrets = Secrets::load(client, &only_webhook).await?;
+    Ok(secrets.clerk_webhook()?.signing_secrets.clone())
 }
 
 async fn signed_event(args: &[String]) -> Result<(), BoxError> {

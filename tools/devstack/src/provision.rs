@@ -1,9 +1,10 @@
 //! Creates the stack's resources in moto: the table (from `template.yaml`),
-//! the KMS key and the application secret. Idempotent.
+//! the KMS key and the three secrets. Idempotent.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use serde_json::Value;
+use adsconnect::secrets::SecretIds;
+use serde_json::{Value, json};
 
 use crate::BoxError;
 
@@ -109,6 +110,56 @@ pub async fn put_secret(
             .secret_string(text)
             .send()
             .await?;
+    }
+    Ok(())
+}
+
+/// What the stack's secrets hold, each in the secret its functions read
+/// (see `adsconnect::secrets`).
+pub struct SecretValues<'a> {
+    pub clerk_secret_key: &'a str,
+    pub clerk_webhook_secret: &'a str,
+    pub amazon_client_id: &'a str,
+    pub amazon_client_secret: &'a str,
+}
+
+/// The three secrets' ids for a stack named `prefix`.
+pub fn secret_ids(prefix: &str) -> SecretIds {
+    SecretIds {
+        clerk_backend: Some(format!("{prefix}/clerk-backend")),
+        clerk_webhook: Some(format!("{prefix}/clerk-webhook")),
+        amazon_client: Some(format!("{prefix}/amazon-client")),
+    }
+}
+
+/// Creates, or replaces the value of, every secret `ids` names, each with
+/// only its own keys.
+pub async fn put_secrets(
+    client: &aws_sdk_secretsmanager::Client,
+    ids: &SecretIds,
+    values: &SecretValues<'_>,
+) -> Result<(), BoxError> {
+    let secrets = [
+        (
+            &ids.clerk_backend,
+            json!({ "clerk_secret_key": values.clerk_secret_key }),
+        ),
+        (
+            &ids.clerk_webhook,
+            json!({ "clerk_webhook_secret": values.clerk_webhook_secret }),
+        ),
+        (
+            &ids.amazon_client,
+            json!({
+                "amazon_client_id": values.amazon_client_id,
+                "amazon_client_secret": values.amazon_client_secret,
+            }),
+        ),
+    ];
+    for (id, value) in secrets {
+        if let Some(id) = id {
+            put_secret(client, id, &value).await?;
+        }
     }
     Ok(())
 }
