@@ -11,7 +11,7 @@
 //!   template), starts with those alone and stops naming the variable
 //!   without one; webhook and Amazon client rotations;
 //! - `start_up`: the built functions as Lambda starts them: no AWS call in
-//!   init, the secret read on the first event, a 503 until it can be;
+//!   init, the secrets read on the first event, a 503 until it can be;
 //! - `docs`: the README, ARCHITECTURE.md and docs/ link only to what exists
 //!   and show only scripts that exist.
 
