@@ -27,7 +27,6 @@ use std::sync::Arc;
 use adsconnect::auth::{MAX_TOKEN_LIFETIME_SECONDS, SessionVerifier};
 use adsconnect::clerk::svix;
 use adsconnect::configuration;
-use adsconnect::secrets::{self, Secret, SecretIds, Secrets};
 use adsconnect::startup::Startup;
 use adsconnect_dev::amazon_stub::{self, AmazonWorld, Login};
 use adsconnect_dev::keys::{DEV_KID, SigningKey};
@@ -100,9 +99,9 @@ async fn provision_resources() -> Result<String, BoxError> {
     let key_alias = configuration::required("TOKEN_KEY_ID")?;
     provision::ensure_kms_key(&aws_sdk_kms::Client::new(&sdk), &key_alias).await?;
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-    let ids = local_secret_ids()?;
+    let ids = provision::local_secret_ids()?;
     // Keep the webhook secret across restarts so saved tooling keeps working.
-    let existing = webhook_secrets(&secrets, &ids).await.ok();
+    let existing = provision::webhook_secrets(&secrets, &ids).await.ok();
     let webhook_secret =
         existing.map_or_else(provision::new_webhook_secret, |s| s.expose().to_owned());
     let values = provision::SecretValues {
@@ -370,9 +369,9 @@ async fn refresh() -> Result<(), BoxError> {
 /// stack's webhook secret.
 async fn sign(body: &[u8]) -> Result<(String, i64, String), BoxError> {
     let sdk = emulator()?;
-    let secret = webhook_secrets(
+    let secret = provision::webhook_secrets(
         &aws_sdk_secretsmanager::Client::new(&sdk),
-        &local_secret_ids()?,
+        &provision::local_secret_ids()?,
     )
     .await?;
     let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
@@ -380,30 +379,6 @@ async fn sign(body: &[u8]) -> Result<(String, i64, String), BoxError> {
     let signature = svix::signature_header(&secret, &id, timestamp, body)
         .ok_or("webhook secret is not base64")?;
     Ok((id, timestamp, signature))
-}
-
-/// The local stack runs every function in one process: it names all three
-/// secrets.
-fn local_secret_ids() -> Result<SecretIds, configuration::ConfigError> {
-    let id = |variable| configuration::required(variable).map(Some);
-    Ok(SecretIds {
-        clerk_backend: id(secrets::CLERK_BACKEND_SECRET_ID)?,
-        clerk_webhook: id(secrets::CLERK_WEBHOOK_SECRET_ID)?,
-        amazon_client: id(secrets::AMAZON_CLIENT_SECRET_ID)?,
-    })
-}
-
-/// The stack's webhook signing secrets, as clerk-webhook reads them.
-async fn webhook_secrets(
-    client: &aws_sdk_secretsmanager::Client,
-    ids: &SecretIds,
-) -> Result<Secret, configuration::ConfigError> {
-    let only_webhook = SecretIds {
-        clerk_webhook: ids.clerk_webhook.clone(),
-        ..SecretIds::default()
-    };
-    let secrets = Secrets::load(client, &only_webhook).await?;
-    Ok(secrets.clerk_webhook()?.signing_secrets.clone())
 }
 
 async fn signed_event(args: &[String]) -> Result<(), BoxError> {

@@ -1,9 +1,10 @@
 //! Creates the stack's resources in moto: the table (from `template.yaml`),
 //! the KMS key and the three secrets. Idempotent.
 
+use adsconnect::configuration::{self, ConfigError};
+use adsconnect::secrets::{self, Secret, SecretIds, Secrets};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use adsconnect::secrets::SecretIds;
 use serde_json::{Value, json};
 
 use crate::BoxError;
@@ -162,6 +163,30 @@ pub async fn put_secrets(
         }
     }
     Ok(())
+}
+
+/// The local stack runs every function in one process: it names all three
+/// secrets.
+pub fn local_secret_ids() -> Result<SecretIds, ConfigError> {
+    let id = |variable| configuration::required(variable).map(Some);
+    Ok(SecretIds {
+        clerk_backend: id(secrets::CLERK_BACKEND_SECRET_ID)?,
+        clerk_webhook: id(secrets::CLERK_WEBHOOK_SECRET_ID)?,
+        amazon_client: id(secrets::AMAZON_CLIENT_SECRET_ID)?,
+    })
+}
+
+/// The stack's webhook signing secrets, as clerk-webhook reads them.
+pub async fn webhook_secrets(
+    client: &aws_sdk_secretsmanager::Client,
+    ids: &SecretIds,
+) -> Result<Secret, ConfigError> {
+    let only_webhook = SecretIds {
+        clerk_webhook: ids.clerk_webhook.clone(),
+        ..SecretIds::default()
+    };
+    let secrets = Secrets::load(client, &only_webhook).await?;
+    Ok(secrets.clerk_webhook()?.signing_secrets.clone())
 }
 
 /// A fresh `whsec_…` secret.
