@@ -234,3 +234,54 @@ async fn read_keys(
         .map_err(|_| invalid("secret is not a JSON object of strings".into()))?;
     Ok(Some(Keys { variable, values }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_secrets_the_environment_names_have_placeholders() {
+        let ids = SecretIds {
+            amazon_client: Some("adsconnect/amazon-client".into()),
+            ..SecretIds::default()
+        };
+        let secrets = Secrets::placeholders(&ids);
+        assert!(secrets.amazon_client().is_ok());
+        for (error, variable) in [
+            (
+                secrets.clerk_backend().unwrap_err(),
+                CLERK_BACKEND_SECRET_ID,
+            ),
+            (
+                secrets.clerk_webhook().unwrap_err(),
+                CLERK_WEBHOOK_SECRET_ID,
+            ),
+        ] {
+            assert_eq!(
+                error.to_string(),
+                format!("required environment variable {variable} is not set")
+            );
+        }
+        assert_eq!(
+            ids.variables().collect::<Vec<_>>(),
+            [(AMAZON_CLIENT_SECRET_ID, "adsconnect/amazon-client")]
+        );
+    }
+
+    #[test]
+    fn a_missing_or_blank_key_names_the_variable_and_the_key_never_a_value() {
+        let values: HashMap<String, Secret> = serde_json::from_str(
+            r#"{"amazon_client_id": "id-value", "amazon_client_secret": "  "}"#,
+        )
+        .unwrap();
+        let keys = Keys {
+            variable: AMAZON_CLIENT_SECRET_ID,
+            values,
+        };
+        let error = AmazonClient::from_keys(keys).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "environment variable AMAZON_CLIENT_SECRET_ID is invalid: secret has no `amazon_client_secret` value"
+        );
+    }
+}
