@@ -33,6 +33,7 @@ use crate::entrypoints::stream::Publisher;
 use crate::secrets::{SecretIds, Secrets};
 use crate::store::Store;
 use crate::tokens::TokenCipher;
+use crate::users::quota::{QuotaLimits, Quotas};
 
 /// Bounds every AWS call. The SDK's defaults bound only the connect, so a
 /// dependency that accepts a call and never answers would hold a request
@@ -157,6 +158,16 @@ impl Startup {
                 refresher: Arc::new(refresher),
             }),
             connect: Arc::new(connect),
+            quotas: self.quotas(Default::default()),
+        })
+    }
+
+    /// Per-user quotas counted in the table.
+    pub fn quotas(&self, limits: QuotaLimits) -> Arc<Quotas> {
+        Arc::new(Quotas {
+            store: self.store(),
+            proxy: limits.proxy,
+            writes: limits.writes,
         })
     }
 
@@ -182,6 +193,7 @@ impl Startup {
             access: Arc::new(access),
             http: crate::tls::Https,
             allowed_paths: allowed_paths.into(),
+            quotas: self.quotas(Default::default()),
         }
     }
 
@@ -246,15 +258,21 @@ impl Startup {
 
     pub fn proxy_from_env(&self) -> Result<ProxyServices, ConfigError> {
         let allowed = configuration::proxy_allowed_paths()?;
-        Ok(self.proxy(self.access_from_env()?, allowed))
+        Ok(ProxyServices {
+            quotas: self.quotas(configuration::quota_limits()?),
+            ..self.proxy(self.access_from_env()?, allowed)
+        })
     }
 
     pub fn users_from_env(&self) -> Result<UsersServices, ConfigError> {
-        self.users(
-            configuration::clerk_api_url()?,
-            self.connect_from_env()?,
-            configuration::refresh()?,
-        )
+        Ok(UsersServices {
+            quotas: self.quotas(configuration::quota_limits()?),
+            ..self.users(
+                configuration::clerk_api_url()?,
+                self.connect_from_env()?,
+                configuration::refresh()?,
+            )?
+        })
     }
 }
 

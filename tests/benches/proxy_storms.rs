@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use adsconnect::budget::timeouts;
+use adsconnect::users::quota::{Limit, QuotaLimits};
 use adsconnect_dev::amazon_stub::Endpoint;
 use adsconnect_tests::{Request, Response, Stack, campaigns_list, na_seller};
 use serde_json::json;
@@ -75,7 +76,9 @@ async fn storm(stack: &Stack, name: &str, login: &str, profile: u64, primed: boo
     let account = account(stack, login, profile).await;
     let request = campaigns_list(&account);
     // Separate processes, as Lambda runs concurrent calls, each warm.
-    let proxies: Vec<_> = (0..INSTANCES).map(|_| stack.proxy_allowing(&[])).collect();
+    let proxies: Vec<_> = (0..INSTANCES)
+        .map(|_| stack.proxy_with_quotas(unlimited()))
+        .collect();
     for proxy in &proxies {
         assert_eq!(stack.send(proxy, &request, Some(USER)).await.status, 200);
     }
@@ -175,7 +178,7 @@ async fn storm(stack: &Stack, name: &str, login: &str, profile: u64, primed: boo
     println!("  429 from Amazon, handed back: {}", outcome(429, "amazon"));
     println!("  other answers: {others:?}; the storm took {took:.2?}");
     println!(
-        "  DynamoDB: {} UpdateItem (throttle records and slot claims), {} BatchGetItem, {} in all; KMS {kms}; LWA refreshes {}",
+        "  DynamoDB: {} UpdateItem (one quota count per call, throttle records and slot claims), {} BatchGetItem, {} in all; KMS {kms}; LWA refreshes {}",
         count(&dynamo, "UpdateItem"),
         count(&dynamo, "BatchGetItem"),
         dynamo.len(),
@@ -201,7 +204,8 @@ async fn storm(stack: &Stack, name: &str, login: &str, profile: u64, primed: boo
 async fn permission_401s(stack: &Stack) {
     let account = account(stack, "perm", 9951).await;
     let request: Request = campaigns_list(&account);
-    assert_eq!(stack.proxy(&request, USER).await.status, 200);
+    let proxy = stack.proxy_with_quotas(unlimited());
+    assert_eq!(stack.send(&proxy, &request, Some(USER)).await.status, 200);
     stack.amazon.script(
         Endpoint::Campaigns,
         vec![
@@ -218,7 +222,7 @@ async fn permission_401s(stack: &Stack) {
     stack.calls.take();
     let mut statuses = Vec::new();
     for _ in 0..PERMISSION_401S {
-        statuses.push(stack.proxy(&request, USER).await.status);
+        statuses.push(stack.send(&proxy, &request, Some(USER)).await.status);
     }
     let dynamo = stack.calls.take();
     statuses.dedup();
@@ -243,4 +247,12 @@ fn main() {
         storm(&stack, "(b) primed", "primed", 9941, true).await;
         permission_401s(&stack).await;
     });
+}
+
+/// Quotas no bench reaches: it measures throttling, not fair use.
+fn unlimited() -> QuotaLimits {
+    QuotaLimits {
+        proxy: Limit::per_minute(u32::MAX),
+        writes: Limit::per_minute(u32::MAX),
+    }
 }

@@ -13,6 +13,7 @@ use adsconnect::entrypoints::http as api;
 use adsconnect::secrets::{AmazonClient, ClerkBackend, ClerkWebhook, Secret, SecretIds, Secrets};
 use adsconnect::startup::Startup;
 use adsconnect::store::Store;
+use adsconnect::users::quota::{Limit, QuotaLimits};
 use adsconnect_dev::amazon_stub::{self, AmazonWorld};
 use adsconnect_dev::apigw::{ClientRequest, to_lambda_request};
 use adsconnect_dev::calls::CallCounter;
@@ -222,15 +223,22 @@ impl Stack {
         let service = || Arc::new(connect_service(&startup, &kms_key_id, &amazon_config));
         let (amazon_start, amazon_callback) = (service(), service());
         // The users function has its own process (data-key cache) too.
-        let users = api::users_router(
-            startup
+        // Writes far above any test's pace (tests/management/quotas.rs
+        // tests the limit); the proxy keeps the deployed default.
+        let many_writes = QuotaLimits {
+            writes: Limit::per_minute(600_000),
+            ..QuotaLimits::default()
+        };
+        let users = api::users_router(api::UsersServices {
+            quotas: startup.quotas(many_writes),
+            ..startup
                 .users(
                     clerk.uri(),
                     connect_service(&startup, &kms_key_id, &amazon_config),
                     RefreshConfig::default(),
                 )
-                .unwrap(),
-        );
+                .unwrap()
+        });
         let webhook = api::webhook_router(startup.webhook().unwrap());
         let proxy = api::proxy_router(
             startup.proxy(
@@ -354,7 +362,15 @@ impl Stack {
     /// The whole table in a form that compares equal whatever order DynamoDB
     /// (and HashMap) returns items and attributes in: for "nothing changed".
     pub async fn snapshot(&self) -> Vec<String> {
-        let mut items: Vec<String> = self.items().await.iter().map(canonical_item).collect();
+        // Quota counters count every request, refused ones too: they are
+        // not data a request changes.
+        let mut items: Vec<String> = self
+            .items()
+            .await
+            .iter()
+            .filter(|item| !matches!(item.get("pk"), Some(AttributeValue::S(pk)) if pk.starts_with("QUOTA#")))
+            .map(canonical_item)
+            .collect();
         items.sort();
         items
     }

@@ -6,7 +6,9 @@ use adsconnect::connections::refresh::RefreshConfig;
 use adsconnect::entrypoints::http as api;
 use axum::Router;
 
-use crate::stack::{Request, Response, Stack};
+use adsconnect::users::quota::QuotaLimits;
+
+use crate::stack::{Request, Response, Stack, connect_service};
 
 pub use adsconnect_dev::amazon_stub::{CAMPAIGNS_MEDIA_TYPE, REPORT_MEDIA_TYPE};
 
@@ -25,6 +27,27 @@ impl Stack {
     /// Sends `request` to the stack's `ads-proxy` as `user`.
     pub async fn proxy(&self, request: &Request, user: &str) -> Response {
         self.send(&self.proxy, request, Some(user)).await
+    }
+
+    /// An `ads-proxy` in a process of its own whose users have `limits`.
+    pub fn proxy_with_quotas(&self, limits: QuotaLimits) -> Router {
+        api::proxy_router(api::ProxyServices {
+            quotas: self.startup.quotas(limits),
+            ..self.startup.proxy(self.access(), Vec::new())
+        })
+    }
+
+    /// A `users` function in a process of its own whose users have `limits`.
+    pub fn users_with_quotas(&self, limits: QuotaLimits) -> Router {
+        let connect = connect_service(&self.startup, &self.kms_key_id, &self.amazon_config);
+        let services = self
+            .startup
+            .users(self.clerk.uri(), connect, RefreshConfig::default())
+            .expect("the users function's services");
+        api::users_router(api::UsersServices {
+            quotas: self.startup.quotas(limits),
+            ..services
+        })
     }
 
     /// An `ads-proxy` in a process of its own, allowing only `allowed`.

@@ -152,6 +152,30 @@ pub fn sts() -> Result<crate::aws_identity::sts::Sts, ConfigError> {
         .map_err(|reason| ConfigError::Invalid { name, reason })
 }
 
+/// `QUOTA_PROXY_PER_MINUTE`, `QUOTA_WRITES_PER_MINUTE`: each user's rates
+/// (defaults: [`QuotaLimits::default`]), counted per 10-second window.
+#[cfg(feature = "service")]
+pub fn quota_limits() -> Result<crate::users::quota::QuotaLimits, ConfigError> {
+    use crate::users::quota::{Limit, QuotaLimits};
+    let defaults = QuotaLimits::default();
+    let limit = |name: &'static str, default: Limit| -> Result<Limit, ConfigError> {
+        match optional(name) {
+            None => Ok(default),
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(per_minute) if per_minute > 0 => Ok(Limit::per_minute(per_minute)),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    reason: format!("`{text}` is not a positive whole number of requests a minute"),
+                }),
+            },
+        }
+    };
+    Ok(QuotaLimits {
+        proxy: limit("QUOTA_PROXY_PER_MINUTE", defaults.proxy)?,
+        writes: limit("QUOTA_WRITES_PER_MINUTE", defaults.writes)?,
+    })
+}
+
 /// Clerk's Backend API.
 #[cfg(feature = "service")]
 pub fn clerk_api_url() -> Result<String, ConfigError> {

@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::access::{Access, AccessError, AccountAccess};
 use crate::amazon::limits::{self, Unauthorized};
@@ -27,11 +27,15 @@ use crate::model::connection::DueConnection;
 use crate::model::throttle::{Throttle, unit_key};
 use crate::store::StoreError;
 use crate::store::throttles::Claim;
+use crate::users::quota::{Admission, Quotas, Scope};
 
 /// What a call needs after waiting for its slot to be worth making.
 const MIN_CALL: Duration = Duration::from_secs(1);
-/// Claims lost to other instances before giving up on a slot.
-const MAX_CLAIMS: usize = 8;
+/// The longest wait for a slot outside an invocation's time budget.
+const MAX_WAIT: Duration = Duration::from_secs(20);
+/// Added to Amazon's wait between two slots: the window Amazon counts from
+/// opens when it admits a call, a little after the call left here.
+const SLOT_MARGIN: Duration = Duration::from_millis(50);
 /// Throttled units kept per connection; beyond, a new one is not recorded.
 const MAX_UNITS: usize = 16;
 
@@ -52,6 +56,8 @@ pub struct ProxyCall<'a> {
     pub wait: Wait,
     /// How long the token handed to Amazon must stay valid.
     pub valid_for: chrono::Duration,
+    /// The caller's quota of proxied calls, counted while the account is read.
+    pub quotas: Option<&'a Quotas>,
 }
 
 /// Who made a call wait or refused it for throttling.
@@ -76,6 +82,8 @@ pub enum Answer {
     Amazon(Upstream),
     /// Throttled for longer than the caller waits: Amazon was not asked.
     Cooldown,
+    /// The caller is over their quota of proxied calls: retry after this.
+    OverQuota(Duration),
     /// Amazon could not be reached or answered too much.
     Failed(ProxyError),
 }
@@ -99,8 +107,12 @@ pub struct Proxied {
 
 /// Where a call stands with its unit's throttle.
 enum Slot {
-    /// It may go after this pause.
-    Go(Duration),
+    /// It may go after this pause, in the slot before `next_ms` (none: the
+    /// throttle had ended).
+    Go {
+        pause: Duration,
+        next_ms: Option<i64>,
+    },
     /// Not within the caller's wait: this long remains.
     Refused(Duration),
 }
@@ -115,9 +127,21 @@ impl Access {
         call: ProxyCall<'_>,
     ) -> Result<Proxied, AccessError> {
         let outbound = call.outbound;
-        let mut access = self
-            .for_account(call.user_id, call.account_id, call.valid_for)
-            .await?;
+        let admission = async {
+            match call.quotas {
+                Some(quotas) => quotas.admit(call.user_id, Scope::Proxy).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (access, admission) = tokio::join!(
+            self.for_account(call.user_id, call.account_id, call.valid_for),
+            admission
+        );
+        let mut access = access?;
+        let over_quota = match admission? {
+            Some(Admission::Refused(wait)) => Some(wait),
+            _ => None,
+        };
         let mut headers = outbound
             .headers_for(&access.for_amazon())
             .map_err(AccessError::OwnedHeader)?;
@@ -138,8 +162,15 @@ impl Access {
             retry_after: None,
             amazon_calls: 0,
         };
+        if let Some(wait) = over_quota {
+            proxied.answer = Answer::OverQuota(wait);
+            return Ok(proxied);
+        }
         let mut seen = access.throttles.get(&unit).copied();
-        let (mut throttled, mut failed, mut renewed, mut slotted) = (0, 0, false, false);
+        let (mut throttled, mut failed, mut renewed) = (0, 0, false);
+        // While Amazon throttles: the unit's next free slot right after the
+        // one this call last went in.
+        let mut slotted: Option<i64> = None;
         let mut last_throttled: Option<Upstream> = None;
         loop {
             if let Some(throttle) = seen.filter(|t| t.is_running(Utc::now())) {
@@ -147,11 +178,11 @@ impl Access {
                     .take_slot(&connection, &unit, throttle, call.wait)
                     .await?
                 {
-                    Slot::Go(pause) => {
+                    Slot::Go { pause, next_ms } => {
                         proxied.throttled_by.get_or_insert(ThrottledBy::Cooldown);
                         proxied.waited += pause;
                         tokio::time::sleep(pause).await;
-                        slotted = true;
+                        slotted = next_ms;
                     }
                     Slot::Refused(left) => {
                         proxied.retry_after = Some(left);
@@ -232,9 +263,11 @@ impl Access {
                     }
                 }
                 _ => {
-                    if slotted {
-                        // Amazon answers again: later callers need not queue.
-                        if let Err(error) = self.store.throttles().clear(&connection, &unit).await {
+                    if let Some(next_ms) = slotted {
+                        // Amazon answers again: with nobody queued behind,
+                        // later callers need not queue.
+                        let throttles = self.store.throttles();
+                        if let Err(error) = throttles.clear(&connection, &unit, next_ms).await {
                             tracing::warn!(error = %error, "could not clear a throttle");
                         }
                     }
@@ -245,34 +278,47 @@ impl Access {
         }
     }
 
-    /// The slot a call may take in `unit`'s queue, `seen` being the queue
-    /// as last read; claims lost to other instances move along the queue.
+    /// The slot a call may take in `unit`'s queue (`seen` as last read):
+    /// the next free one, if the caller can wait for it.
     async fn take_slot(
         &self,
         connection: &DueConnection,
         unit: &str,
-        mut seen: Throttle,
+        seen: Throttle,
         wait: Wait,
     ) -> Result<Slot, AccessError> {
-        let mut left = Duration::ZERO;
-        for _ in 0..MAX_CLAIMS {
-            left = (seen.until() - Utc::now()).to_std().unwrap_or_default();
-            if left.is_zero() {
-                return Ok(Slot::Go(Duration::ZERO));
-            }
-            if wait == Wait::Never || !crate::budget::can_wait(left + MIN_CALL) {
-                return Ok(Slot::Refused(left));
-            }
-            match self.store.throttles().claim(connection, unit, seen).await? {
-                Claim::Won => {
-                    let pause = (seen.until() - Utc::now()).to_std().unwrap_or_default();
-                    return Ok(Slot::Go(pause));
-                }
-                Claim::Lost(Some(now)) => seen = now,
-                Claim::Lost(None) => return Ok(Slot::Go(Duration::ZERO)),
-            }
+        let now = Utc::now();
+        let left = |until: DateTime<Utc>| (until - now).to_std().unwrap_or_default();
+        if wait == Wait::Never {
+            return Ok(Slot::Refused(left(seen.until())));
         }
-        Ok(Slot::Refused(left))
+        let can_wait = crate::budget::left().map_or(MAX_WAIT, |budget| {
+            budget.saturating_sub(MIN_CALL + crate::budget::MIN_ATTEMPT)
+        });
+        let latest = now + chrono::Duration::from_std(can_wait).unwrap_or_default();
+        let claim = self
+            .store
+            .throttles()
+            .claim(
+                connection,
+                unit,
+                now.timestamp_millis(),
+                latest.timestamp_millis(),
+            )
+            .await?;
+        Ok(match claim {
+            Claim::Slot { at_ms, step_ms } => Slot::Go {
+                pause: Duration::from_millis(
+                    u64::try_from(at_ms - now.timestamp_millis()).unwrap_or_default(),
+                ),
+                next_ms: Some(at_ms + step_ms),
+            },
+            Claim::TooLate(current) => Slot::Refused(left(current.until())),
+            Claim::Ended => Slot::Go {
+                pause: Duration::ZERO,
+                next_ms: None,
+            },
+        })
     }
 
     /// Records Amazon's throttle of `unit` for `step`; the unit's queue as
@@ -287,12 +333,12 @@ impl Access {
         access: &AccountAccess,
     ) -> Option<Throttle> {
         let now = Utc::now();
-        let step_ms = i64::try_from(step.as_millis())
-            .unwrap_or(i64::MAX / 2)
-            .max(1);
+        let millis = |wait: Duration| i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 4);
+        // The first slot is Amazon's own wait from now; the ones after it
+        // are spaced a little wider (SLOT_MARGIN).
         let throttle = Throttle {
-            until_ms: now.timestamp_millis() + step_ms,
-            step_ms,
+            until_ms: now.timestamp_millis() + millis(step),
+            step_ms: millis(step + SLOT_MARGIN.max(step / 50)),
         };
         let (running, ended): (Vec<_>, Vec<_>) = access
             .throttles

@@ -16,6 +16,7 @@ pub mod oauth_states;
 pub mod partition;
 pub mod profiles;
 pub mod proofs;
+pub mod quotas;
 pub mod seats;
 pub mod service;
 pub mod slot;
@@ -165,6 +166,10 @@ impl Store {
 
     pub fn proofs(&self) -> proofs::Proofs<'_> {
         proofs::Proofs(self)
+    }
+
+    pub fn quotas(&self) -> quotas::Quotas<'_> {
+        quotas::Quotas(self)
     }
 
     pub fn service(&self) -> service::ServiceRecords<'_> {

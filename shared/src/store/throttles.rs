@@ -6,7 +6,7 @@
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::connections::connection_key;
 use super::{Item, Store, StoreError, is_condition_failure, keys, number};
@@ -15,14 +15,18 @@ use crate::model::throttle::Throttle;
 
 const THROTTLES: &str = "throttles";
 const UNTIL: &str = "until_ms";
+const STEP: &str = "step_ms";
 
 /// How a claim of a unit's next slot ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// The slot is the caller's; the unit's next one is a step later.
-    Won,
-    /// Someone else took it: the unit as it now is (`None`: it ended).
-    Lost(Option<Throttle>),
+    /// The caller's slot (epoch milliseconds); the unit's next free one is
+    /// a step later.
+    Slot { at_ms: i64, step_ms: i64 },
+    /// The queue reaches past what the caller can wait: the unit as it is.
+    TooLate(Throttle),
+    /// The unit is no longer throttled.
+    Ended,
 }
 
 /// The throttle map of the connection items.
@@ -125,13 +129,15 @@ impl Throttles<'_> {
         }
     }
 
-    /// Takes the slot at `seen.until_ms` of `unit`, moving its next free
-    /// slot a step later — only if nobody took it first.
+    /// Takes the next free slot of `unit` if it is no later than
+    /// `latest_ms`: one atomic increment, so however many instances claim
+    /// at once each gets its own slot, a step apart, with one write.
     pub async fn claim(
         &self,
         connection: &DueConnection,
         unit: &str,
-        seen: Throttle,
+        now_ms: i64,
+        latest_ms: i64,
     ) -> Result<Claim, StoreError> {
         let sent = self
             .0
@@ -142,27 +148,41 @@ impl Throttles<'_> {
                 &connection.user_id,
                 &connection.connection_id,
             )))
-            .update_expression("SET #t.#u.#until = :next")
-            .condition_expression("#t.#u.#until = :seen")
+            .update_expression("SET #t.#u.#until = #t.#u.#until + #t.#u.#step")
+            .condition_expression("#t.#u.#until > :now AND #t.#u.#until <= :latest")
             .expression_attribute_names("#t", THROTTLES)
             .expression_attribute_names("#u", unit)
             .expression_attribute_names("#until", UNTIL)
-            .expression_attribute_values(":seen", number(seen.until_ms))
-            .expression_attribute_values(":next", number(seen.until_ms + seen.step_ms))
+            .expression_attribute_names("#step", STEP)
+            .expression_attribute_values(":now", number(now_ms))
+            .expression_attribute_values(":latest", number(latest_ms))
+            .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match sent {
-            Ok(_) => Ok(Claim::Won),
-            Err(error) => Ok(Claim::Lost(
-                failed_item(error)?.and_then(|old| unit_of(&old, unit)),
-            )),
-        }
+        let (item, claimed) = match sent {
+            Ok(output) => (output.attributes, true),
+            Err(error) => (failed_item(error)?, false),
+        };
+        Ok(match item.and_then(|item| unit_of(&item, unit)) {
+            Some(old) if claimed => Claim::Slot {
+                at_ms: old.until_ms,
+                step_ms: old.step_ms,
+            },
+            Some(now) if now.until_ms > now_ms => Claim::TooLate(now),
+            _ => Claim::Ended,
+        })
     }
 
-    /// Amazon answered a call that waited for its slot: `unit` is no longer
-    /// throttled (calls already holding a slot still wait for it).
-    pub async fn clear(&self, connection: &DueConnection, unit: &str) -> Result<(), StoreError> {
+    /// Amazon answered normally the call that held the slot before
+    /// `next_ms`: when nobody queued after it, `unit` is no longer
+    /// throttled (with others queued, they keep their slots).
+    pub async fn clear(
+        &self,
+        connection: &DueConnection,
+        unit: &str,
+        next_ms: i64,
+    ) -> Result<(), StoreError> {
         let sent = self
             .0
             .client
@@ -173,9 +193,11 @@ impl Throttles<'_> {
                 &connection.connection_id,
             )))
             .update_expression("REMOVE #t.#u")
-            .condition_expression("attribute_exists(#t.#u)")
+            .condition_expression("#t.#u.#until = :next")
             .expression_attribute_names("#t", THROTTLES)
             .expression_attribute_names("#u", unit)
+            .expression_attribute_names("#until", UNTIL)
+            .expression_attribute_values(":next", number(next_ms))
             .send()
             .await;
         match sent {

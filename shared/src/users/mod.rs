@@ -5,3 +5,4 @@
 pub mod clerk_events;
 pub mod erasure;
 pub mod provisioning;
+pub mod quota;

@@ -117,6 +117,12 @@ async fn sweep_account_write(
         let user = format!("user_2tx{name}{failing_at}");
         stack.create_user(&user, "f@example.com").await;
         let (connection, accounts) = stack.connected(&user, "seller").await;
+        // The first account is the default, so the switches below change it.
+        let first = Request::new("PUT", &format!("/api/v1/accounts/{}/default", accounts[0]));
+        assert_eq!(
+            stack.send(&stack.users, &first, Some(&user)).await.status,
+            200
+        );
         let before = owned_items(&stack, &user).await;
         proxy.take_calls();
         proxy.fail_after("", failing_at, Fault::ServerError);

@@ -28,8 +28,11 @@ async fn disconnect_shreds_the_tokens_and_removes_the_accounts() {
     );
     let said = gone.body.to_string();
     assert!(said.contains("tokens") && said.contains("35 days") && said.contains("90 days"));
-    // The partition, then one transaction; no KMS.
-    assert_eq!(stack.calls.take(), ["Query", "TransactWriteItems"]);
+    // The quota, the partition, then one transaction; no KMS.
+    assert_eq!(
+        stack.calls.take(),
+        ["UpdateItem", "Query", "TransactWriteItems"]
+    );
     assert!(stack.kms_calls.take().is_empty());
     let items = stack.items().await;
     let alice: Vec<_> = items
@@ -332,7 +335,8 @@ async fn settings_default_then_patch_then_reset() {
         patched.body["date_format"], "MM/DD/YYYY",
         "untouched fields keep their defaults"
     );
-    assert_eq!(stack.calls.take(), ["UpdateItem"]);
+    // The quota, then the one write.
+    assert_eq!(stack.calls.take(), ["UpdateItem", "UpdateItem"]);
     assert_eq!(stack.get("/api/v1/settings", USER).await.body, patched.body);
 
     let reset = stack

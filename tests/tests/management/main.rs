@@ -12,13 +12,15 @@
 //!   name, after every step of a seeded sequence and under concurrency;
 //! - `faults`: AWS failing at every call of each multi-write operation, all
 //!   or nothing;
-//! - `leaks`: no secret of these flows in the table, the logs or any answer.
+//! - `leaks`: no secret of these flows in the table, the logs or any answer;
+//! - `quotas`: a user over their quota of writes waits, others do not.
 
 mod attacks;
 mod default_account;
 mod faults;
 mod happy;
 mod leaks;
+mod quotas;
 mod seats;
 mod storms;
 

@@ -98,19 +98,24 @@ async fn other_methods_and_media_types_pass_through() {
 /// A warm proxy reads the table once per call (account and connection in
 /// one BatchGetItem) and asks KMS nothing: the data key is cached.
 #[tokio::test]
-async fn a_warm_call_costs_one_dynamodb_read_and_no_kms_call() {
+async fn a_warm_call_costs_one_dynamodb_read_one_quota_write_and_no_kms_call() {
     let (stack, accounts) = connected_stack().await;
     let us = accounts.of_profile("5001");
+    // The quota is counted while the account is read (side by side).
+    let sorted = |mut calls: Vec<String>| {
+        calls.sort();
+        calls
+    };
     assert_eq!(stack.proxy(&campaigns_list(us), USER).await.status, 200);
     assert_eq!(
-        stack.calls.take(),
-        ["GetItem", "GetItem"],
-        "cold: account, then connection"
+        sorted(stack.calls.take()),
+        ["GetItem", "GetItem", "UpdateItem"],
+        "cold: account, then connection; the quota (one conditional write)"
     );
     assert_eq!(stack.kms_calls.take(), ["Decrypt"]);
     for _ in 0..5 {
         assert_eq!(stack.proxy(&campaigns_list(us), USER).await.status, 200);
-        assert_eq!(stack.calls.take(), ["BatchGetItem"]);
+        assert_eq!(sorted(stack.calls.take()), ["BatchGetItem", "UpdateItem"]);
         assert!(stack.kms_calls.take().is_empty());
     }
     // The other NA profile is another account of the same connection.

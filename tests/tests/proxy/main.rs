@@ -17,6 +17,7 @@
 //! - `refusals`: permission 401s handed back without a refresh, renewals
 //!   at most once a minute;
 //! - `observability`: the log line of each call, no secret in any;
+//! - `quotas`: a user over their quota of calls waits, others do not;
 //! - `storms`: concurrent calls on an expired token refresh it once;
 //! - `credentials`: the Invoke API's answers and typed errors;
 //! - `callers`: who gets a token: a listed role, proven by a signed
@@ -34,6 +35,7 @@ mod happy;
 mod kinds;
 mod leaks;
 mod observability;
+mod quotas;
 mod refusals;
 mod storms;
 mod throttling;

@@ -85,7 +85,7 @@ impl From<ProxyError> for ApiError {
         (status = 404, description = "Not found, or not the caller's; or the method and path are not in ADS_PROXY_ALLOWED_PATHS (PATH_NOT_ALLOWED)", body = crate::entrypoints::http::ErrorResponse),
         (status = 409, description = "The account's connection needs re-authorization (its connection_id in the error)", body = crate::entrypoints::http::ErrorResponse),
         (status = 413, description = "Body over 4 MiB", body = crate::entrypoints::http::ErrorResponse),
-        (status = 429, description = "Amazon throttles this account's calls of this API beyond the caller's wait: AMAZON_THROTTLED with Retry-After and `AdsConnect-Throttled-By: cooldown`, Amazon not asked (Amazon's own 429 comes back as it is, with `AdsConnect-Throttled-By: amazon`)", body = crate::entrypoints::http::ErrorResponse),
+        (status = 429, description = "Over the caller's quota of proxied calls: RATE_LIMITED with Retry-After. Or Amazon throttles this account's calls of this API beyond the caller's wait: AMAZON_THROTTLED with Retry-After and `AdsConnect-Throttled-By: cooldown`, Amazon not asked (Amazon's own 429 comes back as it is, with `AdsConnect-Throttled-By: amazon`)", body = crate::entrypoints::http::ErrorResponse),
         (status = 502, description = "Amazon did not answer, or answered more than 4 MiB", body = crate::entrypoints::http::ErrorResponse),
         (status = 503, description = "Credentials unavailable", body = crate::entrypoints::http::ErrorResponse),
     ),
@@ -144,6 +144,7 @@ pub(crate) async fn proxy_call(
         outbound: &outbound,
         wait,
         valid_for: TOKEN_MARGIN,
+        quotas: Some(&services.quotas),
     };
     let mut proxied = services.access.proxy(&services.http, call).await?;
     let answer = std::mem::replace(&mut proxied.answer, Answer::Cooldown);
@@ -166,14 +167,21 @@ pub(crate) async fn proxy_call(
             let headers = response.headers_mut();
             headers.remove(axum::http::header::CONTENT_TYPE);
             headers.extend(upstream.headers);
+            // Amazon's own Retry-After stands; without one, the cooldown's.
             if let Some(wait) = retry_after.filter(|_| upstream.status == 429) {
-                headers.insert(axum::http::header::RETRY_AFTER, seconds(wait).into());
+                headers
+                    .entry(axum::http::header::RETRY_AFTER)
+                    .or_insert_with(|| seconds(wait).into());
             }
             response
         }
         Answer::Cooldown => {
             line.record(429, None);
             ApiError::amazon_throttled(retry_after.map_or(1, seconds)).into_response()
+        }
+        Answer::OverQuota(wait) => {
+            line.record(429, None);
+            ApiError::too_many_requests(seconds(wait)).into_response()
         }
         Answer::Failed(error) => {
             line.record(502, None);

@@ -23,6 +23,7 @@ mod error;
 mod identity;
 mod input;
 mod json;
+mod quota;
 mod request_id;
 
 pub use deadline::deadline_of;
@@ -57,6 +58,8 @@ pub struct UsersServices {
     /// Re-authorization starts a consent.
     pub connect: Arc<ConnectService>,
     pub manage: Arc<Manage>,
+    /// Each user's rate of writes.
+    pub quotas: Arc<crate::users::quota::Quotas>,
 }
 
 /// What `ads-proxy` serves with.
@@ -66,6 +69,8 @@ pub struct ProxyServices {
     pub http: crate::tls::Https,
     /// `ADS_PROXY_ALLOWED_PATHS`: empty allows every path.
     pub allowed_paths: Arc<[crate::amazon::paths::AllowRule]>,
+    /// Each user's rate of proxied calls.
+    pub quotas: Arc<crate::users::quota::Quotas>,
 }
 
 /// What the `clerk-webhook` function serves with.
@@ -108,6 +113,10 @@ pub fn users_router(services: UsersServices) -> Router {
         .merge(connections::routes())
         .merge(accounts::routes())
         .merge(seats::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            services.clone(),
+            quota::writes_quota,
+        ))
         .with_state(services);
     finish(api, timeouts::USERS)
 }

@@ -61,13 +61,27 @@ impl Modify for SessionSecurity {
                     .build(),
             )
             .build();
+        let over_quota = ResponseBuilder::new()
+            .description("Over the caller's quota of writes (RATE_LIMITED): retry after `Retry-After` seconds")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                    .build(),
+            )
+            .build();
         for item in openapi.paths.paths.values_mut() {
-            for (_, operation) in operations(item) {
+            for (method, operation) in operations(item) {
                 // Public operations say so with an empty list.
                 if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
                     let responses = &mut operation.responses.responses;
                     responses.insert("401".into(), unauthorized.clone().into());
                     responses.insert("403".into(), forbidden.clone().into());
+                    if method != "get" {
+                        responses
+                            .entry("429".into())
+                            .or_insert_with(|| over_quota.clone().into());
+                    }
                 }
             }
         }
