@@ -19,6 +19,8 @@
 //! - `observability`: the log line of each call, no secret in any;
 //! - `quotas`: a user over their quota of calls waits, others do not;
 //! - `storms`: concurrent calls on an expired token refresh it once;
+//! - `saturation`: sign-in and the token refresh work while the proxy is
+//!   saturated, and the template keeps their capacity apart;
 //! - `credentials`: the Invoke API's answers and typed errors;
 //! - `callers`: who gets a token: a listed role, proven by a signed
 //!   GetCallerIdentity bound to the owner and account, recent, used once;
@@ -37,6 +39,7 @@ mod leaks;
 mod observability;
 mod quotas;
 mod refusals;
+mod saturation;
 mod storms;
 mod throttling;
 mod vocabulary;
