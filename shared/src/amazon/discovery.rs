@@ -16,7 +16,7 @@ use super::amc::{AmcAccount, AmcInstance, instance_status};
 use super::dsp::DspAdvertiser;
 use super::marketplaces;
 use crate::budget::until;
-use crate::model::account::{AccountKind, AccountStatus, NativeIds};
+use crate::model::account::{AccountKind, AccountRole, AccountStatus, NativeIds};
 use crate::model::connection::SyncWarning;
 use crate::model::region::Region;
 use crate::secrets::Secret;
@@ -44,6 +44,7 @@ pub struct DiscoveredAccount {
     pub account_type: Option<String>,
     pub status: AccountStatus,
     pub source_status: Option<String>,
+    pub role: AccountRole,
 }
 
 /// Accounts of one kind in one region: what a listing covers.
@@ -96,6 +97,7 @@ impl Discovery {
             self.warnings.push(SyncWarning {
                 source,
                 reason: reason.into(),
+                listed: None,
             });
         }
     }
@@ -298,6 +300,7 @@ fn warn(warnings: &mut Vec<SyncWarning>, source: &str, reason: &str) {
     warnings.push(SyncWarning {
         source: source.into(),
         reason: reason.into(),
+        listed: None,
     });
 }
 
@@ -335,6 +338,8 @@ fn sponsored(
         account_type: profile.account_info.kind,
         status: account_status(source_status.as_deref()),
         source_status,
+        // `/v2/profiles` lists only accounts that granted Editor, and the login's own.
+        role: AccountRole::Editor,
         native: NativeIds::SponsoredAds {
             profile_id: profile.profile_id,
             ads_account_id: ads_account.map(|a| a.ads_account_id.clone()),
@@ -366,9 +371,10 @@ fn dsp_advertiser(
         account_type: None,
         status: AccountStatus::Active,
         source_status: None,
+        role: AccountRole::Unknown,
         native: NativeIds::DspAdvertiser {
             advertiser_id: advertiser.advertiser_id,
-            profile_id: agency.profile_id.clone(),
+            profile_id: Some(agency.profile_id.clone()),
             parent_entity_id: entity_id.or_else(|| agency.account_info.id.clone()),
         },
     }
@@ -388,6 +394,7 @@ fn amc_instance(region: Region, account: &AmcAccount, instance: AmcInstance) -> 
         marketplace_id: Some(account.marketplace_id.clone()),
         account_type: None,
         status: instance_status(instance.creation_status.as_deref()),
+        role: AccountRole::Unknown,
         source_status: instance.creation_status,
         native: NativeIds::AmcInstance {
             instance_id: instance.instance_id,
@@ -450,7 +457,7 @@ mod tests {
             found.native,
             NativeIds::DspAdvertiser {
                 advertiser_id: "592207944055236095".into(),
-                profile_id: "77".into(),
+                profile_id: Some("77".into()),
                 parent_entity_id: Some("ENTITY9".into())
             }
         );

@@ -88,7 +88,11 @@ impl ForAccount<'_> {
                 profile_id,
                 parent_entity_id,
             } => {
-                headers.push(("Amazon-Advertising-API-Scope", profile_id.clone()));
+                // A managed-service advertiser has no agency profile: it is
+                // named by `Amazon-Ads-AccountId` alone.
+                if let Some(profile_id) = profile_id {
+                    headers.push(("Amazon-Advertising-API-Scope", profile_id.clone()));
+                }
                 headers.push(("Amazon-Ads-AccountId", advertiser_id.clone()));
                 // Undocumented; Amazon refused advertiser calls without it.
                 if let Some(entity) = parent_entity_id {

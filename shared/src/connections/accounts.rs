@@ -52,6 +52,7 @@ pub fn merge(
                 account_type: found.account_type.clone(),
                 status: found.status,
                 source_status: found.source_status.clone(),
+                role: found.role,
                 connected_at: before(&account_id).map_or(now, |a| a.connected_at),
                 last_synced_at: Some(now),
                 account_id,

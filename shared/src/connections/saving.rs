@@ -223,6 +223,7 @@ fn with_unwritten(warnings: &[SyncWarning], unwritten: &[AccountRecord]) -> Vec<
             all.push(SyncWarning {
                 source,
                 reason: INCOMPLETE.into(),
+                listed: None,
             });
         }
     }

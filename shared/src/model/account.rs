@@ -58,6 +58,34 @@ impl AccountKind {
     }
 }
 
+/// What the login may do with an account, as Amazon reports it (see
+/// "Access levels" in docs/connections.md for where each comes from).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRole {
+    /// Owns the account (an account link's ADMIN).
+    Admin,
+    /// May read and change it: an Editor link, or an Ads profile
+    /// `/v2/profiles` lists (it lists only accounts that granted Editor, and
+    /// the login's own).
+    Editor,
+    /// May read it and create reports, not change it: a Viewer link, or an
+    /// advertiser reached only through Amazon's managed service (ADSP
+    /// Reports). Amazon answers its edits with 401.
+    Viewer,
+    /// Amazon did not say (accounts from before roles, DSP advertisers under
+    /// an agency profile, AMC instances): nothing is refused on our side.
+    #[default]
+    Unknown,
+}
+
+impl AccountRole {
+    /// Whether Amazon refuses this account's writes.
+    pub fn is_read_only(self) -> bool {
+        self == Self::Viewer
+    }
+}
+
 /// The ids Amazon knows an account by, per kind: what a call for the account
 /// must name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,10 +101,14 @@ pub enum NativeIds {
     DspAdvertiser {
         /// A long digit string, kept as text.
         advertiser_id: String,
-        /// The agency profile it was listed under.
-        profile_id: String,
-        /// The agency's entity id (its profile's `accountInfo.id`), which
-        /// the seats API wants as `parentEntityId`.
+        /// The agency profile it was listed under; none for an advertiser
+        /// run by Amazon's managed service, reached only through a manager
+        /// account: calls name it by `Amazon-Ads-AccountId` alone.
+        #[serde(default)]
+        profile_id: Option<String>,
+        /// Its entity id where a manager account links it, else the
+        /// agency's (its profile's `accountInfo.id`): what the seats API
+        /// wants as `parentEntityId`.
         #[serde(default)]
         parent_entity_id: Option<String>,
     },
@@ -111,9 +143,8 @@ impl NativeIds {
     /// The Ads profile behind the account: its own, or the agency's.
     pub fn profile_id(&self) -> Option<&str> {
         match self {
-            Self::SponsoredAds { profile_id, .. } | Self::DspAdvertiser { profile_id, .. } => {
-                Some(profile_id)
-            }
+            Self::SponsoredAds { profile_id, .. } => Some(profile_id),
+            Self::DspAdvertiser { profile_id, .. } => profile_id.as_deref(),
             Self::AmcInstance { .. } => None,
         }
     }
@@ -144,6 +175,9 @@ pub struct AccountRecord {
     /// The source's own status, unmapped (e.g. AMC `creationStatus`).
     #[serde(default)]
     pub source_status: Option<String>,
+    /// Items from before roles read as `unknown`.
+    #[serde(default)]
+    pub role: AccountRole,
     #[serde(with = "chrono::serde::ts_milliseconds")]
     pub connected_at: DateTime<Utc>,
     #[serde(default, with = "chrono::serde::ts_milliseconds_option")]

@@ -31,12 +31,20 @@ impl ConnectionStatus {
     }
 }
 
-/// A part of discovery that failed; the rest is still used.
+/// A part of discovery that failed or was cut short; the rest is still used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncWarning {
-    /// `profiles_na`, `profiles_eu`, `profiles_fe`, `ads_accounts` or `lwa_profile`.
+    /// The listing: `profiles_<region>`, `dsp_advertisers_<region>`,
+    /// `amc_instances_<region>`, `manager_accounts_<region>`, `ads_accounts`
+    /// or `lwa_profile`.
     pub source: String,
+    /// Amazon's error code, `incomplete` (the time budget ended it),
+    /// `page_limit` (Amazon's or our last page reached with more left) or
+    /// `link_limit` (a manager account links more than Amazon lists).
     pub reason: String,
+    /// How far the listing got: the items it received before it stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed: Option<u32>,
 }
 
 /// What identifies the Amazon login behind a connection: its Login with

@@ -110,7 +110,7 @@ mod tests {
 
     use super::*;
     use crate::ids::ConnectionId;
-    use crate::model::account::{AccountStatus, NativeIds};
+    use crate::model::account::{AccountRole, AccountStatus, NativeIds};
     use crate::model::region::Region;
 
     fn record(native: NativeIds) -> AccountRecord {
@@ -128,6 +128,7 @@ mod tests {
             account_type: None,
             status: AccountStatus::Pending,
             source_status: Some("IN_PROGRESS".into()),
+            role: AccountRole::Viewer,
             connected_at: Utc.timestamp_millis_opt(1_733_000_000_000).unwrap(),
             last_synced_at: None,
         }
@@ -142,7 +143,7 @@ mod tests {
             },
             NativeIds::DspAdvertiser {
                 advertiser_id: "592207944055236095".into(),
-                profile_id: "2".into(),
+                profile_id: Some("2".into()),
                 parent_entity_id: Some("ENTITY9".into()),
             },
             NativeIds::AmcInstance {
