@@ -17,7 +17,8 @@ use adsconnect::model::connection::{AmazonIdentity, ConnectionRecord, DueConnect
 use adsconnect::secrets::Secret;
 use adsconnect::tokens::TokenCipher;
 use adsconnect_dev::amazon_stub::{
-    self, Login, agency_profile, amc_account, amc_instance, dsp_advertisers, profile, seats,
+    self, Login, agency_profile, amc_account, amc_instance, dsp_advertisers, linked_dsp_advertiser,
+    manager_account, profile, seats,
 };
 use adsconnect_dev::apigw::ClientRequest;
 use axum::Router;
@@ -120,7 +121,8 @@ pub fn seller() -> Login {
 /// first with 23 instances (three pages, every creation status), the
 /// second without AMC's terms accepted; 25 seats (three pages) for the
 /// first NA advertiser, which Amazon serves only with `parentEntityId`, and
-/// a manager account linking that advertiser to its entity id.
+/// an NA manager account linking that advertiser (role ADMIN) to its
+/// entity id.
 pub fn agency_login() -> Login {
     let statuses = [
         "SUCCEEDED",
@@ -155,9 +157,18 @@ pub fn agency_login() -> Login {
             .into_iter()
             .collect(),
         seats_need_parent_entity: true,
-        dsp_entity_ids: [(
-            first_advertiser(AGENCY_NA),
-            FIRST_ADVERTISER_ENTITY.to_owned(),
+        manager_accounts: [(
+            "na",
+            vec![manager_account(
+                "amzn1.ads1.ma1.agency",
+                "Agency Manager",
+                vec![linked_dsp_advertiser(
+                    &first_advertiser(AGENCY_NA),
+                    FIRST_ADVERTISER_ENTITY,
+                    "ATVPDKIKX0DER",
+                    "ADMIN",
+                )],
+            )],
         )]
         .into_iter()
         .collect(),

@@ -39,44 +39,6 @@ pub(super) async fn mount(world: &AmazonWorld, server: &MockServer) {
                 .await;
         }
     }
-    Mock::given(method("GET"))
-        .and(path("/na/managerAccounts"))
-        .respond_with(Slow(
-            DspEndpoint(world.clone(), "na", Endpoint::ManagerAccounts),
-            world.clone(),
-        ))
-        .mount(server)
-        .await;
-}
-
-const MANAGER_ACCOUNTS_MEDIA_TYPE: &str = "application/vnd.getmanageraccountsresponse.v1+json";
-
-/// One manager account linking every advertiser the login has an entity
-/// id for.
-fn manager_accounts(request: &Request, login: &Login) -> ResponseTemplate {
-    if header(request, "accept") != Some(MANAGER_ACCOUNTS_MEDIA_TYPE) {
-        return refusal(406, "NOT_ACCEPTABLE", MANAGER_ACCOUNTS_MEDIA_TYPE);
-    }
-    let linked: Vec<Value> = login
-        .dsp_entity_ids
-        .iter()
-        .map(|(advertiser, entity)| {
-            json!({"accountId": entity, "accountName": format!("Advertiser {advertiser}"),
-                   "accountType": "DSP_ADVERTISING_ACCOUNT", "dspAdvertiserId": advertiser,
-                   "marketplaceId": "ATVPDKIKX0DER"})
-        })
-        .collect();
-    let managers = if linked.is_empty() {
-        vec![]
-    } else {
-        vec![
-            json!({"managerAccountId": "amzn1.ads1.ma1.stub", "managerAccountName": "Stub Manager", "linkedAccounts": linked}),
-        ]
-    };
-    ResponseTemplate::new(200).set_body_raw(
-        json!({"managerAccounts": managers}).to_string(),
-        MANAGER_ACCOUNTS_MEDIA_TYPE,
-    )
 }
 
 pub(super) fn refusal(status: u16, code: &str, details: &str) -> ResponseTemplate {
@@ -132,7 +94,6 @@ impl Respond for DspEndpoint {
             Endpoint::DspAdvertisers => self.advertisers(request, &login),
             Endpoint::AmcAccounts => self.amc_accounts(request, &login),
             Endpoint::AmcInstances => self.amc_instances(request, &login),
-            Endpoint::ManagerAccounts => manager_accounts(request, &login),
             _ => list_seats(request, &login),
         }
     }
@@ -169,7 +130,9 @@ impl DspEndpoint {
                 "startIndex or count out of range",
             );
         }
-        let (listed, _) = page(advertisers, start, count);
+        // Amazon may answer fewer than `count` before the last page.
+        let size = login.dsp_page_cap.map_or(count, |cap| count.min(cap));
+        let (listed, _) = page(advertisers, start, size);
         ResponseTemplate::new(200)
             .set_body_json(json!({"totalResults": advertisers.len(), "response": listed}))
     }

@@ -68,3 +68,45 @@ pub fn seats(count: usize) -> Vec<Value> {
         })
         .collect()
 }
+
+/// A manager account as `GET /managerAccounts` lists it, linking `links`
+/// (built with [`linked_dsp_advertiser`] and [`linked_profile`]; any number:
+/// the stand-in answers the first 50, as Amazon does).
+pub fn manager_account(id: &str, name: &str, links: Vec<Value>) -> Value {
+    json!({"managerAccountId": id, "managerAccountName": name, "linkedAccounts": links})
+}
+
+/// A DSP advertiser linked to a manager account (a managed-service one when
+/// no agency profile lists it), with the manager account's `role` on it
+/// (`ADMIN`, `EDITOR`, `VIEWER`; stand-in only, never in `/managerAccounts`
+/// answers).
+pub fn linked_dsp_advertiser(
+    advertiser_id: &str,
+    entity_id: &str,
+    marketplace_id: &str,
+    role: &str,
+) -> Value {
+    json!({
+        "accountId": entity_id, "accountName": format!("Advertiser {advertiser_id}"),
+        "accountType": "DSP_ADVERTISING_ACCOUNT", "dspAdvertiserId": advertiser_id,
+        "marketplaceId": marketplace_id, "profileId": "", "role": role
+    })
+}
+
+/// A sponsored-ads account (`account_type` `SELLER` or `VENDOR`) linked to a
+/// manager account through its profile, with the manager account's `role`
+/// on it (stand-in only). A `VIEWER` link's profile is reachable only
+/// through this link, not through `/v2/profiles`.
+pub fn linked_profile(
+    profile_id: u64,
+    entity_id: &str,
+    account_type: &str,
+    marketplace_id: &str,
+    role: &str,
+) -> Value {
+    json!({
+        "accountId": entity_id, "accountName": format!("Linked {profile_id}"),
+        "accountType": account_type, "dspAdvertiserId": "", "marketplaceId": marketplace_id,
+        "profileId": profile_id.to_string(), "role": role
+    })
+}

@@ -11,7 +11,8 @@
 //! - `consent_page`: the page that consents (or cancels) as a login;
 //! - `ads`: the campaign and report endpoints the proxy reaches (with
 //!   Amazon's 425 for a duplicate report);
-//! - `dsp`: the DSP, AMC, seat and manager-account endpoints;
+//! - `dsp`: the DSP, AMC and seat endpoints;
+//! - `manager`: manager accounts in every region;
 //! - `amc`: AMC audiences and advertiser updates (a trailing-slash path);
 //! - `v1`: Ads API v1's campaign query;
 //! - `throttle`: Amazon's 429s, one call admitted per window (and
@@ -24,6 +25,7 @@ mod consent_page;
 mod dsp;
 mod listings;
 mod lwa;
+mod manager;
 mod throttle;
 mod v1;
 mod world;
@@ -34,7 +36,8 @@ use wiremock::{Mock, MockServer};
 pub use ads::{CAMPAIGNS_MEDIA_TYPE, REPORT_MEDIA_TYPE};
 pub use amc::AMC_AUDIENCE_MEDIA_TYPE;
 pub use listings::{
-    ads_account, agency_profile, amc_account, amc_instance, dsp_advertisers, profile, seats,
+    ads_account, agency_profile, amc_account, amc_instance, dsp_advertisers, linked_dsp_advertiser,
+    linked_profile, manager_account, profile, seats,
 };
 pub use world::{AdsCall, AmazonWorld, CLIENT_ID, CLIENT_SECRET, Endpoint, Login};
 
@@ -55,6 +58,7 @@ impl AmazonWorld {
         dsp::mount(self, &server).await;
         amc::mount(self, &server).await;
         v1::mount(self, &server).await;
+        manager::mount(self, &server).await;
         Mock::given(path_regex("^/_stub/throttle$"))
             .respond_with(throttle::ThrottleControl(self.clone()))
             .mount(&server)

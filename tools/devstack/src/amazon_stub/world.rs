@@ -33,7 +33,7 @@ pub enum Endpoint {
     AmcInstances,
     /// `POST /dsp/v1/seats/advertisers/current/list` on any region's host.
     Seats,
-    /// `GET /managerAccounts` on the NA host.
+    /// `GET /managerAccounts` on any region's host.
     ManagerAccounts,
     /// `POST` and `GET /amc/audiences/query` on any region's host.
     AmcAudiences,
@@ -67,8 +67,20 @@ pub struct Login {
     /// Seat calls without a `parentEntityId` header are refused, as Amazon
     /// once refused the original system's.
     pub seats_need_parent_entity: bool,
-    /// DSP advertiser id → its entity id, as `/managerAccounts` links them.
-    pub dsp_entity_ids: HashMap<String, String>,
+    /// Region (`na`, `eu`, `fe`) → the login's manager accounts there, as
+    /// `GET /managerAccounts` on that host lists them (built with
+    /// [`super::manager_account`]), with any number of links. Each link also
+    /// carries a stand-in-only `role` (`ADMIN`, `EDITOR`, `VIEWER`) that
+    /// `/managerAccounts` strips (Amazon reports no roles there) and account
+    /// links and the write checks use.
+    pub manager_accounts: HashMap<&'static str, Vec<Value>>,
+    /// The login's client is in Amazon's closed beta of account links
+    /// (`POST /adsApi/v1/query/accountLinks`); else that call is 403.
+    pub account_links_beta: bool,
+    /// The most advertisers one `/dsp/advertisers` page holds, whatever
+    /// `count` asked (Amazon may answer fewer than asked before the last
+    /// page); `totalResults` stays the true total.
+    pub dsp_page_cap: Option<usize>,
 }
 
 /// An authorization code the consent issued, for the token endpoint.
