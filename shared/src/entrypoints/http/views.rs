@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::connections::accounts::default_account;
 use crate::connections::health::{Health, HealthWarning, assess};
 use crate::ids::{AccountId, ConnectionId};
-use crate::model::account::{AccountKind, AccountRecord, AccountStatus, NativeIds};
+use crate::model::account::{AccountKind, AccountRecord, AccountRole, AccountStatus, NativeIds};
 use crate::model::connection::{ConnectionRecord, ConnectionStatus, SyncWarning};
 use crate::model::event::{AuditEvent, EventKind};
 use crate::model::region::Region;
@@ -167,7 +167,9 @@ pub struct AccountView {
     pub kind: AccountKind,
     pub name: String,
     /// The Ads profile: a `sponsored_ads` account's own, a
-    /// `dsp_advertiser`'s agency profile; none for `amc_instance`.
+    /// `dsp_advertiser`'s agency profile; none for `amc_instance`, nor for
+    /// a `dsp_advertiser` run by Amazon's managed service (reached only
+    /// through a manager account; calls name it by `Amazon-Ads-AccountId`).
     pub profile_id: Option<String>,
     /// `sponsored_ads`: the Ads account (`amzn1.ads-account…`), when listed.
     pub ads_account_id: Option<String>,
@@ -186,6 +188,11 @@ pub struct AccountView {
     pub marketplace_id: Option<String>,
     pub marketplace_name: Option<String>,
     pub account_type: Option<String>,
+    /// What this login may do with the account, as Amazon reports it:
+    /// `viewer` reads and creates reports only (the proxy refuses its
+    /// writes with 403 `READ_ONLY_ACCOUNT`); see "Access levels" in
+    /// docs/connections.md.
+    pub role: AccountRole,
     pub status: AccountStatus,
     /// The source's own status (an Ads account's, an AMC `creationStatus`).
     pub source_status: Option<String>,
@@ -268,6 +275,7 @@ impl AccountView {
                     marketplace_id: account.marketplace_id,
                     marketplace_name: account.marketplace_name,
                     account_type: account.account_type,
+                    role: account.role,
                     status: account.status,
                     source_status: account.source_status,
                     connected_at: account.connected_at,
