@@ -11,6 +11,7 @@ import { ClerkAuthProvider } from "./auth/ClerkAuth";
 import { DevAuthProvider } from "./auth/DevAuth";
 import { Layout } from "./components/Layout";
 import type { RuntimeConfig } from "./config";
+import { AccountDetail } from "./pages/AccountDetail";
 import { Accounts } from "./pages/Accounts";
 import { AmazonReturn, Connect, RETURN_PATH } from "./pages/Connect";
 import { Connections } from "./pages/Connections";
@@ -50,6 +51,7 @@ function Pages({ config }: { config: RuntimeConfig }) {
             <Route path="/settings/amazon" element={<AmazonReturn />} />
             <Route path="/connections" element={<Connections />} />
             <Route path="/accounts" element={<Accounts />} />
+            <Route path="/accounts/:id" element={<AccountDetail />} />
             <Route path="/accounts/:id/seats" element={<Seats />} />
             <Route path="/settings" element={<Settings />} />
             <Route path="*" element={<h1>Page not found</h1>} />

@@ -1,7 +1,8 @@
 // How a connection's or account's health reads in the UI.
 import type { Schemas } from "../api/client";
 
-export type Tone = "good" | "warn" | "bad" | "action";
+/** `info` says how an account is reached, not that anything is wrong. */
+export type Tone = "good" | "warn" | "bad" | "action" | "info";
 
 export interface Badge {
   label: string;

@@ -1,14 +1,18 @@
 // Accounts in tabs per kind, with a status filter, cursor paging (the
 // user's items-per-page), the default account, removal, each DSP
-// advertiser's seats, and whether Amazon is throttling each right now.
+// advertiser's seats, whether Amazon is throttling each right now, and
+// which ones the login may only read or reaches through Amazon's managed
+// service.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 
 import { unwrap, type Account, type AccountKind, type AccountStatus } from "../api/client";
 import { useApi, useSettings } from "../api/context";
+import { AccessBadges } from "../components/AccessBadges";
 import { AmazonThrottling } from "../components/AmazonThrottling";
 import { Badge, ErrorNotice, Skeleton, When } from "../components/ui";
+import { nativeId } from "../lib/accounts";
 import { healthBadge } from "../lib/health";
 
 const KINDS: { kind: AccountKind; label: string }[] = [
@@ -17,17 +21,6 @@ const KINDS: { kind: AccountKind; label: string }[] = [
   { kind: "amc_instance", label: "AMC" },
 ];
 const STATUSES: AccountStatus[] = ["active", "partial", "pending", "disabled"];
-
-function nativeId(account: Account): string {
-  switch (account.kind) {
-    case "sponsored_ads":
-      return `profile ${account.profile_id ?? "?"}`;
-    case "dsp_advertiser":
-      return `advertiser ${account.advertiser_id ?? "?"} (agency profile ${account.profile_id ?? "?"})`;
-    case "amc_instance":
-      return `instance ${account.instance_id ?? "?"} (AMC account ${account.amc_account_id ?? "?"})`;
-  }
-}
 
 function Row({ account }: { account: Account }) {
   const api = useApi();
@@ -48,8 +41,9 @@ function Row({ account }: { account: Account }) {
   return (
     <tr>
       <th scope="row">
-        {account.name}
+        <Link to={`/accounts/${id}`}>{account.name}</Link>
         {account.is_default ? <span className="badge badge-good"> Default</span> : null}
+        <AccessBadges account={account} />
         <div className="muted small">{nativeId(account)}</div>
         {failure ? <ErrorNotice error={failure} /> : null}
       </th>

@@ -1,7 +1,8 @@
 // Connected Amazon logins: health, token and consent expiry with live
 // countdowns, last refresh and error, re-authorize, sync (at most once a
-// minute: the 429's Retry-After counts down), disconnect (saying what is
-// destroyed, and where to remove the app at Amazon), and the audit trail.
+// minute: the 429's Retry-After counts down) with what the last sync could
+// not list and how far it got, disconnect (saying what is destroyed, and
+// where to remove the app at Amazon), and the audit trail.
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router";
@@ -10,6 +11,7 @@ import { ApiFailure, unwrap, type Connection } from "../api/client";
 import { useApi, useSettings } from "../api/context";
 import { Badge, Countdown, ErrorNotice, Section, Skeleton, When } from "../components/ui";
 import { healthBadge, warningText } from "../lib/health";
+import { syncWarningText } from "../lib/syncWarnings";
 import { secondsLeft } from "../lib/time";
 import { useNow } from "../lib/useNow";
 import { returnUrl } from "./Connect";
@@ -147,9 +149,16 @@ function ConnectionCard({
         <dt>Last sync</dt>
         <dd>
           <When at={connection.last_synced_at} />
-          {connection.sync_warnings.length > 0
-            ? ` — incomplete: ${connection.sync_warnings.map((w) => `${w.source} (${w.reason})`).join(", ")}`
-            : null}
+          {connection.sync_warnings.length > 0 ? (
+            <>
+              {" "}— incomplete:
+              <ul className="warnings" aria-label="Sync warnings">
+                {connection.sync_warnings.map((w) => (
+                  <li key={`${w.source}-${w.reason}`}>{syncWarningText(w)}</li>
+                ))}
+              </ul>
+            </>
+          ) : null}
         </dd>
       </dl>
       <div className="actions">
