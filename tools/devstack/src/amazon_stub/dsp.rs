@@ -1,11 +1,15 @@
 //! The DSP and AMC endpoints of the Amazon stand-in, checking what Amazon's
-//! DSP and AMC API references say Amazon checks: DSP advertisers under
-//! an agency profile named by the scope header (paged by `startIndex`),
-//! AMC accounts, and each AMC account's instances (its AdvertiserId and
-//! MarketplaceId headers), and an advertiser's seats (`Amazon-Ads-AccountId`
-//! header, `nextToken` pages), and the manager accounts linking advertisers
-//! to their entity ids. Logins without access get Amazon's 401/403
-//! answers. Every call is recorded; answers can be scripted.
+//! DSP and AMC API references say Amazon checks (reference
+//! amazon-dsp-amc.md §1–§3, §6): DSP advertisers under an agency profile
+//! named by the scope header (paged by `startIndex`, pages capped by the
+//! login's `dsp_page_cap` as Amazon may answer fewer than asked); AMC
+//! accounts, and each AMC account's instances (its AdvertiserId and
+//! MarketplaceId headers); an advertiser's seats (`Amazon-Ads-AccountId` of
+//! an advertiser the login reaches under an agency profile or through a
+//! manager account, else 403; a scope beside it must be the agency profile
+//! listing it, else 401; `nextToken` pages). Logins without access get
+//! Amazon's 401/403 answers. Every call is recorded; answers can be
+//! scripted.
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -94,7 +98,7 @@ impl Respond for DspEndpoint {
             Endpoint::DspAdvertisers => self.advertisers(request, &login),
             Endpoint::AmcAccounts => self.amc_accounts(request, &login),
             Endpoint::AmcInstances => self.amc_instances(request, &login),
-            _ => list_seats(request, &login),
+            _ => list_seats(request, &login, self.1),
         }
     }
 }
@@ -189,7 +193,7 @@ impl DspEndpoint {
     }
 }
 
-fn list_seats(request: &Request, login: &Login) -> ResponseTemplate {
+fn list_seats(request: &Request, login: &Login, region: &str) -> ResponseTemplate {
     if header(request, "content-type") != Some("application/json") {
         return refusal(
             415,
@@ -204,7 +208,19 @@ fn list_seats(request: &Request, login: &Login) -> ResponseTemplate {
             "Amazon-Ads-AccountId header is required",
         );
     };
-    let Some(all) = login.seats.get(advertiser_id) else {
+    // A scope beside the account id must be the agency profile listing
+    // that advertiser: a managed-service advertiser has none (§3, §6).
+    if header(request, "amazon-advertising-api-scope")
+        .is_some_and(|scope| !login.agency_lists(region, scope, advertiser_id))
+    {
+        return refusal(
+            401,
+            "UNAUTHORIZED",
+            "No matching advertiser found for scope",
+        );
+    }
+    let reachable = login.reaches_advertiser(advertiser_id);
+    let Some(all) = login.seats.get(advertiser_id).filter(|_| reachable) else {
         return refusal(
             403,
             "FORBIDDEN",

@@ -1,14 +1,16 @@
 //! Manager accounts in the Amazon stand-in (reference amazon-dsp-amc.md
 //! §5): `GET /managerAccounts` on every region's host answers that region's
 //! manager accounts, each with at most its first 50 links (Amazon's cap, no
-//! paging) and without the stand-in's `role` (Amazon reports none there).
+//! paging) and without the stand-in's `role` (Amazon reports none there);
+//! `POST /adsApi/v1/query/accountLinks` (closed beta) pages through every
+//! link of one manager account, with its role.
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::dsp::{header, refusal};
-use super::world::{AmazonWorld, Endpoint, Login, Slow, ads_headers_ok, unauthorized};
+use super::world::{AmazonWorld, CLIENT_ID, Endpoint, Login, Slow, ads_headers_ok, unauthorized};
 
 const MANAGER_ACCOUNTS_MEDIA_TYPE: &str = "application/vnd.getmanageraccountsresponse.v1+json";
 
@@ -20,6 +22,11 @@ pub(super) async fn mount(world: &AmazonWorld, server: &MockServer) {
         Mock::given(method("GET"))
             .and(path(format!("/{region}/managerAccounts")))
             .respond_with(Slow(ManagerAccounts(world.clone(), region), world.clone()))
+            .mount(server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(format!("/{region}/adsApi/v1/query/accountLinks")))
+            .respond_with(Slow(AccountLinks(world.clone(), region), world.clone()))
             .mount(server)
             .await;
     }
@@ -91,4 +98,154 @@ fn as_listed(manager: &Value) -> Value {
     let mut listed = manager.clone();
     listed["linkedAccounts"] = json!(links);
     listed
+}
+
+/// The most links one account-links page holds, whatever `maxResults`
+/// asked (up to 100): small, so paging shows.
+const LINKS_PAGE: usize = 25;
+
+/// v1's error shape.
+fn error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({"code": code, "message": message}))
+}
+
+struct AccountLinks(AmazonWorld, &'static str);
+
+impl Respond for AccountLinks {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.record(request);
+        if let Some(scripted) = self.0.scripted(Endpoint::AccountLinks) {
+            return scripted;
+        }
+        // Amazon's guide names the classic client-id header, other v1
+        // calls the v1 one: either will do.
+        let client_id = header(request, "amazon-ads-clientid")
+            .or_else(|| header(request, "amazon-advertising-api-clientid"));
+        let Some(login) = self
+            .0
+            .login_for(request)
+            .filter(|_| client_id == Some(CLIENT_ID))
+        else {
+            return error(
+                401,
+                "UNAUTHORIZED",
+                "The request lacks the necessary credentials",
+            );
+        };
+        if !login.account_links_beta {
+            return error(
+                403,
+                "FORBIDDEN",
+                "Account links are in closed beta; this client is not enrolled",
+            );
+        }
+        let manager = header(request, "amazon-ads-manager-accountid").and_then(|id| {
+            self.manager_accounts(&login)
+                .iter()
+                .find(|m| m["managerAccountId"] == id)
+        });
+        let Some(manager) = manager else {
+            return error(
+                403,
+                "FORBIDDEN",
+                "Amazon-Ads-Manager-AccountId names no manager account of the caller",
+            );
+        };
+        let Some((start, size)) = links_query(&request.body) else {
+            return error(
+                400,
+                "BAD_REQUEST",
+                r#"The body is {"relationshipTypeFilter": {"include": ["CHILD"]}, "maxResults": 1..100, "nextToken"?}"#,
+            );
+        };
+        // Amazon documents no account-link shape for AMC accounts.
+        let links: Vec<Value> = manager["linkedAccounts"]
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter_map(|link| account_link(link, self.1))
+            .collect();
+        let end = (start + size).min(links.len());
+        let mut answer = json!({"accountLinks": links.get(start..end).unwrap_or_default()});
+        if end < links.len() {
+            answer["nextToken"] = json!(format!("links-{end}"));
+        }
+        ResponseTemplate::new(200).set_body_json(answer)
+    }
+}
+
+impl AccountLinks {
+    fn manager_accounts<'a>(&self, login: &'a Login) -> &'a [Value] {
+        login
+            .manager_accounts
+            .get(self.1)
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Where the page starts and how long it is, when the body is exactly a
+/// CHILD query: `relationshipTypeFilter`, `maxResults` 1 to 100, and a
+/// `nextToken` this endpoint issued.
+fn links_query(body: &[u8]) -> Option<(usize, usize)> {
+    let body: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
+    let known = ["relationshipTypeFilter", "maxResults", "nextToken"];
+    if body.keys().any(|k| !known.contains(&k.as_str()))
+        || body.get("relationshipTypeFilter")? != &json!({"include": ["CHILD"]})
+    {
+        return None;
+    }
+    let max = body
+        .get("maxResults")?
+        .as_u64()
+        .filter(|m| (1..=100).contains(m))?;
+    let start = match body.get("nextToken") {
+        None => 0,
+        Some(token) => token.as_str()?.strip_prefix("links-")?.parse().ok()?,
+    };
+    Some((start, usize::try_from(max).ok()?.min(LINKS_PAGE)))
+}
+
+/// `link` (a `/managerAccounts` link with its stand-in role) as account
+/// links answer it on `region`'s host; `None` for an AMC account.
+fn account_link(link: &Value, region: &str) -> Option<Value> {
+    let role = json!({"role": {"roleName": link["role"]}});
+    let country = country_of(link["marketplaceId"].as_str().unwrap_or_default());
+    let (account_id, product, alternate) = match link["accountType"].as_str()? {
+        "DSP_ADVERTISING_ACCOUNT" => {
+            let id = &link["dspAdvertiserId"];
+            (
+                id.clone(),
+                "ADSP",
+                json!({"dspAdvertiserId": id, "region": region.to_ascii_uppercase()}),
+            )
+        }
+        // Inferred: the guide shows only a DSP advertiser's alternate id;
+        // the profile id one follows /adsAccounts/list's alternateIds.
+        "SELLER" | "VENDOR" => {
+            let profile = link["profileId"].as_str()?;
+            (
+                json!(format!("amzn1.ads-account.g.{profile}")),
+                "SPONSORED_ADS",
+                json!({"countryCode": country, "profileId": profile}),
+            )
+        }
+        _ => return None,
+    };
+    Some(json!({
+        "accountId": account_id, "accountName": link["accountName"],
+        "accountType": "ADVERTISER_ACCOUNT", "adProductGroups": [product],
+        "alternateIds": [alternate], "countryCode": [country],
+        "permissionSet": role, "relationshipType": "CHILD"
+    }))
+}
+
+/// The country of the marketplaces the stand-in's fixtures use.
+fn country_of(marketplace: &str) -> &'static str {
+    match marketplace {
+        "A2EUQ1WTGCTBG2" => "CA",
+        "A1PA6795UKMFR9" => "DE",
+        "A1F83G8C2ARO7P" => "UK",
+        "A1VC38T7YXB528" => "JP",
+        _ => "US",
+    }
 }

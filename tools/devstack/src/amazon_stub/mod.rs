@@ -9,8 +9,10 @@
 //!   ([`AmazonWorld`]);
 //! - `lwa`: the token endpoint, the user profile, profiles and Ads accounts;
 //! - `consent_page`: the page that consents (or cancels) as a login;
+//! - `access`: what a login reaches (scopes, linked profiles and their
+//!   roles, DSP advertisers) as Amazon decides it from account headers;
 //! - `ads`: the campaign and report endpoints the proxy reaches (with
-//!   Amazon's 425 for a duplicate report);
+//!   Amazon's 425 for a duplicate report, and a Viewer's 401 on writes);
 //! - `dsp`: the DSP, AMC and seat endpoints;
 //! - `manager`: manager accounts in every region;
 //! - `amc`: AMC audiences and advertiser updates (a trailing-slash path);
@@ -19,6 +21,7 @@
 //!   `/_stub/throttle`, the local stack's control of it);
 //! - `listings`: entries as Amazon lists them, to build a [`Login`] from.
 
+mod access;
 mod ads;
 mod amc;
 mod consent_page;

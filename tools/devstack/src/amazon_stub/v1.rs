@@ -1,10 +1,14 @@
 //! Ads API v1's campaign query (`POST /adsApi/v1/query/campaigns`) in the
-//! Amazon stand-in, checking what v1 checks: a live bearer token and v1's
-//! own client-id header `Amazon-Ads-ClientId` (else 401), one ad product in
+//! Amazon stand-in, checking what v1 checks (reference amazon-dsp-amc.md
+//! §7, §8): a live bearer token and v1's own client-id header
+//! `Amazon-Ads-ClientId` (else 401), one ad product in
 //! `adProductFilter.include` (else 400), and the account (else 403): for
-//! AMAZON_DSP a DSP advertiser of the login in the host's region named by
-//! `Amazon-Ads-AccountId`; for sponsored ads a profile of that region named
-//! by `Amazon-Advertising-API-Scope`, or an Ads account (`amzn1.ads-account…`)
+//! AMAZON_DSP a DSP advertiser the login reaches in the host's region (under
+//! an agency profile or through a manager account) named by
+//! `Amazon-Ads-AccountId`, with any scope beside it the agency profile
+//! listing it (else 401); for sponsored ads a profile the login reaches in
+//! that region (its own or a linked seller or vendor account's) named by
+//! `Amazon-Advertising-API-Scope`, or an Ads account (`amzn1.ads-account…`)
 //! named by `Amazon-Ads-AccountId`. Errors are v1's `{"code", "message"}`.
 
 use serde_json::{Value, json};
@@ -77,7 +81,10 @@ impl Respond for V1Campaigns {
             return error(400, "BAD_REQUEST", "maxResults must be 1 to 5000");
         }
         let account = if ad_product == "AMAZON_DSP" {
-            self.dsp_account(request, &login)
+            match self.dsp_account(request, &login) {
+                Ok(account) => account,
+                Err(refusal) => return error(401, "UNAUTHORIZED", refusal),
+            }
         } else if header(request, "amazon-advertising-api-scope")
             .or(header(request, "amazon-ads-accountid"))
             .is_none()
@@ -111,35 +118,34 @@ impl Respond for V1Campaigns {
 }
 
 impl V1Campaigns {
-    /// The login's profile ids in the host's region.
-    fn profile_ids<'a>(&self, login: &'a Login) -> impl Iterator<Item = String> + 'a {
-        login
-            .profiles
-            .get(self.1)
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p["profileId"].as_u64().map(|id| id.to_string()))
+    /// The DSP advertiser `Amazon-Ads-AccountId` names, when the login
+    /// reaches it in the host's region (under an agency profile or through
+    /// a manager account); a scope beside it must be the agency profile
+    /// listing it (§7, §8), else Amazon's 401 message.
+    fn dsp_account(
+        &self,
+        request: &Request,
+        login: &Login,
+    ) -> Result<Option<String>, &'static str> {
+        let Some(named) = header(request, "amazon-ads-accountid") else {
+            return Ok(None);
+        };
+        if header(request, "amazon-advertising-api-scope")
+            .is_some_and(|scope| !login.agency_lists(self.1, scope, named))
+        {
+            return Err("No matching advertiser found for scope");
+        }
+        Ok(login
+            .reaches_advertiser_in(self.1, named)
+            .then(|| named.to_owned()))
     }
 
-    /// The DSP advertiser `Amazon-Ads-AccountId` names, when the login sees
-    /// it under an agency profile of the host's region.
-    fn dsp_account(&self, request: &Request, login: &Login) -> Option<String> {
-        let named = header(request, "amazon-ads-accountid")?;
-        let visible = self.profile_ids(login).any(|profile| {
-            login
-                .dsp_advertisers
-                .get(&profile)
-                .is_some_and(|advertisers| advertisers.iter().any(|a| a["advertiserId"] == named))
-        });
-        visible.then(|| named.to_owned())
-    }
-
-    /// The profile the scope header names, else the Ads account
+    /// The profile the scope header names (the login's own or a linked
+    /// seller or vendor account's), else the Ads account
     /// `Amazon-Ads-AccountId` names, when the login has it.
     fn sponsored_account(&self, request: &Request, login: &Login) -> Option<String> {
         if let Some(scope) = header(request, "amazon-advertising-api-scope") {
-            let known = self.profile_ids(login).any(|id| id == scope);
-            return known.then(|| scope.to_owned());
+            return login.scope_access(self.1, scope).map(|_| scope.to_owned());
         }
         let account = header(request, "amazon-ads-accountid")?;
         let known = login

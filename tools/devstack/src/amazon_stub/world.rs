@@ -23,6 +23,8 @@ pub enum Endpoint {
     UserProfile,
     /// `POST /sp/campaigns/list` on any region's host.
     Campaigns,
+    /// `POST /sp/campaigns` (create) on any region's host.
+    CampaignWrites,
     /// `POST /reporting/reports` on any region's host.
     Reports,
     /// `GET /dsp/advertisers` on any region's host.
@@ -35,6 +37,8 @@ pub enum Endpoint {
     Seats,
     /// `GET /managerAccounts` on any region's host.
     ManagerAccounts,
+    /// `POST /adsApi/v1/query/accountLinks` on any region's host.
+    AccountLinks,
     /// `POST` and `GET /amc/audiences/query` on any region's host.
     AmcAudiences,
     /// `GET /amc/instances/{instanceId}/advertisers/updates/` (with its
