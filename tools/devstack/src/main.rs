@@ -261,7 +261,10 @@ fn dev_login() -> Login {
 
 /// A second login for the consent page's choice: an agency with enough
 /// accounts of each kind to page through (45 DSP advertisers, 30 AMC
-/// instances, 25 profiles).
+/// instances, 25 profiles), and manager accounts (its client in Amazon's
+/// account-links beta): in NA two managed-service DSP advertisers and a
+/// seller it may only view (not in its `/v2/profiles`), in the EU one
+/// managed-service advertiser; every managed-service advertiser has seats.
 fn dev_agency_login() -> Login {
     let profiles = (0..24)
         .map(|i| {
@@ -315,9 +318,60 @@ fn dev_agency_login() -> Login {
         .collect(),
         seats: (0..45)
             .map(|i| (format!("6000000{i:06}"), amazon_stub::seats(i % 7 + 1)))
+            .chain(
+                MANAGED_SERVICE_ADVERTISERS
+                    .iter()
+                    .map(|(id, _, _)| ((*id).to_owned(), amazon_stub::seats(2))),
+            )
             .collect(),
+        manager_accounts: [
+            (
+                "na",
+                vec![amazon_stub::manager_account(
+                    "amzn1.ads1.ma1.devagencyna",
+                    "Dev Agency Managed NA",
+                    managed_service_links("ATVPDKIKX0DER")
+                        .chain([amazon_stub::linked_profile(
+                            3_000_500,
+                            "ENTITYDEVVIEWER",
+                            "SELLER",
+                            "ATVPDKIKX0DER",
+                            "VIEWER",
+                        )])
+                        .collect(),
+                )],
+            ),
+            (
+                "eu",
+                vec![amazon_stub::manager_account(
+                    "amzn1.ads1.ma1.devagencyeu",
+                    "Dev Agency Managed EU",
+                    managed_service_links("A1PA6795UKMFR9").collect(),
+                )],
+            ),
+        ]
+        .into_iter()
+        .collect(),
+        account_links_beta: true,
         ..Login::default()
     }
+}
+
+/// The dev agency's managed-service DSP advertisers: id, entity id,
+/// marketplace (which region's manager account links it).
+const MANAGED_SERVICE_ADVERTISERS: [(&str, &str, &str); 3] = [
+    ("6100000000001", "ENTITYDEVMANAGED1", "ATVPDKIKX0DER"),
+    ("6100000000002", "ENTITYDEVMANAGED2", "ATVPDKIKX0DER"),
+    ("6200000000001", "ENTITYDEVMANAGEDEU", "A1PA6795UKMFR9"),
+];
+
+/// Manager-account links (ADSP Reports: role VIEWER) to the dev agency's
+/// managed-service advertisers in `marketplace`.
+fn managed_service_links(marketplace: &'static str) -> impl Iterator<Item = serde_json::Value> {
+    MANAGED_SERVICE_ADVERTISERS
+        .iter()
+        .filter(move |(_, _, m)| *m == marketplace)
+        .map(|(id, entity, m)| amazon_stub::linked_dsp_advertiser(id, entity, m, "VIEWER"))
 }
 
 fn token(args: &[String]) -> Result<(), BoxError> {
