@@ -2,12 +2,15 @@
 //! its LWA profile, its advertising profiles in every region, and the Ads
 //! accounts behind them.
 
+use std::time::Instant;
+
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::http::{self, HttpError};
+use super::paging::{self, Listed};
 use super::{AmazonConfig, PerRegion};
 use crate::model::account::AccountStatus;
 use crate::model::region::Region;
@@ -218,41 +221,63 @@ impl AdsApi {
             .map_err(|e| AdsError::Body(e.without_url().to_string()))
     }
 
+    /// `POST path` on `region`'s host with the bearer token, the client id,
+    /// `headers` and the JSON `body`: the JSON body of a 200, else the
+    /// status.
+    pub(super) async fn post_json<T: DeserializeOwned>(
+        &self,
+        region: Region,
+        path: &str,
+        access_token: &Secret,
+        headers: &[(&str, &str)],
+        body: &serde_json::Value,
+    ) -> Result<T, AdsError> {
+        let url = format!("{}{path}", self.hosts.get(region));
+        let body = body.to_string();
+        let response = http::send(|| {
+            let mut request = self
+                .http
+                .post(&url)
+                .bearer_auth(access_token.expose())
+                .header("Amazon-Advertising-API-ClientId", self.client_id.expose())
+                .body(body.clone());
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request
+        })
+        .await?;
+        if response.status() != StatusCode::OK {
+            return Err(AdsError::Status(response.status().as_u16()));
+        }
+        response
+            .json()
+            .await
+            .map_err(|e| AdsError::Body(e.without_url().to_string()))
+    }
+
     /// Every page of `POST /adsAccounts/list` (a global API, asked on the NA host).
-    pub async fn ads_accounts(&self, access_token: &Secret) -> Result<Vec<AdsAccount>, AdsError> {
-        let url = format!("{}/adsAccounts/list", self.hosts.na);
-        let mut accounts = Vec::new();
-        let mut next_token: Option<String> = None;
-        for _ in 0..MAX_ADS_ACCOUNT_PAGES {
+    pub async fn ads_accounts(
+        &self,
+        access_token: &Secret,
+        stop_at: Option<Instant>,
+    ) -> Result<Listed<AdsAccount>, AdsError> {
+        let media = [
+            ("Content-Type", ADS_ACCOUNTS_MEDIA_TYPE),
+            ("Accept", ADS_ACCOUNTS_MEDIA_TYPE),
+        ];
+        let media = &media;
+        paging::by_token(MAX_ADS_ACCOUNT_PAGES, stop_at, |next_token| async move {
             let mut body = json!({ "maxResults": ADS_ACCOUNTS_PAGE });
-            if let Some(token) = &next_token {
+            if let Some(token) = next_token {
                 body["nextToken"] = json!(token);
             }
-            let body = body.to_string();
-            let response = http::send(|| {
-                self.http
-                    .post(&url)
-                    .bearer_auth(access_token.expose())
-                    .header("Amazon-Advertising-API-ClientId", self.client_id.expose())
-                    .header(reqwest::header::CONTENT_TYPE, ADS_ACCOUNTS_MEDIA_TYPE)
-                    .header(reqwest::header::ACCEPT, ADS_ACCOUNTS_MEDIA_TYPE)
-                    .body(body.clone())
-            })
-            .await?;
-            if response.status() != StatusCode::OK {
-                return Err(AdsError::Status(response.status().as_u16()));
-            }
-            let page: AdsAccountPage = response
-                .json()
-                .await
-                .map_err(|e| AdsError::Body(e.without_url().to_string()))?;
-            accounts.extend(page.ads_accounts);
-            next_token = page.next_token.filter(|t| !t.is_empty());
-            if next_token.is_none() {
-                break;
-            }
-        }
-        Ok(accounts)
+            let page: AdsAccountPage = self
+                .post_json(Region::Na, "/adsAccounts/list", access_token, media, &body)
+                .await?;
+            Ok((page.ads_accounts, page.next_token))
+        })
+        .await
     }
 }
 

@@ -2,9 +2,12 @@
 //! instances (facts: `reference/amazon-dsp-amc.md`; the original system
 //! sent neither header and read fields that do not exist).
 
+use std::time::Instant;
+
 use serde::Deserialize;
 
 use super::ads::{AdsApi, AdsError};
+use super::paging::{self, Listed};
 use crate::model::account::AccountStatus;
 use crate::model::region::Region;
 use crate::secrets::Secret;
@@ -67,24 +70,17 @@ impl AdsApi {
         &self,
         region: Region,
         access_token: &Secret,
-    ) -> Result<Vec<AmcAccount>, AdsError> {
-        let mut accounts = Vec::new();
-        let mut next_token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let query: Vec<(&str, String)> = next_token
-                .iter()
-                .map(|t| ("nextToken", t.clone()))
-                .collect();
+        stop_at: Option<Instant>,
+    ) -> Result<Listed<AmcAccount>, AdsError> {
+        paging::by_token(MAX_PAGES, stop_at, |next_token| async move {
+            let query: Vec<(&str, String)> =
+                next_token.into_iter().map(|t| ("nextToken", t)).collect();
             let page: AccountPage = self
                 .get_json(region, "/amc/accounts", access_token, &[], &query)
                 .await?;
-            accounts.extend(page.amc_accounts);
-            next_token = page.next_token.filter(|t| !t.is_empty());
-            if next_token.is_none() {
-                break;
-            }
-        }
-        Ok(accounts)
+            Ok((page.amc_accounts, page.next_token))
+        })
+        .await
     }
 
     /// Every instance of AMC account `account`, page by page.
@@ -93,7 +89,8 @@ impl AdsApi {
         region: Region,
         account: &AmcAccount,
         access_token: &Secret,
-    ) -> Result<Vec<AmcInstance>, AdsError> {
+        stop_at: Option<Instant>,
+    ) -> Result<Listed<AmcInstance>, AdsError> {
         let headers = [
             (
                 "Amazon-Advertising-API-AdvertiserId",
@@ -105,21 +102,16 @@ impl AdsApi {
             ),
             ("Content-Type", "application/json"),
         ];
-        let mut instances = Vec::new();
-        let mut next_token: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let headers = &headers;
+        paging::by_token(MAX_PAGES, stop_at, |next_token| async move {
             let mut query = vec![("limit", INSTANCES_PAGE.to_string())];
-            query.extend(next_token.iter().map(|t| ("nextToken", t.clone())));
+            query.extend(next_token.map(|t| ("nextToken", t)));
             let page: InstancePage = self
-                .get_json(region, "/amc/instances", access_token, &headers, &query)
+                .get_json(region, "/amc/instances", access_token, headers, &query)
                 .await?;
-            instances.extend(page.instances);
-            next_token = page.next_token.filter(|t| !t.is_empty());
-            if next_token.is_none() {
-                break;
-            }
-        }
-        Ok(instances)
+            Ok((page.instances, page.next_token))
+        })
+        .await
     }
 }
 

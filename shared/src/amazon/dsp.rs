@@ -2,7 +2,7 @@
 //! seats on the ad exchanges (facts and their uncertainties:
 //! `reference/amazon-dsp-amc.md`).
 
-use std::collections::HashMap;
+use std::time::Instant;
 
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::ads::{AdsApi, AdsError, optional_number_as_text};
 use super::http::{self, HttpError};
+use super::paging::{self, Listed, OffsetPage};
 use crate::model::region::Region;
 use crate::model::seats::Seat;
 use crate::secrets::Secret;
@@ -72,31 +73,6 @@ struct SeatPage {
     next_token: Option<String>,
 }
 
-const MANAGER_ACCOUNTS_MEDIA_TYPE: &str = "application/vnd.getmanageraccountsresponse.v1+json";
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ManagerAccounts {
-    #[serde(default)]
-    manager_accounts: Vec<ManagerAccount>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ManagerAccount {
-    #[serde(default)]
-    linked_accounts: Vec<LinkedAccount>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LinkedAccount {
-    account_id: Option<String>,
-    account_type: Option<String>,
-    #[serde(default, deserialize_with = "optional_number_as_text")]
-    dsp_advertiser_id: Option<String>,
-}
-
 /// Why seats could not be listed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SeatsError {
@@ -126,42 +102,17 @@ fn amazon_error_code(body: &serde_json::Value) -> Option<String> {
 }
 
 impl AdsApi {
-    /// The entity id of every DSP advertiser linked to the login's manager
-    /// accounts (`GET /managerAccounts`, global, asked on the NA host):
-    /// advertiser id → entity id.
-    pub async fn dsp_entity_ids(
-        &self,
-        access_token: &Secret,
-    ) -> Result<HashMap<String, String>, AdsError> {
-        let accounts: ManagerAccounts = self
-            .get_json(
-                Region::Na,
-                "/managerAccounts",
-                access_token,
-                &[("Accept", MANAGER_ACCOUNTS_MEDIA_TYPE)],
-                &[],
-            )
-            .await?;
-        Ok(accounts
-            .manager_accounts
-            .into_iter()
-            .flat_map(|m| m.linked_accounts)
-            .filter(|l| l.account_type.as_deref() == Some("DSP_ADVERTISING_ACCOUNT"))
-            .filter_map(|l| Some((l.dsp_advertiser_id?, l.account_id?)))
-            .collect())
-    }
-
     /// Every advertiser under agency profile `profile_id`, page by page
-    /// (`startIndex` until `totalResults`).
+    /// ([`paging::by_offset`]: each page starts where the advertisers
+    /// received so far end; Amazon's `totalResults` ends it).
     pub async fn dsp_advertisers(
         &self,
         region: Region,
         profile_id: &str,
         access_token: &Secret,
-    ) -> Result<Vec<DspAdvertiser>, AdsError> {
-        let mut advertisers = Vec::new();
-        let mut start = 0;
-        loop {
+        stop_at: Option<Instant>,
+    ) -> Result<Listed<DspAdvertiser>, AdsError> {
+        paging::by_offset(MAX_START_INDEX, stop_at, |start| async move {
             let page: AdvertiserPage = self
                 .get_json(
                     region,
@@ -174,17 +125,12 @@ impl AdsApi {
                     ],
                 )
                 .await?;
-            let listed = page.response.len();
-            advertisers.extend(page.response);
-            start += ADVERTISERS_PAGE;
-            // Without a total, a short page is the last.
-            let more = page
-                .total_results
-                .map_or(listed == ADVERTISERS_PAGE, |total| start < total);
-            if !more || listed == 0 || start > MAX_START_INDEX {
-                return Ok(advertisers);
-            }
-        }
+            Ok(OffsetPage {
+                items: page.response,
+                total: page.total_results,
+            })
+        })
+        .await
     }
 
     /// Every seat of DSP advertiser `advertiser_id`, following `nextToken`
@@ -197,26 +143,28 @@ impl AdsApi {
         parent_entity_id: Option<&str>,
         exchange_ids: &[String],
         access_token: &Secret,
-    ) -> Result<Vec<Seat>, SeatsError> {
+    ) -> Result<Listed<Seat>, SeatsError> {
         let url = format!(
             "{}/dsp/v1/seats/advertisers/current/list",
             self.hosts.get(region)
         );
-        let mut seats = Vec::new();
-        let mut next_token: Option<String> = None;
-        for _ in 0..MAX_SEAT_PAGES {
+        let url = url.as_str();
+        // A page started later could not finish before the call margin.
+        let stop_at = crate::budget::deadline()
+            .and_then(|at| at.checked_sub(crate::budget::CALL_MARGIN + crate::budget::MIN_ATTEMPT));
+        paging::by_token(MAX_SEAT_PAGES, stop_at, |next_token| async move {
             let mut body = json!({ "maxResults": SEATS_PAGE });
             if !exchange_ids.is_empty() {
                 body["exchangeIdFilter"] = json!(exchange_ids);
             }
-            if let Some(token) = &next_token {
+            if let Some(token) = next_token {
                 body["nextToken"] = json!(token);
             }
             let body = body.to_string();
             let response = http::send(|| {
                 let mut request = self
                     .http
-                    .post(&url)
+                    .post(url)
                     .bearer_auth(access_token.expose())
                     .header("Amazon-Advertising-API-ClientId", self.client_id.expose())
                     .header("Amazon-Ads-AccountId", advertiser_id)
@@ -244,23 +192,20 @@ impl AdsApi {
             }
             let page: SeatPage =
                 serde_json::from_str(&text).map_err(|e| SeatsError::Body(e.to_string()))?;
-            seats.extend(
-                page.advertiser_seats
-                    .into_iter()
-                    .flat_map(|a| a.current_seats)
-                    .map(|s| Seat {
-                        exchange_id: s.exchange_id,
-                        exchange_name: s.exchange_name,
-                        deal_creation_id: s.deal_creation_id,
-                        spend_tracking_id: s.spend_tracking_id,
-                    }),
-            );
-            next_token = page.next_token.filter(|t| !t.is_empty());
-            if next_token.is_none() {
-                break;
-            }
-        }
-        Ok(seats)
+            let seats = page
+                .advertiser_seats
+                .into_iter()
+                .flat_map(|a| a.current_seats)
+                .map(|s| Seat {
+                    exchange_id: s.exchange_id,
+                    exchange_name: s.exchange_name,
+                    deal_creation_id: s.deal_creation_id,
+                    spend_tracking_id: s.spend_tracking_id,
+                })
+                .collect();
+            Ok((seats, page.next_token))
+        })
+        .await
     }
 }
 

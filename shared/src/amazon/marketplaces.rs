@@ -1,36 +1,46 @@
-//! Names of the marketplaces Amazon Ads serves, by marketplace id.
+//! Names and countries of the marketplaces Amazon Ads serves, by
+//! marketplace id.
 
-/// `marketplace id → name`, as Amazon lists them for sellers and Ads.
-const MARKETPLACES: &[(&str, &str)] = &[
-    ("ATVPDKIKX0DER", "Amazon.com"),
-    ("A2EUQ1WTGCTBG2", "Amazon.ca"),
-    ("A1AM78C64UM0Y8", "Amazon.com.mx"),
-    ("A2Q3Y263D00KWC", "Amazon.com.br"),
-    ("A1F83G8C2ARO7P", "Amazon.co.uk"),
-    ("A1PA6795UKMFR9", "Amazon.de"),
-    ("A13V1IB3VIYZZH", "Amazon.fr"),
-    ("APJ6JRA9NG5V4", "Amazon.it"),
-    ("A1RKKUPIHCS9HS", "Amazon.es"),
-    ("A1805IZSGTT6HS", "Amazon.nl"),
-    ("A2NODRKZP88ZB9", "Amazon.se"),
-    ("A1C3SOZRARQ6R3", "Amazon.pl"),
-    ("AMEN7PMS3EDWL", "Amazon.com.be"),
-    ("A33AVAJ2PDY3EV", "Amazon.com.tr"),
-    ("A2VIGQ35RCS4UG", "Amazon.ae"),
-    ("A17E79C6D8DWNP", "Amazon.sa"),
-    ("ARBP9OOSHTCHU", "Amazon.eg"),
-    ("A21TJRUUN4KGV", "Amazon.in"),
-    ("A1VC38T7YXB528", "Amazon.co.jp"),
-    ("A39IBJ37TRP1C6", "Amazon.com.au"),
-    ("A19VAU5U5O7RUS", "Amazon.sg"),
+/// `marketplace id → name, country code` as Amazon Ads profiles spell the
+/// country (the United Kingdom is `UK`).
+const MARKETPLACES: &[(&str, &str, &str)] = &[
+    ("ATVPDKIKX0DER", "Amazon.com", "US"),
+    ("A2EUQ1WTGCTBG2", "Amazon.ca", "CA"),
+    ("A1AM78C64UM0Y8", "Amazon.com.mx", "MX"),
+    ("A2Q3Y263D00KWC", "Amazon.com.br", "BR"),
+    ("A1F83G8C2ARO7P", "Amazon.co.uk", "UK"),
+    ("A1PA6795UKMFR9", "Amazon.de", "DE"),
+    ("A13V1IB3VIYZZH", "Amazon.fr", "FR"),
+    ("APJ6JRA9NG5V4", "Amazon.it", "IT"),
+    ("A1RKKUPIHCS9HS", "Amazon.es", "ES"),
+    ("A1805IZSGTT6HS", "Amazon.nl", "NL"),
+    ("A2NODRKZP88ZB9", "Amazon.se", "SE"),
+    ("A1C3SOZRARQ6R3", "Amazon.pl", "PL"),
+    ("AMEN7PMS3EDWL", "Amazon.com.be", "BE"),
+    ("A33AVAJ2PDY3EV", "Amazon.com.tr", "TR"),
+    ("A2VIGQ35RCS4UG", "Amazon.ae", "AE"),
+    ("A17E79C6D8DWNP", "Amazon.sa", "SA"),
+    ("ARBP9OOSHTCHU", "Amazon.eg", "EG"),
+    ("A21TJRUUN4KGV", "Amazon.in", "IN"),
+    ("A1VC38T7YXB528", "Amazon.co.jp", "JP"),
+    ("A39IBJ37TRP1C6", "Amazon.com.au", "AU"),
+    ("A19VAU5U5O7RUS", "Amazon.sg", "SG"),
 ];
 
 /// The marketplace's name, when it is one Amazon Ads serves.
 pub fn name(marketplace_id: &str) -> Option<&'static str> {
     MARKETPLACES
         .iter()
-        .find(|(id, _)| *id == marketplace_id)
-        .map(|(_, name)| *name)
+        .find(|(id, ..)| *id == marketplace_id)
+        .map(|(_, name, _)| *name)
+}
+
+/// The marketplace's country code, when it is one Amazon Ads serves.
+pub fn country(marketplace_id: &str) -> Option<&'static str> {
+    MARKETPLACES
+        .iter()
+        .find(|(id, ..)| *id == marketplace_id)
+        .map(|(.., country)| *country)
 }
 
 #[cfg(test)]
@@ -41,5 +51,7 @@ mod tests {
         assert_eq!(super::name("A1PA6795UKMFR9"), Some("Amazon.de"));
         assert_eq!(super::name("A1VC38T7YXB528"), Some("Amazon.co.jp"));
         assert_eq!(super::name("NOPE"), None);
+        assert_eq!(super::country("A1F83G8C2ARO7P"), Some("UK"));
+        assert_eq!(super::country("NOPE"), None);
     }
 }

@@ -8,7 +8,9 @@ pub mod headers;
 pub mod http;
 pub mod limits;
 pub mod lwa;
+pub mod managers;
 pub mod marketplaces;
+pub mod paging;
 pub mod paths;
 pub mod proxy;
 

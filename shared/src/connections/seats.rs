@@ -7,6 +7,7 @@
 use chrono::{SubsecRound, Utc};
 
 use crate::amazon::dsp::SeatsError;
+use crate::amazon::paging::Listed;
 use crate::ids::{AccountId, ConnectionId};
 use crate::model::seats::{Seat, SeatRefresh, SeatSnapshot};
 
@@ -38,16 +39,21 @@ pub enum SeatsRefreshed {
 pub(super) fn recorded(
     account_id: &AccountId,
     exchange_ids: &[String],
-    listed: Result<Vec<Seat>, SeatsError>,
+    listed: Result<Listed<Seat>, SeatsError>,
 ) -> (SeatRefresh, Option<SeatSnapshot>, SeatsRefreshed) {
     let at = Utc::now().trunc_subsecs(3);
     match listed {
-        Ok(seats) => {
+        Ok(listed) => {
+            let cut_short = listed.cut.map(|cut| cut.reason().to_owned());
+            if let Some(reason) = &cut_short {
+                tracing::warn!(%account_id, reason, seats = listed.items.len(), "seat listing stopped before Amazon's last page");
+            }
             let snapshot = SeatSnapshot {
                 account_id: account_id.clone(),
                 taken_at: at,
                 exchange_ids: exchange_ids.to_vec(),
-                seats,
+                seats: listed.items,
+                cut_short,
             };
             let refresh = SeatRefresh::succeeded(&snapshot);
             (

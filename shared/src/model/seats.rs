@@ -27,6 +27,10 @@ pub struct SeatSnapshot {
     #[serde(default)]
     pub exchange_ids: Vec<String>,
     pub seats: Vec<Seat>,
+    /// Why the listing stopped before Amazon's last page (`page_limit`,
+    /// `incomplete`): the seats are those received until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_short: Option<String>,
 }
 
 impl SeatSnapshot {
@@ -112,6 +116,7 @@ mod tests {
             taken_at: Utc::now(),
             exchange_ids: vec![],
             seats: vec![seat("1", "a"), seat("1", "b"), seat("2", "c")],
+            cut_short: None,
         };
         let refresh = SeatRefresh::succeeded(&snapshot);
         assert_eq!((refresh.seat_count, refresh.exchange_count), (3, 2));

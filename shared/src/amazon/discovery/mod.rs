@@ -1,27 +1,37 @@
 //! Everything a login reaches, of every kind: its Ads profiles in every
 //! region (joined with their Ads accounts), the DSP advertisers under each
-//! agency profile, and the instances of each AMC account. Calls run a few
-//! at a time inside the invocation's time budget; a listing that fails or
-//! cannot finish in time becomes a warning, and the rest is kept.
+//! agency profile, the instances of each AMC account, and what its manager
+//! accounts link in every region (managed-service DSP advertisers, profiles
+//! linked for viewing, each link's role). Calls run a few at a time inside
+//! the invocation's time budget; a listing that fails, or stops before
+//! Amazon's end, becomes a warning saying how far it got, and the rest is
+//! kept.
 
-use std::collections::{BTreeSet, HashMap};
+mod found;
+mod links;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::future::join_all;
 use serde::Serialize;
 
-use super::ads::{AdsAccount, AdsApi, AdsError, AdsProfile, LwaProfile, account_status};
-use super::amc::{AmcAccount, AmcInstance, instance_status};
+use self::found::{amc_instance, dsp_advertiser, sponsored};
+use self::links::{LinksOutcome, ManagerLinks};
+use super::ads::{AdsApi, AdsError, AdsProfile, LwaProfile};
+use super::amc::{AmcAccount, AmcInstance};
 use super::dsp::DspAdvertiser;
-use super::marketplaces;
+use super::managers::AccountLink;
+use super::paging::Listed;
 use crate::budget::until;
 use crate::model::account::{AccountKind, AccountRole, AccountStatus, NativeIds};
 use crate::model::connection::SyncWarning;
 use crate::model::region::Region;
 use crate::secrets::Secret;
 
-/// DSP and AMC listings asked at once (Amazon's limits are per login).
+/// DSP, AMC and account-link listings asked at once (Amazon's limits are
+/// per login).
 pub const CONCURRENCY: usize = 4;
 /// Discovery ends this long before the invocation must answer: time to
 /// store what it found.
@@ -74,14 +84,14 @@ pub struct Discovery {
     /// Listings that answered in full: an account of theirs no longer
     /// listed is gone at Amazon.
     pub complete: BTreeSet<Listing>,
+    /// Regions whose profiles were read.
+    pub regions_answered: BTreeSet<Region>,
 }
 
 impl Discovery {
     /// Whether at least one region's profiles were read.
     pub fn any_region_answered(&self) -> bool {
-        self.complete
-            .iter()
-            .any(|l| l.kind == AccountKind::SponsoredAds)
+        !self.regions_answered.is_empty()
     }
 
     pub fn listed_completely(&self, kind: AccountKind, region: Region) -> bool {
@@ -89,43 +99,89 @@ impl Discovery {
     }
 
     /// `listing` did not answer in full: no account of it counts as gone,
-    /// and the user sees why (once per listing).
+    /// and the user sees why (once per listing; how far it got is counted
+    /// when discovery ends).
     fn fall_short(&mut self, listing: Listing, reason: &str) {
         self.complete.remove(&listing);
-        let source = listing.source();
+        self.warn(&listing.source(), reason);
+    }
+
+    /// One warning per source: the first reason stands.
+    fn warn(&mut self, source: &str, reason: &str) {
         if !self.warnings.iter().any(|w| w.source == source) {
             self.warnings.push(SyncWarning {
-                source,
+                source: source.into(),
                 reason: reason.into(),
                 listed: None,
             });
         }
     }
+
+    /// A warning that counts its own items (`listed` adds up across the
+    /// parts of one source).
+    fn warn_listed(&mut self, source: &str, reason: &str, listed: usize) {
+        self.warn(source, reason);
+        if let Some(warning) = self.warnings.iter_mut().find(|w| w.source == source) {
+            let listed = u32::try_from(listed).unwrap_or(u32::MAX);
+            warning.listed = Some(warning.listed.unwrap_or(0).saturating_add(listed));
+        }
+    }
+
+    /// How far each account listing that warned got: the accounts of its
+    /// kind and region kept.
+    fn count_listed(&mut self) {
+        for warning in &mut self.warnings {
+            let listing = Region::ALL.into_iter().find_map(|region| {
+                AccountKind::ALL
+                    .into_iter()
+                    .map(|kind| Listing { kind, region })
+                    .find(|l| l.source() == warning.source)
+            });
+            if let Some(listing) = listing {
+                let kept = self
+                    .accounts
+                    .iter()
+                    .filter(|a| a.native.kind() == listing.kind && a.region == listing.region)
+                    .count();
+                warning.listed = Some(u32::try_from(kept).unwrap_or(u32::MAX));
+            }
+        }
+    }
+
+    /// Takes what a paged listing received; one that stopped early warns.
+    fn take<T>(&mut self, listing: Listing, listed: Listed<T>) -> Vec<T> {
+        if let Some(cut) = listed.cut {
+            self.fall_short(listing, cut.reason());
+        }
+        listed.items
+    }
 }
 
-/// A listing of the second round, after profiles and AMC accounts are known.
+/// A listing of the second round, after profiles, AMC accounts and manager
+/// accounts are known.
 enum Task {
     Advertisers(Region, AdsProfile),
     Instances(Region, AmcAccount),
+    Links(Region, String),
 }
 
-enum Listed {
-    Advertisers(Result<Vec<DspAdvertiser>, AdsError>),
-    Instances(Result<Vec<AmcInstance>, AdsError>),
+enum Outcome {
+    Advertisers(Result<Listed<DspAdvertiser>, AdsError>),
+    Instances(Result<Listed<AmcInstance>, AdsError>),
+    Links(Result<Listed<AccountLink>, AdsError>),
 }
 
 impl Task {
-    fn listing(&self) -> Listing {
-        match self {
-            Self::Advertisers(region, _) => Listing {
-                kind: AccountKind::DspAdvertiser,
-                region: *region,
-            },
-            Self::Instances(region, _) => Listing {
-                kind: AccountKind::AmcInstance,
-                region: *region,
-            },
-        }
+    fn listing(&self) -> Option<Listing> {
+        let (kind, region) = match self {
+            Self::Advertisers(region, _) => (AccountKind::DspAdvertiser, region),
+            Self::Instances(region, _) => (AccountKind::AmcInstance, region),
+            Self::Links(..) => return None,
+        };
+        Some(Listing {
+            kind,
+            region: *region,
+        })
     }
 }
 
@@ -136,58 +192,58 @@ impl AdsApi {
     pub async fn discover(&self, access_token: &Secret, with_profile: bool) -> Discovery {
         let cutoff =
             crate::budget::answer_by().map(|at| at.checked_sub(STORE_RESERVE).unwrap_or(at));
-        let profiles = join_all(
-            Region::ALL
-                .map(|region| async move { (region, self.profiles(region, access_token).await) }),
-        );
-        let amc_accounts = join_all(Region::ALL.map(|region| async move {
-            let listed = until(cutoff, self.amc_accounts(region, access_token)).await;
-            (region, listed)
-        }));
+        let per_region = |region: Region| async move {
+            tokio::join!(
+                self.profiles(region, access_token),
+                until(cutoff, self.amc_accounts(region, access_token, cutoff)),
+                until(cutoff, self.manager_accounts(region, access_token)),
+            )
+        };
+        let regions =
+            join_all(Region::ALL.map(|region| async move { (region, per_region(region).await) }));
         let lwa_profile = async {
             match with_profile {
                 true => self.lwa_profile(access_token).await.map(Some),
                 false => Ok(None),
             }
         };
-        let entity_ids = until(cutoff, self.dsp_entity_ids(access_token));
-        let (lwa_profile, regions, ads_accounts, amc_accounts, entity_ids) = tokio::join!(
-            lwa_profile,
-            profiles,
-            self.ads_accounts(access_token),
-            amc_accounts,
-            entity_ids
-        );
-        // Only what the seats API wants as `parentEntityId`: without it the
-        // agency's entity id stands in, so a failure here is no warning.
-        let entity_ids = match entity_ids {
-            Some(Ok(ids)) => ids,
-            Some(Err(e)) => {
-                tracing::debug!(reason = e.code(), "manager accounts not read");
-                HashMap::new()
-            }
-            None => HashMap::new(),
-        };
+        let ads_accounts = until(cutoff, self.ads_accounts(access_token, cutoff));
+        let (lwa_profile, regions, ads_accounts) = tokio::join!(lwa_profile, regions, ads_accounts);
+
         let mut discovery = Discovery::default();
         discovery.lwa_profile = lwa_profile.unwrap_or_else(|e| {
-            warn(&mut discovery.warnings, "lwa_profile", e.code());
+            discovery.warn("lwa_profile", e.code());
             None
         });
-        let ads_accounts = ads_accounts.unwrap_or_else(|e| {
-            warn(&mut discovery.warnings, "ads_accounts", e.code());
-            Vec::new()
-        });
+        let ads_accounts = match ads_accounts {
+            Some(Ok(listed)) => {
+                if let Some(cut) = listed.cut {
+                    discovery.warn_listed("ads_accounts", cut.reason(), listed.items.len());
+                }
+                listed.items
+            }
+            Some(Err(e)) => {
+                discovery.warn("ads_accounts", e.code());
+                Vec::new()
+            }
+            None => {
+                discovery.warn("ads_accounts", INCOMPLETE);
+                Vec::new()
+            }
+        };
         let mut tasks = Vec::new();
-        for (region, result) in regions {
+        let mut profiles_listed: BTreeMap<Region, HashSet<String>> = BTreeMap::new();
+        let mut managers = ManagerLinks::default();
+        for (region, (profiles, amc_accounts, manager_accounts)) in regions {
             let listing = |kind| Listing { kind, region };
-            match result {
+            match profiles {
                 Ok(profiles) => {
-                    discovery
-                        .complete
-                        .insert(listing(AccountKind::SponsoredAds));
-                    discovery
-                        .complete
-                        .insert(listing(AccountKind::DspAdvertiser));
+                    discovery.regions_answered.insert(region);
+                    discovery.complete.extend(
+                        [AccountKind::SponsoredAds, AccountKind::DspAdvertiser].map(listing),
+                    );
+                    let ids = profiles.iter().map(|p| p.profile_id.clone()).collect();
+                    profiles_listed.insert(region, ids);
                     for profile in profiles {
                         if profile.is_dsp_agency() {
                             tasks.push(Task::Advertisers(region, profile.clone()));
@@ -199,44 +255,85 @@ impl AdsApi {
                 }
                 // DSP advertisers are listed under the region's profiles:
                 // their listing is incomplete too, and the one warning says why.
-                Err(e) => discovery.fall_short(listing(AccountKind::SponsoredAds), e.code()),
+                Err(e) => {
+                    discovery
+                        .complete
+                        .remove(&listing(AccountKind::DspAdvertiser));
+                    discovery.fall_short(listing(AccountKind::SponsoredAds), e.code());
+                }
             }
-        }
-        for (region, result) in amc_accounts {
-            let listing = Listing {
-                kind: AccountKind::AmcInstance,
-                region,
-            };
-            discovery.complete.insert(listing);
-            match result {
+            let amc = listing(AccountKind::AmcInstance);
+            discovery.complete.insert(amc);
+            match amc_accounts {
                 Some(Ok(accounts)) => tasks.extend(
-                    accounts
+                    discovery
+                        .take(amc, accounts)
                         .into_iter()
                         .map(|account| Task::Instances(region, account)),
                 ),
                 Some(Err(e)) if e.is_no_access() => {}
-                Some(Err(e)) => discovery.fall_short(listing, e.code()),
-                None => discovery.fall_short(listing, INCOMPLETE),
+                Some(Err(e)) => discovery.fall_short(amc, e.code()),
+                None => discovery.fall_short(amc, INCOMPLETE),
             }
-        }
-        let listed = self.run(&tasks, access_token, cutoff).await;
-        for (task, listed) in tasks.iter().zip(listed) {
-            match (task, listed) {
-                (_, None) => discovery.fall_short(task.listing(), INCOMPLETE),
-                (_, Some(Listed::Advertisers(Err(e)) | Listed::Instances(Err(e)))) => {
-                    if !e.is_no_access() {
-                        discovery.fall_short(task.listing(), e.code());
+            match manager_accounts {
+                Some(Ok(accounts)) => {
+                    tasks.extend(
+                        accounts
+                            .iter()
+                            .map(|m| Task::Links(region, m.manager_account_id.clone())),
+                    );
+                    managers.add_region(region, accounts);
+                }
+                // A login without manager accounts may be refused them.
+                Some(Err(e)) if e.is_no_access() => managers.add_region(region, Vec::new()),
+                failed => {
+                    // What only they link may be missing: nothing of theirs
+                    // counts as gone.
+                    let reason =
+                        failed.map_or(INCOMPLETE, |e| e.err().map_or(INCOMPLETE, |e| e.code()));
+                    discovery.warn(&links::source(region), reason);
+                    for kind in [AccountKind::SponsoredAds, AccountKind::DspAdvertiser] {
+                        discovery.complete.remove(&listing(kind));
                     }
                 }
-                (Task::Advertisers(region, profile), Some(Listed::Advertisers(Ok(found)))) => {
-                    discovery
-                        .accounts
-                        .extend(found.into_iter().map(|advertiser| {
-                            let entity = entity_ids.get(&advertiser.advertiser_id).cloned();
-                            dsp_advertiser(*region, profile, advertiser, entity)
-                        }));
+            }
+        }
+        let outcomes = self.run(&tasks, access_token, cutoff).await;
+        let mut advertisers = Vec::new();
+        for (task, outcome) in tasks.iter().zip(outcomes) {
+            match (task, outcome) {
+                (Task::Links(region, manager), outcome) => {
+                    let outcome = match outcome {
+                        Some(Outcome::Links(Ok(listed))) => LinksOutcome::Listed(listed),
+                        Some(Outcome::Links(Err(e))) => LinksOutcome::Failed(e),
+                        _ => LinksOutcome::Unfinished,
+                    };
+                    managers.add_links(*region, manager, outcome);
                 }
-                (Task::Instances(region, account), Some(Listed::Instances(Ok(found)))) => {
+                (task, None) => {
+                    if let Some(listing) = task.listing() {
+                        discovery.fall_short(listing, INCOMPLETE);
+                    }
+                }
+                (task, Some(Outcome::Advertisers(Err(e)) | Outcome::Instances(Err(e)))) => {
+                    if let (false, Some(listing)) = (e.is_no_access(), task.listing()) {
+                        discovery.fall_short(listing, e.code());
+                    }
+                }
+                (Task::Advertisers(region, profile), Some(Outcome::Advertisers(Ok(listed)))) => {
+                    let listing = Listing {
+                        kind: AccountKind::DspAdvertiser,
+                        region: *region,
+                    };
+                    let found = discovery.take(listing, listed);
+                    advertisers.extend(found.into_iter().map(|a| (*region, profile, a)));
+                }
+                (Task::Instances(region, account), Some(Outcome::Instances(Ok(listed)))) => {
+                    let listing = Listing {
+                        kind: AccountKind::AmcInstance,
+                        region: *region,
+                    };
+                    let found = discovery.take(listing, listed);
                     discovery.accounts.extend(
                         found
                             .into_iter()
@@ -246,6 +343,38 @@ impl AdsApi {
                 _ => unreachable!("each task lists its own kind"),
             }
         }
+        let facts = managers.facts();
+        for account in &mut discovery.accounts {
+            if let NativeIds::SponsoredAds { profile_id, .. } = &account.native
+                && let Some(role) = facts.profile_role(profile_id)
+            {
+                account.role = role;
+            }
+        }
+        let agency_listed: HashSet<String> = advertisers
+            .iter()
+            .map(|(_, _, a)| a.advertiser_id.clone())
+            .collect();
+        let agencies_complete: HashSet<Region> = Region::ALL
+            .into_iter()
+            .filter(|r| discovery.listed_completely(AccountKind::DspAdvertiser, *r))
+            .collect();
+        for (region, profile, advertiser) in advertisers {
+            let entity = facts.entity_ids.get(&advertiser.advertiser_id).cloned();
+            let role = facts.advertiser_role(&advertiser.advertiser_id);
+            let mut found = dsp_advertiser(region, profile, advertiser, entity);
+            found.role = role.unwrap_or(found.role);
+            discovery.accounts.push(found);
+        }
+        let linked = managers.accounts(
+            &facts,
+            &profiles_listed,
+            &agency_listed,
+            &agencies_complete,
+            &ads_accounts,
+        );
+        discovery.accounts.extend(linked);
+        managers.report_shortfalls(&mut discovery);
         // A native id is unique per kind; one listed twice (an advertiser
         // under two agency profiles) is kept once.
         discovery.accounts.sort_by(|a, b| {
@@ -254,20 +383,32 @@ impl AdsApi {
         discovery.accounts.dedup_by(|a, b| {
             a.native.kind() == b.native.kind() && a.native.native_id() == b.native.native_id()
         });
+        discovery.count_listed();
         discovery
     }
 
-    async fn list(&self, index: usize, task: &Task, access_token: &Secret) -> (usize, Listed) {
-        let listed = match task {
-            Task::Advertisers(region, profile) => Listed::Advertisers(
-                self.dsp_advertisers(*region, &profile.profile_id, access_token)
+    async fn list(
+        &self,
+        index: usize,
+        task: &Task,
+        access_token: &Secret,
+        cutoff: Option<Instant>,
+    ) -> (usize, Outcome) {
+        let outcome = match task {
+            Task::Advertisers(region, profile) => Outcome::Advertisers(
+                self.dsp_advertisers(*region, &profile.profile_id, access_token, cutoff)
                     .await,
             ),
-            Task::Instances(region, account) => {
-                Listed::Instances(self.amc_instances(*region, account, access_token).await)
-            }
+            Task::Instances(region, account) => Outcome::Instances(
+                self.amc_instances(*region, account, access_token, cutoff)
+                    .await,
+            ),
+            Task::Links(region, manager) => Outcome::Links(
+                self.account_links(*region, manager, access_token, cutoff)
+                    .await,
+            ),
         };
-        (index, listed)
+        (index, outcome)
     }
 
     /// Runs `tasks` [`CONCURRENCY`] at a time until `cutoff`: each one's
@@ -277,17 +418,17 @@ impl AdsApi {
         tasks: &[Task],
         access_token: &Secret,
         cutoff: Option<Instant>,
-    ) -> Vec<Option<Listed>> {
-        let mut outcomes: Vec<Option<Listed>> = tasks.iter().map(|_| None).collect();
+    ) -> Vec<Option<Outcome>> {
+        let mut outcomes: Vec<Option<Outcome>> = tasks.iter().map(|_| None).collect();
         let listings: Vec<_> = tasks
             .iter()
             .enumerate()
-            .map(|(index, task)| self.list(index, task, access_token))
+            .map(|(index, task)| self.list(index, task, access_token, cutoff))
             .collect();
         let work = futures::stream::iter(listings)
             .buffer_unordered(CONCURRENCY)
-            .for_each(|(index, listed)| {
-                outcomes[index] = Some(listed);
+            .for_each(|(index, outcome)| {
+                outcomes[index] = Some(outcome);
                 std::future::ready(())
             });
         // What finished by the cutoff is kept; the rest is dropped unfinished.
@@ -296,191 +437,9 @@ impl AdsApi {
     }
 }
 
-fn warn(warnings: &mut Vec<SyncWarning>, source: &str, reason: &str) {
-    warnings.push(SyncWarning {
-        source: source.into(),
-        reason: reason.into(),
-        listed: None,
-    });
-}
-
-fn marketplace(id: Option<&String>) -> Option<String> {
-    id.and_then(|id| marketplaces::name(id)).map(str::to_owned)
-}
-
-/// An Ads profile joined with the Ads account listing it.
-fn sponsored(
-    region: Region,
-    profile: AdsProfile,
-    ads_accounts: &[AdsAccount],
-) -> DiscoveredAccount {
-    let ads_account = ads_accounts.iter().find(|account| {
-        account
-            .alternate_ids
-            .iter()
-            .any(|alt| alt.profile_id.as_deref() == Some(profile.profile_id.as_str()))
-    });
-    let name = profile
-        .account_info
-        .name
-        .clone()
-        .or_else(|| ads_account.and_then(|a| a.account_name.clone()))
-        .unwrap_or_else(|| format!("Amazon Ads profile {}", profile.profile_id));
-    let source_status = ads_account.and_then(|a| a.status.clone());
-    DiscoveredAccount {
-        region,
-        name,
-        country_code: profile.country_code,
-        currency_code: profile.currency_code,
-        timezone: profile.timezone,
-        marketplace_name: marketplace(profile.account_info.marketplace_string_id.as_ref()),
-        marketplace_id: profile.account_info.marketplace_string_id,
-        account_type: profile.account_info.kind,
-        status: account_status(source_status.as_deref()),
-        source_status,
-        // `/v2/profiles` lists only accounts that granted Editor, and the login's own.
-        role: AccountRole::Editor,
-        native: NativeIds::SponsoredAds {
-            profile_id: profile.profile_id,
-            ads_account_id: ads_account.map(|a| a.ads_account_id.clone()),
-        },
-    }
-}
-
-/// A DSP advertiser, in its agency profile's marketplace. DSP lists no
-/// status: a listed advertiser is active. Its parent entity is its own
-/// entity id where the manager accounts name one, else its agency's
-/// (Amazon documents neither; see `reference/amazon-dsp-amc.md`).
-fn dsp_advertiser(
-    region: Region,
-    agency: &AdsProfile,
-    advertiser: DspAdvertiser,
-    entity_id: Option<String>,
-) -> DiscoveredAccount {
-    let marketplace_id = agency.account_info.marketplace_string_id.clone();
-    DiscoveredAccount {
-        region,
-        name: advertiser
-            .name
-            .unwrap_or_else(|| format!("DSP advertiser {}", advertiser.advertiser_id)),
-        country_code: advertiser.country.or_else(|| agency.country_code.clone()),
-        currency_code: advertiser.currency.or_else(|| agency.currency_code.clone()),
-        timezone: advertiser.timezone.or_else(|| agency.timezone.clone()),
-        marketplace_name: marketplace(marketplace_id.as_ref()),
-        marketplace_id,
-        account_type: None,
-        status: AccountStatus::Active,
-        source_status: None,
-        role: AccountRole::Unknown,
-        native: NativeIds::DspAdvertiser {
-            advertiser_id: advertiser.advertiser_id,
-            profile_id: Some(agency.profile_id.clone()),
-            parent_entity_id: entity_id.or_else(|| agency.account_info.id.clone()),
-        },
-    }
-}
-
-fn amc_instance(region: Region, account: &AmcAccount, instance: AmcInstance) -> DiscoveredAccount {
-    DiscoveredAccount {
-        region,
-        name: instance
-            .instance_name
-            .or(instance.customer_canonical_name)
-            .unwrap_or_else(|| format!("AMC instance {}", instance.instance_id)),
-        country_code: None,
-        currency_code: None,
-        timezone: None,
-        marketplace_name: marketplace(Some(&account.marketplace_id)),
-        marketplace_id: Some(account.marketplace_id.clone()),
-        account_type: None,
-        status: instance_status(instance.creation_status.as_deref()),
-        role: AccountRole::Unknown,
-        source_status: instance.creation_status,
-        native: NativeIds::AmcInstance {
-            instance_id: instance.instance_id,
-            amc_account_id: account.account_id.clone(),
-            instance_type: instance.instance_type,
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::amazon::ads::AlternateId;
-
-    fn profile(json: &str) -> AdsProfile {
-        serde_json::from_str(json).unwrap()
-    }
-
-    #[test]
-    fn a_profile_joins_its_ads_account_and_names_its_marketplace() {
-        let profile = profile(
-            r#"{"profileId": 3991703629696934, "countryCode": "US",
-                "accountInfo": {"marketplaceStringId": "ATVPDKIKX0DER", "id": "A2X", "type": "seller", "name": "Acme"}}"#,
-        );
-        let ads = vec![AdsAccount {
-            ads_account_id: "amzn1.ads-account.g.1".into(),
-            account_name: Some("Acme Global".into()),
-            status: Some("PARTIALLY_CREATED".into()),
-            alternate_ids: vec![AlternateId {
-                country_code: Some("US".into()),
-                profile_id: Some("3991703629696934".into()),
-            }],
-        }];
-        let joined = sponsored(Region::Na, profile, &ads);
-        assert_eq!(
-            joined.native,
-            NativeIds::SponsoredAds {
-                profile_id: "3991703629696934".into(),
-                ads_account_id: Some("amzn1.ads-account.g.1".into())
-            }
-        );
-        assert_eq!(joined.status, AccountStatus::Partial);
-        assert_eq!(joined.source_status.as_deref(), Some("PARTIALLY_CREATED"));
-        assert_eq!(joined.name, "Acme");
-        assert_eq!(joined.marketplace_name.as_deref(), Some("Amazon.com"));
-    }
-
-    #[test]
-    fn an_advertiser_keeps_its_agency_and_inherits_what_it_lacks() {
-        let agency = profile(
-            r#"{"profileId": 77, "countryCode": "DE", "currencyCode": "EUR", "timezone": "Europe/Berlin",
-                "accountInfo": {"marketplaceStringId": "A1PA6795UKMFR9", "id": "ENTITY9", "type": "agency", "name": "Agency"}}"#,
-        );
-        assert!(agency.is_dsp_agency());
-        let advertiser: DspAdvertiser =
-            serde_json::from_str(r#"{"advertiserId": "592207944055236095", "currency": "GBP"}"#)
-                .unwrap();
-        let found = dsp_advertiser(Region::Eu, &agency, advertiser.clone(), None);
-        assert_eq!(
-            found.native,
-            NativeIds::DspAdvertiser {
-                advertiser_id: "592207944055236095".into(),
-                profile_id: Some("77".into()),
-                parent_entity_id: Some("ENTITY9".into())
-            }
-        );
-        assert_eq!(found.currency_code.as_deref(), Some("GBP"));
-        assert_eq!(found.timezone.as_deref(), Some("Europe/Berlin"));
-        assert_eq!(found.marketplace_name.as_deref(), Some("Amazon.de"));
-        assert_eq!(found.name, "DSP advertiser 592207944055236095");
-        let linked = dsp_advertiser(Region::Eu, &agency, advertiser, Some("ENTITYADV".into()));
-        assert!(matches!(
-            linked.native,
-            NativeIds::DspAdvertiser { parent_entity_id: Some(ref id), .. } if id == "ENTITYADV"
-        ));
-    }
-
-    #[test]
-    fn attribution_and_seller_profiles_are_no_dsp_agencies() {
-        let attribution = profile(
-            r#"{"profileId": 1, "accountInfo": {"type": "agency", "subType": "AMAZON_ATTRIBUTION"}}"#,
-        );
-        let seller = profile(r#"{"profileId": 2, "accountInfo": {"type": "seller"}}"#);
-        assert!(!attribution.is_dsp_agency());
-        assert!(!seller.is_dsp_agency());
-    }
 
     #[test]
     fn a_listing_that_falls_short_warns_once_and_is_not_complete() {

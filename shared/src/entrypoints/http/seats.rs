@@ -69,6 +69,10 @@ pub struct SeatsView {
     pub exchange_ids: Vec<String>,
     pub exchange_count: usize,
     pub seats: Vec<SeatView>,
+    /// Set when that refresh stopped before Amazon's last page (`page_limit`:
+    /// 50 pages of 200 seats; `incomplete`: the time budget): the seats
+    /// are those received until then.
+    pub cut_short: Option<String>,
 }
 
 impl SeatsView {
@@ -78,9 +82,9 @@ impl SeatsView {
             _ => String::new(),
         };
         let exchange_count = snapshot.as_ref().map_or(0, SeatSnapshot::exchange_count);
-        let (taken_at, exchange_ids, seats) = match snapshot {
-            Some(s) => (Some(s.taken_at), s.exchange_ids, s.seats),
-            None => (None, Vec::new(), Vec::new()),
+        let (taken_at, exchange_ids, seats, cut_short) = match snapshot {
+            Some(s) => (Some(s.taken_at), s.exchange_ids, s.seats, s.cut_short),
+            None => (None, Vec::new(), Vec::new(), None),
         };
         Self {
             account_id: account.account_id.clone(),
@@ -89,6 +93,7 @@ impl SeatsView {
             exchange_ids,
             exchange_count,
             seats: seats.into_iter().map(SeatView::from).collect(),
+            cut_short,
         }
     }
 }
