@@ -1,6 +1,7 @@
-// A DSP advertiser's seats: the last snapshot, a refresh (at most once a
-// minute; the 429's Retry-After counts down), an exchange filter, and the
-// refresh history with Amazon's error codes.
+// A DSP advertiser's seats: the last snapshot (saying when its listing
+// stopped before Amazon's last page), a refresh (at most once a minute; the
+// 429's Retry-After counts down), an exchange filter, and the refresh
+// history with Amazon's error codes.
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
@@ -10,6 +11,18 @@ import { useApi } from "../api/context";
 import { ErrorNotice, Section, Skeleton, When } from "../components/ui";
 import { secondsLeft } from "../lib/time";
 import { useNow } from "../lib/useNow";
+
+/** Why a snapshot holds only the seats received before its listing stopped. */
+function cutShortText(reason: string): string {
+  switch (reason) {
+    case "page_limit":
+      return "Amazon has more: one refresh reads at most 50 pages of seats.";
+    case "incomplete":
+      return "Amazon has more: time ran out before its last page; refresh again.";
+    default:
+      return `The listing stopped before Amazon's last page (${reason}).`;
+  }
+}
 
 export function Seats() {
   const { id = "" } = useParams();
@@ -84,6 +97,7 @@ export function Seats() {
             <>
               Taken <When at={snapshot.taken_at} />: {snapshot.seats.length} seats on {snapshot.exchange_count}{" "}
               exchanges{snapshot.exchange_ids.length ? ` (only ${snapshot.exchange_ids.join(", ")})` : ""}.
+              {snapshot.cut_short ? ` ${cutShortText(snapshot.cut_short)}` : null}
             </>
           ) : (
             "Not fetched yet: refresh to read them from Amazon."
