@@ -313,8 +313,13 @@ async fn ads_api_garbage_becomes_a_warning_or_ads_unavailable_never_half_a_conne
     let stack = Stack::new().await;
     stack.amazon.add_login("seller", seller());
     let unavailable = None;
+    // A region's failed profiles kept none of that region's accounts.
     let warned = |source: &str, reason: &str, accounts: usize| {
-        Some((json!([{"source": source, "reason": reason}]), accounts))
+        let mut warning = json!({"source": source, "reason": reason});
+        if source.starts_with("profiles_") {
+            warning["listed"] = json!(0);
+        }
+        Some((json!([warning]), accounts))
     };
     let cases = vec![
         (
@@ -562,7 +567,7 @@ async fn ads_throttling_is_waited_out_and_a_failing_region_loses_nothing_else() 
     assert!(!regions.contains(&"fe"));
     assert_eq!(
         full["connections"][0]["sync_warnings"],
-        json!([{"source": "profiles_fe", "reason": "unavailable"}])
+        json!([{"source": "profiles_fe", "reason": "unavailable", "listed": 0}])
     );
 
     // Every region down: nothing to connect to.

@@ -14,6 +14,9 @@
 //!   nothing;
 //! - `kinds`: DSP advertisers and AMC instances beside Ads profiles, every
 //!   page; no access, a failing kind, and a budget too short for them all;
+//! - `managers`: short pages, manager accounts in every region,
+//!   managed-service DSP advertisers listed once, more links than Amazon
+//!   lists at once, viewer links and roles;
 //! - `budgets`: Amazon answering just under each call's timeout: answers
 //!   inside the function's time budget, consistent state;
 //! - `reauthorization`: a consent by another Amazon login renews nothing;
@@ -25,6 +28,7 @@ mod faults;
 mod happy;
 mod kinds;
 mod leaks;
+mod managers;
 mod reauthorization;
 
 use adsconnect_dev::amazon_stub::{Endpoint, Login, ads_account, profile};
