@@ -91,6 +91,66 @@ pub fn is_v1(path: &str) -> bool {
     path.starts_with("/adsApi/v1/")
 }
 
+/// Whether the path is Amazon's reporting API (`/reporting/reports…`), where
+/// a DSP advertiser is named by one account header, never two.
+pub fn is_reporting(path: &str) -> bool {
+    path == "/reporting/reports" || path.starts_with("/reporting/reports/")
+}
+
+/// Whether a call changes something at Amazon: what a manager account's
+/// Viewer may not do (Amazon: a Viewer may "read data, create reports").
+/// GET and HEAD read; PUT, PATCH and DELETE write; POST writes unless it is
+/// one of Amazon's reads by POST:
+/// - a list or search (last segment `list` or `search`): SP/SB/SD/ST lists,
+///   audiences, locations, product eligibility, ad creatives, DSP seats,
+///   creative assets;
+/// - Ads API v1's `query/…` and `retrieve/…` (forecasts are retrieved);
+/// - report creation: `/reporting/reports`, v1's `create/reports`, the
+///   older `…/report`, `…/snapshot` and `…/export` requests;
+/// - recommendations, forecasts and insights (a segment naming one: SP
+///   keyword, target, bid and budget recommendations, SB recommendations,
+///   persona-builder `/insights/…`, a store's insights), budget usage
+///   (`…/budget/usage`), product metadata and a creative's preview.
+///
+/// Not reads: AMC's `POST /amc/audiences/query` and `…/lookalike` ("starts
+/// the execution workflow to create audience and activate it in DSP"), AMC
+/// workflows and executions, Stream subscriptions, and v1's other verbs.
+/// Sources: Amazon's Postman collection (amzn/ads-advanced-tools-docs,
+/// `postman/Amazon_Ads_API.postman_collection.json`, commit eba13ee: every
+/// POST request and its description); Amazon's manager-accounts guide for
+/// what a Viewer may do; the v1 verbs (`create|query|update|delete|
+/// retrieve`) from `../shared/reference/amazon-dsp-amc.md` §7.
+pub fn is_write(method: &Method, path: &str) -> bool {
+    match *method {
+        Method::GET | Method::HEAD => false,
+        Method::POST => !is_read_by_post(path),
+        _ => true,
+    }
+}
+
+fn is_read_by_post(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let names_an_estimate = |segment: &&str| {
+        let lower = segment.to_ascii_lowercase();
+        lower.contains("recommendation") || lower.contains("forecast") || lower == "insights"
+    };
+    match segments.as_slice() {
+        ["adsApi", "v1", "query" | "retrieve", ..] => true,
+        ["adsApi", "v1", "create", resource, ..] => {
+            *resource == "reports" || names_an_estimate(resource)
+        }
+        ["adsApi", ..] => false,
+        [.., "budget", "usage"] | ["product", "metadata"] => true,
+        [.., last] => {
+            matches!(
+                *last,
+                "list" | "search" | "reports" | "report" | "snapshot" | "export" | "preview"
+            ) || segments.iter().any(names_an_estimate)
+        }
+        [] => false,
+    }
+}
+
 /// The unit Amazon throttles a call by, within one connection and region:
 /// the API its path names. Amazon's rate limits apply per API ("per ad
 /// product" for v1) and its URLs name the API in their first segment
@@ -247,6 +307,68 @@ mod tests {
         assert!(!is_allowed(&Method::PUT, "/sp/campaigns", &read_only));
         assert!("HEAD /x".parse::<AllowRule>().is_err());
         assert!("/x/../y".parse::<AllowRule>().is_err());
+    }
+
+    #[test]
+    fn reads_and_reports_are_not_writes_and_everything_else_that_changes_is() {
+        for (method, path) in [
+            (Method::GET, "/sp/campaigns/123"),
+            (Method::HEAD, "/v2/profiles"),
+            (Method::POST, "/sp/campaigns/list"),
+            (Method::POST, "/sb/v4/campaigns/list"),
+            (
+                Method::POST,
+                "/st/creatives/moderations/policyViolations/list",
+            ),
+            (Method::POST, "/dsp/v1/seats/advertisers/current/list"),
+            (Method::POST, "/audiences/taxonomy/list"),
+            (Method::POST, "/assets/search"),
+            (Method::POST, "/adsApi/v1/query/campaigns"),
+            (Method::POST, "/adsApi/v1/retrieve/reports"),
+            (Method::POST, "/adsApi/v1/retrieve/campaignForecasts/dsp"),
+            (Method::POST, "/adsApi/v1/create/reports"),
+            (Method::POST, "/reporting/reports"),
+            (Method::POST, "/v2/hsa/keywords/report"),
+            (Method::POST, "/v2/sp/campaigns/snapshot"),
+            (Method::POST, "/campaigns/export"),
+            (Method::POST, "/sp/targets/keywords/recommendations"),
+            (Method::POST, "/sp/campaigns/budgetRecommendations"),
+            (Method::POST, "/sb/recommendations/bids"),
+            (Method::POST, "/insights/demographics"),
+            (Method::POST, "/stores/ENTITY1/insights"),
+            (Method::POST, "/sd/campaigns/budget/usage"),
+            (Method::POST, "/product/metadata"),
+            (Method::POST, "/st/creatives/preview"),
+        ] {
+            assert!(!is_write(&method, path), "{method} {path} reads");
+        }
+        for (method, path) in [
+            (Method::POST, "/sp/campaigns"),
+            (Method::POST, "/sp/campaigns/delete"),
+            (Method::PUT, "/sp/campaigns"),
+            (Method::PUT, "/sp/campaigns/list"),
+            (Method::PATCH, "/sp/campaigns"),
+            (Method::DELETE, "/reporting/reports/abc"),
+            (Method::POST, "/sb/v4/ads/video"),
+            (Method::POST, "/adsApi/v1/create/campaigns"),
+            (Method::POST, "/adsApi/v1/update/campaigns"),
+            (Method::POST, "/adsApi/v1/delete/reports"),
+            (Method::POST, "/amc/audiences/query"),
+            (Method::POST, "/amc/reporting/amcr1x/workflowExecutions"),
+            (Method::POST, "/streams/subscriptions"),
+            (Method::POST, "/sp/campaigns/123/budgetRules"),
+        ] {
+            assert!(is_write(&method, path), "{method} {path} writes");
+        }
+    }
+
+    #[test]
+    fn reporting_is_the_v3_reports_api_alone() {
+        assert!(is_reporting("/reporting/reports"));
+        assert!(is_reporting("/reporting/reports/abc-1"));
+        assert!(!is_reporting("/reporting/reportsX"));
+        assert!(!is_reporting("/adsApi/v1/create/reports"));
+        assert!(!is_reporting("/amc/reporting/amcr1x/workflows"));
     }
 
     #[test]

@@ -121,11 +121,22 @@ impl Access {
         valid_for: Duration,
     ) -> Result<AccountAccess, AccessError> {
         let (account, connection) = self.load(user_id, account_id).await?;
-        let connection = if connection.access_expires_at > Utc::now() + valid_for {
-            connection
-        } else {
-            self.refreshed(&connection, None).await?
-        };
+        self.valid_for(account, &connection, valid_for).await
+    }
+
+    /// Credentials for `account` of `connection` (as [`Self::load`] read
+    /// them) whose token stays valid for at least `valid_for`: refreshed
+    /// first when it would not.
+    pub(super) async fn valid_for(
+        &self,
+        account: AccountRecord,
+        connection: &ConnectionRecord,
+        valid_for: Duration,
+    ) -> Result<AccountAccess, AccessError> {
+        if connection.access_expires_at > Utc::now() + valid_for {
+            return self.open(account, connection, valid_for).await;
+        }
+        let connection = self.refreshed(connection, None).await?;
         self.open(account, &connection, valid_for).await
     }
 
@@ -165,7 +176,7 @@ impl Access {
 
     /// The account and its connection: one BatchGetItem when this process
     /// already knows which connection the account belongs to, else two reads.
-    async fn load(
+    pub(super) async fn load(
         &self,
         user_id: &UserId,
         account_id: &AccountId,

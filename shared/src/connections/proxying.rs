@@ -12,6 +12,14 @@
 //! expired or invalid token is renewed once (at most one refresh a minute
 //! per connection unless the token has expired), a permission refusal is
 //! handed back untouched.
+//!
+//! A read-only account (a manager account's Viewer link) is refused its
+//! writes here (`crate::amazon::paths::is_write`), before its token, a
+//! throttle slot or Amazon are touched: Amazon would answer them 401. Its
+//! reads go to Amazon, and every 401 Amazon gives them is Amazon's answer,
+//! never taken for an expired token: for a Viewer, 401 is how Amazon says
+//! "not with this role" (its bare `Unauthorized` reads like a token
+//! refusal), and renewing would only spend a refresh.
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +27,7 @@ use chrono::{DateTime, Utc};
 
 use super::access::{Access, AccessError, AccountAccess};
 use crate::amazon::limits::{self, Unauthorized};
-use crate::amazon::paths::throttle_family;
+use crate::amazon::paths::{is_write, throttle_family};
 use crate::amazon::proxy::{self, Outbound, ProxyError, Upstream};
 use crate::ids::{AccountId, UserId};
 use crate::model::account::AccountKind;
@@ -84,6 +92,8 @@ pub enum Answer {
     Cooldown,
     /// The caller is over their quota of proxied calls: retry after this.
     OverQuota(Duration),
+    /// A write for a read-only account: Amazon was not asked.
+    ReadOnly,
     /// Amazon could not be reached or answered too much.
     Failed(ProxyError),
 }
@@ -133,34 +143,35 @@ impl Access {
                 None => Ok(None),
             }
         };
-        let (access, admission) = tokio::join!(
-            self.for_account(call.user_id, call.account_id, call.valid_for),
-            admission
-        );
-        let mut access = access?;
+        let (loaded, admission) = tokio::join!(self.load(call.user_id, call.account_id), admission);
+        let (account, connection) = loaded?;
         let over_quota = match admission? {
             Some(Admission::Refused(wait)) => Some(wait),
             _ => None,
         };
-        let mut headers = outbound
-            .headers_for(&access.for_amazon())
-            .map_err(AccessError::OwnedHeader)?;
-        let family = throttle_family(&outbound.method, &outbound.path);
-        let unit = unit_key(access.region, &family);
-        let connection = DueConnection {
-            user_id: call.user_id.clone(),
-            connection_id: access.connection_id.clone(),
-        };
         let mut proxied = Proxied {
             answer: Answer::Cooldown,
-            kind: access.account.kind(),
-            connection_id: access.connection_id.clone(),
-            family,
+            kind: account.kind(),
+            connection_id: connection.connection_id.clone(),
+            family: throttle_family(&outbound.method, &outbound.path),
             upstream_time: Duration::ZERO,
             waited: Duration::ZERO,
             throttled_by: None,
             retry_after: None,
             amazon_calls: 0,
+        };
+        if account.role.is_read_only() && is_write(&outbound.method, &outbound.path) {
+            proxied.answer = Answer::ReadOnly;
+            return Ok(proxied);
+        }
+        let mut access = self.valid_for(account, &connection, call.valid_for).await?;
+        let mut headers = outbound
+            .headers_for(&access.for_amazon())
+            .map_err(AccessError::OwnedHeader)?;
+        let unit = unit_key(access.region, &proxied.family);
+        let connection = DueConnection {
+            user_id: call.user_id.clone(),
+            connection_id: connection.connection_id,
         };
         if let Some(wait) = over_quota {
             proxied.answer = Answer::OverQuota(wait);
@@ -247,7 +258,10 @@ impl Access {
                     proxied.waited += pause;
                     tokio::time::sleep(pause).await;
                 }
-                401 if !renewed && limits::unauthorized(&upstream.body) == Unauthorized::Token => {
+                401 if !renewed
+                    && !access.account.role.is_read_only()
+                    && limits::unauthorized(&upstream.body) == Unauthorized::Token =>
+                {
                     renewed = true;
                     match self.renewed(call.user_id, &access, call.valid_for).await? {
                         Some(fresh) => {

@@ -20,7 +20,7 @@ use crate::budget;
 use crate::callers::{Callers, Refused};
 use crate::connections::access::{Access, AccessError};
 use crate::ids::{AccountId, ConnectionId, OrgId, UserId};
-use crate::model::account::AccountKind;
+use crate::model::account::{AccountKind, AccountRole};
 
 /// A token handed out is valid at least this long.
 pub const MIN_VALIDITY: Duration = Duration::minutes(5);
@@ -91,8 +91,12 @@ pub struct Credentials {
     pub account_id: AccountId,
     pub connection_id: ConnectionId,
     pub kind: AccountKind,
-    /// The Ads profile (an agency's for a DSP advertiser; none for AMC).
+    /// The Ads profile (an agency's for a DSP advertiser; none for AMC or a
+    /// managed-service advertiser).
     pub profile_id: Option<String>,
+    /// What the login may do with the account (`viewer`: reads and reports
+    /// only; Amazon answers its writes with 401).
+    pub role: AccountRole,
 }
 
 /// A typed failure: `code` is the Lambda error type the caller branches on.
@@ -225,6 +229,7 @@ pub async fn vend(
         api_host: granted.api_host.clone(),
         kind: granted.account.kind(),
         profile_id: granted.account.native.profile_id().map(str::to_owned),
+        role: granted.account.role,
         account_id: granted.account.account_id.clone(),
         connection_id: granted.connection_id,
     })

@@ -70,6 +70,14 @@ async fn a_backend_gets_what_a_call_for_the_account_needs() {
     let answer = call.send().await.unwrap();
     assert_eq!(answer.status(), 200);
     let as_json = serde_json::to_value(&granted).unwrap();
+    // What the login may do with it (`roles` has a Viewer's).
+    assert!(
+        matches!(
+            as_json["role"].as_str(),
+            Some("admin" | "editor" | "viewer" | "unknown")
+        ),
+        "{as_json}"
+    );
     assert!(as_json.get("refresh_token").is_none());
     assert!(!as_json.to_string().contains("Atzr|"), "no refresh token");
 }

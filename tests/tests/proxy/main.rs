@@ -26,6 +26,9 @@
 //!   GetCallerIdentity bound to the owner and account, recent, used once;
 //! - `kinds`: each kind's headers (DSP advertisers, AMC instances), through
 //!   the proxy and in a backend's credentials;
+//! - `roles`: a Viewer account's writes refused without calling Amazon, its
+//!   reads, reports and 401s; managed-service and agency DSP advertisers'
+//!   account headers (one, never both, on reports);
 //! - `leaks`: no token or secret in the proxy's answers or any log line.
 
 mod attacks;
@@ -39,6 +42,7 @@ mod leaks;
 mod observability;
 mod quotas;
 mod refusals;
+mod roles;
 mod saturation;
 mod storms;
 mod throttling;

@@ -25,6 +25,9 @@ pub const TOKEN_MARGIN: chrono::Duration = chrono::Duration::minutes(2);
 const WAIT_HEADER: &str = "adsconnect-wait";
 const INVALID_PATH_MESSAGE: &str = "the Ads API path must be segments of unreserved characters \
     or percent-encoded UTF-8, without empty, `.` or `..` segments, reserved characters or double encoding";
+/// A read-only account's write, refused without asking Amazon.
+const READ_ONLY_MESSAGE: &str = "this account is linked to your manager account as Viewer: \
+    Amazon allows reads and reports only";
 /// Who throttled a call: `amazon` or `cooldown`.
 const THROTTLED_BY_HEADER: &str = "adsconnect-throttled-by";
 
@@ -40,7 +43,9 @@ impl From<AccessError> for ApiError {
             AccessError::Unavailable(cause) => ApiError::unavailable(cause),
             AccessError::OwnedHeader(owned) => ApiError::bad_request(
                 "OWNED_HEADER",
-                format!("{owned}: leave it out, or send the account's own value"),
+                format!(
+                    "{owned}: leave it out, or send the account's own value where AdsConnect sends one"
+                ),
             ),
         }
     }
@@ -71,7 +76,8 @@ impl From<ProxyError> for ApiError {
 /// Amazon's families (`Amazon-Advertising-API-*`, `Amazon-Ads-*`,
 /// `Amazon-Marketing-Cloud-*`) and content headers passed through.
 /// Throttling is waited out within the time budget unless
-/// `AdsConnect-Wait: never` is sent.
+/// `AdsConnect-Wait: never` is sent. A read-only (Viewer) account's writes
+/// are refused without calling Amazon; reads and report creation pass.
 #[utoipa::path(
     method(get, post, put, patch, delete), path = "/api/v1/accounts/{id}/ads/{proxy}", tag = "ads",
     params(
@@ -81,7 +87,8 @@ impl From<ProxyError> for ApiError {
     ),
     responses(
         (status = 200, description = "Amazon's status, body and meaningful headers (Content-Type, Retry-After, Location, request ids), whatever they are. `AdsConnect-Throttled-By: amazon|cooldown` when throttling delayed or refused the call", headers(("AdsConnect-Throttled-By" = String, description = "`amazon` or `cooldown`"))),
-        (status = 400, description = "A path with empty, `.`/`..`, reserved or double-encoded segments (INVALID_PATH); a caller's value for a header AdsConnect owns (OWNED_HEADER); an unknown AdsConnect-Wait (INVALID_HEADER)", body = crate::entrypoints::http::ErrorResponse),
+        (status = 400, description = "A path with empty, `.`/`..`, reserved or double-encoded segments (INVALID_PATH); a caller's value for a header AdsConnect owns, or any value for the account header it leaves out of this call (a DSP advertiser's `Amazon-Ads-AccountId` on `/reporting/reports` when it has an agency profile, its Scope on v1 or when it has none) (OWNED_HEADER); an unknown AdsConnect-Wait (INVALID_HEADER)", body = crate::entrypoints::http::ErrorResponse),
+        (status = 403, description = "A write (PUT, PATCH, DELETE, or a POST other than Amazon's reads by POST: lists, searches, v1 query/retrieve, report creation, recommendations, forecasts, insights) for an account linked to the caller's manager account as Viewer: READ_ONLY_ACCOUNT, Amazon not called", body = crate::entrypoints::http::ErrorResponse),
         (status = 404, description = "Not found, or not the caller's; or the method and path are not in ADS_PROXY_ALLOWED_PATHS (PATH_NOT_ALLOWED)", body = crate::entrypoints::http::ErrorResponse),
         (status = 409, description = "The account's connection needs re-authorization (its connection_id in the error)", body = crate::entrypoints::http::ErrorResponse),
         (status = 413, description = "Body over 4 MiB", body = crate::entrypoints::http::ErrorResponse),
@@ -182,6 +189,10 @@ pub(crate) async fn proxy_call(
         Answer::OverQuota(wait) => {
             line.record(429, None);
             ApiError::too_many_requests(seconds(wait)).into_response()
+        }
+        Answer::ReadOnly => {
+            line.record(403, None);
+            ApiError::forbidden("READ_ONLY_ACCOUNT", READ_ONLY_MESSAGE).into_response()
         }
         Answer::Failed(error) => {
             line.record(502, None);
