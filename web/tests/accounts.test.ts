@@ -39,7 +39,7 @@ describe("sync warnings say which listing stopped, where and why", () => {
       "DSP advertisers (NA): stopped after 300 — the page limit, with more left at Amazon",
     );
     expect(syncWarningText({ source: "manager_accounts_fe", reason: "link_limit", listed: 50 })).toMatch(
-      /^Manager accounts \(FE\): stopped after 50 — .*more than the 50 Amazon lists/,
+      /^Manager accounts \(FE\): stopped after 50 — .*most \(50\) links.*account links/,
     );
     expect(syncWarningText({ source: "profiles_fe", reason: "unavailable" })).toBe("Ads profiles (FE): Amazon did not answer");
     expect(syncWarningText({ source: "amc_instances_eu", reason: "incomplete", listed: 0 })).toMatch(/stopped after 0 — time ran out/);

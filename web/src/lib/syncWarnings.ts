@@ -19,7 +19,7 @@ const SOURCES: Record<string, string> = {
 const REASONS: Record<string, string> = {
   incomplete: "time ran out; the next sync lists the rest",
   page_limit: "the page limit, with more left at Amazon",
-  link_limit: "a manager account links more than the 50 Amazon lists, and account links are not available to this app",
+  link_limit: "a manager account lists Amazon's most (50) links, and Amazon's account links (closed beta) are not open to this app to read the rest",
   unavailable: "Amazon did not answer",
   unauthorized: "Amazon refused access",
   rejected: "Amazon refused the request",
