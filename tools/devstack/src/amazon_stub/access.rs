@@ -17,12 +17,15 @@ pub(super) enum Access {
 }
 
 impl Login {
+    /// The login's manager accounts in `region`, with every link.
+    pub(super) fn manager_accounts_in(&self, region: &str) -> &[Value] {
+        self.manager_accounts.get(region).map_or(&[], Vec::as_slice)
+    }
+
     /// The links of the login's manager accounts in `region`.
     pub(super) fn links_in(&self, region: &str) -> impl Iterator<Item = &Value> {
-        self.manager_accounts
-            .get(region)
-            .into_iter()
-            .flatten()
+        self.manager_accounts_in(region)
+            .iter()
             .flat_map(|manager| manager["linkedAccounts"].as_array().into_iter().flatten())
     }
 

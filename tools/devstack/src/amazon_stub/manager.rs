@@ -10,7 +10,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::dsp::{header, refusal};
-use super::world::{AmazonWorld, CLIENT_ID, Endpoint, Login, Slow, ads_headers_ok, unauthorized};
+use super::world::{AmazonWorld, CLIENT_ID, Endpoint, Slow, ads_headers_ok, unauthorized};
 
 const MANAGER_ACCOUNTS_MEDIA_TYPE: &str = "application/vnd.getmanageraccountsresponse.v1+json";
 
@@ -58,8 +58,8 @@ impl Respond for ManagerAccounts {
         if !accepted {
             return refusal(406, "NOT_ACCEPTABLE", MANAGER_ACCOUNTS_MEDIA_TYPE);
         }
-        let managers: Vec<Value> = self
-            .manager_accounts(&login)
+        let managers: Vec<Value> = login
+            .manager_accounts_in(self.1)
             .iter()
             .map(as_listed)
             .collect();
@@ -67,15 +67,6 @@ impl Respond for ManagerAccounts {
             json!({"managerAccounts": managers}).to_string(),
             MANAGER_ACCOUNTS_MEDIA_TYPE,
         )
-    }
-}
-
-impl ManagerAccounts {
-    fn manager_accounts<'a>(&self, login: &'a Login) -> &'a [Value] {
-        login
-            .manager_accounts
-            .get(self.1)
-            .map_or(&[], Vec::as_slice)
     }
 }
 
@@ -140,7 +131,8 @@ impl Respond for AccountLinks {
             );
         }
         let manager = header(request, "amazon-ads-manager-accountid").and_then(|id| {
-            self.manager_accounts(&login)
+            login
+                .manager_accounts_in(self.1)
                 .iter()
                 .find(|m| m["managerAccountId"] == id)
         });
@@ -174,35 +166,36 @@ impl Respond for AccountLinks {
     }
 }
 
-impl AccountLinks {
-    fn manager_accounts<'a>(&self, login: &'a Login) -> &'a [Value] {
-        login
-            .manager_accounts
-            .get(self.1)
-            .map_or(&[], Vec::as_slice)
-    }
+/// An account-links query; Amazon refuses fields it does not know.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LinksQuery {
+    relationship_type_filter: RelationshipFilter,
+    max_results: usize,
+    next_token: Option<String>,
 }
 
-/// Where the page starts and how long it is, when the body is exactly a
-/// CHILD query: `relationshipTypeFilter`, `maxResults` 1 to 100, and a
-/// `nextToken` this endpoint issued.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RelationshipFilter {
+    include: Vec<String>,
+}
+
+/// Where the page starts and how long it is, when the body is a CHILD
+/// query with `maxResults` 1 to 100 and, if any, a `nextToken` this
+/// endpoint issued.
 fn links_query(body: &[u8]) -> Option<(usize, usize)> {
-    let body: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
-    let known = ["relationshipTypeFilter", "maxResults", "nextToken"];
-    if body.keys().any(|k| !known.contains(&k.as_str()))
-        || body.get("relationshipTypeFilter")? != &json!({"include": ["CHILD"]})
+    let query: LinksQuery = serde_json::from_slice(body).ok()?;
+    if query.relationship_type_filter.include != ["CHILD"]
+        || !(1..=100).contains(&query.max_results)
     {
         return None;
     }
-    let max = body
-        .get("maxResults")?
-        .as_u64()
-        .filter(|m| (1..=100).contains(m))?;
-    let start = match body.get("nextToken") {
+    let start = match query.next_token {
         None => 0,
-        Some(token) => token.as_str()?.strip_prefix("links-")?.parse().ok()?,
+        Some(token) => token.strip_prefix("links-")?.parse().ok()?,
     };
-    Some((start, usize::try_from(max).ok()?.min(LINKS_PAGE)))
+    Some((start, query.max_results.min(LINKS_PAGE)))
 }
 
 /// `link` (a `/managerAccounts` link with its stand-in role) as account
