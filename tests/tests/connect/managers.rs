@@ -58,7 +58,7 @@ async fn an_agency_whose_pages_are_shorter_than_asked_is_listed_whole() {
     let na: Vec<Value> = accounts_of(&stack, MANAGERS_USER, "dsp_advertiser")
         .await
         .into_iter()
-        .filter(|a| a["profile_id"] == AGENCY_NA.to_string())
+        .filter(|a| a["profile_id"] == *AGENCY_NA.to_string())
         .collect();
     assert_eq!(na.len(), 7);
     let starts: Vec<String> = stack
@@ -281,7 +281,7 @@ async fn a_profile_linked_for_viewing_is_an_account_and_roles_come_from_the_link
         let sponsored = accounts_of(&stack, MANAGERS_USER, "sponsored_ads").await;
         let viewed: Vec<&Value> = sponsored
             .iter()
-            .filter(|a| a["profile_id"] == VIEWED_PROFILE.to_string())
+            .filter(|a| a["profile_id"] == *VIEWED_PROFILE.to_string())
             .collect();
         assert_eq!(viewed.len(), 1, "beta {beta}");
         assert_eq!(viewed[0]["role"], "viewer", "beta {beta}");
