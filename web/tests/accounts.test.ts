@@ -44,5 +44,8 @@ describe("sync warnings say which listing stopped, where and why", () => {
     expect(syncWarningText({ source: "profiles_fe", reason: "unavailable" })).toBe("Ads profiles (FE): Amazon did not answer");
     expect(syncWarningText({ source: "amc_instances_eu", reason: "incomplete", listed: 0 })).toMatch(/stopped after 0 — time ran out/);
     expect(syncWarningText({ source: "profiles_na", reason: "SOMETHING" })).toBe("Ads profiles (NA): Amazon: SOMETHING");
+    expect(syncWarningText({ source: "manager_accounts_na", reason: "links_without_profile", listed: 5 })).toBe(
+      "Manager accounts (NA): 5 sponsored-ads links past the first 50 name no profile any call could use",
+    );
   });
 });

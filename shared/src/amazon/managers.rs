@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
-use super::ads::{AdsApi, AdsError};
+use super::ads::{AdsAccount, AdsApi, AdsError};
 use super::paging::{self, Listed};
 use crate::model::account::AccountRole;
 use crate::model::region::Region;
@@ -141,11 +141,34 @@ impl AccountLink {
             })
     }
 
-    /// The sponsored-ads profiles the link reaches (one per country).
-    pub fn profile_ids(&self) -> impl Iterator<Item = &str> {
-        self.alternate_ids
+    /// The sponsored-ads profiles the link reaches (one per country), each
+    /// with its country when known: its own alternate ids, else those
+    /// `/adsAccounts/list` gives the Ads account it names (Amazon's guide
+    /// shows sponsored-ads links whose alternate ids are empty [D-LA]).
+    pub fn profiles<'a>(
+        &'a self,
+        ads_accounts: &'a [AdsAccount],
+    ) -> Vec<(&'a str, Option<&'a str>)> {
+        let own: Vec<_> = self
+            .alternate_ids
             .iter()
-            .filter_map(|alt| alt.profile_id.as_deref())
+            .filter_map(|alt| Some((alt.profile_id.as_deref()?, alt.country_code.as_deref())))
+            .collect();
+        if !own.is_empty() {
+            return own;
+        }
+        ads_accounts
+            .iter()
+            .filter(|account| account.ads_account_id == self.account_id)
+            .flat_map(|account| &account.alternate_ids)
+            .filter_map(|alt| Some((alt.profile_id.as_deref()?, alt.country_code.as_deref())))
+            .collect()
+    }
+
+    /// A link to an advertiser's sponsored-ads account (not a DSP
+    /// advertiser, not a child manager account).
+    pub fn is_sponsored_ads(&self) -> bool {
+        self.account_type.as_deref() != Some("MANAGER_ACCOUNT") && !self.is_dsp_advertiser()
     }
 
     /// The region Amazon names for the link, if it names one.
@@ -288,5 +311,26 @@ mod tests {
         assert_eq!(legacy.dsp_advertiser_id(), Some("592207944055236096"));
         assert_eq!(legacy.role(), AccountRole::Unknown);
         assert_eq!(legacy.region(), None);
+    }
+
+    #[test]
+    fn a_sponsored_ads_link_without_alternate_ids_reaches_its_ads_accounts_profiles() {
+        let link: AccountLink = serde_json::from_str(
+            r#"{"accountId": "amzn1.ads-account.g.9", "accountType": "ADVERTISER_ACCOUNT",
+                "adProductGroups": ["SPONSORED_ADS"], "alternateIds": []}"#,
+        )
+        .unwrap();
+        let ads: Vec<AdsAccount> = serde_json::from_str(
+            r#"[{"adsAccountId": "amzn1.ads-account.g.9", "alternateIds": [
+                 {"countryCode": "US", "profileId": 11}, {"countryCode": "DE", "profileId": 12}]},
+                {"adsAccountId": "amzn1.ads-account.g.other", "alternateIds": [{"profileId": 13}]}]"#,
+        )
+        .unwrap();
+        assert!(link.is_sponsored_ads());
+        assert_eq!(
+            link.profiles(&ads),
+            [("11", Some("US")), ("12", Some("DE"))]
+        );
+        assert_eq!(link.profiles(&[]), []);
     }
 }

@@ -1,5 +1,7 @@
 //! Names and countries of the marketplaces Amazon Ads serves, by
-//! marketplace id.
+//! marketplace id, and the region whose host serves each country.
+
+use crate::model::region::Region;
 
 /// `marketplace id → name, country code` as Amazon Ads profiles spell the
 /// country (the United Kingdom is `UK`).
@@ -35,6 +37,19 @@ pub fn name(marketplace_id: &str) -> Option<&'static str> {
         .map(|(_, name, _)| *name)
 }
 
+/// The region whose Ads API host serves a country's profiles (Amazon's
+/// three hosts: North America with Brazil, Europe with the Middle East and
+/// India, the Far East).
+pub fn region_of_country(country: &str) -> Option<Region> {
+    let known = MARKETPLACES.iter().any(|(.., c)| *c == country) || country == "GB";
+    let region = match country {
+        "US" | "CA" | "MX" | "BR" => Region::Na,
+        "JP" | "AU" | "SG" => Region::Fe,
+        _ => Region::Eu,
+    };
+    known.then_some(region)
+}
+
 /// The marketplace's country code, when it is one Amazon Ads serves.
 pub fn country(marketplace_id: &str) -> Option<&'static str> {
     MARKETPLACES
@@ -45,6 +60,8 @@ pub fn country(marketplace_id: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    use super::Region;
+
     #[test]
     fn known_marketplaces_have_names_and_others_none() {
         assert_eq!(super::name("ATVPDKIKX0DER"), Some("Amazon.com"));
@@ -53,5 +70,9 @@ mod tests {
         assert_eq!(super::name("NOPE"), None);
         assert_eq!(super::country("A1F83G8C2ARO7P"), Some("UK"));
         assert_eq!(super::country("NOPE"), None);
+        assert_eq!(super::region_of_country("BR"), Some(Region::Na));
+        assert_eq!(super::region_of_country("IN"), Some(Region::Eu));
+        assert_eq!(super::region_of_country("SG"), Some(Region::Fe));
+        assert_eq!(super::region_of_country("XX"), None);
     }
 }

@@ -39,8 +39,10 @@ pub struct SyncWarning {
     /// or `lwa_profile`.
     pub source: String,
     /// Amazon's error code, `incomplete` (the time budget ended it),
-    /// `page_limit` (Amazon's or our last page reached with more left) or
-    /// `link_limit` (a manager account links more than Amazon lists).
+    /// `page_limit` (Amazon's or our last page reached with more left),
+    /// `link_limit` (a manager account links more than Amazon lists) or
+    /// `links_without_profile` (links past those name no profile to call
+    /// with; `listed` counts them).
     pub reason: String,
     /// How far the listing got: the items it received before it stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]

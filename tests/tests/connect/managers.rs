@@ -305,3 +305,48 @@ async fn a_profile_linked_for_viewing_is_an_account_and_roles_come_from_the_link
         assert_eq!(role_of(&first_advertiser(AGENCY_NA)), agency, "beta {beta}");
     }
 }
+
+#[tokio::test]
+async fn links_past_the_fifty_without_a_profile_are_found_through_their_ads_account_or_counted() {
+    // 60 seller links for viewing; the last 10 come from account links with
+    // no alternate ids, five of them known to `/adsAccounts/list`.
+    let links = (0..60u64)
+        .map(|i| {
+            let mut link = linked_profile(
+                9_200 + i,
+                "ENTITYSELLER",
+                "SELLER",
+                "ATVPDKIKX0DER",
+                "VIEWER",
+            );
+            link["withoutAlternateIds"] = json!(i >= 50);
+            link
+        })
+        .collect();
+    let mut login = agency_with(
+        3,
+        vec![("na", vec![manager_account("amzn1.ads1.ma1.s", "S", links)])],
+    );
+    login.account_links_beta = true;
+    login.ads_accounts.extend((50..55u64).map(|i| {
+        let profile = 9_200 + i;
+        adsconnect_dev::amazon_stub::ads_account(
+            &format!("amzn1.ads-account.g.{profile}"),
+            "CREATED",
+            &[(profile, "US")],
+        )
+    }));
+    let stack = connected(login).await;
+    let viewed = accounts_of(&stack, MANAGERS_USER, "sponsored_ads")
+        .await
+        .into_iter()
+        .filter(|a| a["role"] == "viewer")
+        .count();
+    assert_eq!(viewed, 55);
+    assert_eq!(
+        warnings(&the_connection(&stack).await),
+        vec![
+            json!({"source": "manager_accounts_na", "reason": "links_without_profile", "listed": 5})
+        ]
+    );
+}

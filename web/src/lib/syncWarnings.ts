@@ -20,6 +20,7 @@ const REASONS: Record<string, string> = {
   incomplete: "time ran out; the next sync lists the rest",
   page_limit: "the page limit, with more left at Amazon",
   link_limit: "a manager account lists Amazon's most (50) links, and Amazon's account links (closed beta) are not open to this app to read the rest",
+  links_without_profile: "sponsored-ads links past the first 50 name no profile any call could use",
   unavailable: "Amazon did not answer",
   unauthorized: "Amazon refused access",
   rejected: "Amazon refused the request",
@@ -41,6 +42,10 @@ export function reasonText(reason: string): string {
 /** e.g. "DSP advertisers (NA): stopped after 300 — the page limit, with more left at Amazon". */
 export function syncWarningText(warning: SyncWarning): string {
   const reason = reasonText(warning.reason);
+  // Here `listed` counts the links left out, not how far a listing got.
+  if (warning.reason === "links_without_profile") {
+    return `${sourceText(warning.source)}: ${warning.listed ?? "some"} ${reason}`;
+  }
   const got = warning.listed === undefined || warning.listed === null ? reason : `stopped after ${warning.listed} — ${reason}`;
   return `${sourceText(warning.source)}: ${got}`;
 }

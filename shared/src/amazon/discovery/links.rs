@@ -11,6 +11,7 @@ use super::found::{ManagedLink, linked_profile, managed_advertiser};
 use super::{DiscoveredAccount, Discovery, Listing};
 use crate::amazon::ads::{AdsAccount, AdsError};
 use crate::amazon::managers::{AccountLink, LINKS_LISTED, LinkedAccount, ManagerAccount};
+use crate::amazon::marketplaces;
 use crate::amazon::paging::Listed;
 use crate::model::account::{AccountKind, AccountRole};
 use crate::model::region::Region;
@@ -58,7 +59,7 @@ impl ManagerLinks {
             .insert((region, manager_account_id.to_owned()), outcome);
     }
 
-    pub fn facts(&self) -> LinkFacts {
+    pub fn facts(&self, ads_accounts: &[AdsAccount]) -> LinkFacts {
         let mut facts = LinkFacts::default();
         for link in self
             .managers
@@ -91,7 +92,7 @@ impl ManagerLinks {
                         .roles_by_advertiser
                         .insert(advertiser.to_owned(), role);
                 }
-                for profile in link.profile_ids() {
+                for (profile, _) in link.profiles(ads_accounts) {
                     facts.roles_by_profile.insert(profile.to_owned(), role);
                 }
             }
@@ -174,10 +175,13 @@ impl ManagerLinks {
             let LinksOutcome::Listed(listed) = outcome else {
                 continue;
             };
-            for link in listed.items.iter().filter(|l| !l.is_dsp_advertiser()) {
+            for link in listed.items.iter().filter(|l| l.is_sponsored_ads()) {
                 let name = link.account_name.as_deref();
-                for id in link.profile_ids() {
-                    let region = link.region().unwrap_or(*host);
+                for (id, country) in link.profiles(ads_accounts) {
+                    let region = country
+                        .and_then(marketplaces::region_of_country)
+                        .or_else(|| link.region())
+                        .unwrap_or(*host);
                     profile(
                         region,
                         id,
@@ -197,7 +201,29 @@ impl ManagerLinks {
     /// account links to read the rest. Its region's sponsored-ads and DSP
     /// listings are then not complete (an account missing from them may be
     /// among the unread links).
-    pub fn report_shortfalls(&self, discovery: &mut Discovery) {
+    pub fn report_shortfalls(&self, discovery: &mut Discovery, ads_accounts: &[AdsAccount]) {
+        // Past `/managerAccounts`' 50, a sponsored-ads link with no profile
+        // id anywhere cannot be scoped by any call: counted, never dropped
+        // in silence (some may be among the 50 listed with their profile).
+        for (region, managers) in &self.managers {
+            for manager in managers
+                .iter()
+                .filter(|m| m.linked_accounts.len() >= LINKS_LISTED)
+            {
+                let key = (*region, manager.manager_account_id.clone());
+                let Some(LinksOutcome::Listed(listed)) = self.links.get(&key) else {
+                    continue;
+                };
+                let unaddressable = listed
+                    .items
+                    .iter()
+                    .filter(|l| l.is_sponsored_ads() && l.profiles(ads_accounts).is_empty())
+                    .count();
+                if unaddressable > 0 {
+                    discovery.warn_listed(&source(*region), "links_without_profile", unaddressable);
+                }
+            }
+        }
         for (region, managers) in &self.managers {
             for manager in managers {
                 let key = (*region, manager.manager_account_id.clone());

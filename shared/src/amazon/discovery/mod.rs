@@ -343,7 +343,7 @@ impl AdsApi {
                 _ => unreachable!("each task lists its own kind"),
             }
         }
-        let facts = managers.facts();
+        let facts = managers.facts(&ads_accounts);
         for account in &mut discovery.accounts {
             if let NativeIds::SponsoredAds { profile_id, .. } = &account.native
                 && let Some(role) = facts.profile_role(profile_id)
@@ -374,7 +374,7 @@ impl AdsApi {
             &ads_accounts,
         );
         discovery.accounts.extend(linked);
-        managers.report_shortfalls(&mut discovery);
+        managers.report_shortfalls(&mut discovery, &ads_accounts);
         // A native id is unique per kind; one listed twice (an advertiser
         // under two agency profiles) is kept once.
         discovery.accounts.sort_by(|a, b| {

@@ -70,8 +70,8 @@ impl Respond for ManagerAccounts {
     }
 }
 
-/// `manager` as `/managerAccounts` lists it: its first 50 links, roles
-/// stripped.
+/// `manager` as `/managerAccounts` lists it: its first 50 links, the
+/// stand-in's own fields (`role`, `withoutAlternateIds`) stripped.
 fn as_listed(manager: &Value) -> Value {
     let links: Vec<Value> = manager["linkedAccounts"]
         .as_array()
@@ -82,6 +82,7 @@ fn as_listed(manager: &Value) -> Value {
             let mut link = link.clone();
             if let Some(fields) = link.as_object_mut() {
                 fields.remove("role");
+                fields.remove("withoutAlternateIds");
             }
             link
         })
@@ -200,6 +201,8 @@ fn links_query(body: &[u8]) -> Option<(usize, usize)> {
 
 /// `link` (a `/managerAccounts` link with its stand-in role) as account
 /// links answer it on `region`'s host; `None` for an AMC account.
+/// Account links name an Ads account by `amzn1.ads-account.g.<profile id>`
+/// here: `/adsAccounts/list` fixtures join a link so.
 fn account_link(link: &Value, region: &str) -> Option<Value> {
     let role = json!({"role": {"roleName": link["role"]}});
     let country = country_of(link["marketplaceId"].as_str().unwrap_or_default());
@@ -224,10 +227,16 @@ fn account_link(link: &Value, region: &str) -> Option<Value> {
         }
         _ => return None,
     };
+    // Amazon's guide shows sponsored-ads links with no alternate ids: a
+    // fixture's `withoutAlternateIds` link is answered so.
+    let alternate_ids = match link["withoutAlternateIds"].as_bool() {
+        Some(true) => json!([]),
+        _ => json!([alternate]),
+    };
     Some(json!({
         "accountId": account_id, "accountName": link["accountName"],
         "accountType": "ADVERTISER_ACCOUNT", "adProductGroups": [product],
-        "alternateIds": [alternate], "countryCode": [country],
+        "alternateIds": alternate_ids, "countryCode": [country],
         "permissionSet": role, "relationshipType": "CHILD"
     }))
 }
