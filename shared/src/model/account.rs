@@ -40,7 +40,8 @@ pub enum AccountStatus {
 pub enum AccountKind {
     /// An Amazon Ads profile (`/v2/profiles`).
     SponsoredAds,
-    /// A DSP advertiser under an agency profile (`/dsp/advertisers`).
+    /// A DSP advertiser: under an agency profile (`/dsp/advertisers`), or
+    /// linked to a manager account (a managed-service one).
     DspAdvertiser,
     /// An Amazon Marketing Cloud instance (`/amc/instances`).
     AmcInstance,
