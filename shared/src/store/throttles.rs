@@ -6,6 +6,7 @@
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::connections::connection_key;
@@ -34,6 +35,18 @@ pub enum Claim {
 pub struct Throttles<'a>(pub(super) &'a Store);
 
 impl Throttles<'_> {
+    /// An UpdateItem of `connection`'s item, where every write here starts.
+    fn update(&self, connection: &DueConnection) -> UpdateItemFluentBuilder {
+        self.0
+            .client
+            .update_item()
+            .table_name(self.0.table())
+            .set_key(Some(connection_key(
+                &connection.user_id,
+                &connection.connection_id,
+            )))
+    }
+
     /// Records that Amazon throttles `unit` until `throttle.until_ms`,
     /// unless a later end is already recorded, removing the units in
     /// `ended` on the way so the map stays small. Returns the unit as it
@@ -52,14 +65,7 @@ impl Throttles<'_> {
             update.push_str(&format!(" REMOVE {}", paths.join(", ")));
         }
         let mut request = self
-            .0
-            .client
-            .update_item()
-            .table_name(self.0.table())
-            .set_key(Some(connection_key(
-                &connection.user_id,
-                &connection.connection_id,
-            )))
+            .update(connection)
             .update_expression(update)
             .condition_expression(
                 "attribute_exists(#pk) AND attribute_exists(#t) \
@@ -102,14 +108,7 @@ impl Throttles<'_> {
                 .collect(),
         );
         let sent = self
-            .0
-            .client
-            .update_item()
-            .table_name(self.0.table())
-            .set_key(Some(connection_key(
-                &connection.user_id,
-                &connection.connection_id,
-            )))
+            .update(connection)
             .update_expression("SET #t = :map")
             .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#t)")
             .expression_attribute_names("#pk", keys::PK)
@@ -140,14 +139,7 @@ impl Throttles<'_> {
         latest_ms: i64,
     ) -> Result<Claim, StoreError> {
         let sent = self
-            .0
-            .client
-            .update_item()
-            .table_name(self.0.table())
-            .set_key(Some(connection_key(
-                &connection.user_id,
-                &connection.connection_id,
-            )))
+            .update(connection)
             .update_expression("SET #t.#u.#until = #t.#u.#until + #t.#u.#step")
             .condition_expression("#t.#u.#until > :now AND #t.#u.#until <= :latest")
             .expression_attribute_names("#t", THROTTLES)
@@ -184,14 +176,7 @@ impl Throttles<'_> {
         next_ms: i64,
     ) -> Result<(), StoreError> {
         let sent = self
-            .0
-            .client
-            .update_item()
-            .table_name(self.0.table())
-            .set_key(Some(connection_key(
-                &connection.user_id,
-                &connection.connection_id,
-            )))
+            .update(connection)
             .update_expression("REMOVE #t.#u")
             .condition_expression("#t.#u.#until = :next")
             .expression_attribute_names("#t", THROTTLES)
