@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use adsconnect_dev::amazon_stub::{Endpoint, Login, linked_dsp_advertiser, manager_account};
-use adsconnect_tests::{Stack, agency_login, seller};
+use adsconnect_dev::amazon_stub::{Endpoint, Login};
+use adsconnect_tests::{Stack, agency_login, many_links, seller};
 
 /// Every Amazon answer's latency in the timed run: far above moto's, so
 /// the time shows how discovery's calls are arranged.
@@ -19,23 +19,8 @@ const AMAZON_LATENCY: Duration = Duration::from_millis(100);
 type LoginOf = fn() -> Login;
 
 fn with_links(count: usize, beta: bool) -> Login {
-    let links = (0..count)
-        .map(|i| {
-            linked_dsp_advertiser(
-                &format!("7770000000{i:08}"),
-                &format!("ENTITYLINK{i}"),
-                "ATVPDKIKX0DER",
-                "VIEWER",
-            )
-        })
-        .collect();
     let mut login = agency_login();
-    login.manager_accounts = [(
-        "na",
-        vec![manager_account("amzn1.ads1.ma1.bench", "Bench", links)],
-    )]
-    .into_iter()
-    .collect();
+    login.manager_accounts = many_links(count, "VIEWER").into_iter().collect();
     login.account_links_beta = beta;
     login
 }

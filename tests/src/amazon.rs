@@ -203,6 +203,26 @@ pub const AMC_ACCOUNT: &str = "ENTITYAMCMAIN";
 /// The entity id `/managerAccounts` links the first NA advertiser to.
 pub const FIRST_ADVERTISER_ENTITY: &str = "ENTITYADVFIRST";
 
+/// One NA manager account linking `count` DSP advertisers no agency
+/// profile lists (managed-service ones), each with `role`: a login's
+/// `manager_accounts`.
+pub fn many_links(count: usize, role: &str) -> Vec<(&'static str, Vec<Value>)> {
+    let links = (0..count)
+        .map(|i| {
+            linked_dsp_advertiser(
+                &format!("7770000000{i:08}"),
+                &format!("ENTITYLINK{i}"),
+                "ATVPDKIKX0DER",
+                role,
+            )
+        })
+        .collect();
+    vec![(
+        "na",
+        vec![manager_account("amzn1.ads1.ma1.big", "Big", links)],
+    )]
+}
+
 /// The id of the first advertiser `dsp_advertisers(prefix, _)` makes.
 pub fn first_advertiser(prefix: u64) -> String {
     format!("{prefix}000000")

@@ -141,6 +141,17 @@ pub fn account_status(amazon: Option<&str>) -> AccountStatus {
     }
 }
 
+/// The JSON body of a 200, else the status.
+async fn json_of_ok<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, AdsError> {
+    if response.status() != StatusCode::OK {
+        return Err(AdsError::Status(response.status().as_u16()));
+    }
+    response
+        .json()
+        .await
+        .map_err(|e| AdsError::Body(e.without_url().to_string()))
+}
+
 pub struct AdsApi {
     pub(super) http: crate::tls::Https,
     pub(super) hosts: PerRegion<String>,
@@ -212,13 +223,7 @@ impl AdsApi {
             request
         })
         .await?;
-        if response.status() != StatusCode::OK {
-            return Err(AdsError::Status(response.status().as_u16()));
-        }
-        response
-            .json()
-            .await
-            .map_err(|e| AdsError::Body(e.without_url().to_string()))
+        json_of_ok(response).await
     }
 
     /// `POST path` on `region`'s host with the bearer token, the client id,
@@ -247,13 +252,7 @@ impl AdsApi {
             request
         })
         .await?;
-        if response.status() != StatusCode::OK {
-            return Err(AdsError::Status(response.status().as_u16()));
-        }
-        response
-            .json()
-            .await
-            .map_err(|e| AdsError::Body(e.without_url().to_string()))
+        json_of_ok(response).await
     }
 
     /// Every page of `POST /adsAccounts/list` (a global API, asked on the NA host).

@@ -46,6 +46,18 @@ fn warnings(connection: &Value) -> Vec<Value> {
     connection["sync_warnings"].as_array().unwrap().clone()
 }
 
+async fn refresh_seats(stack: &Stack, account: &str) {
+    let path = format!("/api/v1/accounts/{account}/seats/refresh");
+    let refreshed = stack
+        .send(
+            &stack.users,
+            &Request::new("POST", &path),
+            Some(MANAGERS_USER),
+        )
+        .await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+}
+
 async fn the_connection(stack: &Stack) -> Value {
     stack.get("/api/v1/connections", MANAGERS_USER).await.body["connections"][0].clone()
 }
@@ -119,14 +131,7 @@ async fn manager_accounts_are_read_in_every_region_and_name_each_advertisers_ent
     stack.amazon.update_login("agency", |login| {
         login.seats.insert(eu_advertiser.clone(), vec![]);
     });
-    let refreshed = stack
-        .send(
-            &stack.users,
-            &Request::new("POST", &format!("/api/v1/accounts/{account}/seats/refresh")),
-            Some(MANAGERS_USER),
-        )
-        .await;
-    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+    refresh_seats(&stack, account).await;
     let seats = stack
         .amazon
         .ads_calls_to("/eu/dsp/v1/seats/advertisers/current/list");
@@ -180,14 +185,7 @@ async fn a_managed_service_advertiser_is_listed_once_and_named_by_its_account_id
 
     stack.amazon.forget_ads_calls();
     let account = id.as_str().unwrap();
-    let refreshed = stack
-        .send(
-            &stack.users,
-            &Request::new("POST", &format!("/api/v1/accounts/{account}/seats/refresh")),
-            Some(MANAGERS_USER),
-        )
-        .await;
-    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+    refresh_seats(&stack, account).await;
     let seats = stack
         .amazon
         .ads_calls_to("/na/dsp/v1/seats/advertisers/current/list");
@@ -197,27 +195,9 @@ async fn a_managed_service_advertiser_is_listed_once_and_named_by_its_account_id
     assert_eq!(seats[0].header("amazon-advertising-api-scope"), None);
 }
 
-/// A manager account in NA linking `count` managed-service advertisers.
-fn many_links(count: usize) -> Vec<(&'static str, Vec<Value>)> {
-    let links = (0..count)
-        .map(|i| {
-            linked_dsp_advertiser(
-                &format!("7770000000{i:08}"),
-                &format!("ENTITYLINK{i}"),
-                "ATVPDKIKX0DER",
-                "VIEWER",
-            )
-        })
-        .collect();
-    vec![(
-        "na",
-        vec![manager_account("amzn1.ads1.ma1.big", "Big", links)],
-    )]
-}
-
 #[tokio::test]
 async fn a_hundred_and_twenty_links_are_all_listed_through_account_links() {
-    let mut login = agency_with(3, many_links(120));
+    let mut login = agency_with(3, many_links(120, "VIEWER"));
     login.account_links_beta = true;
     let stack = connected(login).await;
     let dsp = accounts_of(&stack, MANAGERS_USER, "dsp_advertiser").await;
@@ -237,7 +217,7 @@ async fn a_hundred_and_twenty_links_are_all_listed_through_account_links() {
 
 #[tokio::test]
 async fn links_amazon_will_not_list_are_reported_with_how_far_the_listing_got() {
-    let stack = connected(agency_with(3, many_links(120))).await;
+    let stack = connected(agency_with(3, many_links(120, "VIEWER"))).await;
     let dsp = accounts_of(&stack, MANAGERS_USER, "dsp_advertiser").await;
     let managed = dsp.iter().filter(|a| a["profile_id"].is_null()).count();
     assert_eq!(managed, 50);
