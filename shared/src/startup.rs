@@ -117,6 +117,7 @@ impl Startup {
             lwa: Arc::new(Lwa::new(amazon)?),
             ads: Arc::new(AdsApi::new(amazon)),
             returns: Arc::new(returns),
+            roles: Arc::default(),
         })
     }
 
@@ -194,6 +195,7 @@ impl Startup {
             http: crate::tls::Https,
             allowed_paths: allowed_paths.into(),
             quotas: self.quotas(Default::default()),
+            roles: Arc::default(),
         }
     }
 
@@ -212,7 +214,10 @@ impl Startup {
     pub fn connect_from_env(&self) -> Result<ConnectService, ConfigError> {
         let cipher = self.cipher(&configuration::token_key_id()?);
         let amazon = configuration::amazon(&self.secrets)?;
-        self.connect(cipher, &amazon, configuration::return_policy()?)
+        Ok(ConnectService {
+            roles: Arc::new(configuration::organization_role_permissions()?),
+            ..self.connect(cipher, &amazon, configuration::return_policy()?)?
+        })
     }
 
     pub fn refresher_from_env(&self) -> Result<Refresher, ConfigError> {
@@ -260,6 +265,7 @@ impl Startup {
         let allowed = configuration::proxy_allowed_paths()?;
         Ok(ProxyServices {
             quotas: self.quotas(configuration::quota_limits()?),
+            roles: Arc::new(configuration::organization_role_permissions()?),
             ..self.proxy(self.access_from_env()?, allowed)
         })
     }

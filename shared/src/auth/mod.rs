@@ -5,6 +5,7 @@
 
 mod crypto;
 pub mod jwks;
+mod organization;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -16,8 +17,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::configuration::values::{self, ConfigError};
-use crate::ids::{OrgId, SessionId, UserId};
+use crate::ids::{SessionId, UserId};
 pub use jwks::JwksCache;
+pub use organization::Organization;
 
 /// Clerk tokens live 60 s; a larger skew would stretch that noticeably.
 pub const CLOCK_SKEW_SECONDS: i64 = 5;
@@ -118,13 +120,6 @@ pub struct VerifiedSession {
     pub organization: Option<Organization>,
     pub issued_at: i64,
     pub expires_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Organization {
-    pub id: OrgId,
-    pub slug: Option<String>,
-    pub role: Option<String>,
 }
 
 pub enum KeySource {
@@ -267,7 +262,7 @@ impl SessionVerifier {
         Ok(VerifiedSession {
             user_id,
             session_id,
-            organization: claims.organization(),
+            organization: claims.organization()?,
             issued_at,
             expires_at,
         })
@@ -359,12 +354,18 @@ struct Claims {
     /// list is refused as not active rather than read as absent.
     #[serde(default, deserialize_with = "present")]
     sts: Option<Value>,
+    /// The claims' version: 2 reads `o` and `fea`, anything else the v1
+    /// `org_*` claims (see `organization`).
+    v: Option<i64>,
     /// Version 2 organization claim.
-    o: Option<OrgClaim>,
+    o: Option<organization::OrgClaim>,
+    /// Version 2 features, `<scope>:<key>`, comma-separated.
+    fea: Option<String>,
     /// Version 1 organization claims (deprecated 2025-04, still accepted).
     org_id: Option<String>,
     org_slug: Option<String>,
     org_role: Option<String>,
+    org_permissions: Option<Vec<String>>,
 }
 
 /// `Some` for any value the claim has, `null` included.
@@ -372,23 +373,16 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<V
     Value::deserialize(deserializer).map(Some)
 }
 
-#[derive(Deserialize)]
-struct OrgClaim {
-    id: String,
-    slg: Option<String>,
-    rol: Option<String>,
-}
-
 impl Claims {
-    fn organization(self) -> Option<Organization> {
-        let (id, slug, role) = match self.o {
-            Some(o) => (o.id, o.slg, o.rol),
-            None => (self.org_id?, self.org_slug, self.org_role),
-        };
-        Some(Organization {
-            id: OrgId::parse(&id).ok()?,
-            slug,
-            role,
+    fn organization(self) -> Result<Option<Organization>, Denial> {
+        if self.v == Some(2) {
+            return organization::version_2(self.o, self.fea.as_deref());
+        }
+        organization::version_1(organization::V1Claims {
+            id: self.org_id,
+            slug: self.org_slug,
+            role: self.org_role,
+            permissions: self.org_permissions,
         })
     }
 }

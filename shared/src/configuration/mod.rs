@@ -176,6 +176,33 @@ pub fn quota_limits() -> Result<crate::users::quota::QuotaLimits, ConfigError> {
     })
 }
 
+/// `ORGANIZATION_ROLE_PERMISSIONS`: what each organization role may do
+/// where the organization defines no `ads` permissions in Clerk
+/// (`admin=connect,manage,use,read;member=read,use`, the default).
+#[cfg(feature = "service")]
+pub fn organization_role_permissions()
+-> Result<crate::model::permission::RolePermissions, ConfigError> {
+    role_permissions_from(optional(ORGANIZATION_ROLE_PERMISSIONS))
+}
+
+#[cfg(feature = "service")]
+const ORGANIZATION_ROLE_PERMISSIONS: &str = "ORGANIZATION_ROLE_PERMISSIONS";
+
+#[cfg(feature = "service")]
+fn role_permissions_from(
+    value: Option<String>,
+) -> Result<crate::model::permission::RolePermissions, ConfigError> {
+    value.map_or_else(
+        || Ok(Default::default()),
+        |text| {
+            text.parse().map_err(|reason| ConfigError::Invalid {
+                name: ORGANIZATION_ROLE_PERMISSIONS,
+                reason,
+            })
+        },
+    )
+}
+
 /// Clerk's Backend API.
 #[cfg(feature = "service")]
 pub fn clerk_api_url() -> Result<String, ConfigError> {
@@ -330,6 +357,21 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(roles.len(), 2);
+    }
+
+    #[test]
+    fn organization_role_permissions_default_parse_or_name_the_variable() {
+        use crate::model::permission::{Permission, RolePermissions};
+        assert_eq!(role_permissions_from(None).unwrap(), RolePermissions::default());
+        let roles = role_permissions_from(Some("analyst=read".into())).unwrap();
+        assert_eq!(roles.of(Some("analyst"), None), [Permission::Read].into());
+        let error = role_permissions_from(Some("admin=everything".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("ORGANIZATION_ROLE_PERMISSIONS") && error.contains("everything"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ use crate::ids::{ConnectionId, UserId};
 use crate::model::account::{AccountKind, AccountRecord};
 use crate::model::connection::{AmazonIdentity, ConnectionRecord};
 use crate::model::oauth::{PendingGrant, StateRecord, state_hash};
+use crate::model::permission::RolePermissions;
 use crate::model::region::Region;
 use crate::secrets::Secret;
 use crate::store::Store;
@@ -45,6 +46,8 @@ pub struct ConnectService {
     pub lwa: Arc<Lwa>,
     pub ads: Arc<AdsApi>,
     pub returns: Arc<ReturnPolicy>,
+    /// What an organization's roles may do (`ORGANIZATION_ROLE_PERMISSIONS`).
+    pub roles: Arc<RolePermissions>,
 }
 
 fn verifier_context(hash: &str) -> String {

@@ -22,7 +22,17 @@ pub mod context_keys {
     pub const ORG_ID: &str = "org_id";
     pub const ORG_SLUG: &str = "org_slug";
     pub const ORG_ROLE: &str = "org_role";
+    /// The member's permissions within [`super::PERMISSION_FEATURE`], by
+    /// name, comma-separated (`connect,manage,use,read`); present, empty
+    /// when none are granted, only when the token shows the organization
+    /// defines that feature. Only our feature's names travel: an
+    /// organization's every permission could outgrow a context value.
+    pub const ORG_PERMISSIONS: &str = "org_permissions";
 }
+
+/// The Clerk feature whose permissions (`org:ads:connect`, …) decide what an
+/// organization's member may do (`crate::model::permission`).
+pub const PERMISSION_FEATURE: &str = "ads";
 
 const SESSION_COOKIE: &str = "__session";
 
@@ -120,6 +130,9 @@ fn context_for(session: &VerifiedSession) -> Map<String, Value> {
         }
         if let Some(role) = &org.role {
             put(context_keys::ORG_ROLE, role);
+        }
+        if let Some(names) = org.feature_permissions(PERMISSION_FEATURE) {
+            put(context_keys::ORG_PERMISSIONS, &names.join(","));
         }
     }
     context

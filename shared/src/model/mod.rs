@@ -7,6 +7,7 @@ pub mod account;
 pub mod connection;
 pub mod event;
 pub mod oauth;
+pub mod permission;
 pub mod region;
 pub mod sealed;
 pub mod seats;

@@ -5,9 +5,12 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 
+use std::collections::BTreeSet;
+
 use super::ApiError;
 use crate::entrypoints::authorizer::context_keys;
 use crate::ids::{OrgId, SessionId, UserId};
+use crate::model::permission::{self, Permission, RolePermissions};
 
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -16,6 +19,18 @@ pub struct Caller {
     pub org_id: Option<OrgId>,
     pub org_slug: Option<String>,
     pub org_role: Option<String>,
+    /// The member's `ads` permissions in Clerk, when the organization
+    /// defines that feature; `None` leaves the decision to the role.
+    pub org_permissions: Option<BTreeSet<Permission>>,
+}
+
+impl Caller {
+    /// What the caller may do in the active organization; `None` when no
+    /// organization is active (the caller acts on their own connections).
+    pub fn permissions(&self, roles: &RolePermissions) -> Option<BTreeSet<Permission>> {
+        self.org_id.as_ref()?;
+        Some(roles.of(self.org_role.as_deref(), self.org_permissions.as_ref()))
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -44,6 +59,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             org_id: text(context_keys::ORG_ID).and_then(|v| OrgId::parse(v).ok()),
             org_slug: text(context_keys::ORG_SLUG).map(str::to_owned),
             org_role: text(context_keys::ORG_ROLE).map(str::to_owned),
+            org_permissions: text(context_keys::ORG_PERMISSIONS)
+                .map(|names| permission::from_clerk_names(names.split(','))),
         })
     }
 }

@@ -71,6 +71,8 @@ pub struct ProxyServices {
     pub allowed_paths: Arc<[crate::amazon::paths::AllowRule]>,
     /// Each user's rate of proxied calls.
     pub quotas: Arc<crate::users::quota::Quotas>,
+    /// What an organization's roles may do (`ORGANIZATION_ROLE_PERMISSIONS`).
+    pub roles: Arc<crate::model::permission::RolePermissions>,
 }
 
 /// What the `clerk-webhook` function serves with.
