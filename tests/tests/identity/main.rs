@@ -11,6 +11,8 @@
 //! - `faults`: Clerk's JWKS and Backend API down, or answering garbage;
 //! - `leaks`: denials logged without the token; no secret of these flows in
 //!   the table, the logs or any answer;
+//! - `organizations`: the active organization's permissions in the
+//!   authorizer's context, a malformed organization claim denied;
 //! - `config`: the issuer the verifier starts with.
 
 mod attacks;
@@ -18,6 +20,7 @@ mod config;
 mod faults;
 mod happy;
 mod leaks;
+mod organizations;
 mod storms;
 
 use std::sync::Arc;

@@ -240,23 +240,44 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
 #[serde(deny_unknown_fields)]
 struct DevTokenRequest {
     user_id: String,
+    #[serde(default)]
+    organization: Option<DevTokenOrganization>,
 }
 
-/// `POST /_dev/token {"user_id"}` → `{"token", "expires_at"}`: any `user_…`
-/// id signs in (the local stack's Clerk stand-in knows every one).
+/// The active organization of a dev token: `{"id": "org_…", "slug", "role":
+/// "admin"|"member"|…}`, with `permissions` (`["read", "use"]`) when the
+/// organization defines Clerk's `ads` feature.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DevTokenOrganization {
+    id: String,
+    slug: String,
+    role: String,
+    #[serde(default)]
+    permissions: Option<Vec<String>>,
+}
+
+/// `POST /_dev/token {"user_id", "organization"?}` → `{"token",
+/// "expires_at"}`: any `user_…` id signs in (the local stack's Clerk
+/// stand-in knows every one), optionally with an active organization.
 async fn dev_token(State(api): State<LocalApi>, body: axum::body::Bytes) -> Response {
     let Some(tokens) = api.dev_tokens else {
         return gateway_message(StatusCode::NOT_FOUND, "Not Found");
     };
     let user = serde_json::from_slice::<DevTokenRequest>(&body)
         .ok()
-        .filter(|r| adsconnect::ids::UserId::parse(&r.user_id).is_ok());
+        .filter(|r| adsconnect::ids::UserId::parse(&r.user_id).is_ok())
+        .filter(|r| {
+            r.organization
+                .as_ref()
+                .is_none_or(|o| adsconnect::ids::OrgId::parse(&o.id).is_ok())
+        });
     let Some(user) = user else {
         return (
             StatusCode::BAD_REQUEST,
             axum::Json(
                 json!({"error": {"code": "INVALID_FIELD", "field": "user_id",
-                "message": "expected {\"user_id\": \"user_…\"}"}}),
+                "message": "expected {\"user_id\": \"user_…\", \"organization\"?: {\"id\": \"org_…\", \"slug\", \"role\", \"permissions\"?: [\"read\", …]}}"}}),
             ),
         )
             .into_response();
@@ -266,13 +287,29 @@ async fn dev_token(State(api): State<LocalApi>, body: axum::body::Bytes) -> Resp
         "sess_dev{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     );
-    let token = tokens.key.session_token_for(
-        &tokens.issuer,
-        &user.user_id,
-        &session,
-        ttl,
-        &tokens.authorized_party,
-    );
+    let mut claims = crate::keys::session_claims(&tokens.issuer, &user.user_id, &session, ttl);
+    claims["azp"] = json!(tokens.authorized_party);
+    if let Some(org) = &user.organization {
+        let permissions: Vec<&str> = org
+            .permissions
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let features = [(authorizer::PERMISSION_FEATURE, permissions.as_slice())];
+        crate::keys::DevOrganization {
+            id: &org.id,
+            slug: &org.slug,
+            role: &org.role,
+            features: if org.permissions.is_some() {
+                &features
+            } else {
+                &[]
+            },
+        }
+        .apply(&mut claims);
+    }
+    let token = tokens.key.sign(&tokens.key.session_header(), &claims);
     let expires_at = chrono::Utc::now() + chrono::Duration::seconds(ttl);
     axum::Json(json!({"token": token, "expires_at": expires_at, "session_id": session}))
         .into_response()
