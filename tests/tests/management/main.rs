@@ -13,7 +13,9 @@
 //! - `faults`: AWS failing at every call of each multi-write operation, all
 //!   or nothing;
 //! - `leaks`: no secret of these flows in the table, the logs or any answer;
-//! - `quotas`: a user over their quota of writes waits, others do not.
+//! - `quotas`: a user over their quota of writes waits, others do not;
+//! - `search`: the accounts list searched by name and id, sorted every way
+//!   over pages, cursors tied to their sort.
 
 mod attacks;
 mod default_account;
@@ -21,6 +23,7 @@ mod faults;
 mod happy;
 mod leaks;
 mod quotas;
+mod search;
 mod seats;
 mod storms;
 

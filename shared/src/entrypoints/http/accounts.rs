@@ -6,13 +6,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::UsersServices;
-use super::connections::{conflict, decode_cursor, page_limit};
+use super::account_order::{AccountSort, matches, page, search_term};
+use super::connections::{conflict, page_limit};
 use super::users::provision;
 use super::views::{AccountView, KindCounts};
 use super::{ApiError, Caller, ErrorResponse, NoInput, StrictQuery};
@@ -41,6 +40,8 @@ fn account_not_found() -> ApiError {
 pub(crate) struct AccountsQuery {
     status: Option<AccountStatus>,
     kind: Option<AccountKind>,
+    q: Option<String>,
+    sort: Option<AccountSort>,
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -49,7 +50,7 @@ pub(crate) struct AccountsQuery {
 pub struct AccountPage {
     pub accounts: Vec<AccountView>,
     pub next_cursor: Option<String>,
-    /// Accounts matching the filters, over every page.
+    /// Accounts matching the filters and `q`, over every page.
     pub total: usize,
     /// The same, per kind (before the `kind` filter: for a tab per kind).
     pub by_kind: KindCounts,
@@ -57,16 +58,20 @@ pub struct AccountPage {
 
 /// The caller's accounts, a page at a time
 ///
-/// Accounts in id order, `limit` at a time (default: the user's
-/// `items_per_page`), of one `kind` if asked. Without `status`, disabled
-/// accounts show only with `show_disconnected_accounts`, and accounts
-/// needing re-authorization only with `show_expired_accounts`.
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(("status" = Option<AccountStatus>, Query), ("kind" = Option<AccountKind>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = AccountPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+/// Accounts in `sort` order (default `name`; `-` before a field for
+/// descending; ties by name, then account id), `limit` at a time (default:
+/// the user's `items_per_page`), of one `kind` if asked, matching `q` if
+/// given. Without `status`, disabled accounts show only with
+/// `show_disconnected_accounts`, and accounts needing re-authorization only
+/// with `show_expired_accounts`. A `cursor` continues the sort it came from
+/// (another sort refuses it with 400).
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(("status" = Option<AccountStatus>, Query), ("kind" = Option<AccountKind>, Query), ("q" = Option<String>, Query, max_length = 100, description = "Search: a part of the name (any case), or the start of an id the account shows (account, profile, advertiser, instance, Ads account, AMC account); blank is no search"), ("sort" = Option<AccountSort>, Query, description = "`name` (default), `marketplace`, `status` or `last_synced`; `-` first for descending. Accounts without a marketplace or never synced come last either way"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page, with the same `sort`")), responses((status = 200, body = AccountPage), (status = 400, description = "Invalid input: an unknown `sort` or `status` (INVALID_QUERY), a `q` over 100 characters, a bad `limit`, or a cursor this API did not return for this `sort` (INVALID_FIELD naming it)", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn list_accounts(
     State(services): State<UsersServices>,
     caller: Caller,
     StrictQuery(query): StrictQuery<AccountsQuery>,
 ) -> Result<Json<AccountPage>, ApiError> {
+    let term = search_term(query.q.as_deref())?;
     let partition = services.store.partitions().read(&caller.user_id).await?;
     let settings = partition
         .profile
@@ -74,43 +79,28 @@ pub(crate) async fn list_accounts(
         .map(|p| p.settings.clone())
         .unwrap_or_default();
     let limit = page_limit(query.limit, u32::from(settings.items_per_page.get()))? as usize;
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| {
-            decode_cursor(c).and_then(|id| {
-                AccountId::parse(&id).map_err(|_| {
-                    ApiError::invalid_field("cursor", "`cursor` is not one this API returned")
-                })
-            })
-        })
-        .transpose()?;
     let mut accounts = AccountView::all(&partition, Utc::now());
-    accounts.retain(|a| match query.status {
-        Some(status) => a.status == status,
-        None => {
-            (settings.show_disconnected_accounts || a.status != AccountStatus::Disabled)
-                && (settings.show_expired_accounts || a.health != Health::NeedsReauth)
-        }
+    accounts.retain(|a| {
+        let shown = match query.status {
+            Some(status) => a.status == status,
+            None => {
+                (settings.show_disconnected_accounts || a.status != AccountStatus::Disabled)
+                    && (settings.show_expired_accounts || a.health != Health::NeedsReauth)
+            }
+        };
+        shown && term.as_deref().is_none_or(|term| matches(a, term))
     });
     let by_kind = KindCounts::of(accounts.iter().map(|a| a.kind));
     if let Some(kind) = query.kind {
         accounts.retain(|a| a.kind == kind);
     }
     let total = accounts.len();
-    accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
-    if let Some(after) = &after {
-        accounts.retain(|a| &a.account_id > after);
-    }
-    let more = accounts.len() > limit;
-    accounts.truncate(limit);
-    let next_cursor = more
-        .then(|| {
-            accounts
-                .last()
-                .map(|a| URL_SAFE_NO_PAD.encode(a.account_id.as_str()))
-        })
-        .flatten();
+    let (accounts, next_cursor) = page(
+        accounts,
+        query.sort.unwrap_or_default(),
+        query.cursor.as_deref(),
+        limit,
+    )?;
     Ok(Json(AccountPage {
         accounts,
         next_cursor,

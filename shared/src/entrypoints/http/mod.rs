@@ -18,6 +18,7 @@ pub mod users;
 pub mod views;
 pub mod webhook;
 
+mod account_order;
 mod deadline;
 mod error;
 mod identity;

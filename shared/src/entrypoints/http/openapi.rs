@@ -7,6 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OneOfBuilder, PathItem, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use super::account_order::AccountSort;
 use super::{ErrorBody, ErrorResponse};
 use crate::ids::{AccountId, ConnectionId};
 use crate::settings::{ItemsPerPage, RefreshIntervalHours, Timezone};
@@ -167,7 +168,7 @@ fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut utoipa::openapi::p
     ),
     components(schemas(
         ErrorResponse, ErrorBody, AccountId, ConnectionId, RefreshIntervalHours, ItemsPerPage,
-        Timezone,
+        Timezone, AccountSort,
     )),
     modifiers(&SessionSecurity, &UniqueOperationIds),
 )]
