@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { accessBadges, isManagedService, roleText } from "../src/lib/accounts";
+import { accessBadges, isManagedService, roleText, sortOf, sortToggled } from "../src/lib/accounts";
 import { sourceText, syncWarningText } from "../src/lib/syncWarnings";
 
 describe("what the login may do with an account", () => {
@@ -47,5 +47,19 @@ describe("sync warnings say which listing stopped, where and why", () => {
     expect(syncWarningText({ source: "manager_accounts_na", reason: "links_without_profile", listed: 5 })).toBe(
       "Manager accounts (NA): 5 sponsored-ads links past the first 50 name no profile any call could use",
     );
+  });
+});
+
+describe("the accounts list's sort in the URL", () => {
+  it("reads a sort the API knows, else the default by name", () => {
+    expect(sortOf("-last_synced")).toBe("-last_synced");
+    expect(sortOf("marketplace")).toBe("marketplace");
+    for (const unknown of [null, "", "size", "--name", "Name"]) expect(sortOf(unknown)).toBe("name");
+  });
+  it("sorts a column ascending first, then the other way, then back", () => {
+    expect(sortToggled("name", "status")).toBe("status");
+    expect(sortToggled("status", "status")).toBe("-status");
+    expect(sortToggled("-status", "status")).toBe("status");
+    expect(sortToggled("-status", "name")).toBe("name");
   });
 });

@@ -14,6 +14,7 @@ export type Settings = Schemas["Settings"];
 export type SettingsPatch = Schemas["SettingsPatch"];
 export type AccountKind = Schemas["AccountKind"];
 export type AccountStatus = Schemas["AccountStatus"];
+export type AccountSort = Schemas["AccountSort"];
 export type Region = Schemas["Region"];
 
 export class ApiFailure extends Error {

@@ -1,6 +1,6 @@
 // How an account reads in the accounts list and on its page: the ids Amazon
 // knows it by, what the login may do with it, and how Amazon reaches it.
-import type { Account, Schemas } from "../api/client";
+import type { Account, AccountSort, Schemas } from "../api/client";
 import type { Badge } from "./health";
 
 export const READ_ONLY_HINT =
@@ -45,4 +45,31 @@ export function nativeId(account: Account): string {
     case "amc_instance":
       return `instance ${account.instance_id ?? "?"} (AMC account ${account.amc_account_id ?? "?"})`;
   }
+}
+
+/** The longest search the API takes. */
+export const MAX_SEARCH_LENGTH = 100;
+
+export type SortField = "name" | "marketplace" | "status" | "last_synced";
+
+const SORTS: AccountSort[] = [
+  "name",
+  "-name",
+  "marketplace",
+  "-marketplace",
+  "status",
+  "-status",
+  "last_synced",
+  "-last_synced",
+];
+
+/** The sort a URL names, or the API's default (by name) for anything else. */
+export function sortOf(value: string | null): AccountSort {
+  return SORTS.find((s) => s === value) ?? "name";
+}
+
+/** The sort after clicking `field`'s header: ascending first, then the
+ * other way. */
+export function sortToggled(current: AccountSort, field: SortField): AccountSort {
+  return current === field ? `-${field}` : field;
 }

@@ -1,18 +1,19 @@
-// Accounts in tabs per kind, with a status filter, cursor paging (the
-// user's items-per-page), the default account, removal, each DSP
-// advertiser's seats, whether Amazon is throttling each right now, and
-// which ones the login may only read or reaches through Amazon's managed
-// service.
+// Accounts in tabs per kind, with a search (name or id) and a status
+// filter, sortable columns, cursor paging (the user's items-per-page), the
+// default account, removal, each DSP advertiser's seats, whether Amazon is
+// throttling each right now, and which ones the login may only read or
+// reaches through Amazon's managed service. Kind, status, search and sort
+// live in the URL, so a reload or a shared link shows the same list.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 
-import { unwrap, type Account, type AccountKind, type AccountStatus } from "../api/client";
+import { unwrap, type Account, type AccountKind, type AccountSort, type AccountStatus } from "../api/client";
 import { useApi, useSettings } from "../api/context";
 import { AccessBadges } from "../components/AccessBadges";
 import { AmazonThrottling } from "../components/AmazonThrottling";
 import { Badge, ErrorNotice, Skeleton, When } from "../components/ui";
-import { nativeId } from "../lib/accounts";
+import { MAX_SEARCH_LENGTH, nativeId, sortOf, sortToggled, type SortField } from "../lib/accounts";
 import { healthBadge } from "../lib/health";
 
 const KINDS: { kind: AccountKind; label: string }[] = [
@@ -21,6 +22,21 @@ const KINDS: { kind: AccountKind; label: string }[] = [
   { kind: "amc_instance", label: "AMC" },
 ];
 const STATUSES: AccountStatus[] = ["active", "partial", "pending", "disabled"];
+/** How long typing pauses before the search is asked for. */
+const SEARCH_DELAY_MS = 300;
+
+/** A column header that sorts the list by its field, and says how it is sorted. */
+function SortHeader({ field, label, sort, onSort }: { field: SortField; label: string; sort: AccountSort; onSort: (next: AccountSort) => void }) {
+  const current = sort === field ? "ascending" : sort === `-${field}` ? "descending" : "none";
+  return (
+    <th scope="col" aria-sort={current}>
+      <button type="button" className="sort" onClick={() => onSort(sortToggled(sort, field))}>
+        {label}
+        <span aria-hidden="true">{current === "ascending" ? " ▲" : current === "descending" ? " ▼" : " ↕"}</span>
+      </button>
+    </th>
+  );
+}
 
 function Row({ account }: { account: Account }) {
   const api = useApi();
@@ -92,29 +108,50 @@ export function Accounts() {
   const [params, setParams] = useSearchParams();
   const kind = (KINDS.find((k) => k.kind === params.get("kind"))?.kind ?? "sponsored_ads") as AccountKind;
   const status = STATUSES.find((s) => s === params.get("status"));
+  const sort = sortOf(params.get("sort"));
+  const q = params.get("q") ?? "";
+  // What is typed, ahead of the search in the URL by at most SEARCH_DELAY_MS.
+  const [typed, setTyped] = useState(q);
+  // A search changed by the URL (back, forward, a link) replaces what is typed.
+  const [shownQ, setShownQ] = useState(q);
+  if (shownQ !== q) {
+    setShownQ(q);
+    if (typed.trim() !== q) setTyped(q);
+  }
   // Cursors of the pages before this one, to page back.
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1);
   const list = useQuery({
-    queryKey: ["accounts", kind, status ?? "visible", cursor ?? ""],
+    queryKey: ["accounts", kind, status ?? "visible", q, sort, cursor ?? ""],
     queryFn: () =>
       unwrap(
         api.GET("/api/v1/accounts", {
-          params: { query: { kind, ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) } },
+          params: {
+            query: { kind, sort, ...(status ? { status } : {}), ...(q ? { q } : {}), ...(cursor ? { cursor } : {}) },
+          },
         }),
       ),
     placeholderData: keepPreviousData,
   });
-  const choose = (next: { kind?: AccountKind; status?: string }) => {
+  const choose = (next: { kind?: AccountKind; status?: string; q?: string; sort?: AccountSort }, replace = false) => {
     setCursors([]);
     const merged = new URLSearchParams(params);
     if (next.kind) merged.set("kind", next.kind);
-    if (next.status !== undefined) {
-      if (next.status) merged.set("status", next.status);
-      else merged.delete("status");
+    for (const key of ["status", "q", "sort"] as const) {
+      const value = next[key];
+      if (value === undefined) continue;
+      if (value && !(key === "sort" && value === "name")) merged.set(key, value);
+      else merged.delete(key);
     }
-    setParams(merged);
+    setParams(merged, { replace });
   };
+  // The search follows typing once it pauses; each keystroke is no new
+  // history entry.
+  useEffect(() => {
+    if (typed.trim() === q) return;
+    const timer = setTimeout(() => choose({ q: typed.trim() }, true), SEARCH_DELAY_MS);
+    return () => clearTimeout(timer);
+  });
   return (
     <>
       <h1>Accounts</h1>
@@ -134,6 +171,21 @@ export function Accounts() {
         ))}
       </div>
       <div id="accounts-panel" role="tabpanel" aria-label={KINDS.find((k) => k.kind === kind)?.label}>
+        <div className="filters">
+          <label htmlFor="account-search">Search</label>{" "}
+          <input
+            id="account-search"
+            type="search"
+            value={typed}
+            maxLength={MAX_SEARCH_LENGTH}
+            placeholder="Name or id"
+            aria-describedby="account-search-hint"
+            onChange={(e) => setTyped(e.target.value)}
+          />
+          <span id="account-search-hint" className="muted small">
+            A part of the name, or the start of an account, profile, advertiser, instance or Ads account id.
+          </span>
+        </div>
         <label htmlFor="status-filter">Status</label>{" "}
         <select id="status-filter" value={status ?? ""} onChange={(e) => choose({ status: e.target.value })}>
           <option value="">All shown by your settings</option>
@@ -154,12 +206,12 @@ export function Accounts() {
               <table>
                 <thead>
                   <tr>
-                    <th scope="col">Account</th>
-                    <th scope="col">Marketplace</th>
+                    <SortHeader field="name" label="Account" sort={sort} onSort={(next) => choose({ sort: next })} />
+                    <SortHeader field="marketplace" label="Marketplace" sort={sort} onSort={(next) => choose({ sort: next })} />
                     <th scope="col">Region</th>
-                    <th scope="col">Status</th>
+                    <SortHeader field="status" label="Status" sort={sort} onSort={(next) => choose({ sort: next })} />
                     <th scope="col">Health</th>
-                    <th scope="col">Last synced</th>
+                    <SortHeader field="last_synced" label="Last synced" sort={sort} onSort={(next) => choose({ sort: next })} />
                     <th scope="col">
                       <span className="sr-only">Actions</span>
                     </th>
@@ -172,7 +224,10 @@ export function Accounts() {
                 </tbody>
               </table>
             ) : (
-              <p>No accounts of this kind{status ? ` with status ${status}` : ""}.</p>
+              <p>
+                No accounts of this kind{status ? ` with status ${status}` : ""}
+                {q ? ` matching “${q}”` : ""}.
+              </p>
             )}
             <nav className="pager" aria-label="Pages">
               <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>

@@ -43,7 +43,9 @@ export function Overview() {
         <Section title="Profile">
           <dl className="facts">
             <dt>Email</dt>
-            <dd>{user.email ?? "—"}</dd>
+            <dd className="truncate" title={user.email ?? undefined} data-testid="profile-email">
+              {user.email ?? "—"}
+            </dd>
             <dt>User id</dt>
             <dd>
               <code>{user.id}</code>

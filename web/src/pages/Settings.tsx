@@ -9,6 +9,14 @@ import { ErrorNotice, Skeleton } from "../components/ui";
 
 type Key = keyof SettingsModel;
 
+/** Why the refresh interval changes nothing here: AdsConnect renews every
+ * Amazon access token (an hour's life) minutes before it expires, so a
+ * longer interval could only let tokens lapse. The original system ran its
+ * refresh loop on it; the setting is kept, validated and returned so apps
+ * that read a user's settings can keep their own schedules by it. */
+export const REFRESH_INTERVAL_HINT =
+  "AdsConnect itself renews each Amazon token shortly before it expires, whatever this says: the value is kept for your apps that read your settings (their own sync or report schedules).";
+
 const ZONES: string[] =
   typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : ["UTC"];
 
@@ -89,9 +97,10 @@ export function Settings() {
       ) : null}
     </div>
   );
-  const invalid = (key: Key) => ({
+  const invalid = (key: Key, hinted = false) => ({
     "aria-invalid": errorOf(key) ? true : undefined,
-    "aria-describedby": errorOf(key) ? `${key}-error` : undefined,
+    "aria-describedby":
+      [hinted ? `${key}-hint` : null, errorOf(key) ? `${key}-error` : null].filter(Boolean).join(" ") || undefined,
   });
   return (
     <>
@@ -170,13 +179,20 @@ export function Settings() {
           {check("show_expired_accounts", "Show accounts whose connection needs re-authorization")}
           {check("show_disconnected_accounts", "Show disabled accounts")}
           {check("auto_refresh_tokens", "Refresh Amazon tokens automatically")}
-          <Field id="refresh_interval_hours" label="Refresh interval, hours (1–24)" error={errorOf("refresh_interval_hours")}>
+          <Field
+            id="refresh_interval_hours"
+            label="Refresh interval, hours (1–24), for your own apps"
+            error={errorOf("refresh_interval_hours")}
+            hint={REFRESH_INTERVAL_HINT}
+          >
             <input
               id="refresh_interval_hours"
               type="number"
+              min={1}
+              max={24}
               value={edited.refresh_interval_hours}
               onChange={(e) => set("refresh_interval_hours", Number(e.target.value))}
-              {...invalid("refresh_interval_hours")}
+              {...invalid("refresh_interval_hours", true)}
             />
           </Field>
           <Field id="default_account_id" label="Default account id" error={errorOf("default_account_id")} hint="Set it from the Accounts page; empty for none.">
@@ -184,7 +200,7 @@ export function Settings() {
               id="default_account_id"
               value={edited.default_account_id ?? ""}
               onChange={(e) => set("default_account_id", e.target.value ? e.target.value : null)}
-              {...invalid("default_account_id")}
+              {...invalid("default_account_id", true)}
             />
           </Field>
         </fieldset>
