@@ -48,6 +48,13 @@ test("accounts: search by name and by id, sort by name both ways, kept across a 
   // The next page goes on in the same order.
   await page.getByRole("button", { name: "Next page" }).click();
   await expect(rows.last()).toContainText("Agency Client 00");
+  // Back to A to Z: its own first page, never the other order's cursor.
+  await page.goBack();
+  await expect(byName).toHaveAttribute("aria-sort", "ascending");
+  await expect(rows.first()).toContainText("Agency Client 00");
+  await expect(page.getByRole("alert")).toHaveCount(0);
+  await page.goForward();
+  await expect(byName).toHaveAttribute("aria-sort", "descending");
   await page.reload();
   await expect(byName).toHaveAttribute("aria-sort", "descending");
   await expect(rows.first()).toContainText("Linked 3000500");

@@ -118,8 +118,12 @@ export function Accounts() {
     setShownQ(q);
     if (typed.trim() !== q) setTyped(q);
   }
-  // Cursors of the pages before this one, to page back.
-  const [cursors, setCursors] = useState<string[]>([]);
+  // Cursors of the pages before this one, to page back; they belong to one
+  // list (kind, status, search, sort), however the URL came to change.
+  const listKey = JSON.stringify([kind, status, q, sort]);
+  const [paging, setPaging] = useState<{ listKey: string; cursors: string[] }>({ listKey, cursors: [] });
+  const cursors = paging.listKey === listKey ? paging.cursors : [];
+  const setCursors = (next: string[]) => setPaging({ listKey, cursors: next });
   const cursor = cursors.at(-1);
   const list = useQuery({
     queryKey: ["accounts", kind, status ?? "visible", q, sort, cursor ?? ""],
@@ -134,6 +138,7 @@ export function Accounts() {
     placeholderData: keepPreviousData,
   });
   const choose = (next: { kind?: AccountKind; status?: string; q?: string; sort?: AccountSort }, replace = false) => {
+    // Any choice starts at the first page, even the tab already shown.
     setCursors([]);
     const merged = new URLSearchParams(params);
     if (next.kind) merged.set("kind", next.kind);
