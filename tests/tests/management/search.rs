@@ -261,6 +261,12 @@ async fn cursors_belong_to_their_sort_and_bad_input_is_refused() {
             "INVALID_FIELD",
             Some("q"),
         ),
+        // The bound is on `q` as sent, spaces too (as the OpenAPI says).
+        (
+            &format!("q=%20{}", "x".repeat(100)),
+            "INVALID_FIELD",
+            Some("q"),
+        ),
     ] {
         let refused = stack.get(&format!("/api/v1/accounts?{bad}"), AGENCY).await;
         assert_eq!(refused.status, 400, "{bad}");

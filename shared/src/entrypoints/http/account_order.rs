@@ -158,10 +158,10 @@ struct Cursor {
     after: Place,
 }
 
-/// `q` trimmed, `None` when blank; refused when longer than
-/// [`MAX_SEARCH_LENGTH`].
+/// `q` trimmed and lower-cased, `None` when blank; refused when longer than
+/// [`MAX_SEARCH_LENGTH`] as sent (the bound the OpenAPI document states).
 pub fn search_term(q: Option<&str>) -> Result<Option<String>, ApiError> {
-    let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
+    let Some(q) = q else {
         return Ok(None);
     };
     if q.chars().count() > MAX_SEARCH_LENGTH {
@@ -170,7 +170,8 @@ pub fn search_term(q: Option<&str>) -> Result<Option<String>, ApiError> {
             "`q` must be at most 100 characters",
         ));
     }
-    Ok(Some(q.to_lowercase()))
+    let q = q.trim();
+    Ok((!q.is_empty()).then(|| q.to_lowercase()))
 }
 
 /// Whether `account` matches the (lower-cased) search term: a part of its
@@ -309,5 +310,7 @@ mod tests {
         );
         assert!(search_term(Some(&"é".repeat(100))).is_ok());
         assert!(search_term(Some(&"é".repeat(101))).is_err());
+        // As sent: spaces count.
+        assert!(search_term(Some(&format!(" {}", "x".repeat(100)))).is_err());
     }
 }
