@@ -131,57 +131,63 @@ fn organization_features(fea: &str) -> Result<Vec<String>, Denial> {
 /// it must still be a decimal).
 fn permission_keys(features: &[String], per: &str, fpm: &str) -> Result<Vec<String>, Denial> {
     let names: Vec<&str> = per.split(',').map(str::trim).collect();
+    let masks: Vec<&str> = fpm.split(',').map(str::trim).collect();
+    if !masks.iter().all(|mask| is_decimal(mask)) {
+        return Err(Denial::Malformed);
+    }
     let mut keys = Vec::new();
-    let masks = fpm
-        .split(',')
-        .map(|mask| set_bits(mask.trim()))
-        .collect::<Result<Vec<_>, _>>()?;
-    for (feature, bits) in features.iter().zip(masks) {
-        for bit in bits {
+    for (feature, mask) in features.iter().zip(masks) {
+        for_each_set_bit(mask, |bit| {
             let name = names
                 .get(bit)
                 .filter(|name| !name.is_empty())
                 .ok_or(Denial::Malformed)?;
-            keys.push(format!("org:{feature}:{name}"));
-        }
+            keys.push(["org:", feature, ":", name].concat());
+            Ok(())
+        })?;
     }
     Ok(keys)
 }
 
-/// The set bits of a decimal bitmask of any length, least significant
-/// first; anything but ASCII digits is malformed (`u64::from_str` alone
-/// would take a leading `+`).
-fn set_bits(decimal: &str) -> Result<Vec<usize>, Denial> {
-    if decimal.is_empty() || !decimal.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Denial::Malformed);
-    }
-    // Little-endian 64-bit limbs; one limb (up to 19 digits) is the rule.
-    let limbs = match decimal.parse::<u64>() {
-        Ok(value) => vec![value],
-        Err(_) => {
-            let mut limbs: Vec<u64> = vec![0];
-            for digit in decimal.bytes().map(|b| u128::from(b - b'0')) {
-                let mut carry = digit;
-                for limb in &mut limbs {
-                    let value = u128::from(*limb) * 10 + carry;
-                    *limb = value as u64;
-                    carry = value >> 64;
-                }
-                if carry > 0 {
-                    limbs.push(carry as u64);
-                }
-            }
-            limbs
-        }
-    };
-    let mut bits = Vec::new();
-    for (index, mut limb) in limbs.into_iter().enumerate() {
+/// ASCII digits only (`u64::from_str` alone would take a leading `+`).
+fn is_decimal(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Calls `each` with the index of every set bit of a decimal bitmask of any
+/// length, least significant first. A mask within 64 bits (the rule)
+/// allocates nothing.
+fn for_each_set_bit(
+    decimal: &str,
+    mut each: impl FnMut(usize) -> Result<(), Denial>,
+) -> Result<(), Denial> {
+    let mut visit = |index: usize, mut limb: u64| {
         while limb != 0 {
-            bits.push(index * 64 + limb.trailing_zeros() as usize);
+            each(index * 64 + limb.trailing_zeros() as usize)?;
             limb &= limb - 1;
         }
+        Ok(())
+    };
+    if let Ok(value) = decimal.parse::<u64>() {
+        return visit(0, value);
     }
-    Ok(bits)
+    // Little-endian 64-bit limbs, the decimal's digits multiplied in.
+    let mut limbs: Vec<u64> = vec![0];
+    for digit in decimal.bytes().map(|b| u128::from(b - b'0')) {
+        let mut carry = digit;
+        for limb in &mut limbs {
+            let value = u128::from(*limb) * 10 + carry;
+            *limb = value as u64;
+            carry = value >> 64;
+        }
+        if carry > 0 {
+            limbs.push(carry as u64);
+        }
+    }
+    limbs
+        .into_iter()
+        .enumerate()
+        .try_for_each(|(index, limb)| visit(index, limb))
 }
 
 #[cfg(test)]
@@ -279,8 +285,21 @@ mod tests {
         let mask = ((1u128 << 69) + (1u128 << 64) + 1).to_string();
         let granted = keys(Some("o:big"), Some(&names.join(",")), Some(&mask)).unwrap();
         assert_eq!(granted, ["org:big:p0", "org:big:p64", "org:big:p69"]);
-        assert_eq!(set_bits("18446744073709551616").unwrap(), [64]);
-        assert_eq!(set_bits("0").unwrap(), Vec::<usize>::new());
+        let set_bits = |decimal: &str| {
+            let mut bits = Vec::new();
+            for_each_set_bit(decimal, |bit| {
+                bits.push(bit);
+                Ok(())
+            })
+            .unwrap();
+            bits
+        };
+        assert_eq!(set_bits("18446744073709551616"), [64]);
+        assert_eq!(
+            set_bits("340282366920938463463374607431768211457"),
+            [0, 128]
+        );
+        assert_eq!(set_bits("0"), Vec::<usize>::new());
     }
 
     #[test]

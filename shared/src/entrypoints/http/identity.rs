@@ -64,3 +64,54 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use Permission::*;
+
+    async fn caller(fields: Value) -> Caller {
+        let context: lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext =
+            serde_json::from_value(
+                json!({"http": {"method": "GET"}, "authorizer": {"lambda": fields}}),
+            )
+            .unwrap();
+        let (mut parts, ()) = axum::http::Request::builder()
+            .extension(RequestContext::ApiGatewayV2(context))
+            .body(())
+            .unwrap()
+            .into_parts();
+        Caller::from_request_parts(&mut parts, &()).await.unwrap()
+    }
+
+    fn in_org(role: &str) -> Value {
+        json!({"user_id": "user_2ada", "session_id": "sess_2ada", "org_id": "org_2acme", "org_role": role})
+    }
+
+    #[tokio::test]
+    async fn custom_permissions_from_the_context_win_else_the_role_decides() {
+        let roles = RolePermissions::default();
+        let mut fields = in_org("member");
+        fields["org_permissions"] = json!("connect,read,export");
+        let member = caller(fields).await;
+        assert_eq!(member.org_permissions, Some([Connect, Read].into()));
+        assert_eq!(member.permissions(&roles), Some([Connect, Read].into()));
+
+        let mut fields = in_org("admin");
+        fields["org_permissions"] = json!("");
+        assert_eq!(caller(fields).await.permissions(&roles), Some([].into()));
+
+        let admin = caller(in_org("admin")).await;
+        assert_eq!(admin.org_permissions, None);
+        assert_eq!(admin.permissions(&roles), Some(Permission::ALL.into()));
+        assert_eq!(
+            caller(in_org("member")).await.permissions(&roles),
+            Some([Read, Use].into())
+        );
+
+        let personal = caller(json!({"user_id": "user_2ada", "session_id": "sess_2ada"})).await;
+        assert_eq!(personal.permissions(&roles), None);
+    }
+}
