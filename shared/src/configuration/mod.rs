@@ -362,7 +362,10 @@ mod tests {
     #[test]
     fn organization_role_permissions_default_parse_or_name_the_variable() {
         use crate::model::permission::{Permission, RolePermissions};
-        assert_eq!(role_permissions_from(None).unwrap(), RolePermissions::default());
+        assert_eq!(
+            role_permissions_from(None).unwrap(),
+            RolePermissions::default()
+        );
         let roles = role_permissions_from(Some("analyst=read".into())).unwrap();
         assert_eq!(roles.of(Some("analyst"), None), [Permission::Read].into());
         let error = role_permissions_from(Some("admin=everything".into()))
