@@ -109,6 +109,90 @@ prefixed_id!(
     ConnectionId, "conn_", "connection id"
 );
 
+/// Whose a connection is, with everything that hangs off it: one user's
+/// own (personal) or a Clerk organization's. Stored and shown as the bare
+/// id, whose prefix (`user_` or `org_`) tells which.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum OwnerId {
+    User(UserId),
+    Org(OrgId),
+}
+
+impl OwnerId {
+    pub fn parse(value: &str) -> Result<Self, InvalidId> {
+        UserId::parse(value)
+            .map(Self::User)
+            .or_else(|_| OrgId::parse(value).map(Self::Org))
+            .map_err(|_| InvalidId { kind: "owner id" })
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::User(id) => id.as_str(),
+            Self::Org(id) => id.as_str(),
+        }
+    }
+
+    pub fn org(&self) -> Option<&OrgId> {
+        match self {
+            Self::User(_) => None,
+            Self::Org(id) => Some(id),
+        }
+    }
+}
+
+impl From<UserId> for OwnerId {
+    fn from(id: UserId) -> Self {
+        Self::User(id)
+    }
+}
+
+impl From<OrgId> for OwnerId {
+    fn from(id: OrgId) -> Self {
+        Self::Org(id)
+    }
+}
+
+impl TryFrom<String> for OwnerId {
+    type Error = InvalidId;
+    fn try_from(value: String) -> Result<Self, InvalidId> {
+        Self::parse(&value)
+    }
+}
+
+impl From<OwnerId> for String {
+    fn from(id: OwnerId) -> String {
+        id.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for OwnerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for OwnerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+#[cfg(feature = "service")]
+impl utoipa::PartialSchema for OwnerId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^(user|org)_[A-Za-z0-9_-]{1,123}$"))
+            .description(Some("owner: a user id (personal) or an organization id"))
+            .into()
+    }
+}
+
+#[cfg(feature = "service")]
+impl utoipa::ToSchema for OwnerId {}
+
 /// A webhook delivery id (`svix-id`), safe as a DynamoDB key part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryId(String);
@@ -136,6 +220,19 @@ mod tests {
             assert!(UserId::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(UserId::parse(&format!("user_{}", "a".repeat(200))).is_err());
+    }
+
+    #[test]
+    fn an_owner_is_a_user_or_an_organization_by_its_prefix() {
+        let user = OwnerId::parse("user_2ada").unwrap();
+        assert_eq!(user, OwnerId::User(UserId::parse("user_2ada").unwrap()));
+        assert_eq!(user.org(), None);
+        let org: OwnerId = serde_json::from_str("\"org_2acme\"").unwrap();
+        assert_eq!(org.org().map(OrgId::as_str), Some("org_2acme"));
+        assert_eq!(serde_json::to_string(&org).unwrap(), "\"org_2acme\"");
+        for bad in ["", "sess_1", "org_", "org_a#b", "acct_1"] {
+            assert!(OwnerId::parse(bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde_json::{Value, json};
 
+use crate::ids::OwnerId;
 use crate::model::event::{AuditEvent, EventKind};
-use crate::store::partition::UserPartition;
+use crate::store::partition::OwnerPartition;
 
 pub const SOURCE: &str = "adsconnect";
 /// EventBridge takes at most 10 entries per PutEvents.
@@ -30,7 +31,7 @@ pub fn detail_type(kind: EventKind) -> Option<&'static str> {
 /// The EventBridge detail: ids, the reason, and what the user's settings say
 /// about notifying them. Never a token, and no personal data: a bus's
 /// readers are many, and a notifier finds the address from the user id.
-fn detail(event: &AuditEvent, partition: &UserPartition) -> Value {
+fn detail(event: &AuditEvent, partition: &OwnerPartition) -> Value {
     let settings = partition.profile.as_ref().map(|p| &p.settings);
     let connection = partition
         .connections
@@ -45,7 +46,15 @@ fn detail(event: &AuditEvent, partition: &UserPartition) -> Value {
     json!({
         "event_id": event.event_id,
         "kind": event.kind,
-        "user_id": event.user_id,
+        "owner_id": event.owner,
+        // Kept for consumers written before organizations: the owner when
+        // it is a user.
+        "user_id": match &event.owner {
+            OwnerId::User(user_id) => Some(user_id),
+            OwnerId::Org(_) => None,
+        },
+        "org_id": event.owner.org(),
+        "actor_id": event.actor,
         "connection_id": event.connection_id,
         "account_ids": account_ids,
         "reason": event.detail,
@@ -60,7 +69,7 @@ fn detail(event: &AuditEvent, partition: &UserPartition) -> Value {
 /// published.
 pub fn entry(
     event: &AuditEvent,
-    partition: &UserPartition,
+    partition: &OwnerPartition,
     bus: &str,
 ) -> Option<PutEventsRequestEntry> {
     Some(

@@ -81,7 +81,7 @@ fn main() {
             call.send()
         };
         // The one table read alone (moto's latency, not DynamoDB's).
-        let user = adsconnect::ids::UserId::parse(USER).unwrap();
+        let user = adsconnect::ids::OwnerId::parse(USER).unwrap();
         let account_id = adsconnect::ids::AccountId::parse(&account).unwrap();
         let connection = stack
             .store
@@ -103,7 +103,7 @@ fn main() {
                 .store
                 .quotas()
                 .take(
-                    &user,
+                    &adsconnect::ids::UserId::parse(USER).unwrap(),
                     "bench",
                     Window {
                         length_ms: 10_000,

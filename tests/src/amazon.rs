@@ -12,7 +12,8 @@ use adsconnect::connections::lifecycle::{self, Consent};
 use adsconnect::connections::refresh::{RefreshConfig, Refresher};
 use adsconnect::connections::tokens::TokenPair;
 use adsconnect::entrypoints::http as api;
-use adsconnect::ids::UserId;
+use adsconnect::ids::{OwnerId, UserId};
+use adsconnect::model::acting::Acting;
 use adsconnect::model::connection::{AmazonIdentity, ConnectionRecord, DueConnection};
 use adsconnect::secrets::Secret;
 use adsconnect::tokens::TokenCipher;
@@ -498,30 +499,37 @@ impl Stack {
             .unwrap()
     }
 
-    /// A connection of `user_id` to `login` whose access token expires in
-    /// `expires_in`, written as the callback writes one (tokens sealed by the
-    /// callback's process).
+    /// A connection of `owner` (a user or organization id) to `login` whose
+    /// access token expires in `expires_in`, written as the callback writes
+    /// one (tokens sealed by the callback's process).
     pub async fn seed_connection(
         &self,
-        user_id: &str,
+        owner: &str,
         login: &str,
         expires_in: chrono::Duration,
     ) -> DueConnection {
-        let user_id = UserId::parse(user_id).unwrap();
+        let owner = OwnerId::parse(owner).unwrap();
+        let acting = Acting {
+            owner: owner.clone(),
+            user_id: match &owner {
+                OwnerId::User(user_id) => user_id.clone(),
+                OwnerId::Org(_) => UserId::parse("user_seeding_admin").unwrap(),
+            },
+        };
         let (access, refresh) = self.amazon.grant(login);
         let now = chrono::Utc::now();
-        let connection_id = connection_id_for(&user_id, &AmazonIdentity::lwa(login));
+        let connection_id = connection_id_for(&owner, &AmazonIdentity::lwa(login));
         let sealed = TokenPair {
             access_token: Secret::new(access),
             refresh_token: Secret::new(refresh),
         }
-        .seal(&self.amazon_callback.cipher, &user_id, &connection_id)
+        .seal(&self.amazon_callback.cipher, &owner, &connection_id)
         .await
         .unwrap();
         let (connection, _) = lifecycle::connected(
             None,
             Consent {
-                user_id: user_id.clone(),
+                acting,
                 connection_id: connection_id.clone(),
                 amazon_identity: AmazonIdentity::lwa(login),
                 amazon_user_id: Some(login.to_owned()),
@@ -543,7 +551,7 @@ impl Stack {
         self.calls.take();
         self.kms_calls.take();
         DueConnection {
-            user_id,
+            owner,
             connection_id,
         }
     }
@@ -552,7 +560,7 @@ impl Stack {
         let record = self
             .store
             .connections()
-            .get(&due.user_id, &due.connection_id)
+            .get(&due.owner, &due.connection_id)
             .await
             .unwrap()
             .unwrap();

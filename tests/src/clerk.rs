@@ -22,10 +22,30 @@ pub fn signing_key() -> &'static SigningKey {
     KEY.get_or_init(|| SigningKey::generate("ins_test_instance").unwrap())
 }
 
-pub fn authorizer_context(user_id: &str) -> Map<String, Value> {
+/// The authorizer's context for a session as tests name it: `user_a` (no
+/// organization active), `user_a@org_x:admin` (organization `org_x` active,
+/// with role `admin`), `user_a@org_x:analyst+read,use` (with custom `ads`
+/// permissions, which win over the role).
+pub fn authorizer_context(session: &str) -> Map<String, Value> {
+    let (user_id, organization) = match session.split_once('@') {
+        Some((user_id, organization)) => (user_id, Some(organization)),
+        None => (session, None),
+    };
     let mut context = Map::new();
     context.insert(context_keys::USER_ID.into(), json!(user_id));
     context.insert(context_keys::SESSION_ID.into(), json!("sess_test"));
+    if let Some(organization) = organization {
+        let (membership, permissions) = match organization.split_once('+') {
+            Some((membership, permissions)) => (membership, Some(permissions)),
+            None => (organization, None),
+        };
+        let (org_id, role) = membership.split_once(':').unwrap_or((membership, "member"));
+        context.insert(context_keys::ORG_ID.into(), json!(org_id));
+        context.insert(context_keys::ORG_ROLE.into(), json!(role));
+        if let Some(permissions) = permissions {
+            context.insert(context_keys::ORG_PERMISSIONS.into(), json!(permissions));
+        }
+    }
     context
 }
 

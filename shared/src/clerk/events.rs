@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::ids::{SessionId, UserId};
+use crate::ids::{OrgId, SessionId, UserId};
 use crate::model::user::UserProfile;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,8 @@ pub enum ClerkEvent {
         session_id: SessionId,
         kind: String,
     },
+    /// Every connection the organization owned goes.
+    OrganizationDeleted(OrgId),
     /// Acknowledged and otherwise ignored.
     Other(String),
 }
@@ -77,6 +79,14 @@ impl ClerkEvent {
                     kind,
                 }
             }
+            "organization.deleted" => {
+                let deleted: DeletedOrganization =
+                    serde_json::from_value(envelope.data).map_err(invalid)?;
+                Self::OrganizationDeleted(deleted.id)
+            }
+            // Memberships and roles change what a member may do through their
+            // next session token (which names the organization, role and
+            // permissions): nothing is stored about them here.
             _ => Self::Other(kind),
         })
     }
@@ -84,6 +94,12 @@ impl ClerkEvent {
 
 /// The user object of the Backend API and of `user.*` webhooks (timestamps in
 /// milliseconds).
+/// `organization.deleted`'s `data`: the id and nothing else.
+#[derive(Debug, Deserialize)]
+struct DeletedOrganization {
+    id: OrgId,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ClerkUser {
     pub id: UserId,

@@ -16,7 +16,7 @@ use super::tokens::TokenPair;
 use crate::amazon::PerRegion;
 use crate::amazon::headers::OwnedHeader;
 use crate::amazon::proxy::ForAccount;
-use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::ids::{AccountId, ConnectionId, OwnerId};
 use crate::model::account::AccountRecord;
 use crate::model::connection::ConnectionRecord;
 use crate::model::region::Region;
@@ -93,7 +93,7 @@ pub struct Access {
     pub refresher: Arc<Refresher>,
     pub client_id: Secret,
     pub ads_urls: PerRegion<String>,
-    connections: Mutex<HashMap<(UserId, AccountId), ConnectionId>>,
+    connections: Mutex<HashMap<(OwnerId, AccountId), ConnectionId>>,
 }
 
 impl Access {
@@ -112,15 +112,15 @@ impl Access {
         }
     }
 
-    /// Credentials for `account_id` of `user_id` whose token stays valid
+    /// Credentials for `account_id` of `owner` whose token stays valid
     /// for at least `valid_for`.
     pub async fn for_account(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         account_id: &AccountId,
         valid_for: Duration,
     ) -> Result<AccountAccess, AccessError> {
-        let (account, connection) = self.load(user_id, account_id).await?;
+        let (account, connection) = self.load(owner, account_id).await?;
         self.valid_for(account, &connection, valid_for).await
     }
 
@@ -147,11 +147,11 @@ impl Access {
     /// then the refusal is not about the token, and Amazon's answer stands.
     pub(super) async fn renewed(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         stale: &AccountAccess,
         valid_for: Duration,
     ) -> Result<Option<AccountAccess>, AccessError> {
-        let (account, connection) = self.load(user_id, &stale.account.account_id).await?;
+        let (account, connection) = self.load(owner, &stale.account.account_id).await?;
         let current = self
             .open(account.clone(), &connection, Duration::zero())
             .await;
@@ -178,10 +178,10 @@ impl Access {
     /// already knows which connection the account belongs to, else two reads.
     pub(super) async fn load(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         account_id: &AccountId,
     ) -> Result<(AccountRecord, ConnectionRecord), AccessError> {
-        let key = (user_id.clone(), account_id.clone());
+        let key = (owner.clone(), account_id.clone());
         let known = self
             .connections
             .lock()
@@ -193,8 +193,8 @@ impl Access {
                 let found = self
                     .store
                     .get_pair(
-                        self.store.accounts().read(user_id, account_id),
-                        self.store.connections().read(user_id, &connection_id),
+                        self.store.accounts().read(owner, account_id),
+                        self.store.connections().read(owner, &connection_id),
                     )
                     .await?;
                 match found {
@@ -214,14 +214,14 @@ impl Access {
             None => self
                 .store
                 .accounts()
-                .get(user_id, account_id)
+                .get(owner, account_id)
                 .await?
                 .ok_or(AccessError::NotFound)?,
         };
         let connection = self
             .store
             .connections()
-            .get(user_id, &account.connection_id)
+            .get(owner, &account.connection_id)
             .await?
             .ok_or(AccessError::NotFound)?;
         let mut cache = self
@@ -236,7 +236,7 @@ impl Access {
         self.live(account, connection)
     }
 
-    fn forget(&self, key: &(UserId, AccountId)) {
+    fn forget(&self, key: &(OwnerId, AccountId)) {
         self.connections
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -278,7 +278,7 @@ impl Access {
             let current = self
                 .store
                 .connections()
-                .get(&key.user_id, &key.connection_id)
+                .get(&key.owner, &key.connection_id)
                 .await?
                 .ok_or(AccessError::NotFound)?;
             if !current.status.is_live() {

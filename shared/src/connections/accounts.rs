@@ -6,17 +6,18 @@ use sha2::{Digest, Sha256};
 
 use super::hex;
 use crate::amazon::discovery::Discovery;
-use crate::ids::{AccountId, UserId};
+use crate::ids::{AccountId, OwnerId, UserId};
 use crate::model::account::{AccountKind, AccountRecord, AccountStatus, NativeIds};
+use crate::model::acting::Acting;
 use crate::model::connection::ConnectionRecord;
-use crate::model::user::UserRecord;
+use crate::store::partition::OwnerPartition;
 
 /// Stable per (user, kind, native id): reconnecting keeps account ids. Ads
 /// profiles keep the form they had before accounts had kinds.
-pub fn account_id_for(user_id: &UserId, native: &NativeIds) -> AccountId {
+pub fn account_id_for(owner: &OwnerId, native: &NativeIds) -> AccountId {
     let key = match native.kind() {
-        AccountKind::SponsoredAds => format!("{user_id}|{}", native.native_id()),
-        kind => format!("{user_id}|{}|{}", kind.as_str(), native.native_id()),
+        AccountKind::SponsoredAds => format!("{owner}|{}", native.native_id()),
+        kind => format!("{owner}|{}|{}", kind.as_str(), native.native_id()),
     };
     let digest = Sha256::digest(key.as_bytes());
     AccountId::parse(&format!("acct_{}", &hex(&digest)[..24]))
@@ -38,7 +39,7 @@ pub fn merge(
         .accounts
         .iter()
         .map(|found| {
-            let account_id = account_id_for(&connection.user_id, &found.native);
+            let account_id = account_id_for(&connection.owner, &found.native);
             AccountRecord {
                 connection_id: connection.connection_id.clone(),
                 name: found.name.clone(),
@@ -78,23 +79,29 @@ pub fn merge(
     accounts
 }
 
-/// The user's default account: what their settings name, if it exists.
+/// A member's default account in a workspace: what they chose
+/// ([`OwnerPartition::default_account`]), if it still exists.
 pub fn default_account<'a>(
-    profile: Option<&UserRecord>,
-    accounts: &'a [AccountRecord],
+    partition: &'a OwnerPartition,
+    member: &UserId,
 ) -> Option<&'a AccountRecord> {
-    let id = profile?.settings.default_account_id.as_ref()?;
-    accounts.iter().find(|a| &a.account_id == id)
+    let id = partition.default_account(member)?;
+    partition.accounts.iter().find(|a| &a.account_id == id)
 }
 
-/// A default to choose when the user (who has a profile to hold it) has
-/// none yet: the first active account among `accounts`.
+/// A default to choose when the acting user has none yet in the workspace
+/// (and, for their own connections, a profile to hold it): the first
+/// active account among `accounts`.
 pub fn first_default(
-    profile: Option<&UserRecord>,
+    partition: &OwnerPartition,
+    acting: &Acting,
     accounts: &[AccountRecord],
 ) -> Option<AccountId> {
-    let profile = profile?;
-    if profile.settings.default_account_id.is_some() {
+    let has_place = match acting.owner {
+        OwnerId::User(_) => partition.profile.is_some(),
+        OwnerId::Org(_) => true,
+    };
+    if !has_place || partition.default_account(&acting.user_id).is_some() {
         return None;
     }
     accounts

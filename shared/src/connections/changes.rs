@@ -2,11 +2,12 @@
 //! change: each change one transaction of the item kinds' own writes
 //! (`crate::store::tx`), refused as a whole when something it read changed.
 
-use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::ids::{AccountId, ConnectionId, OwnerId, UserId};
 use crate::model::account::AccountRecord;
 use crate::model::connection::ConnectionRecord;
 use crate::model::event::AuditEvent;
 use crate::settings::Settings;
+use crate::store::defaults::DefaultSlot;
 use crate::store::profiles::FieldChange;
 use crate::store::tx::{Tx, TxOutcome};
 use crate::store::{Store, StoreError};
@@ -33,10 +34,12 @@ enum Label {
     Profile,
 }
 
-/// What the user's default account must be for a change to apply: what
-/// the caller read, and whether the change clears it (it goes with the
-/// accounts removed).
+/// What the acting user's default account in the workspace must be for a
+/// change to apply: what the caller read, and whether the change clears it
+/// (it goes with the accounts removed). Other members' defaults that name a
+/// removed account are not touched: a default naming no account is none.
 pub struct DefaultGuard<'a> {
+    pub member: &'a UserId,
     pub read: Option<&'a AccountId>,
     pub clear: bool,
 }
@@ -46,8 +49,10 @@ pub struct DefaultGuard<'a> {
 pub struct SaveConnection<'a> {
     pub connection: &'a ConnectionRecord,
     pub accounts: &'a [AccountRecord],
-    /// A first default account for a user who has none.
+    /// A first default account for the acting user, who has none in the
+    /// workspace.
     pub new_default: Option<&'a AccountId>,
+    pub actor: &'a UserId,
     pub event: &'a AuditEvent,
 }
 
@@ -55,23 +60,25 @@ pub async fn save_connection(
     store: &Store,
     save: SaveConnection<'_>,
 ) -> Result<Change, StoreError> {
-    let user_id = &save.connection.user_id;
+    let owner = &save.connection.owner;
     let mut tx = Tx::default();
-    tx.add(store.profiles().not_deleted(user_id)?, Label::NotDeleted);
+    tx.add(store.profiles().not_deleted(owner)?, Label::NotDeleted);
     tx.add(store.connections().write(save.connection)?, Label::Stale);
     tx.add(store.events().write(save.event)?, Label::Stale);
     if let Some(account_id) = save.new_default {
         tx.add(
-            store
-                .profiles()
-                .replace_default(user_id, None, Some(account_id))?,
+            store.defaults().replace(
+                &DefaultSlot::of(owner, save.actor),
+                None,
+                Some(account_id),
+            )?,
             Label::Stale,
         );
     }
     let accounts = save
         .accounts
         .iter()
-        .map(|account| store.accounts().write(user_id, account))
+        .map(|account| store.accounts().write(owner, account))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(change(store.commit_chunked(tx, accounts).await?))
 }
@@ -82,19 +89,19 @@ pub async fn save_connection(
 /// orphaned).
 pub async fn put_accounts(
     store: &Store,
-    user_id: &UserId,
+    owner: &OwnerId,
     connection_id: &ConnectionId,
     accounts: &[AccountRecord],
 ) -> Result<Change, StoreError> {
     let mut tx = Tx::default();
-    tx.add(store.profiles().not_deleted(user_id)?, Label::NotDeleted);
+    tx.add(store.profiles().not_deleted(owner)?, Label::NotDeleted);
     tx.add(
-        store.connections().exists(user_id, connection_id)?,
+        store.connections().exists(owner, connection_id)?,
         Label::Stale,
     );
     let puts = accounts
         .iter()
-        .map(|account| store.accounts().write(user_id, account))
+        .map(|account| store.accounts().write(owner, account))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(change(store.commit_chunked(tx, puts).await?))
 }
@@ -108,14 +115,14 @@ pub async fn remove_connection(
     default: DefaultGuard<'_>,
     event: &AuditEvent,
 ) -> Result<Change, StoreError> {
-    let user_id = &connection.user_id;
+    let owner = &connection.owner;
     let mut tx = Tx::default();
     tx.add(store.connections().delete(connection)?, Label::Stale);
     tx.add(store.events().write(event)?, Label::Stale);
-    guard_default(store, &mut tx, user_id, default)?;
+    guard_default(store, &mut tx, owner, default)?;
     let deletes = accounts
         .iter()
-        .map(|id| store.accounts().delete(user_id, id, false))
+        .map(|id| store.accounts().delete(owner, id, false))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(change(store.commit_chunked(tx, deletes).await?))
 }
@@ -124,33 +131,33 @@ pub async fn remove_connection(
 /// disconnect).
 pub async fn remove_account(
     store: &Store,
-    user_id: &UserId,
+    owner: &OwnerId,
     account_id: &AccountId,
     default: DefaultGuard<'_>,
 ) -> Result<Change, StoreError> {
     let mut tx = Tx::default();
     tx.add(
-        store.accounts().delete(user_id, account_id, true)?,
+        store.accounts().delete(owner, account_id, true)?,
         Label::Stale,
     );
-    guard_default(store, &mut tx, user_id, default)?;
+    guard_default(store, &mut tx, owner, default)?;
     Ok(change(store.commit(tx).await?))
 }
 
-/// Makes `account_id` the user's default: one setting, so there is never a
-/// second one.
+/// Makes `account_id` the member's default in the owner's workspace: one
+/// setting, so there is never a second one.
 pub async fn set_default_account(
     store: &Store,
-    user_id: &UserId,
+    owner: &OwnerId,
+    member: &UserId,
     account_id: &AccountId,
 ) -> Result<Change, StoreError> {
     let mut tx = Tx::default();
+    tx.add(store.accounts().exists(owner, account_id)?, Label::Account);
     tx.add(
-        store.accounts().exists(user_id, account_id)?,
-        Label::Account,
-    );
-    tx.add(
-        store.profiles().set_default(user_id, account_id)?,
+        store
+            .defaults()
+            .set(&DefaultSlot::of(owner, member), account_id)?,
         Label::Profile,
     );
     Ok(change(store.commit(tx).await?))
@@ -159,14 +166,13 @@ pub async fn set_default_account(
 fn guard_default(
     store: &Store,
     tx: &mut Tx<Label>,
-    user_id: &UserId,
+    owner: &OwnerId,
     default: DefaultGuard<'_>,
 ) -> Result<(), StoreError> {
+    let slot = DefaultSlot::of(owner, default.member);
     let write = match (default.read, default.clear) {
-        (Some(read), true) => store
-            .profiles()
-            .replace_default(user_id, Some(read), None)?,
-        (read, _) => store.profiles().default_unchanged(user_id, read)?,
+        (Some(read), true) => store.defaults().replace(&slot, Some(read), None)?,
+        (read, _) => store.defaults().unchanged(&slot, read)?,
     };
     tx.add(write, Label::Stale);
     Ok(())
@@ -230,7 +236,9 @@ pub async fn write_settings(
     tx.add(profiles.settings_write(update)?, Label::Profile);
     if let Some(account_id) = new_default {
         tx.add(
-            store.accounts().exists(user_id, account_id)?,
+            store
+                .accounts()
+                .exists(&OwnerId::User(user_id.clone()), account_id)?,
             Label::Account,
         );
     }

@@ -31,6 +31,7 @@ use crate::amazon::discovery::Discovery;
 use crate::amazon::lwa::{Lwa, Pkce};
 use crate::ids::{ConnectionId, UserId};
 use crate::model::account::{AccountKind, AccountRecord};
+use crate::model::acting::Acting;
 use crate::model::connection::{AmazonIdentity, ConnectionRecord};
 use crate::model::oauth::{PendingGrant, StateRecord, state_hash};
 use crate::model::permission::RolePermissions;
@@ -60,7 +61,7 @@ impl ConnectService {
     /// allowed origin ([`ReturnPolicy::check`]).
     pub async fn begin(
         &self,
-        user_id: &UserId,
+        acting: &Acting,
         region: Region,
         return_to: Option<&str>,
         reauthorize: Option<ConnectionId>,
@@ -82,7 +83,8 @@ impl ConnectService {
             .await?;
         let expires_at = Utc::now() + STATE_LIFETIME;
         let record = StateRecord {
-            user_id: user_id.clone(),
+            user_id: acting.user_id.clone(),
+            org_id: acting.owner.org().cloned(),
             region,
             return_to: return_to.map(String::from),
             reauthorize,
@@ -204,6 +206,7 @@ impl ConnectService {
         .map_err(storage_failure)?;
         let pending = PendingGrant {
             user_id: record.user_id.clone(),
+            org_id: record.org_id.clone(),
             region: record.region,
             reauthorize: record.reauthorize.clone(),
             // LWA's token response usually omits `scope`; the redirect carries it.
@@ -298,11 +301,12 @@ impl ConnectService {
         tokens: &TokenPair,
         discovery: &Discovery,
     ) -> Result<Saved, Failure> {
-        let user_id = &grant.user_id;
+        let acting = grant.acting();
+        let owner = &acting.owner;
         let partition = self
             .store
             .partitions()
-            .read(user_id)
+            .read(owner)
             .await
             .map_err(storage_failure)?;
         if partition.deleted {
@@ -333,7 +337,7 @@ impl ConnectService {
                 );
                 return Err(Failure::WrongAmazonLogin);
             }
-            None => (connection_id_for(user_id, &identity), identity),
+            None => (connection_id_for(owner, &identity), identity),
         };
         let existing = partition
             .connections
@@ -341,14 +345,14 @@ impl ConnectService {
             .find(|c| c.connection_id == connection_id);
         let now = Utc::now();
         let sealed = tokens
-            .seal(&self.cipher, user_id, &connection_id)
+            .seal(&self.cipher, owner, &connection_id)
             .await
             .map_err(storage_failure)?;
         let lwa = discovery.lwa_profile.as_ref();
         let (connection, event) = lifecycle::connected(
             existing,
             Consent {
-                user_id: user_id.clone(),
+                acting: acting.clone(),
                 connection_id,
                 amazon_identity: identity,
                 amazon_user_id: lwa.map(|p| p.user_id.clone()),
@@ -367,7 +371,7 @@ impl ConnectService {
             now,
         );
         let accounts = merge(&partition.accounts, &connection, discovery, now);
-        let new_default = first_default(partition.profile.as_ref(), &accounts);
+        let new_default = first_default(&partition, &acting, &accounts);
         let saved = saving::save(
             &self.store,
             Saving {
@@ -376,6 +380,7 @@ impl ConnectService {
                 accounts,
                 stored: &partition.accounts,
                 new_default: new_default.as_ref(),
+                actor: &acting.user_id,
             },
         )
         .await

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::CONSENT_LIFETIME;
 use crate::ids::{ConnectionId, UserId};
+use crate::model::acting::Acting;
 use crate::model::connection::{AmazonIdentity, ConnectionRecord, ConnectionStatus, SyncWarning};
 use crate::model::event::{AuditEvent, EventKind};
 use crate::model::region::Region;
@@ -23,7 +24,8 @@ pub fn schedule(record: &mut ConnectionRecord, due: Option<DateTime<Utc>>) {
 
 /// What a completed consent brought.
 pub struct Consent {
-    pub user_id: UserId,
+    /// Whose connection it becomes, and who consented.
+    pub acting: Acting,
     pub connection_id: ConnectionId,
     pub amazon_identity: AmazonIdentity,
     pub amazon_user_id: Option<String>,
@@ -45,9 +47,10 @@ pub fn connected(
     consent: Consent,
     now: DateTime<Utc>,
 ) -> (ConnectionRecord, AuditEvent) {
+    let actor = consent.acting.user_id;
     let mut record = ConnectionRecord {
         connection_id: consent.connection_id,
-        user_id: consent.user_id,
+        owner: consent.acting.owner,
         amazon_identity: consent.amazon_identity,
         amazon_user_id: consent.amazon_user_id,
         amazon_name: consent.amazon_name,
@@ -87,7 +90,7 @@ pub fn connected(
         Some(_) => EventKind::Reauthorized,
         None => EventKind::Connected,
     };
-    let event = AuditEvent::new(&record, kind, None, now);
+    let event = AuditEvent::new(&record, kind, None, Some(&actor), now);
     (record, event)
 }
 
@@ -199,7 +202,7 @@ pub fn refreshed(
         ),
     };
     schedule(&mut next, due);
-    let event = event.map(|(kind, detail)| AuditEvent::new(&next, kind, detail, now));
+    let event = event.map(|(kind, detail)| AuditEvent::new(&next, kind, detail, None, now));
     (next, event)
 }
 
@@ -235,19 +238,24 @@ pub fn with_auto_refresh(
 pub fn synced(
     current: &ConnectionRecord,
     warnings: Vec<SyncWarning>,
+    actor: &UserId,
     now: DateTime<Utc>,
 ) -> (ConnectionRecord, AuditEvent) {
     let mut next = current.clone();
     next.sync_warnings = warnings;
     next.last_synced_at = Some(now);
     next.updated_at = now;
-    let event = AuditEvent::new(&next, EventKind::Synced, None, now);
+    let event = AuditEvent::new(&next, EventKind::Synced, None, Some(actor), now);
     (next, event)
 }
 
 /// The event a disconnect leaves behind (the connection itself is deleted).
-pub fn disconnected(current: &ConnectionRecord, now: DateTime<Utc>) -> AuditEvent {
-    AuditEvent::new(current, EventKind::Disconnected, None, now)
+pub fn disconnected(
+    current: &ConnectionRecord,
+    actor: Option<&UserId>,
+    now: DateTime<Utc>,
+) -> AuditEvent {
+    AuditEvent::new(current, EventKind::Disconnected, None, actor, now)
 }
 
 #[cfg(test)]
@@ -269,7 +277,7 @@ mod tests {
 
     fn consent(auto_refresh: bool) -> Consent {
         Consent {
-            user_id: UserId::parse("user_a").unwrap(),
+            acting: Acting::personal(UserId::parse("user_a").unwrap()),
             connection_id: ConnectionId::parse("conn_a").unwrap(),
             amazon_identity: AmazonIdentity::lwa("amzn1.account.A"),
             amazon_user_id: Some("amzn1.account.A".into()),

@@ -15,12 +15,13 @@ use super::saving::{self, Saving};
 use super::seats::{self, SEAT_REFRESH_INTERVAL_SECONDS, SeatsRefreshed};
 use super::tokens::TokenPair;
 use crate::amazon::ads::AdsApi;
-use crate::ids::{AccountId, ConnectionId, UserId};
+use crate::ids::{AccountId, ConnectionId, OwnerId, UserId};
 use crate::model::account::{AccountRecord, NativeIds};
+use crate::model::acting::Acting;
 use crate::model::connection::{ConnectionRecord, DueConnection};
 use crate::settings::{Settings, SettingsPatch};
 use crate::store::connections::ConnectionWrite;
-use crate::store::partition::UserPartition;
+use crate::store::partition::OwnerPartition;
 use crate::store::profiles::FieldChange;
 use crate::store::slot::Slot;
 use crate::store::tx::MAX_ITEMS;
@@ -35,7 +36,7 @@ const ATTEMPTS: usize = 4;
 
 #[derive(Debug)]
 pub enum Synced {
-    Done(Box<UserPartition>, ConnectionId),
+    Done(Box<OwnerPartition>, ConnectionId),
     NotFound,
     NeedsReauth,
     /// At most one a minute: this many seconds remain.
@@ -56,7 +57,7 @@ pub enum Removed {
 
 #[derive(Debug)]
 pub enum DefaultSet {
-    Done(Box<UserPartition>),
+    Done(Box<OwnerPartition>),
     NotFound,
     /// The user has no profile yet to hold the setting.
     NoProfile,
@@ -87,10 +88,11 @@ impl Manage {
     /// the next sync, behind an `incomplete` warning.
     pub async fn sync(
         &self,
-        user_id: &UserId,
+        acting: &Acting,
         connection_id: &ConnectionId,
     ) -> Result<Synced, StoreError> {
-        let Some(connection) = self.store.connections().get(user_id, connection_id).await? else {
+        let owner = &acting.owner;
+        let Some(connection) = self.store.connections().get(owner, connection_id).await? else {
             return Ok(Synced::NotFound);
         };
         if !connection.status.is_live() {
@@ -100,7 +102,7 @@ impl Manage {
             .store
             .connections()
             .claim_sync_slot(
-                user_id,
+                owner,
                 connection_id,
                 Utc::now().timestamp(),
                 SYNC_INTERVAL_SECONDS,
@@ -112,7 +114,7 @@ impl Manage {
             Slot::Gone => return Ok(Synced::NotFound),
         }
         for _ in 0..ATTEMPTS {
-            let partition = self.store.partitions().read(user_id).await?;
+            let partition = self.store.partitions().read(owner).await?;
             let Some(connection) = partition.connection(connection_id) else {
                 return Ok(Synced::NotFound);
             };
@@ -135,8 +137,9 @@ impl Manage {
             }
             let now = Utc::now();
             let accounts = merge(&partition.accounts, &connection, &discovery, now);
-            let new_default = first_default(partition.profile.as_ref(), &accounts);
-            let (updated, event) = lifecycle::synced(&connection, discovery.warnings, now);
+            let new_default = first_default(&partition, acting, &accounts);
+            let (updated, event) =
+                lifecycle::synced(&connection, discovery.warnings, &acting.user_id, now);
             let saved = saving::save(
                 &self.store,
                 Saving {
@@ -145,12 +148,13 @@ impl Manage {
                     accounts,
                     stored: &partition.accounts,
                     new_default: new_default.as_ref(),
+                    actor: &acting.user_id,
                 },
             )
             .await?;
             match saved {
                 Ok(saved) => {
-                    let partition = saved.applied_to(partition, new_default);
+                    let partition = saved.applied_to(partition, new_default, &acting.user_id);
                     return Ok(Synced::Done(Box::new(partition), connection_id.clone()));
                 }
                 Err(Change::UserDeleted) => return Ok(Synced::NotFound),
@@ -183,13 +187,13 @@ impl Manage {
             }
         }
         let DueConnection {
-            user_id,
+            owner,
             connection_id,
         } = key;
         Ok(self
             .store
             .connections()
-            .get(&user_id, &connection_id)
+            .get(&owner, &connection_id)
             .await?
             .filter(|c| c.access_expires_at > Utc::now())
             .ok_or(Synced::LwaUnavailable))
@@ -199,15 +203,18 @@ impl Manage {
     /// its accounts go; an audit event stays.
     pub async fn disconnect(
         &self,
-        user_id: &UserId,
+        acting: &Acting,
         connection_id: &ConnectionId,
     ) -> Result<Removed, StoreError> {
         for _ in 0..ATTEMPTS {
-            let partition = self.store.partitions().read(user_id).await?;
+            let partition = self.store.partitions().read(&acting.owner).await?;
             let Some(connection) = partition.connection(connection_id) else {
                 return Ok(Removed::NotFound);
             };
-            if self.remove_connection(&partition, connection).await? {
+            if self
+                .remove_connection(&partition, connection, acting)
+                .await?
+            {
                 tracing::info!(%connection_id, "connection disconnected");
                 return Ok(Removed::Done);
             }
@@ -217,8 +224,9 @@ impl Manage {
 
     async fn remove_connection(
         &self,
-        partition: &UserPartition,
+        partition: &OwnerPartition,
         connection: &ConnectionRecord,
+        acting: &Acting,
     ) -> Result<bool, StoreError> {
         let accounts: Vec<AccountId> = partition
             .accounts
@@ -226,12 +234,13 @@ impl Manage {
             .filter(|a| a.connection_id == connection.connection_id)
             .map(|a| a.account_id.clone())
             .collect();
-        let read = partition.default_account();
+        let read = partition.default_account(&acting.user_id);
         let guard = DefaultGuard {
+            member: &acting.user_id,
             read,
             clear: read.is_some_and(|d| accounts.contains(d)),
         };
-        let event = lifecycle::disconnected(connection, Utc::now());
+        let event = lifecycle::disconnected(connection, Some(&acting.user_id), Utc::now());
         let change =
             changes::remove_connection(&self.store, connection, &accounts, guard, &event).await?;
         Ok(matches!(change, Change::Committed))
@@ -241,11 +250,11 @@ impl Manage {
     /// disconnects it.
     pub async fn remove_account(
         &self,
-        user_id: &UserId,
+        acting: &Acting,
         account_id: &AccountId,
     ) -> Result<Removed, StoreError> {
         for _ in 0..ATTEMPTS {
-            let partition = self.store.partitions().read(user_id).await?;
+            let partition = self.store.partitions().read(&acting.owner).await?;
             let Some(account) = partition
                 .accounts
                 .iter()
@@ -260,16 +269,19 @@ impl Manage {
                 .count();
             let removed = match partition.connection(&account.connection_id) {
                 Some(connection) if siblings == 1 => {
-                    self.remove_connection(&partition, connection).await?
+                    self.remove_connection(&partition, connection, acting)
+                        .await?
                 }
                 _ => {
-                    let read = partition.default_account();
+                    let read = partition.default_account(&acting.user_id);
                     let guard = DefaultGuard {
+                        member: &acting.user_id,
                         read,
                         clear: read == Some(account_id),
                     };
                     let change =
-                        changes::remove_account(&self.store, user_id, account_id, guard).await?;
+                        changes::remove_account(&self.store, &acting.owner, account_id, guard)
+                            .await?;
                     matches!(change, Change::Committed)
                 }
             };
@@ -283,12 +295,13 @@ impl Manage {
     /// Makes one account the default.
     pub async fn set_default(
         &self,
-        user_id: &UserId,
+        acting: &Acting,
         account_id: &AccountId,
     ) -> Result<DefaultSet, StoreError> {
-        match changes::set_default_account(&self.store, user_id, account_id).await? {
+        let owner = &acting.owner;
+        match changes::set_default_account(&self.store, owner, &acting.user_id, account_id).await? {
             Change::Committed => Ok(DefaultSet::Done(Box::new(
-                self.store.partitions().read(user_id).await?,
+                self.store.partitions().read(owner).await?,
             ))),
             Change::NoProfile => Ok(DefaultSet::NoProfile),
             _ => Ok(DefaultSet::NotFound),
@@ -329,7 +342,7 @@ impl Manage {
                 Some(enabled) => self
                     .store
                     .connections()
-                    .of_user(user_id)
+                    .of_owner(&OwnerId::User(user_id.clone()))
                     .await?
                     .iter()
                     .filter_map(|c| lifecycle::with_auto_refresh(c, enabled, now))
@@ -384,7 +397,7 @@ impl Manage {
                 let Some(current) = self
                     .store
                     .connections()
-                    .get(&record.user_id, &record.connection_id)
+                    .get(&record.owner, &record.connection_id)
                     .await?
                 else {
                     break;
@@ -401,13 +414,13 @@ impl Manage {
     /// The caller's account `account_id` when it is a DSP advertiser.
     pub async fn dsp_account(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         account_id: &AccountId,
     ) -> Result<Option<AccountRecord>, StoreError> {
         Ok(self
             .store
             .accounts()
-            .get(user_id, account_id)
+            .get(owner, account_id)
             .await?
             .filter(|a| matches!(a.native, NativeIds::DspAdvertiser { .. })))
     }
@@ -417,7 +430,7 @@ impl Manage {
     /// whatever its outcome.
     pub async fn refresh_seats(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         account: &AccountRecord,
         exchange_ids: &[String],
     ) -> Result<SeatsRefreshed, StoreError> {
@@ -433,7 +446,7 @@ impl Manage {
         let Some(connection) = self
             .store
             .connections()
-            .get(user_id, &account.connection_id)
+            .get(owner, &account.connection_id)
             .await?
         else {
             return Ok(SeatsRefreshed::NotFound);
@@ -446,7 +459,7 @@ impl Manage {
             .store
             .seats()
             .claim_refresh(
-                user_id,
+                owner,
                 account_id,
                 now.timestamp(),
                 SEAT_REFRESH_INTERVAL_SECONDS,
@@ -484,7 +497,7 @@ impl Manage {
         let (refresh, snapshot, outcome) = seats::recorded(account_id, exchange_ids, listed);
         self.store
             .seats()
-            .record_refresh(user_id, &refresh, snapshot.as_ref())
+            .record_refresh(owner, &refresh, snapshot.as_ref())
             .await?;
         Ok(outcome)
     }

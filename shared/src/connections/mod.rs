@@ -24,7 +24,7 @@ use chrono::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::amazon::discovery::Discovery;
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::{ConnectionId, OwnerId};
 use crate::model::account::NativeIds;
 use crate::model::connection::AmazonIdentity;
 
@@ -37,8 +37,8 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Stable per (user, Amazon login): connecting the same login again lands
 /// on the same connection.
-pub fn connection_id_for(user_id: &UserId, amazon_identity: &AmazonIdentity) -> ConnectionId {
-    let digest = Sha256::digest(format!("{user_id}|{}", amazon_identity.as_str()).as_bytes());
+pub fn connection_id_for(owner: &OwnerId, amazon_identity: &AmazonIdentity) -> ConnectionId {
+    let digest = Sha256::digest(format!("{owner}|{}", amazon_identity.as_str()).as_bytes());
     ConnectionId::parse(&format!("conn_{}", &hex(&digest)[..24]))
         .unwrap_or_else(|_| unreachable!("hex is a valid id"))
 }

@@ -29,8 +29,9 @@ use super::access::{Access, AccessError, AccountAccess};
 use crate::amazon::limits::{self, Unauthorized};
 use crate::amazon::paths::{is_write, throttle_family};
 use crate::amazon::proxy::{self, Outbound, ProxyError, Upstream};
-use crate::ids::{AccountId, UserId};
+use crate::ids::AccountId;
 use crate::model::account::AccountKind;
+use crate::model::acting::Acting;
 use crate::model::connection::DueConnection;
 use crate::model::throttle::{Throttle, unit_key};
 use crate::store::StoreError;
@@ -58,7 +59,8 @@ pub enum Wait {
 
 /// One call through the proxy, for the caller's account.
 pub struct ProxyCall<'a> {
-    pub user_id: &'a UserId,
+    /// The caller's workspace, whose account it is; the caller's own quota.
+    pub acting: &'a Acting,
     pub account_id: &'a AccountId,
     pub outbound: &'a Outbound,
     pub wait: Wait,
@@ -139,11 +141,15 @@ impl Access {
         let outbound = call.outbound;
         let admission = async {
             match call.quotas {
-                Some(quotas) => quotas.admit(call.user_id, Scope::Proxy).await.map(Some),
+                Some(quotas) => quotas
+                    .admit(&call.acting.user_id, Scope::Proxy)
+                    .await
+                    .map(Some),
                 None => Ok(None),
             }
         };
-        let (loaded, admission) = tokio::join!(self.load(call.user_id, call.account_id), admission);
+        let (loaded, admission) =
+            tokio::join!(self.load(&call.acting.owner, call.account_id), admission);
         let (account, connection) = loaded?;
         let over_quota = match admission? {
             Some(Admission::Refused(wait)) => Some(wait),
@@ -164,19 +170,21 @@ impl Access {
             proxied.answer = Answer::ReadOnly;
             return Ok(proxied);
         }
+        // Before any refresh: a caller over quota costs Login with Amazon
+        // nothing.
+        if let Some(wait) = over_quota {
+            proxied.answer = Answer::OverQuota(wait);
+            return Ok(proxied);
+        }
         let mut access = self.valid_for(account, &connection, call.valid_for).await?;
         let mut headers = outbound
             .headers_for(&access.for_amazon())
             .map_err(AccessError::OwnedHeader)?;
         let unit = unit_key(access.region, &proxied.family);
         let connection = DueConnection {
-            user_id: call.user_id.clone(),
+            owner: call.acting.owner.clone(),
             connection_id: connection.connection_id,
         };
-        if let Some(wait) = over_quota {
-            proxied.answer = Answer::OverQuota(wait);
-            return Ok(proxied);
-        }
         let mut seen = access.throttles.get(&unit).copied();
         let (mut throttled, mut failed, mut renewed) = (0, 0, false);
         // While Amazon throttles: the unit's next free slot right after the
@@ -263,7 +271,10 @@ impl Access {
                     && limits::unauthorized(&upstream.body) == Unauthorized::Token =>
                 {
                     renewed = true;
-                    match self.renewed(call.user_id, &access, call.valid_for).await? {
+                    match self
+                        .renewed(&call.acting.owner, &access, call.valid_for)
+                        .await?
+                    {
                         Some(fresh) => {
                             access = fresh;
                             headers = outbound

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use super::changes::{self, Change, SaveConnection};
 use crate::amazon::discovery::{INCOMPLETE, Listing};
 use crate::budget;
-use crate::ids::AccountId;
+use crate::ids::{AccountId, UserId};
 use crate::model::account::AccountRecord;
 use crate::model::connection::{ConnectionRecord, SyncWarning};
 use crate::model::event::AuditEvent;
 use crate::store::connections::ConnectionWrite;
-use crate::store::partition::UserPartition;
+use crate::store::partition::OwnerPartition;
 use crate::store::{Store, StoreError};
 
 /// Accounts per transaction: one write stays a small part of the budget,
@@ -38,6 +38,7 @@ pub struct Saving<'a> {
     pub stored: &'a [AccountRecord],
     /// A first default account for a user who has none.
     pub new_default: Option<&'a AccountId>,
+    pub actor: &'a UserId,
 }
 
 /// What was saved: the connection as stored and the accounts written.
@@ -52,9 +53,10 @@ impl Saved {
     /// needs no second read (which could outlast the budget).
     pub fn applied_to(
         self,
-        mut partition: UserPartition,
+        mut partition: OwnerPartition,
         new_default: Option<AccountId>,
-    ) -> UserPartition {
+        actor: &UserId,
+    ) -> OwnerPartition {
         let written: HashSet<&AccountId> = self.accounts.iter().map(|a| &a.account_id).collect();
         partition
             .accounts
@@ -71,8 +73,12 @@ impl Saved {
         partition
             .connections
             .sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
-        if let (Some(profile), Some(id)) = (partition.profile.as_mut(), new_default) {
-            profile.settings.default_account_id = Some(id);
+        match (partition.profile.as_mut(), new_default) {
+            (Some(profile), Some(id)) => profile.settings.default_account_id = Some(id),
+            (None, Some(id)) => {
+                partition.member_defaults.insert(actor.clone(), id);
+            }
+            (_, None) => {}
         }
         partition
     }
@@ -87,6 +93,7 @@ pub async fn save(store: &Store, saving: Saving<'_>) -> Result<Result<Saved, Cha
         mut accounts,
         stored,
         new_default,
+        actor,
     } = saving;
     let needed = most_needed_first(&mut accounts, stored, new_default);
     let first = accounts.len().min(ACCOUNTS_PER_WRITE);
@@ -105,6 +112,7 @@ pub async fn save(store: &Store, saving: Saving<'_>) -> Result<Result<Saved, Cha
             connection: &saved,
             accounts: &accounts[..first],
             new_default,
+            actor,
             event,
         },
     )
@@ -123,7 +131,7 @@ pub async fn save(store: &Store, saving: Saving<'_>) -> Result<Result<Saved, Cha
         }
         let started = Instant::now();
         let write =
-            changes::put_accounts(store, &connection.user_id, &connection.connection_id, chunk);
+            changes::put_accounts(store, &connection.owner, &connection.connection_id, chunk);
         match budget::until(write_by, write).await {
             Some(Ok(Change::Committed)) => {}
             // Slower than expected: written or not, the warnings already

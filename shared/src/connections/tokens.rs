@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::{ConnectionId, OwnerId, UserId};
 use crate::model::connection::ConnectionRecord;
 use crate::model::sealed::Sealed;
 use crate::secrets::Secret;
@@ -24,8 +24,8 @@ pub struct TokenPair {
 }
 
 /// What the tokens are sealed for: they open nowhere else.
-pub fn token_context(user_id: &UserId, connection_id: &ConnectionId) -> String {
-    format!("tokens|{user_id}|{connection_id}")
+pub fn token_context(owner: &OwnerId, connection_id: &ConnectionId) -> String {
+    format!("tokens|{owner}|{connection_id}")
 }
 
 /// What a pending grant's tokens are sealed for.
@@ -37,10 +37,10 @@ impl TokenPair {
     pub async fn seal(
         &self,
         cipher: &TokenCipher,
-        user_id: &UserId,
+        owner: &OwnerId,
         connection_id: &ConnectionId,
     ) -> Result<Sealed, CipherError> {
-        self.seal_for(cipher, &token_context(user_id, connection_id))
+        self.seal_for(cipher, &token_context(owner, connection_id))
             .await
     }
 
@@ -66,7 +66,7 @@ impl TokenPair {
         let Some(sealed) = &connection.tokens else {
             return Ok(None);
         };
-        let context = token_context(&connection.user_id, &connection.connection_id);
+        let context = token_context(&connection.owner, &connection.connection_id);
         Self::open_sealed(cipher, sealed, &context).await.map(Some)
     }
 

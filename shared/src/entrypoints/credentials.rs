@@ -19,7 +19,7 @@ use crate::aws_identity::proof::SignedRequest;
 use crate::budget;
 use crate::callers::{Callers, Refused};
 use crate::connections::access::{Access, AccessError};
-use crate::ids::{AccountId, ConnectionId, OrgId, UserId};
+use crate::ids::{AccountId, ConnectionId, OwnerId, UserId};
 use crate::model::account::{AccountKind, AccountRole};
 
 /// A token handed out is valid at least this long.
@@ -42,14 +42,8 @@ struct CredentialsRequest {
     proof: SignedRequest,
 }
 
-/// Whose account it is.
-enum Owner {
-    User(UserId),
-    Organization(OrgId),
-}
-
 impl CredentialsRequest {
-    fn owner(&self) -> Result<Owner, CredentialsFailure> {
+    fn owner(&self) -> Result<OwnerId, CredentialsFailure> {
         let invalid = || {
             CredentialsFailure::new(
                 "invalid_request",
@@ -57,21 +51,9 @@ impl CredentialsRequest {
             )
         };
         match (&self.owner_id, &self.user_id) {
-            (None, Some(user)) => Ok(Owner::User(user.clone())),
-            (Some(owner), None) => UserId::parse(owner)
-                .map(Owner::User)
-                .or_else(|_| OrgId::parse(owner).map(Owner::Organization))
-                .map_err(|_| invalid()),
+            (None, Some(user)) => Ok(OwnerId::User(user.clone())),
+            (Some(owner), None) => OwnerId::parse(owner).map_err(|_| invalid()),
             _ => Err(invalid()),
-        }
-    }
-}
-
-impl Owner {
-    fn as_str(&self) -> &str {
-        match self {
-            Self::User(user) => user.as_str(),
-            Self::Organization(org) => org.as_str(),
         }
     }
 }
@@ -200,26 +182,18 @@ pub async fn vend(
             });
         }
     };
-    let user_id = match owner {
-        Owner::User(user_id) => user_id,
-        // Organization-owned connections come with issue 27; none exists yet.
-        Owner::Organization(_) => {
-            tracing::warn!(caller, owner_id = owner.as_str(), account_id = %account_id, reason = "organization owners not yet served", "credentials refused");
-            return Err(AccessError::NotFound.into());
-        }
-    };
     let outcome = services
         .access
-        .for_account(&user_id, &account_id, MIN_VALIDITY)
+        .for_account(&owner, &account_id, MIN_VALIDITY)
         .await;
     let granted = match outcome {
         Ok(granted) => granted,
         Err(error) => {
-            tracing::warn!(caller, owner_id = %user_id, account_id = %account_id, reason = %error, "credentials refused");
+            tracing::warn!(caller, owner_id = %owner, account_id = %account_id, reason = %error, "credentials refused");
             return Err(error.into());
         }
     };
-    tracing::info!(caller, owner_id = %user_id, account_id = %account_id, connection_id = %granted.connection_id, "credentials handed out");
+    tracing::info!(caller, owner_id = %owner, account_id = %account_id, connection_id = %granted.connection_id, "credentials handed out");
     Ok(Credentials {
         headers: granted.headers().into_iter().collect(),
         access_token: granted.access_token.expose().to_owned(),

@@ -12,10 +12,10 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 use super::{BuildServices, OnFirstEvent};
-use crate::ids::UserId;
+use crate::ids::OwnerId;
 use crate::model::event::AuditEvent;
 use crate::publish;
-use crate::store::partition::UserPartition;
+use crate::store::partition::OwnerPartition;
 use crate::store::{Store, events};
 
 pub struct Publisher {
@@ -76,21 +76,21 @@ impl Publisher {
     pub async fn handle(&self, batch: &Value) -> Value {
         let records = committed(batch);
         let mut failed: Vec<String> = Vec::new();
-        let mut partitions: HashMap<UserId, Option<UserPartition>> = HashMap::new();
+        let mut partitions: HashMap<OwnerId, Option<OwnerPartition>> = HashMap::new();
         let mut entries = Vec::new();
         for record in &records {
             if publish::detail_type(record.event.kind).is_none() {
                 continue;
             }
-            let user = &record.event.user_id;
-            if !partitions.contains_key(user) {
-                let read = self.store.partitions().read(user).await;
+            let owner = &record.event.owner;
+            if !partitions.contains_key(owner) {
+                let read = self.store.partitions().read(owner).await;
                 if let Err(e) = &read {
-                    tracing::warn!(error = %e, "user's items unreadable; their events are retried");
+                    tracing::warn!(error = %e, "owner's items unreadable; their events are retried");
                 }
-                partitions.insert(user.clone(), read.ok());
+                partitions.insert(owner.clone(), read.ok());
             }
-            let Some(partition) = &partitions[user] else {
+            let Some(partition) = &partitions[owner] else {
                 failed.push(record.sequence_number.clone());
                 continue;
             };

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::region::Region;
 use super::sealed::Sealed;
 use super::throttle::Throttles;
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::{ConnectionId, OwnerId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -82,7 +82,10 @@ impl AmazonIdentity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionRecord {
     pub connection_id: ConnectionId,
-    pub user_id: UserId,
+    /// Whose it is. Items written before organizations existed name their
+    /// user as `user_id`: read as that user's own (personal) connection.
+    #[serde(alias = "user_id")]
+    pub owner: OwnerId,
     pub amazon_identity: AmazonIdentity,
     pub amazon_user_id: Option<String>,
     pub amazon_name: Option<String>,
@@ -153,7 +156,7 @@ fn yes() -> bool {
 impl ConnectionRecord {
     pub fn key(&self) -> DueConnection {
         DueConnection {
-            user_id: self.user_id.clone(),
+            owner: self.owner.clone(),
             connection_id: self.connection_id.clone(),
         }
     }
@@ -162,6 +165,6 @@ impl ConnectionRecord {
 /// A connection's key: whose it is and which one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DueConnection {
-    pub user_id: UserId,
+    pub owner: OwnerId,
     pub connection_id: ConnectionId,
 }

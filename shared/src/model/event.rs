@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::connection::ConnectionRecord;
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::{ConnectionId, OwnerId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -25,7 +25,15 @@ pub enum EventKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub event_id: String,
-    pub user_id: UserId,
+    /// The connection's owner. Events written before organizations existed
+    /// name their user as `user_id`: that user's own connection.
+    #[serde(alias = "user_id")]
+    pub owner: OwnerId,
+    /// Who made the change: the signed-in user behind the request; `None`
+    /// for what the service did on its own (a scheduled refresh, a Clerk
+    /// webhook) or for events written before actors were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<UserId>,
     pub connection_id: ConnectionId,
     pub kind: EventKind,
     /// An error code, never a message from upstream.
@@ -39,11 +47,13 @@ impl AuditEvent {
         connection: &ConnectionRecord,
         kind: EventKind,
         detail: Option<&str>,
+        actor: Option<&UserId>,
         at: DateTime<Utc>,
     ) -> Self {
         Self {
             event_id: uuid::Uuid::new_v4().simple().to_string(),
-            user_id: connection.user_id.clone(),
+            owner: connection.owner.clone(),
+            actor: actor.cloned(),
             connection_id: connection.connection_id.clone(),
             kind,
             detail: detail.map(str::to_owned),

@@ -4,6 +4,7 @@
 //! (`crate::connections`) decides how they change.
 
 pub mod account;
+pub mod acting;
 pub mod connection;
 pub mod event;
 pub mod oauth;

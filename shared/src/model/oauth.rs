@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::acting::Acting;
 use super::region::Region;
 use super::sealed::Sealed;
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::{ConnectionId, OrgId, OwnerId, UserId};
 
 /// What a state (or a completion) is stored under, and the context its
 /// verifier (or tokens) are sealed for: a table dump yields no value that
@@ -22,6 +23,10 @@ pub fn state_hash(state: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateRecord {
     pub user_id: UserId,
+    /// The organization the connection will belong to; none for the
+    /// user's own (and for states written before organizations existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<OrgId>,
     pub region: Region,
     pub return_to: Option<String>,
     /// Set when the consent renews an existing connection.
@@ -40,6 +45,9 @@ pub struct StateRecord {
 pub struct PendingGrant {
     /// The user who started the consent: the only one who may complete it.
     pub user_id: UserId,
+    /// The organization the connection will belong to, as the state said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<OrgId>,
     pub region: Region,
     pub reauthorize: Option<ConnectionId>,
     pub scopes: Vec<String>,
@@ -49,4 +57,28 @@ pub struct PendingGrant {
     pub tokens: Sealed,
     #[serde(with = "chrono::serde::ts_milliseconds")]
     pub expires_at: DateTime<Utc>,
+}
+
+/// Who a consent connects for: its user, in the organization it was
+/// started in (if any).
+fn acting(user_id: &UserId, org_id: Option<&OrgId>) -> Acting {
+    Acting {
+        owner: org_id.map_or_else(
+            || OwnerId::User(user_id.clone()),
+            |org| OwnerId::Org(org.clone()),
+        ),
+        user_id: user_id.clone(),
+    }
+}
+
+impl StateRecord {
+    pub fn acting(&self) -> Acting {
+        acting(&self.user_id, self.org_id.as_ref())
+    }
+}
+
+impl PendingGrant {
+    pub fn acting(&self) -> Acting {
+        acting(&self.user_id, self.org_id.as_ref())
+    }
 }

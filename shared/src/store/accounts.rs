@@ -1,26 +1,26 @@
-//! Account items (`USER#<id>` / `ACCT#<account id>`), one per account (of
+//! Account items (the owner's partition / `ACCT#<account id>`), one per account (of
 //! any kind) a user reaches, written with their connection.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put};
 
 use super::tx::Write;
 use super::{Item, Read, Store, StoreError, keys, string_attribute};
-use crate::ids::{AccountId, UserId};
+use crate::ids::{AccountId, OwnerId};
 use crate::model::account::{AccountKind, AccountRecord};
 
 /// The account items of the table.
 #[derive(Clone, Copy)]
 pub struct Accounts<'a>(pub(super) &'a Store);
 
-fn account_key(user_id: &UserId, account_id: &AccountId) -> Item {
-    Store::key(keys::user(user_id), &keys::account(account_id))
+fn account_key(owner: &OwnerId, account_id: &AccountId) -> Item {
+    Store::key(keys::owner(owner), &keys::account(account_id))
 }
 
 impl Accounts<'_> {
     /// The caller's account (strongly consistent).
     pub async fn get(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         account_id: &AccountId,
     ) -> Result<Option<AccountRecord>, StoreError> {
         let output = self
@@ -28,7 +28,7 @@ impl Accounts<'_> {
             .client
             .get_item()
             .table_name(self.0.table())
-            .set_key(Some(account_key(user_id, account_id)))
+            .set_key(Some(account_key(owner, account_id)))
             .consistent_read(true)
             .send()
             .await?;
@@ -37,18 +37,18 @@ impl Accounts<'_> {
 
     /// The account, to be read with an item of another kind
     /// ([`Store::get_pair`]).
-    pub fn read(&self, user_id: &UserId, account_id: &AccountId) -> Read<AccountRecord> {
+    pub fn read(&self, owner: &OwnerId, account_id: &AccountId) -> Read<AccountRecord> {
         Read {
-            key: account_key(user_id, account_id),
+            key: account_key(owner, account_id),
             from_item: account_from_item,
         }
     }
 
     /// The write of `account` (whatever was stored under its id).
-    pub fn write(&self, user_id: &UserId, account: &AccountRecord) -> Result<Write, StoreError> {
+    pub fn write(&self, owner: &OwnerId, account: &AccountRecord) -> Result<Write, StoreError> {
         let item = Store::item(
             account,
-            keys::user(user_id),
+            keys::owner(owner),
             &keys::account(&account.account_id),
             "account",
         )?;
@@ -63,13 +63,13 @@ impl Accounts<'_> {
     /// the transaction.
     pub fn delete(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         account_id: &AccountId,
         must_exist: bool,
     ) -> Result<Write, StoreError> {
         let mut delete = Delete::builder()
             .table_name(self.0.table())
-            .set_key(Some(account_key(user_id, account_id)));
+            .set_key(Some(account_key(owner, account_id)));
         if must_exist {
             delete = delete
                 .condition_expression("attribute_exists(#pk)")
@@ -79,10 +79,10 @@ impl Accounts<'_> {
     }
 
     /// A check that the account exists in the user's partition.
-    pub fn exists(&self, user_id: &UserId, account_id: &AccountId) -> Result<Write, StoreError> {
+    pub fn exists(&self, owner: &OwnerId, account_id: &AccountId) -> Result<Write, StoreError> {
         Ok(ConditionCheck::builder()
             .table_name(self.0.table())
-            .set_key(Some(account_key(user_id, account_id)))
+            .set_key(Some(account_key(owner, account_id)))
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", keys::PK)
             .build()?

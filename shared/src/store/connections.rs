@@ -1,4 +1,4 @@
-//! Connection items (`USER#<id>` / `CONN#<connection id>`) and their sparse
+//! Connection items (`USER#<id>` or `ORG#<id>` / `CONN#<connection id>`) and their sparse
 //! `refresh-due` index: a connection is in it while it has a due time,
 //! spread over shards so neither the refresher's reads nor the index's
 //! writes pile onto one partition. Every write is optimistic: it expects the
@@ -16,7 +16,7 @@ use super::tx::Write;
 use super::{
     Item, Read, Store, StoreError, all_items, is_condition_failure, keys, number, string_attribute,
 };
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::{ConnectionId, OwnerId};
 use crate::model::connection::{ConnectionRecord, ConnectionStatus, DueConnection};
 
 const VERSION: &str = "version";
@@ -53,7 +53,7 @@ impl Connections<'_> {
     /// The connection as stored (strongly consistent).
     pub async fn get(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         connection_id: &ConnectionId,
     ) -> Result<Option<ConnectionRecord>, StoreError> {
         let output = self
@@ -61,7 +61,7 @@ impl Connections<'_> {
             .client
             .get_item()
             .table_name(self.0.table())
-            .set_key(Some(connection_key(user_id, connection_id)))
+            .set_key(Some(connection_key(owner, connection_id)))
             .consistent_read(true)
             .send()
             .await?;
@@ -70,17 +70,17 @@ impl Connections<'_> {
 
     /// The connection, to be read with an item of another kind
     /// ([`Store::get_pair`]).
-    pub fn read(&self, user_id: &UserId, connection_id: &ConnectionId) -> Read<ConnectionRecord> {
+    pub fn read(&self, owner: &OwnerId, connection_id: &ConnectionId) -> Read<ConnectionRecord> {
         Read {
-            key: connection_key(user_id, connection_id),
+            key: connection_key(owner, connection_id),
             from_item: connection_from_item,
         }
     }
 
-    /// The user's connections (one Query, strongly consistent).
-    pub async fn of_user(&self, user_id: &UserId) -> Result<Vec<ConnectionRecord>, StoreError> {
+    /// The owner's connections (one Query, strongly consistent).
+    pub async fn of_owner(&self, owner: &OwnerId) -> Result<Vec<ConnectionRecord>, StoreError> {
         self.0
-            .query_partition(keys::user(user_id), Some(keys::CONNECTION_PREFIX), true)
+            .query_partition(keys::owner(owner), Some(keys::CONNECTION_PREFIX), true)
             .await?
             .into_iter()
             .map(connection_from_item)
@@ -106,7 +106,7 @@ impl Connections<'_> {
     pub fn delete(&self, record: &ConnectionRecord) -> Result<Write, StoreError> {
         Ok(Delete::builder()
             .table_name(self.0.table())
-            .set_key(Some(connection_key(&record.user_id, &record.connection_id)))
+            .set_key(Some(connection_key(&record.owner, &record.connection_id)))
             .condition_expression("#version = :version")
             .expression_attribute_names("#version", VERSION)
             .expression_attribute_values(":version", number(record.version))
@@ -117,12 +117,12 @@ impl Connections<'_> {
     /// A check, for a transaction, that the connection still exists.
     pub fn exists(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         connection_id: &ConnectionId,
     ) -> Result<Write, StoreError> {
         Ok(ConditionCheck::builder()
             .table_name(self.0.table())
-            .set_key(Some(connection_key(user_id, connection_id)))
+            .set_key(Some(connection_key(owner, connection_id)))
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", keys::PK)
             .build()?
@@ -183,13 +183,13 @@ impl Connections<'_> {
     /// it read, allowing one sync early).
     pub async fn claim_sync_slot(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         connection_id: &ConnectionId,
         now: i64,
         interval_seconds: i64,
     ) -> Result<Slot, StoreError> {
         let item = SlotItem {
-            key: connection_key(user_id, connection_id),
+            key: connection_key(owner, connection_id),
             stamp: SYNC_REQUESTED,
             own_item: false,
         };
@@ -227,13 +227,13 @@ impl Connections<'_> {
             .await?
             .into_iter()
             .filter_map(|item| {
-                let user = string_attribute(&item, keys::PK).strip_prefix(keys::USER_PREFIX)?;
+                let owner = keys::owner_of(string_attribute(&item, keys::PK))?;
                 let connection =
                     string_attribute(&item, keys::SK).strip_prefix(keys::CONNECTION_PREFIX)?;
                 let due_at = item.get(DUE)?.as_n().ok()?.parse().ok()?;
                 Some(Due {
                     connection: DueConnection {
-                        user_id: UserId::parse(user).ok()?,
+                        owner,
                         connection_id: ConnectionId::parse(connection).ok()?,
                     },
                     due_at,
@@ -267,7 +267,7 @@ impl Connections<'_> {
             .client
             .update_item()
             .table_name(self.0.table())
-            .set_key(Some(connection_key(&due.user_id, &due.connection_id)))
+            .set_key(Some(connection_key(&due.owner, &due.connection_id)))
             .update_expression("SET #lease = :until, #owner = :owner, #version = #version + :one")
             .expression_attribute_names("#pk", keys::PK)
             .expression_attribute_names("#lease", "lease_until")
@@ -339,15 +339,15 @@ pub fn refresh_shard(connection_id: &ConnectionId) -> String {
     format!("{:02}", digest[0] % REFRESH_SHARDS)
 }
 
-pub(super) fn connection_key(user_id: &UserId, connection_id: &ConnectionId) -> Item {
-    Store::key(keys::user(user_id), &keys::connection(connection_id))
+pub(super) fn connection_key(owner: &OwnerId, connection_id: &ConnectionId) -> Item {
+    Store::key(keys::owner(owner), &keys::connection(connection_id))
 }
 
 /// The item, with the refresh index's shard while the connection is due.
 fn connection_item(record: &ConnectionRecord) -> Result<Item, StoreError> {
     let mut item = Store::item(
         record,
-        keys::user(&record.user_id),
+        keys::owner(&record.owner),
         &keys::connection(&record.connection_id),
         "connection",
     )?;

@@ -6,7 +6,7 @@ use chrono::Duration;
 
 use super::tx::Write;
 use super::{Item, Store, StoreError, keys, number};
-use crate::ids::{ConnectionId, UserId};
+use crate::ids::{ConnectionId, OwnerId};
 use crate::model::event::AuditEvent;
 
 pub const EVENT_RETENTION: Duration = Duration::days(90);
@@ -72,7 +72,7 @@ impl Events<'_> {
     /// One page of a connection's events, newest first, after `after`.
     pub async fn page(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         connection_id: &ConnectionId,
         limit: i32,
         after: Option<&EventCursor>,
@@ -80,7 +80,7 @@ impl Events<'_> {
         let (events, next) = self
             .0
             .newest_first(
-                keys::events(user_id),
+                keys::events(owner),
                 format!("{connection_id}#"),
                 limit,
                 after.map(EventCursor::as_str),
@@ -109,7 +109,7 @@ const EVENT_ENTITY: &str = "event";
 fn event_item(event: &AuditEvent) -> Result<Item, StoreError> {
     let mut item = Store::item(
         event,
-        keys::events(&event.user_id),
+        keys::events(&event.owner),
         &sort_key(event),
         EVENT_ENTITY,
     )?;

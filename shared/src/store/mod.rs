@@ -5,11 +5,12 @@
 //! helper (`tx`) through which every write spanning kinds goes; one
 //! claim-slot helper (`slot`). Key design and access patterns: the data
 //! model in `docs/`. Nothing outside this module sees an attribute name;
-//! every user-scoped key is built from a validated
-//! [`UserId`](crate::ids::UserId) of the caller.
+//! every owner-scoped key is built from a validated
+//! [`OwnerId`](crate::ids::OwnerId) taken from the caller's verified token.
 
 pub mod accounts;
 pub mod connections;
+pub mod defaults;
 pub mod deliveries;
 pub mod events;
 pub mod oauth_states;
@@ -36,7 +37,7 @@ pub type Item = HashMap<String, AttributeValue>;
 
 /// Key and attribute names shared by every item kind.
 pub(crate) mod keys {
-    use crate::ids::{AccountId, ConnectionId, UserId};
+    use crate::ids::{AccountId, ConnectionId, OwnerId, UserId};
 
     pub const PK: &str = "pk";
     pub const SK: &str = "sk";
@@ -49,15 +50,35 @@ pub(crate) mod keys {
     pub const ACCOUNT_PREFIX: &str = "ACCT#";
     pub const CONNECTION_PREFIX: &str = "CONN#";
     pub const USER_PREFIX: &str = "USER#";
+    pub const ORG_PREFIX: &str = "ORG#";
 
     pub fn user(user_id: &UserId) -> String {
         format!("{USER_PREFIX}{user_id}")
     }
 
-    /// Audit events live in a partition of their own, so that reading a
-    /// user's profile, connections and accounts never pages through them.
-    pub fn events(user_id: &UserId) -> String {
-        format!("EVENTS#{user_id}")
+    /// The partition of an owner's connections and accounts: a user's own
+    /// (`USER#`, beside their profile, where every item written before
+    /// organizations existed already is) or an organization's (`ORG#`).
+    pub fn owner(owner: &OwnerId) -> String {
+        match owner {
+            OwnerId::User(user_id) => user(user_id),
+            OwnerId::Org(org_id) => format!("{ORG_PREFIX}{org_id}"),
+        }
+    }
+
+    /// The owner whose partition key is `pk`.
+    pub fn owner_of(pk: &str) -> Option<OwnerId> {
+        let id = pk
+            .strip_prefix(USER_PREFIX)
+            .or_else(|| pk.strip_prefix(ORG_PREFIX))?;
+        let owner = OwnerId::parse(id).ok()?;
+        (self::owner(&owner) == pk).then_some(owner)
+    }
+
+    /// Audit events live in a partition of their own, so that reading an
+    /// owner's connections and accounts never pages through them.
+    pub fn events(owner: &OwnerId) -> String {
+        format!("EVENTS#{owner}")
     }
 
     pub fn account(id: &AccountId) -> String {
@@ -134,6 +155,10 @@ impl Store {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    pub fn defaults(&self) -> defaults::Defaults<'_> {
+        defaults::Defaults(self)
     }
 
     pub fn profiles(&self) -> profiles::Profiles<'_> {

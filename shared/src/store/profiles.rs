@@ -1,5 +1,6 @@
 //! Profile items (`USER#<id>` / `PROFILE`): what Clerk says of a user, our
-//! own fields, and their settings as one map attribute.
+//! own fields, and their settings as one map attribute; and the tombstone a
+//! deleted owner (user or organization) leaves in its partition.
 
 use std::collections::HashMap;
 
@@ -9,12 +10,12 @@ use chrono::{DateTime, Utc};
 use super::deliveries::{Condition, WebhookWrite};
 use super::tx::{Tx, Write};
 use super::{Item, Store, StoreError, is_condition_failure, keys, millis};
-use crate::ids::{AccountId, DeliveryId, UserId};
+use crate::ids::{DeliveryId, OwnerId, UserId};
 use crate::model::user::{UserProfile, UserRecord};
 use crate::settings::{RESETTABLE, Settings, SettingsPatch};
 
-const SETTINGS: &str = "settings";
-const DEFAULT_ACCOUNT: &str = "default_account_id";
+pub(super) const SETTINGS: &str = "settings";
+pub(super) const DEFAULT_ACCOUNT: &str = "default_account_id";
 
 /// The settings fields to set or reset.
 pub enum FieldChange<'a> {
@@ -137,7 +138,10 @@ impl Profiles<'_> {
     ) -> Result<WebhookWrite, StoreError> {
         let mut tx = Tx::default();
         if let Some(user_id) = user {
-            tx.add(self.not_deleted(user_id)?, Condition::NotDeleted);
+            tx.add(
+                self.not_deleted(&OwnerId::User(user_id.clone()))?,
+                Condition::NotDeleted,
+            );
         }
         tx.add(effect.into(), Condition::Effect);
         self.0.commit_once(tx, delivery, now).await
@@ -225,90 +229,12 @@ impl Profiles<'_> {
             .into())
     }
 
-    /// Makes `account_id` the user's default, whatever it was: refused when
-    /// the user has no profile.
-    pub fn set_default(
-        &self,
-        user_id: &UserId,
-        account_id: &AccountId,
-    ) -> Result<Write, StoreError> {
-        Ok(Update::builder()
-            .table_name(self.0.table())
-            .set_key(Some(profile_key(user_id)))
-            .update_expression("SET #settings.#default = :new")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#settings", SETTINGS)
-            .expression_attribute_names("#default", DEFAULT_ACCOUNT)
-            .expression_attribute_values(":new", AttributeValue::S(account_id.to_string()))
-            .build()?
-            .into())
-    }
-
-    /// Sets the default account on the profile, only if it still names
-    /// `expected` (so a concurrent change is noticed, not overwritten).
-    pub fn replace_default(
-        &self,
-        user_id: &UserId,
-        expected: Option<&AccountId>,
-        new: Option<&AccountId>,
-    ) -> Result<Write, StoreError> {
-        let mut update = Update::builder()
-            .table_name(self.0.table())
-            .set_key(Some(profile_key(user_id)))
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#settings", SETTINGS)
-            .expression_attribute_names("#default", DEFAULT_ACCOUNT)
-            .update_expression("SET #settings.#default = :new")
-            .expression_attribute_values(
-                ":new",
-                new.map_or(AttributeValue::Null(true), |id| {
-                    AttributeValue::S(id.to_string())
-                }),
-            );
-        update = match expected {
-            Some(old) => update
-                .condition_expression("attribute_exists(#pk) AND #settings.#default = :old")
-                .expression_attribute_values(":old", AttributeValue::S(old.to_string())),
-            None => update
-                .condition_expression(
-                    "attribute_exists(#pk) AND (attribute_not_exists(#settings.#default) OR attribute_type(#settings.#default, :null_type))",
-                )
-                .expression_attribute_values(":null_type", AttributeValue::S("NULL".into())),
-        };
-        Ok(update.build()?.into())
-    }
-
-    /// A check that the default account is still `read`.
-    pub fn default_unchanged(
-        &self,
-        user_id: &UserId,
-        read: Option<&AccountId>,
-    ) -> Result<Write, StoreError> {
-        let check = ConditionCheck::builder()
-            .table_name(self.0.table())
-            .set_key(Some(profile_key(user_id)))
-            .expression_attribute_names("#settings", SETTINGS)
-            .expression_attribute_names("#default", DEFAULT_ACCOUNT);
-        let check = match read {
-            Some(id) => check
-                .condition_expression("#settings.#default = :read")
-                .expression_attribute_values(":read", AttributeValue::S(id.to_string())),
-            None => check
-                .condition_expression(
-                    "attribute_not_exists(#pk) OR attribute_not_exists(#settings.#default) OR attribute_type(#settings.#default, :null_type)",
-                )
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_values(":null_type", AttributeValue::S("NULL".into())),
-        };
-        Ok(check.build()?.into())
-    }
-
-    /// A tombstone: from its write on, nothing may be written for the user.
-    pub fn tombstone(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<Write, StoreError> {
-        let mut tombstone = Store::key(keys::user(user_id), keys::TOMBSTONE);
+    /// A tombstone: from its write on, nothing may be written for the
+    /// owner (a deleted user, a deleted organization).
+    pub fn tombstone(&self, owner: &OwnerId, now: DateTime<Utc>) -> Result<Write, StoreError> {
+        let mut tombstone = Store::key(keys::owner(owner), keys::TOMBSTONE);
         tombstone.insert(keys::ENTITY.into(), AttributeValue::S("tombstone".into()));
-        tombstone.insert("user_id".into(), AttributeValue::S(user_id.to_string()));
+        tombstone.insert("owner".into(), AttributeValue::S(owner.to_string()));
         tombstone.insert("deleted_at".into(), millis(now));
         Ok(Put::builder()
             .table_name(self.0.table())
@@ -317,11 +243,11 @@ impl Profiles<'_> {
             .into())
     }
 
-    /// A check that the user has no tombstone.
-    pub fn not_deleted(&self, user_id: &UserId) -> Result<Write, StoreError> {
+    /// A check that the owner has no tombstone.
+    pub fn not_deleted(&self, owner: &OwnerId) -> Result<Write, StoreError> {
         Ok(ConditionCheck::builder()
             .table_name(self.0.table())
-            .set_key(Some(Store::key(keys::user(user_id), keys::TOMBSTONE)))
+            .set_key(Some(Store::key(keys::owner(owner), keys::TOMBSTONE)))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", keys::PK)
             .build()?
@@ -329,7 +255,7 @@ impl Profiles<'_> {
     }
 }
 
-fn profile_key(user_id: &UserId) -> Item {
+pub(super) fn profile_key(user_id: &UserId) -> Item {
     Store::key(keys::user(user_id), keys::PROFILE)
 }
 

@@ -11,14 +11,14 @@ use chrono::{DateTime, Duration, Utc};
 use super::slot::{self, Slot, SlotItem};
 use super::tx::{Tx, TxOutcome, Write};
 use super::{Store, StoreError, keys, number};
-use crate::ids::{AccountId, UserId};
+use crate::ids::{AccountId, OwnerId};
 use crate::model::seats::{SeatRefresh, SeatSnapshot};
 
 pub const SEAT_RETENTION: Duration = Duration::days(90);
 const CLAIMED_AT: &str = "claimed_at";
 
-fn partition(user_id: &UserId) -> String {
-    format!("SEATS#{user_id}")
+fn partition(owner: &OwnerId) -> String {
+    format!("SEATS#{owner}")
 }
 
 fn history_prefix(account_id: &AccountId) -> String {
@@ -55,7 +55,7 @@ impl Seats<'_> {
     /// The account's last snapshot, if one was taken in the last 90 days.
     pub async fn snapshot(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         account_id: &AccountId,
     ) -> Result<Option<SeatSnapshot>, StoreError> {
         let output = self
@@ -64,7 +64,7 @@ impl Seats<'_> {
             .get_item()
             .table_name(self.0.table())
             .set_key(Some(Store::key(
-                partition(user_id),
+                partition(owner),
                 &format!("{account_id}#CURRENT"),
             )))
             .consistent_read(true)
@@ -77,13 +77,13 @@ impl Seats<'_> {
     /// `interval_seconds`, however many ask at once.
     pub async fn claim_refresh(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         account_id: &AccountId,
         now: i64,
         interval_seconds: i64,
     ) -> Result<Slot, StoreError> {
         let item = SlotItem {
-            key: Store::key(partition(user_id), &format!("{account_id}#CLAIM")),
+            key: Store::key(partition(owner), &format!("{account_id}#CLAIM")),
             stamp: CLAIMED_AT,
             own_item: true,
         };
@@ -94,7 +94,7 @@ impl Seats<'_> {
     /// transaction, so the history never names a snapshot that is not there.
     pub async fn record_refresh(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         refresh: &SeatRefresh,
         snapshot: Option<&SeatSnapshot>,
     ) -> Result<(), StoreError> {
@@ -105,11 +105,11 @@ impl Seats<'_> {
             refresh.at.timestamp_millis(),
             refresh.refresh_id
         );
-        tx.add(self.write(user_id, refresh, &sort_key, refresh.at)?, ());
+        tx.add(self.write(owner, refresh, &sort_key, refresh.at)?, ());
         if let Some(snapshot) = snapshot {
             let sort_key = format!("{}#CURRENT", snapshot.account_id);
             tx.add(
-                self.write(user_id, snapshot, &sort_key, snapshot.taken_at)?,
+                self.write(owner, snapshot, &sort_key, snapshot.taken_at)?,
                 (),
             );
         }
@@ -123,12 +123,12 @@ impl Seats<'_> {
 
     fn write(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         value: &impl serde::Serialize,
         sort_key: &str,
         written_at: DateTime<Utc>,
     ) -> Result<Write, StoreError> {
-        let mut item = Store::item(value, partition(user_id), sort_key, "seats")?;
+        let mut item = Store::item(value, partition(owner), sort_key, "seats")?;
         item.insert(
             keys::TTL.into(),
             number((written_at + SEAT_RETENTION).timestamp()),
@@ -143,7 +143,7 @@ impl Seats<'_> {
     /// One page of an account's refreshes, newest first, after `after`.
     pub async fn history(
         &self,
-        user_id: &UserId,
+        owner: &OwnerId,
         account_id: &AccountId,
         limit: i32,
         after: Option<&HistoryCursor>,
@@ -151,7 +151,7 @@ impl Seats<'_> {
         let (refreshes, next) = self
             .0
             .newest_first(
-                partition(user_id),
+                partition(owner),
                 history_prefix(account_id),
                 limit,
                 after.map(HistoryCursor::as_str),

@@ -42,7 +42,7 @@ impl Throttles<'_> {
             .update_item()
             .table_name(self.0.table())
             .set_key(Some(connection_key(
-                &connection.user_id,
+                &connection.owner,
                 &connection.connection_id,
             )))
     }

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::erasure;
+use super::{erasure, organizations};
 use crate::clerk::events::ClerkEvent;
 use crate::ids::DeliveryId;
 use crate::store::deliveries::WebhookWrite;
@@ -39,6 +39,10 @@ pub async fn apply(
         ClerkEvent::UserDeleted(user_id) => (
             "user.deleted",
             erasure::erase(store, user_id, Some(delivery), now).await?,
+        ),
+        ClerkEvent::OrganizationDeleted(org_id) => (
+            "organization.deleted",
+            organizations::dissolve(store, org_id, Some(delivery), now).await?,
         ),
         ClerkEvent::SessionCreated { user_id, at, .. } => (
             "session.created",

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{DeliveryId, UserId};
+use crate::ids::{DeliveryId, OwnerId, UserId};
 use crate::store::deliveries::{Condition, WebhookWrite};
 use crate::store::partition::{Held, StoredKey};
 use crate::store::tx::{MAX_ITEMS, Tx, Write};
@@ -29,7 +29,11 @@ pub async fn erase(
     if !tombstoned {
         // First (in the first chunk): from then on no writer can add to the
         // partition.
-        writes.push(store.profiles().tombstone(user_id, now)?);
+        writes.push(
+            store
+                .profiles()
+                .tombstone(&OwnerId::User(user_id.clone()), now)?,
+        );
     }
     writes.extend(deletes(store, &owned)?);
     if !writes.is_empty() {
@@ -61,7 +65,10 @@ async fn owned_items(
     store: &Store,
     user_id: &UserId,
 ) -> Result<(bool, Vec<StoredKey>), StoreError> {
-    let mut items = store.partitions().keys(user_id).await?;
+    let mut items = store
+        .partitions()
+        .keys(&OwnerId::User(user_id.clone()))
+        .await?;
     let before = items.len();
     items.retain(|item| item.held != Held::Tombstone);
     // A deletion too big for one transaction can fail part-way (Svix then

@@ -281,7 +281,7 @@ async fn an_expiry_no_date_can_hold_is_not_believed() {
     let done = stack.connect_flow(USER, "seller").await;
     assert_eq!(done["amazon"], "connected", "{done:?}");
     let due = adsconnect::model::connection::DueConnection {
-        user_id: adsconnect::ids::UserId::parse(USER).unwrap(),
+        owner: adsconnect::ids::OwnerId::parse(USER).unwrap(),
         connection_id: adsconnect::ids::ConnectionId::parse(&done["connection_id"]).unwrap(),
     };
     assert!(stack.connection(&due).await.access_expires_at < sane);

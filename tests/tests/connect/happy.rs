@@ -166,7 +166,7 @@ async fn full_connect_discovers_every_region_and_page_and_stores_tokens_sealed()
         .await
         .unwrap();
     let sealed: Sealed = serde_dynamo::from_attribute_value(item["tokens"].clone()).unwrap();
-    let user = adsconnect::ids::UserId::parse(USER).unwrap();
+    let user = adsconnect::ids::OwnerId::parse(USER).unwrap();
     let conn = adsconnect::ids::ConnectionId::parse(&connection_id).unwrap();
     let opened = stack
         .amazon_callback

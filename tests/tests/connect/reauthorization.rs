@@ -3,7 +3,6 @@
 
 use adsconnect::connections::connection_id_for;
 use adsconnect::connections::tokens::token_context;
-use adsconnect::ids::UserId;
 use adsconnect::model::connection::AmazonIdentity;
 use adsconnect::model::connection::ConnectionRecord;
 use adsconnect::tokens::TokenCipher;
@@ -35,7 +34,7 @@ async fn stored_token_pairs(stack: &Stack) -> Vec<String> {
         }
         let record: ConnectionRecord = serde_dynamo::from_item(item).unwrap();
         if let Some(sealed) = &record.tokens {
-            let context = token_context(&record.user_id, &record.connection_id);
+            let context = token_context(&record.owner, &record.connection_id);
             let plaintext = cipher.open(sealed, &context).await.unwrap();
             pairs.push(String::from_utf8(plaintext).unwrap());
         }
@@ -127,7 +126,7 @@ async fn reauthorizing_with_another_amazon_login_is_refused_and_changes_nothing(
     );
     // Nothing for `second`: no connection, and its tokens stored nowhere.
     let second = connection_id_for(
-        &UserId::parse(USER).unwrap(),
+        &adsconnect::ids::OwnerId::parse(USER).unwrap(),
         &AmazonIdentity::lwa("amzn1.account.second"),
     );
     assert!(

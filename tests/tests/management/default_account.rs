@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use adsconnect::connections::connection_id_for;
-use adsconnect::ids::UserId;
+use adsconnect::ids::OwnerId;
 use adsconnect::model::connection::AmazonIdentity;
 use adsconnect_tests::*;
 use rand::rngs::StdRng;
@@ -20,7 +20,7 @@ const LATE: &str = "user_2defaultlate";
 
 fn connection_of(user: &str, login: &str) -> String {
     connection_id_for(
-        &UserId::parse(user).unwrap(),
+        &OwnerId::parse(user).unwrap(),
         &AmazonIdentity::lwa(&format!("amzn1.account.{login}")),
     )
     .to_string()

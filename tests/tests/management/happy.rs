@@ -51,7 +51,7 @@ async fn disconnect_shreds_the_tokens_and_removes_the_accounts() {
     assert_eq!(full["accounts"], json!([]));
     assert_eq!(full["settings"]["default_account_id"], json!(null));
     // The audit trail stays.
-    let user = adsconnect::ids::UserId::parse(A).unwrap();
+    let user = adsconnect::ids::OwnerId::parse(A).unwrap();
     let conn = adsconnect::ids::ConnectionId::parse(&a).unwrap();
     let (events, _) = stack
         .store

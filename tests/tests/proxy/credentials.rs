@@ -108,7 +108,7 @@ async fn failures_are_typed() {
         async move { vend(function, payload).await.err().map(|e| e.code) }
     };
     assert_eq!(code(payload(OTHER, us).await).await, Some("not_found"));
-    // An organization's connections come with issue 27: none yet.
+    // The user's account is not an organization's.
     assert_eq!(
         code(payload("org_2agency", us).await).await,
         Some("not_found")
@@ -150,4 +150,27 @@ async fn a_token_with_less_than_five_minutes_left_is_refreshed_first() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert!(granted.expires_at > chrono::Utc::now() + chrono::Duration::minutes(30));
     assert_eq!(stack.amazon.refresh_requests().len(), 1);
+}
+
+#[tokio::test]
+async fn an_organizations_account_is_served_for_the_organization_only() {
+    let stack = Stack::new().await;
+    stack.create_user(USER, "a@example.com").await;
+    stack
+        .amazon
+        .add_login("agency", na_login("agency", &[(7001, "Agency US")]));
+    let (_, accounts) = stack
+        .connected(&format!("{USER}@org_2agency:admin"), "agency")
+        .await;
+    let account = &accounts[0];
+    let function = function(&stack);
+    let granted = vend(&function, payload("org_2agency", account).await)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(granted.profile_id.as_deref(), Some("7001"));
+    // Not the admin's own account, nor another organization's.
+    for owner in [USER, "org_2other"] {
+        let refused = vend(&function, payload(owner, account).await).await;
+        assert_eq!(refused.err().map(|e| e.code), Some("not_found"), "{owner}");
+    }
 }

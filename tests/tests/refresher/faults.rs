@@ -160,7 +160,7 @@ async fn tokens_of(stack: &Stack, record: &ConnectionRecord) -> Option<Value> {
     let cipher = stack.cipher();
     let sealed = record.tokens.as_ref()?;
     let context =
-        adsconnect::connections::tokens::token_context(&record.user_id, &record.connection_id);
+        adsconnect::connections::tokens::token_context(&record.owner, &record.connection_id);
     let plaintext = cipher.open(sealed, &context).await.unwrap();
     Some(serde_json::from_slice(&plaintext).unwrap())
 }
@@ -447,7 +447,7 @@ async fn a_rotated_refresh_token_survives_a_failed_write() {
             .cipher
             .open(
                 seeded.tokens.as_ref().unwrap(),
-                &token_context(&seeded.user_id, &seeded.connection_id),
+                &token_context(&seeded.owner, &seeded.connection_id),
             )
             .await
             .unwrap(),

@@ -60,7 +60,7 @@ async fn invalid_grant_needs_reauth_at_once_and_destroys_the_tokens() {
     let (events, _) = stack
         .store
         .events()
-        .page(&connection.user_id, &connection.connection_id, 10, None)
+        .page(&connection.owner, &connection.connection_id, 10, None)
         .await
         .unwrap();
     assert_eq!(
@@ -186,7 +186,7 @@ async fn a_connection_deleted_during_its_refresh_stays_deleted() {
         stack
             .store
             .connections()
-            .get(&connection.user_id, &connection.connection_id)
+            .get(&connection.owner, &connection.connection_id)
             .await
             .unwrap()
             .is_none()

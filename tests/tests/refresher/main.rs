@@ -21,7 +21,7 @@ use std::time::Duration as StdDuration;
 use adsconnect::connections::connection_id_for;
 use adsconnect::connections::refresh::{RefreshConfig, Refresher};
 use adsconnect::connections::tokens::token_context;
-use adsconnect::ids::UserId;
+use adsconnect::ids::OwnerId;
 use adsconnect::model::connection::{AmazonIdentity, ConnectionStatus, DueConnection};
 use adsconnect::model::sealed::Sealed;
 use adsconnect::store::connections::refresh_shard;
@@ -51,7 +51,7 @@ async fn has_index_entry(
 ) -> bool {
     let item = stack
         .item(
-            &format!("USER#{}", record.user_id),
+            &format!("USER#{}", record.owner),
             &format!("CONN#{}", record.connection_id),
         )
         .await
@@ -77,7 +77,7 @@ fn refresher_with_key(stack: &Stack, config: RefreshConfig, key_id: &str) -> Ref
 /// seeded ones all share the callback process's data key).
 async fn reseal_with_own_data_key(stack: &Stack, due: &DueConnection) {
     let record = stack.connection(due).await;
-    let context = token_context(&record.user_id, &record.connection_id);
+    let context = token_context(&record.owner, &record.connection_id);
     let plaintext = stack
         .amazon_callback
         .cipher
@@ -90,7 +90,7 @@ async fn reseal_with_own_data_key(stack: &Stack, due: &DueConnection) {
         .dynamo
         .update_item()
         .table_name(&stack.table)
-        .key("pk", AttributeValue::S(format!("USER#{}", due.user_id)))
+        .key("pk", AttributeValue::S(format!("USER#{}", due.owner)))
         .key(
             "sk",
             AttributeValue::S(format!("CONN#{}", due.connection_id)),
@@ -107,7 +107,7 @@ async fn reseal_with_own_data_key(stack: &Stack, due: &DueConnection) {
 /// Logins of `USER` whose connections land on strictly increasing
 /// `refresh-due` shards, `count` of them.
 fn logins_on_increasing_shards(prefix: &str, count: usize) -> Vec<(String, String)> {
-    let user = UserId::parse(USER).unwrap();
+    let user = OwnerId::parse(USER).unwrap();
     let mut picked: Vec<(String, String)> = Vec::new();
     for i in 0.. {
         let login = format!("{prefix}-{i}");

@@ -47,6 +47,7 @@ async fn a_user_deletion_failing_part_way_shreds_tokens_first_and_the_svix_retry
                 &stack.connection(&connection).await,
                 adsconnect::model::event::EventKind::Connected,
                 None,
+                None,
                 chrono::Utc::now(),
             ))
             .await

@@ -148,6 +148,7 @@ impl SameDelivery {
                         &connection,
                         EventKind::Connected,
                         None,
+                        None,
                         chrono::Utc::now(),
                     ))
                     .await
@@ -532,7 +533,7 @@ async fn seed_events(stack: &Stack, connection: &DueConnection, count: usize) {
     let items = (0..count)
         .map(|i| {
             let at = now - chrono::Duration::minutes(i as i64);
-            let event = AuditEvent::new(&record, EventKind::Refreshed, None, at);
+            let event = AuditEvent::new(&record, EventKind::Refreshed, None, None, at);
             let mut item: Item = serde_dynamo::to_item(&event).unwrap();
             let sk = format!(
                 "{}#{:013}#{}",
@@ -543,7 +544,7 @@ async fn seed_events(stack: &Stack, connection: &DueConnection, count: usize) {
             let ttl = (at + chrono::Duration::days(90)).timestamp();
             item.insert(
                 "pk".into(),
-                AttributeValue::S(format!("EVENTS#{}", record.user_id)),
+                AttributeValue::S(format!("EVENTS#{}", record.owner)),
             );
             item.insert("sk".into(), AttributeValue::S(sk));
             item.insert("ttl".into(), AttributeValue::N(ttl.to_string()));

@@ -211,7 +211,7 @@ impl Refresher {
                     let stored = self
                         .store
                         .connections()
-                        .get(&current.user_id, &current.connection_id)
+                        .get(&current.owner, &current.connection_id)
                         .await?;
                     match stored {
                         // An earlier attempt that seemed to fail was written.
@@ -301,7 +301,7 @@ impl Refresher {
             access_token: grant.access_token.clone(),
             refresh_token: grant.refresh_token.clone().unwrap_or(old.refresh_token),
         }
-        .seal(&self.cipher, &claimed.user_id, &claimed.connection_id)
+        .seal(&self.cipher, &claimed.owner, &claimed.connection_id)
         .await
     }
 

@@ -14,11 +14,14 @@ use super::account_order::{AccountSort, matches, page, search_term};
 use super::connections::{conflict, page_limit};
 use super::users::provision;
 use super::views::{AccountView, KindCounts};
-use super::{ApiError, Caller, ErrorResponse, NoInput, StrictQuery};
+use super::{ApiError, ErrorResponse, NoInput, Permitted, StrictQuery, ToManage, ToRead};
 use crate::connections::health::{Health, assess};
 use crate::connections::manage::{DefaultSet, Removed};
-use crate::ids::AccountId;
+use crate::ids::{AccountId, OwnerId};
 use crate::model::account::{AccountKind, AccountStatus};
+use crate::model::acting::Acting;
+use crate::settings::Settings;
+use crate::store::partition::OwnerPartition;
 
 pub fn routes() -> Router<UsersServices> {
     Router::new()
@@ -65,21 +68,16 @@ pub struct AccountPage {
 /// `show_disconnected_accounts`, and accounts needing re-authorization only
 /// with `show_expired_accounts`. A `cursor` continues the sort it came from
 /// (another sort refuses it with 400).
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(("status" = Option<AccountStatus>, Query), ("kind" = Option<AccountKind>, Query), ("q" = Option<String>, Query, max_length = 100, description = "Search: a part of the name (any case), or the start of an id the account shows (account, profile, advertiser, instance, Ads account, AMC account); blank is no search"), ("sort" = Option<AccountSort>, Query, description = "`name` (default), `marketplace`, `status` or `last_synced`; `-` first for descending. Accounts without a marketplace or never synced come last either way"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page, with the same `sort`")), responses((status = 200, body = AccountPage), (status = 400, description = "Invalid input: an unknown `sort` or `status` (INVALID_QUERY), a `q` over 100 characters, a bad `limit`, or a cursor this API did not return for this `sort` (INVALID_FIELD naming it)", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(("status" = Option<AccountStatus>, Query), ("kind" = Option<AccountKind>, Query), ("q" = Option<String>, Query, max_length = 100, description = "Search: a part of the name (any case), or the start of an id the account shows (account, profile, advertiser, instance, Ads account, AMC account); blank is no search"), ("sort" = Option<AccountSort>, Query, description = "`name` (default), `marketplace`, `status` or `last_synced`; `-` first for descending. Accounts without a marketplace or never synced come last either way"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page, with the same `sort`")), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `read`", body = ErrorResponse), (status = 200, body = AccountPage), (status = 400, description = "Invalid input: an unknown `sort` or `status` (INVALID_QUERY), a `q` over 100 characters, a bad `limit`, or a cursor this API did not return for this `sort` (INVALID_FIELD naming it)", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn list_accounts(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToRead>,
     StrictQuery(query): StrictQuery<AccountsQuery>,
 ) -> Result<Json<AccountPage>, ApiError> {
     let term = search_term(query.q.as_deref())?;
-    let partition = services.store.partitions().read(&caller.user_id).await?;
-    let settings = partition
-        .profile
-        .as_ref()
-        .map(|p| p.settings.clone())
-        .unwrap_or_default();
+    let (partition, settings) = workspace_with_preferences(&services, &acting).await?;
     let limit = page_limit(query.limit, u32::from(settings.items_per_page.get()))? as usize;
-    let mut accounts = AccountView::all(&partition, Utc::now());
+    let mut accounts = AccountView::all(&partition, &acting.user_id, Utc::now());
     accounts.retain(|a| {
         let shown = match query.status {
             Some(status) => a.status == status,
@@ -112,39 +110,39 @@ pub(crate) async fn list_accounts(
 /// The caller's account `id` as a view.
 async fn own_account(
     services: &UsersServices,
-    caller: &Caller,
+    acting: &Acting,
     id: &AccountId,
 ) -> Result<AccountView, ApiError> {
-    let partition = services.store.partitions().read(&caller.user_id).await?;
-    AccountView::all(&partition, Utc::now())
+    let partition = services.store.partitions().read(&acting.owner).await?;
+    AccountView::all(&partition, &acting.user_id, Utc::now())
         .into_iter()
         .find(|a| &a.account_id == id)
         .ok_or_else(account_not_found)
 }
 
 /// One account
-#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 200, body = AccountView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `read`", body = ErrorResponse), (status = 200, body = AccountView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn get_account(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToRead>,
     Path(id): Path<String>,
 ) -> Result<Json<AccountView>, ApiError> {
     let id = AccountId::parse(&id).map_err(|_| account_not_found())?;
-    own_account(&services, &caller, &id).await.map(Json)
+    own_account(&services, &acting, &id).await.map(Json)
 }
 
 /// Remove an account
 ///
 /// Removes one account; removing the last account of a connection
 /// disconnects it.
-#[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 204, description = "Removed"), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `manage`", body = ErrorResponse), (status = 204, description = "Removed"), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn delete_account(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToManage>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = AccountId::parse(&id).map_err(|_| account_not_found())?;
-    match services.manage.remove_account(&caller.user_id, &id).await? {
+    match services.manage.remove_account(&acting, &id).await? {
         Removed::Done => Ok(StatusCode::NO_CONTENT),
         Removed::NotFound => Err(account_not_found()),
         Removed::KeptChanging => Err(conflict()),
@@ -155,21 +153,21 @@ pub(crate) async fn delete_account(
 ///
 /// Makes one account the default: the `default_account_id` setting is the
 /// one place that says which, so there is never a second.
-#[utoipa::path(put, path = "/api/v1/accounts/{id}/default", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 200, body = AccountView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/default", tag = "accounts", params(("id" = String, Path, description = "Account id")), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `manage`", body = ErrorResponse), (status = 200, body = AccountView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn set_default(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToManage>,
     Path(id): Path<String>,
     _: NoInput,
 ) -> Result<Json<AccountView>, ApiError> {
     let id = AccountId::parse(&id).map_err(|_| account_not_found())?;
-    let mut outcome = services.manage.set_default(&caller.user_id, &id).await?;
+    let mut outcome = services.manage.set_default(&acting, &id).await?;
     if matches!(outcome, DefaultSet::NoProfile) {
-        provision(&services, &caller.user_id).await?;
-        outcome = services.manage.set_default(&caller.user_id, &id).await?;
+        provision(&services, &acting.user_id).await?;
+        outcome = services.manage.set_default(&acting, &id).await?;
     }
     match outcome {
-        DefaultSet::Done(partition) => AccountView::all(&partition, Utc::now())
+        DefaultSet::Done(partition) => AccountView::all(&partition, &acting.user_id, Utc::now())
             .into_iter()
             .find(|a| a.account_id == id)
             .map(Json)
@@ -200,12 +198,12 @@ pub struct AccountsHealth {
 ///
 /// For a dashboard banner: counts by health, what needs action, and the
 /// soonest consent expiry.
-#[utoipa::path(get, path = "/api/v1/accounts/health", tag = "accounts", responses((status = 200, body = AccountsHealth), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/accounts/health", tag = "accounts", responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `read`", body = ErrorResponse), (status = 200, body = AccountsHealth), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn accounts_health(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToRead>,
 ) -> Result<Json<AccountsHealth>, ApiError> {
-    let partition = services.store.partitions().read(&caller.user_id).await?;
+    let partition = services.store.partitions().read(&acting.owner).await?;
     let now = Utc::now();
     let soonest_consent_expiry = partition
         .connections
@@ -213,7 +211,7 @@ pub(crate) async fn accounts_health(
         .filter(|c| assess(c, now).0 != Health::NeedsReauth)
         .map(|c| c.consent_expires_at)
         .min();
-    let accounts = AccountView::all(&partition, now);
+    let accounts = AccountView::all(&partition, &acting.user_id, now);
     let mut counts = HealthCounts::default();
     for account in &accounts {
         *match account.health {
@@ -236,4 +234,30 @@ pub(crate) async fn accounts_health(
         needs_action,
         soonest_consent_expiry,
     }))
+}
+
+/// The workspace's partition, and the caller's preferences: in their own
+/// partition's profile (the same Query), or for an organization's, from
+/// their profile read beside it.
+async fn workspace_with_preferences(
+    services: &UsersServices,
+    acting: &Acting,
+) -> Result<(OwnerPartition, Settings), ApiError> {
+    let partitions = services.store.partitions();
+    let (partition, profile) = match &acting.owner {
+        OwnerId::User(_) => {
+            let partition = partitions.read(&acting.owner).await?;
+            let profile = partition.profile.clone();
+            (partition, profile)
+        }
+        OwnerId::Org(_) => {
+            let profiles = services.store.profiles();
+            let (partition, profile) = tokio::try_join!(
+                partitions.read(&acting.owner),
+                profiles.get(&acting.user_id)
+            )?;
+            (partition, profile)
+        }
+    };
+    Ok((partition, profile.map(|p| p.settings).unwrap_or_default()))
 }

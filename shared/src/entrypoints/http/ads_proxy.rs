@@ -11,13 +11,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
 use super::ProxyServices;
-use super::{ApiError, Caller};
+use super::{ApiError, Permitted, ToUse};
 use crate::amazon::headers::forwardable;
 use crate::amazon::paths::{is_allowed, normalize};
 use crate::amazon::proxy::{MAX_REQUEST_BYTES, Outbound, ProxyError, REQUEST_ID};
 use crate::connections::access::AccessError;
 use crate::connections::proxying::{Answer, Proxied, ProxyCall, Wait};
 use crate::ids::AccountId;
+use crate::model::acting::Acting;
 
 /// A token handed to Amazon stays valid this much longer than the call.
 pub const TOKEN_MARGIN: chrono::Duration = chrono::Duration::minutes(2);
@@ -88,7 +89,7 @@ impl From<ProxyError> for ApiError {
     responses(
         (status = 200, description = "Amazon's status, body and meaningful headers (Content-Type, Retry-After, Location, request ids), whatever they are. `AdsConnect-Throttled-By: amazon|cooldown` when throttling delayed or refused the call", headers(("AdsConnect-Throttled-By" = String, description = "`amazon` or `cooldown`"))),
         (status = 400, description = "A path with empty, `.`/`..`, reserved or double-encoded segments (INVALID_PATH); a caller's value for a header AdsConnect owns, or any value for the account header it leaves out of this call (a DSP advertiser's `Amazon-Ads-AccountId` on `/reporting/reports` when it has an agency profile, its Scope on v1 or when it has none) (OWNED_HEADER); an unknown AdsConnect-Wait (INVALID_HEADER)", body = crate::entrypoints::http::ErrorResponse),
-        (status = 403, description = "A write (PUT, PATCH, DELETE, or a POST other than Amazon's reads by POST: lists, searches, v1 query/retrieve, report creation, recommendations, forecasts, insights) for an account linked to the caller's manager account as Viewer: READ_ONLY_ACCOUNT, Amazon not called", body = crate::entrypoints::http::ErrorResponse),
+        (status = 403, description = "A write (PUT, PATCH, DELETE, or a POST other than Amazon's reads by POST: lists, searches, v1 query/retrieve, report creation, recommendations, forecasts, insights) for an account linked to the caller's manager account as Viewer: READ_ONLY_ACCOUNT, Amazon not called. Or an organization is active and the caller's role or permissions there do not include `use`: PERMISSION_REQUIRED", body = crate::entrypoints::http::ErrorResponse),
         (status = 404, description = "Not found, or not the caller's; or the method and path are not in ADS_PROXY_ALLOWED_PATHS (PATH_NOT_ALLOWED)", body = crate::entrypoints::http::ErrorResponse),
         (status = 409, description = "The account's connection needs re-authorization (its connection_id in the error)", body = crate::entrypoints::http::ErrorResponse),
         (status = 413, description = "Body over 4 MiB", body = crate::entrypoints::http::ErrorResponse),
@@ -100,7 +101,7 @@ impl From<ProxyError> for ApiError {
 )]
 pub(crate) async fn proxy_call(
     State(services): State<ProxyServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToUse>,
     // No path extractor: axum's would refuse invalid UTF-8 in the Ads API
     // path with a text of its own; the raw path is judged by `normalize`.
     request: Request,
@@ -146,7 +147,7 @@ pub(crate) async fn proxy_call(
         body,
     };
     let call = ProxyCall {
-        user_id: &caller.user_id,
+        acting: &acting,
         account_id: &account_id,
         outbound: &outbound,
         wait,
@@ -157,7 +158,7 @@ pub(crate) async fn proxy_call(
     let answer = std::mem::replace(&mut proxied.answer, Answer::Cooldown);
     let (throttled_by, retry_after) = (proxied.throttled_by, proxied.retry_after);
     let line = CallLine {
-        caller: &caller,
+        acting: &acting,
         account_id: &account_id,
         outbound: &outbound,
         proxied: &proxied,
@@ -231,7 +232,7 @@ fn seconds(wait: Duration) -> u64 {
 /// it was, what was called (never a token, query value or body), how it
 /// ended and where its time went.
 struct CallLine<'a> {
-    caller: &'a Caller,
+    acting: &'a Acting,
     account_id: &'a AccountId,
     outbound: &'a Outbound,
     proxied: &'a Proxied,
@@ -245,7 +246,8 @@ impl CallLine<'_> {
         let upstream_ms = proxied.upstream_time.as_millis();
         let waited_ms = proxied.waited.as_millis();
         tracing::info!(
-            user_id = %self.caller.user_id,
+            user_id = %self.acting.user_id,
+            owner_id = %self.acting.owner,
             account_id = %self.account_id,
             connection_id = %proxied.connection_id,
             account_kind = proxied.kind.as_str(),

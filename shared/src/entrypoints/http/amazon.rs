@@ -13,7 +13,7 @@ use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
 use super::views::ConnectionView;
-use super::{ApiError, Caller, ErrorResponse, StrictJson, StrictJsonOrEmpty};
+use super::{ApiError, Caller, ErrorResponse, Permitted, StrictJson, StrictJsonOrEmpty, ToConnect};
 use crate::budget;
 use crate::connections::connect::ConnectService;
 use crate::connections::consent::{BeginError, ConsentStart, Failure, Redirect, is_completion};
@@ -63,15 +63,15 @@ impl From<BeginError> for ApiError {
 /// Start connecting an Amazon login
 ///
 /// Answers the Amazon authorization URL to send the browser to.
-#[utoipa::path(post, path = "/api/v1/amazon/connect", tag = "amazon", request_body(content = Option<ConnectRequest>, description = "Both fields optional; the body may be empty"), responses((status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(post, path = "/api/v1/amazon/connect", tag = "amazon", request_body(content = Option<ConnectRequest>, description = "Both fields optional; the body may be empty"), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `connect`", body = ErrorResponse), (status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn connect(
     State(service): State<Arc<ConnectService>>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToConnect>,
     StrictJsonOrEmpty(request): StrictJsonOrEmpty<ConnectRequest>,
 ) -> Result<Json<ConnectStart>, ApiError> {
     let region = request.region.unwrap_or_default();
     let start = service
-        .begin(&caller.user_id, region, request.return_to.as_deref(), None)
+        .begin(&acting, region, request.return_to.as_deref(), None)
         .await?;
     Ok(Json(start.into()))
 }

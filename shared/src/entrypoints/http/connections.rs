@@ -14,12 +14,15 @@ use serde::{Deserialize, Serialize};
 use super::UsersServices;
 use super::amazon::{ConnectRequest, ConnectStart};
 use super::views::{AccountView, ConnectionView, EventView};
-use super::{ApiError, Caller, ErrorResponse, NoInput, StrictJsonOrEmpty, StrictQuery};
+use super::{
+    ApiError, ErrorResponse, NoInput, Permitted, StrictJsonOrEmpty, StrictQuery, ToConnect,
+    ToManage, ToRead,
+};
 use crate::connections::manage::{Removed, SYNC_INTERVAL_SECONDS, Synced};
-use crate::ids::ConnectionId;
+use crate::ids::{ConnectionId, OwnerId};
 use crate::model::connection::ConnectionRecord;
 use crate::store::events::EventCursor;
-use crate::store::partition::UserPartition;
+use crate::store::partition::OwnerPartition;
 
 /// The largest page a client may ask for.
 pub const MAX_PAGE: u32 = 100;
@@ -46,14 +49,14 @@ pub(crate) fn conflict() -> ApiError {
     ApiError::conflict("CONFLICT", "it kept changing meanwhile; retry")
 }
 
-/// The caller's partition (one Query) and the connection `id` names in it.
+/// The workspace's partition (one Query) and the connection `id` names in it.
 async fn own_connection(
     services: &UsersServices,
-    caller: &Caller,
+    owner: &OwnerId,
     id: &str,
-) -> Result<(UserPartition, ConnectionRecord), ApiError> {
+) -> Result<(OwnerPartition, ConnectionRecord), ApiError> {
     let id = ConnectionId::parse(id).map_err(|_| connection_not_found())?;
-    let partition = services.store.partitions().read(&caller.user_id).await?;
+    let partition = services.store.partitions().read(owner).await?;
     let connection = partition
         .connections
         .iter()
@@ -69,12 +72,12 @@ pub struct ConnectionList {
 }
 
 /// The caller's connections
-#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", responses((status = 200, body = ConnectionList), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `read`", body = ErrorResponse), (status = 200, body = ConnectionList), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn list_connections(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToRead>,
 ) -> Result<Json<ConnectionList>, ApiError> {
-    let partition = services.store.partitions().read(&caller.user_id).await?;
+    let partition = services.store.partitions().read(&acting.owner).await?;
     let now = Utc::now();
     Ok(Json(ConnectionList {
         connections: partition
@@ -86,13 +89,13 @@ pub(crate) async fn list_connections(
 }
 
 /// One connection
-#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = ConnectionView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `read`", body = ErrorResponse), (status = 200, body = ConnectionView), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn get_connection(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToRead>,
     Path(id): Path<String>,
 ) -> Result<Json<ConnectionView>, ApiError> {
-    let (partition, connection) = own_connection(&services, &caller, &id).await?;
+    let (partition, connection) = own_connection(&services, &acting.owner, &id).await?;
     Ok(Json(ConnectionView::of(
         &connection,
         &partition.accounts,
@@ -122,14 +125,14 @@ pub struct Disconnected {
 /// Disconnects: the connection item goes, and with it the stored (sealed)
 /// tokens; its accounts go; an audit event stays. The answer says exactly
 /// that, and links Amazon's app-removal page.
-#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = Disconnected, description = "Disconnected: the stored tokens are deleted; the grant at Amazon lasts until the user removes the app at amazon_app_removal_url"), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `manage`", body = ErrorResponse), (status = 200, body = Disconnected, description = "Disconnected: the stored tokens are deleted; the grant at Amazon lasts until the user removes the app at amazon_app_removal_url"), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Changed meanwhile", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn delete_connection(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToManage>,
     Path(id): Path<String>,
 ) -> Result<Json<Disconnected>, ApiError> {
     let id = ConnectionId::parse(&id).map_err(|_| connection_not_found())?;
-    match services.manage.disconnect(&caller.user_id, &id).await? {
+    match services.manage.disconnect(&acting, &id).await? {
         Removed::Done => Ok(Json(Disconnected {
             connection_id: id,
             destroyed: vec![
@@ -151,18 +154,18 @@ pub(crate) async fn delete_connection(
 /// Start re-authorizing a connection
 ///
 /// Answers the Amazon authorization URL; the connection keeps its id.
-#[utoipa::path(post, path = "/api/v1/connections/{id}/reauthorize", tag = "connections", params(("id" = String, Path, description = "Connection id")), request_body(content = Option<ConnectRequest>, description = "Both fields optional; the body may be empty"), responses((status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/reauthorize", tag = "connections", params(("id" = String, Path, description = "Connection id")), request_body(content = Option<ConnectRequest>, description = "Both fields optional; the body may be empty"), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `connect`", body = ErrorResponse), (status = 200, body = ConnectStart), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn reauthorize(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToConnect>,
     Path(id): Path<String>,
     StrictJsonOrEmpty(request): StrictJsonOrEmpty<ConnectRequest>,
 ) -> Result<Json<ConnectStart>, ApiError> {
-    let (_, connection) = own_connection(&services, &caller, &id).await?;
+    let (_, connection) = own_connection(&services, &acting.owner, &id).await?;
     let start = services
         .connect
         .begin(
-            &caller.user_id,
+            &acting,
             request.region.unwrap_or(connection.region),
             request.return_to.as_deref(),
             Some(connection.connection_id),
@@ -181,15 +184,15 @@ pub struct SyncResult {
 ///
 /// Re-runs discovery now: new profiles added, changed ones updated,
 /// vanished ones marked `disabled` (never deleted).
-#[utoipa::path(post, path = "/api/v1/connections/{id}/sync", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 200, body = SyncResult), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Needs re-authorization", body = ErrorResponse), (status = 429, description = "At most one sync a minute", body = ErrorResponse), (status = 502, description = "Amazon failed", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(post, path = "/api/v1/connections/{id}/sync", tag = "connections", params(("id" = String, Path, description = "Connection id")), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `manage`", body = ErrorResponse), (status = 200, body = SyncResult), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse), (status = 409, description = "Needs re-authorization", body = ErrorResponse), (status = 429, description = "At most one sync a minute", body = ErrorResponse), (status = 502, description = "Amazon failed", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn sync(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToManage>,
     Path(id): Path<String>,
     _: NoInput,
 ) -> Result<Json<SyncResult>, ApiError> {
     let id = ConnectionId::parse(&id).map_err(|_| connection_not_found())?;
-    match services.manage.sync(&caller.user_id, &id).await? {
+    match services.manage.sync(&acting, &id).await? {
         Synced::Done(partition, id) => {
             let now = Utc::now();
             let connection = partition
@@ -199,7 +202,7 @@ pub(crate) async fn sync(
                 .ok_or_else(connection_not_found)?;
             Ok(Json(SyncResult {
                 connection: ConnectionView::of(connection, &partition.accounts, now),
-                accounts: AccountView::all(&partition, now)
+                accounts: AccountView::all(&partition, &acting.user_id, now)
                     .into_iter()
                     .filter(|a| a.connection_id == id)
                     .collect(),
@@ -269,14 +272,14 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
 }
 
 /// A connection's audit trail
-#[utoipa::path(get, path = "/api/v1/connections/{id}/events", tag = "connections", params(("id" = String, Path, description = "Connection id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = EventPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/connections/{id}/events", tag = "connections", params(("id" = String, Path, description = "Connection id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `read`", body = ErrorResponse), (status = 200, body = EventPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn connection_events(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToRead>,
     Path(id): Path<String>,
     StrictQuery(query): StrictQuery<PageQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
-    let (_, connection) = own_connection(&services, &caller, &id).await?;
+    let (_, connection) = own_connection(&services, &acting.owner, &id).await?;
     let limit = page_limit(query.limit, 50)?;
     // A cursor names a position inside this connection's events only.
     let after = query
@@ -291,7 +294,7 @@ pub(crate) async fn connection_events(
         .store
         .events()
         .page(
-            &caller.user_id,
+            &acting.owner,
             &connection.connection_id,
             limit as i32,
             after.as_ref(),

@@ -70,6 +70,20 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
+    /// A member of the active organization whose role or custom
+    /// permissions lack `permission`.
+    pub fn permission_required(permission: crate::model::permission::Permission) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "PERMISSION_REQUIRED",
+            format!(
+                "your role in this organization does not allow `{}` (Clerk permission org:ads:{})",
+                permission.code(),
+                permission.code()
+            ),
+        )
+    }
+
     pub fn not_found(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }

@@ -6,10 +6,14 @@ use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 
 use std::collections::BTreeSet;
+use std::marker::PhantomData;
+use std::sync::Arc;
 
 use super::ApiError;
+use crate::connections::connect::ConnectService;
 use crate::entrypoints::authorizer::context_keys;
-use crate::ids::{OrgId, SessionId, UserId};
+use crate::ids::{OrgId, OwnerId, SessionId, UserId};
+use crate::model::acting::Acting;
 use crate::model::permission::{self, Permission, RolePermissions};
 
 #[derive(Debug, Clone)]
@@ -30,6 +34,93 @@ impl Caller {
     pub fn permissions(&self, roles: &RolePermissions) -> Option<BTreeSet<Permission>> {
         self.org_id.as_ref()?;
         Some(roles.of(self.org_role.as_deref(), self.org_permissions.as_ref()))
+    }
+}
+
+/// A service state that knows what an organization's roles may do.
+pub trait KnowsRoles {
+    fn roles(&self) -> &RolePermissions;
+}
+
+impl KnowsRoles for super::UsersServices {
+    fn roles(&self) -> &RolePermissions {
+        &self.connect.roles
+    }
+}
+
+impl KnowsRoles for super::ProxyServices {
+    fn roles(&self) -> &RolePermissions {
+        &self.roles
+    }
+}
+
+impl KnowsRoles for Arc<ConnectService> {
+    fn roles(&self) -> &RolePermissions {
+        &self.roles
+    }
+}
+
+/// What a route needs the caller to hold in an organization.
+pub trait Needs {
+    const PERMISSION: Permission;
+}
+
+macro_rules! needs {
+    ($($(#[$meta:meta])* $name:ident => $permission:ident),* $(,)?) => {$(
+        $(#[$meta])*
+        pub struct $name;
+        impl Needs for $name {
+            const PERMISSION: Permission = Permission::$permission;
+        }
+    )*};
+}
+
+needs!(
+    /// See connections, accounts, seats and events.
+    ToRead => Read,
+    /// Call the Ads API through the proxy.
+    ToUse => Use,
+    /// Sync, default, remove, refresh seats, disconnect.
+    ToManage => Manage,
+    /// Start a consent.
+    ToConnect => Connect,
+);
+
+/// The caller, acting in their session's workspace with the permission
+/// `N` names: on their own connections when no organization is active
+/// (always allowed), else on the active organization's — keyed on the
+/// organization id from the verified token — when their role or custom
+/// permissions grant it; otherwise 403 `PERMISSION_REQUIRED`.
+pub struct Permitted<N> {
+    pub acting: Acting,
+    pub caller: Caller,
+    needs: PhantomData<N>,
+}
+
+impl<N: Needs> Permitted<N> {
+    pub fn check(caller: Caller, roles: &RolePermissions) -> Result<Self, ApiError> {
+        let owner = match (&caller.org_id, caller.permissions(roles)) {
+            (Some(org), Some(held)) if held.contains(&N::PERMISSION) => OwnerId::Org(org.clone()),
+            (Some(_), _) => return Err(ApiError::permission_required(N::PERMISSION)),
+            (None, _) => OwnerId::User(caller.user_id.clone()),
+        };
+        Ok(Self {
+            acting: Acting {
+                owner,
+                user_id: caller.user_id.clone(),
+            },
+            caller,
+            needs: PhantomData,
+        })
+    }
+}
+
+impl<S: KnowsRoles + Send + Sync, N: Needs> FromRequestParts<S> for Permitted<N> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        Self::check(caller, state.roles())
     }
 }
 

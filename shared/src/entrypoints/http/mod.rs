@@ -29,7 +29,7 @@ mod request_id;
 
 pub use deadline::deadline_of;
 pub use error::{ApiError, ErrorBody, ErrorResponse};
-pub use identity::Caller;
+pub use identity::{Caller, Permitted, ToConnect, ToManage, ToRead, ToUse};
 pub use input::{NoInput, StrictQuery};
 pub use json::{MAX_JSON_BODY_BYTES, StrictJson, StrictJsonOrEmpty};
 pub use request_id::{current_request_id, with_request_id};

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::UsersServices;
 use super::connections::{PageQuery, decode_cursor, invalid_cursor, page_limit};
-use super::{ApiError, Caller, ErrorResponse, StrictJsonOrEmpty, StrictQuery};
+use super::{ApiError, ErrorResponse, Permitted, StrictJsonOrEmpty, StrictQuery, ToManage, ToRead};
 use crate::connections::seats::{SEAT_REFRESH_INTERVAL_SECONDS, SeatsRefreshed};
-use crate::ids::AccountId;
+use crate::ids::{AccountId, OwnerId};
 use crate::model::account::{AccountRecord, NativeIds};
 use crate::model::seats::{RefreshOutcome, Seat, SeatRefresh, SeatSnapshot};
 use crate::store::seats::HistoryCursor;
@@ -160,13 +160,13 @@ fn exchange_filter(mut ids: Vec<String>) -> Result<Vec<String>, ApiError> {
 
 async fn dsp_account(
     services: &UsersServices,
-    caller: &Caller,
+    owner: &OwnerId,
     id: &str,
 ) -> Result<AccountRecord, ApiError> {
     let id = AccountId::parse(id).map_err(|_| not_a_dsp_account())?;
     services
         .manage
-        .dsp_account(&caller.user_id, &id)
+        .dsp_account(owner, &id)
         .await?
         .ok_or_else(not_a_dsp_account)
 }
@@ -174,17 +174,17 @@ async fn dsp_account(
 /// A DSP advertiser's seats
 ///
 /// The last snapshot taken of the account's seats.
-#[utoipa::path(get, path = "/api/v1/accounts/{id}/seats", tag = "seats", params(("id" = String, Path, description = "A dsp_advertiser account id")), responses((status = 200, body = SeatsView), (status = 404, description = "Not found, not the caller's, or not a DSP advertiser", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/seats", tag = "seats", params(("id" = String, Path, description = "A dsp_advertiser account id")), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `read`", body = ErrorResponse), (status = 200, body = SeatsView), (status = 404, description = "Not found, not the caller's, or not a DSP advertiser", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn get_seats(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToRead>,
     Path(id): Path<String>,
 ) -> Result<Json<SeatsView>, ApiError> {
-    let account = dsp_account(&services, &caller, &id).await?;
+    let account = dsp_account(&services, &acting.owner, &id).await?;
     let snapshot = services
         .store
         .seats()
-        .snapshot(&caller.user_id, &account.account_id)
+        .snapshot(&acting.owner, &account.account_id)
         .await?;
     Ok(Json(SeatsView::of(&account, snapshot)))
 }
@@ -192,19 +192,19 @@ pub(crate) async fn get_seats(
 /// Refresh a DSP advertiser's seats
 ///
 /// Fetches every page of the account's seats from Amazon now.
-#[utoipa::path(post, path = "/api/v1/accounts/{id}/seats/refresh", tag = "seats", params(("id" = String, Path, description = "A dsp_advertiser account id")), request_body(content = Option<SeatRefreshRequest>, description = "Optional; the body may be empty"), responses((status = 200, body = SeatsView), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, not the caller's, or not a DSP advertiser", body = ErrorResponse), (status = 409, description = "Needs re-authorization", body = ErrorResponse), (status = 429, description = "At most one refresh a minute per account", body = ErrorResponse), (status = 502, description = "Amazon refused (`AMAZON_REFUSED` with `amazon_code`) or failed", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/seats/refresh", tag = "seats", params(("id" = String, Path, description = "A dsp_advertiser account id")), request_body(content = Option<SeatRefreshRequest>, description = "Optional; the body may be empty"), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `manage`", body = ErrorResponse), (status = 200, body = SeatsView), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, not the caller's, or not a DSP advertiser", body = ErrorResponse), (status = 409, description = "Needs re-authorization", body = ErrorResponse), (status = 429, description = "At most one refresh a minute per account", body = ErrorResponse), (status = 502, description = "Amazon refused (`AMAZON_REFUSED` with `amazon_code`) or failed", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn refresh_seats(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToManage>,
     Path(id): Path<String>,
     StrictJsonOrEmpty(request): StrictJsonOrEmpty<SeatRefreshRequest>,
 ) -> Result<Json<SeatsView>, ApiError> {
     let filter = exchange_filter(request.exchange_ids)?;
-    let account = dsp_account(&services, &caller, &id).await?;
+    let account = dsp_account(&services, &acting.owner, &id).await?;
     let wait = SEAT_REFRESH_INTERVAL_SECONDS.unsigned_abs();
     match services
         .manage
-        .refresh_seats(&caller.user_id, &account, &filter)
+        .refresh_seats(&acting.owner, &account, &filter)
         .await?
     {
         SeatsRefreshed::Done(snapshot) => Ok(Json(SeatsView::of(&account, Some(snapshot)))),
@@ -236,15 +236,15 @@ pub(crate) async fn refresh_seats(
 /// A DSP advertiser's seat refreshes
 ///
 /// Every refresh of the account's seats, newest first.
-#[utoipa::path(get, path = "/api/v1/accounts/{id}/seats/history", tag = "seats", params(("id" = String, Path, description = "A dsp_advertiser account id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 200, body = SeatHistoryPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, not the caller's, or not a DSP advertiser", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/seats/history", tag = "seats", params(("id" = String, Path, description = "A dsp_advertiser account id"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100), ("cursor" = Option<String>, Query)), responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `read`", body = ErrorResponse), (status = 200, body = SeatHistoryPage), (status = 400, description = "Invalid input", body = ErrorResponse), (status = 404, description = "Not found, not the caller's, or not a DSP advertiser", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn seat_history(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToRead>,
     Path(id): Path<String>,
     StrictQuery(query): StrictQuery<PageQuery>,
 ) -> Result<Json<SeatHistoryPage>, ApiError> {
     let limit = page_limit(query.limit, 20)?;
-    let account = dsp_account(&services, &caller, &id).await?;
+    let account = dsp_account(&services, &acting.owner, &id).await?;
     // A cursor names a position inside this account's history only.
     let after = query
         .cursor
@@ -258,7 +258,7 @@ pub(crate) async fn seat_history(
         .store
         .seats()
         .history(
-            &caller.user_id,
+            &acting.owner,
             &account.account_id,
             limit as i32,
             after.as_ref(),

@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use super::UsersServices;
 use super::views::{AccountStats, AccountView, ConnectionView, UserView};
-use super::{ApiError, Caller, ErrorResponse};
-use crate::ids::UserId;
+use super::{ApiError, Caller, ErrorResponse, Permitted, ToRead};
+use crate::ids::{OwnerId, UserId};
+use crate::model::permission::Permission;
 use crate::model::user::UserRecord;
 use crate::settings::Settings;
 use crate::users::provisioning::{self, ProvisionError};
@@ -84,33 +85,43 @@ pub struct FullProfile {
 
 /// The caller's profile, settings, connections and accounts
 ///
-/// Everything about the caller from one Query of their partition.
-#[utoipa::path(get, path = "/api/v1/users/me/full", tag = "users", responses((status = 200, body = FullProfile), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+/// Everything about the caller and their workspace's connections: one
+/// Query of their own partition, or for an organization's, that Query and
+/// their profile read beside it.
+#[utoipa::path(get, path = "/api/v1/users/me/full", tag = "users", responses((status = 200, body = FullProfile), (status = 403, description = "PERMISSION_REQUIRED: the active organization does not let the caller read", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn me_full(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToRead>,
 ) -> Result<Json<FullProfile>, ApiError> {
-    let mut partition = services.store.partitions().read(&caller.user_id).await?;
-    if partition.deleted {
-        return Err(user_deleted());
-    }
-    if partition.profile.is_none() {
-        partition.profile = Some(provision(&services, &caller.user_id).await?);
-    }
+    let partitions = services.store.partitions();
+    let (partition, own) = match &acting.owner {
+        OwnerId::User(_) => {
+            let partition = partitions.read(&acting.owner).await?;
+            let own = (partition.profile.clone(), partition.deleted);
+            (partition, own)
+        }
+        OwnerId::Org(_) => {
+            let personal = OwnerId::User(acting.user_id.clone());
+            let (partition, own) =
+                tokio::try_join!(partitions.read(&acting.owner), partitions.read(&personal))?;
+            (partition, (own.profile, own.deleted))
+        }
+    };
+    let user = match own {
+        (_, true) => return Err(user_deleted()),
+        (Some(profile), false) => profile,
+        (None, false) => provision(&services, &acting.user_id).await?,
+    };
     let now = Utc::now();
-    let user = partition
-        .profile
-        .clone()
-        .unwrap_or_else(|| unreachable!("provisioned"));
     Ok(Json(FullProfile {
         user: UserView::from(&user),
-        stats: AccountStats::of(&partition),
+        stats: AccountStats::of(&partition, &acting.user_id),
         connections: partition
             .connections
             .iter()
             .map(|c| ConnectionView::of(c, &partition.accounts, now))
             .collect(),
-        accounts: AccountView::all(&partition, now),
+        accounts: AccountView::all(&partition, &acting.user_id, now),
         settings: user.settings,
     }))
 }
@@ -123,14 +134,14 @@ pub struct AccountList {
 /// The caller's accounts with their health
 ///
 /// The caller's accounts with their health: one Query.
-#[utoipa::path(get, path = "/api/v1/users/me/accounts", tag = "users", responses((status = 200, body = AccountList), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
+#[utoipa::path(get, path = "/api/v1/users/me/accounts", tag = "users", responses((status = 403, description = "PERMISSION_REQUIRED: an organization is active and the caller's role or permissions there do not include `read`", body = ErrorResponse), (status = 200, body = AccountList), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn my_accounts(
     State(services): State<UsersServices>,
-    caller: Caller,
+    Permitted { acting, .. }: Permitted<ToRead>,
 ) -> Result<Json<AccountList>, ApiError> {
-    let partition = services.store.partitions().read(&caller.user_id).await?;
+    let partition = services.store.partitions().read(&acting.owner).await?;
     Ok(Json(AccountList {
-        accounts: AccountView::all(&partition, Utc::now()),
+        accounts: AccountView::all(&partition, &acting.user_id, Utc::now()),
     }))
 }
 
@@ -140,6 +151,13 @@ pub struct SessionView {
     pub session_id: String,
     pub user: UserView,
     pub organization: Option<OrganizationView>,
+    /// Whose connections this session works on: the user's own, or the
+    /// active organization's.
+    pub owner_id: OwnerId,
+    /// What the session may do with them (`connect`, `manage`, `use`,
+    /// `read`): everything on one's own connections; in an organization,
+    /// what the member's custom permissions or role grant.
+    pub permissions: Vec<&'static str>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -158,7 +176,16 @@ pub(crate) async fn session(
     caller: Caller,
 ) -> Result<Json<SessionView>, ApiError> {
     let user = current_user(&services, &caller.user_id).await?;
+    let permissions = caller
+        .permissions(&services.connect.roles)
+        .map_or(Permission::ALL.to_vec(), |held| held.into_iter().collect());
+    let owner_id = caller
+        .org_id
+        .clone()
+        .map_or_else(|| OwnerId::User(caller.user_id.clone()), OwnerId::Org);
     Ok(Json(SessionView {
+        owner_id,
+        permissions: permissions.into_iter().map(Permission::code).collect(),
         authenticated: true,
         session_id: caller.session_id.to_string(),
         user: UserView::from(&user),

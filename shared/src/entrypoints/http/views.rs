@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::connections::accounts::default_account;
 use crate::connections::health::{Health, HealthWarning, assess};
+use crate::ids::UserId;
 use crate::ids::{AccountId, ConnectionId};
 use crate::model::account::{AccountKind, AccountRecord, AccountRole, AccountStatus, NativeIds};
 use crate::model::connection::{ConnectionRecord, ConnectionStatus, SyncWarning};
@@ -13,7 +14,7 @@ use crate::model::event::{AuditEvent, EventKind};
 use crate::model::region::Region;
 use crate::model::throttle::running_in;
 use crate::model::user::UserRecord;
-use crate::store::partition::UserPartition;
+use crate::store::partition::OwnerPartition;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
@@ -81,7 +82,7 @@ pub struct AccountStats {
 }
 
 impl AccountStats {
-    pub fn of(partition: &UserPartition) -> Self {
+    pub fn of(partition: &OwnerPartition, member: &UserId) -> Self {
         let accounts = &partition.accounts;
         Self {
             total_accounts: accounts.len(),
@@ -90,8 +91,7 @@ impl AccountStats {
                 .filter(|a| a.status == AccountStatus::Active)
                 .count(),
             by_kind: KindCounts::of(accounts.iter().map(AccountRecord::kind)),
-            default_account_id: default_account(partition.profile.as_ref(), accounts)
-                .map(|a| a.account_id.clone()),
+            default_account_id: default_account(partition, member).map(|a| a.account_id.clone()),
         }
     }
 }
@@ -217,10 +217,9 @@ pub struct ThrottleView {
 
 impl AccountView {
     /// Every account of the partition, with its health and whether it is
-    /// the default (the one the settings name).
-    pub fn all(partition: &UserPartition, now: DateTime<Utc>) -> Vec<Self> {
-        let default = default_account(partition.profile.as_ref(), &partition.accounts)
-            .map(|a| a.account_id.clone());
+    /// `member`'s default in the workspace.
+    pub fn all(partition: &OwnerPartition, member: &UserId, now: DateTime<Utc>) -> Vec<Self> {
+        let default = default_account(partition, member).map(|a| a.account_id.clone());
         partition
             .accounts
             .iter()
@@ -298,6 +297,9 @@ pub struct EventView {
     /// An error code, never a message from upstream.
     pub detail: Option<String>,
     pub at: DateTime<Utc>,
+    /// The user who made the change; absent for what AdsConnect did on its
+    /// own (a scheduled refresh, a webhook from Clerk).
+    pub actor: Option<UserId>,
 }
 
 impl From<AuditEvent> for EventView {
@@ -308,6 +310,7 @@ impl From<AuditEvent> for EventView {
             kind: event.kind,
             detail: event.detail,
             at: event.at,
+            actor: event.actor,
         }
     }
 }

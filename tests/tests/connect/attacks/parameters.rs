@@ -131,7 +131,7 @@ async fn a_ciphertext_moved_to_another_connection_does_not_open() {
         .item(&format!("USER#{USER}"), &format!("CONN#{one}"))
         .await
         .unwrap();
-    let user = adsconnect::ids::UserId::parse(USER).unwrap();
+    let user = adsconnect::ids::OwnerId::parse(USER).unwrap();
     let conn_two = adsconnect::ids::ConnectionId::parse(&two).unwrap();
     let result = stack
         .amazon_callback
@@ -139,7 +139,7 @@ async fn a_ciphertext_moved_to_another_connection_does_not_open() {
         .open(&sealed_of(&item_one), &token_context(&user, &conn_two))
         .await;
     assert!(matches!(result, Err(CipherError::Corrupt)), "{result:?}");
-    let other_user = adsconnect::ids::UserId::parse(OTHER).unwrap();
+    let other_user = adsconnect::ids::OwnerId::parse(OTHER).unwrap();
     let conn_one = adsconnect::ids::ConnectionId::parse(&one).unwrap();
     let result = stack
         .amazon_callback
