@@ -4,7 +4,7 @@
 use axum::Json;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OneOfBuilder, PathItem, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OneOfBuilder, PathItem, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::account_order::AccountSort;
@@ -77,7 +77,26 @@ impl Modify for SessionSecurity {
                 if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
                     let responses = &mut operation.responses.responses;
                     responses.insert("401".into(), unauthorized.clone().into());
-                    responses.insert("403".into(), forbidden.clone().into());
+                    match responses.get_mut("403") {
+                        // The route's own 403 (the error envelope): either body.
+                        Some(RefOr::T(own)) => {
+                            own.description = format!(
+                                "{}. Or the session token was refused by the authorizer (API Gateway, with its own body)",
+                                own.description.trim_end_matches('.')
+                            );
+                            for content in own.content.values_mut() {
+                                let mut either = OneOfBuilder::new()
+                                    .item(Ref::from_schema_name("GatewayMessage"));
+                                if let Some(schema) = content.schema.take() {
+                                    either = either.item(schema);
+                                }
+                                content.schema = Some(either.into());
+                            }
+                        }
+                        _ => {
+                            responses.insert("403".into(), forbidden.clone().into());
+                        }
+                    }
                     if method != "get" {
                         responses
                             .entry("429".into())
