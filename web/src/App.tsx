@@ -1,15 +1,16 @@
 // Signed out: the sign-in page (whatever the URL, which is kept, so a
 // return from Amazon completes after signing in). Signed in: the pages.
 import { QueryClient, QueryClientProvider, QueryCache, MutationCache } from "@tanstack/react-query";
-import { useMemo, type ReactNode } from "react";
+import { useState, type ReactNode } from "react";
 import { BrowserRouter, Route, Routes } from "react-router";
 
 import { ApiFailure } from "./api/client";
 import { ApiProvider } from "./api/context";
 import { useAuth } from "./auth/auth";
-import { ClerkAuthProvider } from "./auth/ClerkAuth";
+import { ClerkAuthProvider, ClerkWorkspaceSwitcher } from "./auth/ClerkAuth";
 import { DevAuthProvider } from "./auth/DevAuth";
 import { Layout } from "./components/Layout";
+import { DevWorkspaceSwitcher } from "./components/WorkspaceSwitcher";
 import type { RuntimeConfig } from "./config";
 import { AccountDetail } from "./pages/AccountDetail";
 import { Accounts } from "./pages/Accounts";
@@ -20,10 +21,13 @@ import { Seats } from "./pages/Seats";
 import { Settings } from "./pages/Settings";
 import { SignInPage } from "./pages/SignIn";
 
-function Pages({ config }: { config: RuntimeConfig }) {
+/** One workspace's pages, with a query cache of their own: switching
+ * workspace mounts them afresh, so nothing the previous workspace fetched
+ * (nor any page's state) is ever shown in the next one. */
+function WorkspacePages({ config }: { config: RuntimeConfig }) {
   const auth = useAuth();
   // A session the API no longer accepts ends here: back to sign-in.
-  const queryClient = useMemo(() => {
+  const [queryClient] = useState(() => {
     const ended = (error: unknown) => {
       if (error instanceof ApiFailure && error.sessionEnded) auth.expired();
     };
@@ -38,12 +42,11 @@ function Pages({ config }: { config: RuntimeConfig }) {
         },
       },
     });
-  }, [auth]);
-  if (auth.state.status !== "signedIn") return <SignInPage mode={config.authMode} />;
+  });
   return (
     <QueryClientProvider client={queryClient}>
       <ApiProvider baseUrl={config.apiBaseUrl}>
-        <Layout>
+        <Layout workspaceSwitcher={config.authMode === "clerk" ? <ClerkWorkspaceSwitcher /> : <DevWorkspaceSwitcher />}>
           <Routes>
             <Route path="/" element={<Overview />} />
             <Route path="/connect" element={<Connect />} />
@@ -60,6 +63,13 @@ function Pages({ config }: { config: RuntimeConfig }) {
       </ApiProvider>
     </QueryClientProvider>
   );
+}
+
+function Pages({ config }: { config: RuntimeConfig }) {
+  const auth = useAuth();
+  if (auth.state.status !== "signedIn") return <SignInPage mode={config.authMode} />;
+  const { userId, organizationId } = auth.state;
+  return <WorkspacePages key={`${userId}/${organizationId ?? "personal"}`} config={config} />;
 }
 
 function AuthProvider({ config, children }: { config: RuntimeConfig; children: ReactNode }) {

@@ -18,7 +18,7 @@ use crate::amazon::ads::AdsApi;
 use crate::ids::{AccountId, ConnectionId, OwnerId, UserId};
 use crate::model::account::{AccountRecord, NativeIds};
 use crate::model::acting::Acting;
-use crate::model::connection::{ConnectionRecord, DueConnection};
+use crate::model::connection::ConnectionRecord;
 use crate::settings::{Settings, SettingsPatch};
 use crate::store::connections::ConnectionWrite;
 use crate::store::partition::OwnerPartition;
@@ -186,14 +186,10 @@ impl Manage {
                 return Ok(Err(Synced::LwaUnavailable));
             }
         }
-        let DueConnection {
-            owner,
-            connection_id,
-        } = key;
         Ok(self
             .store
             .connections()
-            .get(&owner, &connection_id)
+            .get(&key.owner, &key.connection_id)
             .await?
             .filter(|c| c.access_expires_at > Utc::now())
             .ok_or(Synced::LwaUnavailable))

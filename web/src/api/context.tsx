@@ -1,9 +1,10 @@
-// The typed client for the signed-in user, and the settings every page
-// formats with.
+// The typed client for the signed-in user, the settings every page formats
+// with, and the session: which workspace is active and what it allows.
 import { useQuery } from "@tanstack/react-query";
 import { createContext, useContext, useMemo, type ReactNode } from "react";
 
 import { useAuth } from "../auth/auth";
+import { deniedReason, type Permission } from "../lib/workspace";
 import { ApiFailure, createApi, unwrap, type Api, type Settings } from "./client";
 
 const ApiContext = createContext<Api | null>(null);
@@ -50,4 +51,21 @@ export function useSettings(): Settings {
 
 export function isFailure(error: unknown): error is ApiFailure {
   return error instanceof ApiFailure;
+}
+
+/** The session as the API sees it: the active workspace and its permissions. */
+export function useSession() {
+  const api = useApi();
+  return useQuery({
+    queryKey: ["session"],
+    queryFn: () => unwrap(api.GET("/api/v1/users/session")),
+    staleTime: Infinity,
+  });
+}
+
+/** Why the session may not do `permission` here, or null when it may. Until
+ * the session has loaded nothing is refused here: the API decides anyway. */
+export function useDenied(permission: Permission): string | null {
+  const { data } = useSession();
+  return data ? deniedReason(data, permission) : null;
 }

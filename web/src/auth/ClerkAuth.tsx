@@ -1,7 +1,8 @@
 // Production sign-in: Clerk. Session tokens come from `getToken()`; a Clerk
 // that cannot load (its Frontend API unreachable) is a clear failure state,
-// never an endless spinner.
-import { ClerkProvider, useAuth as useClerkAuth, useClerk } from "@clerk/react";
+// never an endless spinner. The active organization (Clerk's switcher picks
+// it, the personal workspace included) is the workspace the pages show.
+import { ClerkProvider, OrganizationSwitcher, useAuth as useClerkAuth, useClerk } from "@clerk/react";
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 
 import { AuthContext, type Auth, type AuthState } from "./auth";
@@ -11,7 +12,7 @@ const LOAD_TIMEOUT_MS = 10_000;
 
 function ClerkBridge({ children }: { children: ReactNode }) {
   const clerk = useClerk();
-  const { isLoaded, isSignedIn, userId, getToken, signOut } = useClerkAuth();
+  const { isLoaded, isSignedIn, userId, orgId, getToken, signOut } = useClerkAuth();
   const [timedOut, setTimedOut] = useState(false);
   useEffect(() => {
     if (isLoaded) return;
@@ -26,7 +27,7 @@ function ClerkBridge({ children }: { children: ReactNode }) {
     } else if (!isLoaded) {
       state = { status: "loading" };
     } else if (isSignedIn && userId) {
-      state = { status: "signedIn", userId };
+      state = { status: "signedIn", userId, organizationId: orgId ?? null };
     } else {
       state = { status: "signedOut" };
     }
@@ -36,7 +37,7 @@ function ClerkBridge({ children }: { children: ReactNode }) {
       signOut: () => signOut(),
       expired: () => void signOut(),
     };
-  }, [clerk.status, getToken, isLoaded, isSignedIn, signOut, timedOut, userId]);
+  }, [clerk.status, getToken, isLoaded, isSignedIn, orgId, signOut, timedOut, userId]);
 
   return <AuthContext.Provider value={auth}>{children}</AuthContext.Provider>;
 }
@@ -47,4 +48,9 @@ export function ClerkAuthProvider({ publishableKey, children }: { publishableKey
       <ClerkBridge>{children}</ClerkBridge>
     </ClerkProvider>
   );
+}
+
+/** Clerk's own switcher between the personal workspace and the user's organizations. */
+export function ClerkWorkspaceSwitcher() {
+  return <OrganizationSwitcher hidePersonal={false} />;
 }

@@ -6,7 +6,9 @@ export type AuthState =
   | { status: "loading" }
   | { status: "signedOut" }
   | { status: "failed"; reason: string }
-  | { status: "signedIn"; userId: string };
+  /** `organizationId`: the organization active in the session token, whose
+   * workspace the pages show; null for the user's own. */
+  | { status: "signedIn"; userId: string; organizationId: string | null };
 
 export interface Auth {
   state: AuthState;

@@ -1,10 +1,12 @@
-// The frame of every signed-in page: navigation, the signed-in user, the
-// theme and layout the settings ask for, and keyboard shortcuts (when on).
+// The frame of every signed-in page: navigation, the active workspace and
+// its switcher, the signed-in user, the theme and layout the settings ask
+// for, and keyboard shortcuts (when on).
 import { useEffect, type ReactNode } from "react";
 import { NavLink, useNavigate } from "react-router";
 
 import { useSettings } from "../api/context";
 import { useAuth } from "../auth/auth";
+import { ActiveWorkspace } from "./WorkspaceSwitcher";
 
 const PAGES = [
   { to: "/", label: "Overview", key: "o" },
@@ -37,7 +39,7 @@ function useShortcuts(enabled: boolean) {
   }, [enabled, navigate]);
 }
 
-export function Layout({ children }: { children: ReactNode }) {
+export function Layout({ workspaceSwitcher, children }: { workspaceSwitcher: ReactNode; children: ReactNode }) {
   const auth = useAuth();
   const settings = useSettings();
   useShortcuts(settings.enable_keyboard_shortcuts);
@@ -64,6 +66,8 @@ export function Layout({ children }: { children: ReactNode }) {
           </ul>
         </nav>
         <div className="who">
+          <ActiveWorkspace />
+          {workspaceSwitcher}
           {userId ? <span className="muted" data-testid="user-id">{userId}</span> : null}
           <button type="button" onClick={() => void auth.signOut()}>
             Sign out

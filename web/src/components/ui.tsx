@@ -80,3 +80,14 @@ export function Section({ title, children, actions }: { title: string; children:
 function slug(title: string): string {
   return `h-${title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
 }
+
+/** Why the controls that point at `id` (`aria-describedby`) are disabled:
+ * what the member's role in the organization does not allow. */
+export function DeniedNote({ id, reason }: { id: string; reason: string | null }) {
+  if (!reason) return null;
+  return (
+    <p id={id} className="denied small" data-testid="denied">
+      {reason}
+    </p>
+  );
+}

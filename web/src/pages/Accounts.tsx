@@ -2,17 +2,19 @@
 // filter, sortable columns, cursor paging (the user's items-per-page), the
 // default account, removal, each DSP advertiser's seats, whether Amazon is
 // throttling each right now, and which ones the login may only read or
-// reaches through Amazon's managed service. Kind, status, search and sort
+// reaches through Amazon's managed service (making one the default and
+// removing one are off, saying why, for a member whose role in the active
+// organization does not allow managing). Kind, status, search and sort
 // live in the URL, so a reload or a shared link shows the same list.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 
 import { unwrap, type Account, type AccountKind, type AccountSort, type AccountStatus } from "../api/client";
-import { useApi, useSettings } from "../api/context";
+import { useApi, useDenied, useSettings } from "../api/context";
 import { AccessBadges } from "../components/AccessBadges";
 import { AmazonThrottling } from "../components/AmazonThrottling";
-import { Badge, ErrorNotice, Skeleton, When } from "../components/ui";
+import { Badge, DeniedNote, ErrorNotice, Skeleton, When } from "../components/ui";
 import { MAX_SEARCH_LENGTH, nativeId, sortOf, sortToggled, type SortField } from "../lib/accounts";
 import { healthBadge } from "../lib/health";
 
@@ -38,7 +40,10 @@ function SortHeader({ field, label, sort, onSort }: { field: SortField; label: s
   );
 }
 
-function Row({ account }: { account: Account }) {
+/** The note saying why Make default and Remove are disabled. */
+const DENIED_ID = "accounts-denied";
+
+function Row({ account, denied }: { account: Account; denied: string | null }) {
   const api = useApi();
   const settings = useSettings();
   const queryClient = useQueryClient();
@@ -54,6 +59,7 @@ function Row({ account }: { account: Account }) {
     onSuccess: refresh,
   });
   const failure = makeDefault.error ?? remove.error;
+  const deniedProps = { disabled: denied !== null, "aria-describedby": denied ? DENIED_ID : undefined };
   return (
     <tr>
       <th scope="row">
@@ -80,7 +86,12 @@ function Row({ account }: { account: Account }) {
       <td className="actions">
         {account.kind === "dsp_advertiser" ? <Link to={`/accounts/${id}/seats`}>Seats</Link> : null}
         {!account.is_default ? (
-          <button type="button" onClick={() => makeDefault.mutate()} disabled={makeDefault.isPending}>
+          <button
+            type="button"
+            onClick={() => makeDefault.mutate()}
+            {...deniedProps}
+            disabled={makeDefault.isPending || deniedProps.disabled}
+          >
             Make default
           </button>
         ) : null}
@@ -94,7 +105,7 @@ function Row({ account }: { account: Account }) {
             </button>
           </>
         ) : (
-          <button type="button" className="danger" onClick={() => setConfirming(true)}>
+          <button type="button" className="danger" onClick={() => setConfirming(true)} {...deniedProps}>
             Remove
           </button>
         )}
@@ -105,6 +116,7 @@ function Row({ account }: { account: Account }) {
 
 export function Accounts() {
   const api = useApi();
+  const denied = useDenied("manage");
   const [params, setParams] = useSearchParams();
   const kind = (KINDS.find((k) => k.kind === params.get("kind"))?.kind ?? "sponsored_ads") as AccountKind;
   const status = STATUSES.find((s) => s === params.get("status"));
@@ -207,6 +219,7 @@ export function Accounts() {
             <p className="muted" data-testid="account-total">
               {list.data.total} account{list.data.total === 1 ? "" : "s"}
             </p>
+            <DeniedNote id={DENIED_ID} reason={denied} />
             {list.data.accounts.length > 0 ? (
               <table>
                 <thead>
@@ -224,7 +237,7 @@ export function Accounts() {
                 </thead>
                 <tbody>
                   {list.data.accounts.map((a) => (
-                    <Row key={a.account_id} account={a} />
+                    <Row key={a.account_id} account={a} denied={denied} />
                   ))}
                 </tbody>
               </table>

@@ -1,13 +1,15 @@
 // Connecting Amazon: choose the consent region, go to Amazon, and land back
 // here with `amazon=authorized&completion=…` (completed with the signed-in
-// user's session) or `amazon=error&reason=…` (explained in words).
+// user's session) or `amazon=error&reason=…` (explained in words). The
+// connection belongs to the active workspace: an organization's when one is
+// active, so a member whose role does not allow connecting is told so here.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 
 import { unwrap, type Region } from "../api/client";
-import { useApi } from "../api/context";
-import { ErrorNotice } from "../components/ui";
+import { useApi, useDenied } from "../api/context";
+import { DeniedNote, ErrorNotice } from "../components/ui";
 import { reasonText } from "../lib/reasons";
 
 export const RETURN_PATH = "/amazon/return";
@@ -25,6 +27,7 @@ export function returnUrl(): string {
 export function Connect() {
   const api = useApi();
   const [region, setRegion] = useState<Region>("na");
+  const denied = useDenied("connect");
   const start = useMutation({
     mutationFn: () =>
       unwrap(api.POST("/api/v1/amazon/connect", { body: { region, return_to: returnUrl() } })),
@@ -58,9 +61,10 @@ export function Connect() {
         <p className="muted">
           Every region's accounts are discovered whichever you pick; the region only chooses Amazon's sign-in page.
         </p>
-        <button type="submit" disabled={start.isPending}>
+        <button type="submit" disabled={start.isPending || denied !== null} aria-describedby={denied ? "connect-denied" : undefined}>
           {start.isPending ? "Opening Amazon…" : "Continue to Amazon"}
         </button>
+        <DeniedNote id="connect-denied" reason={denied} />
       </form>
       {start.isError ? <ErrorNotice error={start.error} onRetry={() => start.mutate()} /> : null}
     </>

@@ -2,24 +2,30 @@
 // countdowns, last refresh and error, re-authorize, sync (at most once a
 // minute: the 429's Retry-After counts down) with what the last sync could
 // not list and how far it got, disconnect (saying what is destroyed, and
-// where to remove the app at Amazon), and the audit trail.
+// where to remove the app at Amazon), and the audit trail with who made
+// each change. What the member's role in the active organization does not
+// allow is disabled, saying so.
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router";
 
 import { ApiFailure, unwrap, type Connection } from "../api/client";
-import { useApi, useSettings } from "../api/context";
-import { Badge, Countdown, ErrorNotice, Section, Skeleton, When } from "../components/ui";
+import { useApi, useDenied, useSettings } from "../api/context";
+import { useAuth } from "../auth/auth";
+import { Badge, Countdown, DeniedNote, ErrorNotice, Section, Skeleton, When } from "../components/ui";
 import { healthBadge, warningText } from "../lib/health";
 import { syncWarningText } from "../lib/syncWarnings";
 import { secondsLeft } from "../lib/time";
 import { useNow } from "../lib/useNow";
+import { actorLabel } from "../lib/workspace";
 import { returnUrl } from "./Connect";
 
 const APP_REMOVAL_URL = "https://www.amazon.com/ap/adam";
 
 function Events({ id }: { id: string }) {
   const api = useApi();
+  const auth = useAuth();
+  const me = auth.state.status === "signedIn" ? auth.state.userId : null;
   const events = useInfiniteQuery({
     queryKey: ["connections", id, "events"],
     initialPageParam: undefined as string | undefined,
@@ -42,6 +48,7 @@ function Events({ id }: { id: string }) {
           <tr>
             <th scope="col">When</th>
             <th scope="col">What</th>
+            <th scope="col">Who</th>
             <th scope="col">Detail</th>
           </tr>
         </thead>
@@ -52,6 +59,7 @@ function Events({ id }: { id: string }) {
                 <When at={e.at} />
               </td>
               <td>{e.kind.replace(/_/g, " ")}</td>
+              <td data-testid="event-actor">{actorLabel(e.actor, me)}</td>
               <td>{e.detail ? <code>{e.detail}</code> : "—"}</td>
             </tr>
           ))}
@@ -81,6 +89,8 @@ function ConnectionCard({
   const now = useNow();
   const [syncBlockedUntil, setSyncBlockedUntil] = useState<number | null>(null);
   const [confirming, setConfirming] = useState(false);
+  const noConnect = useDenied("connect");
+  const noManage = useDenied("manage");
   const id = connection.id;
   const refreshAll = () => void queryClient.invalidateQueries();
 
@@ -162,15 +172,33 @@ function ConnectionCard({
         </dd>
       </dl>
       <div className="actions">
-        <button type="button" onClick={() => reauthorize.mutate()} disabled={reauthorize.isPending}>
+        <button
+          type="button"
+          onClick={() => reauthorize.mutate()}
+          disabled={reauthorize.isPending || noConnect !== null}
+          aria-describedby={noConnect ? `no-connect-${id}` : undefined}
+        >
           Re-authorize
         </button>
-        <button type="button" onClick={() => sync.mutate()} disabled={sync.isPending || wait > 0}>
+        <button
+          type="button"
+          onClick={() => sync.mutate()}
+          disabled={sync.isPending || wait > 0 || noManage !== null}
+          aria-describedby={noManage ? `no-manage-${id}` : undefined}
+        >
           {sync.isPending ? "Syncing…" : wait > 0 ? `Sync again in ${wait} s` : "Sync now"}
         </button>
-        <button type="button" className="danger" onClick={() => setConfirming(true)}>
+        <button
+          type="button"
+          className="danger"
+          onClick={() => setConfirming(true)}
+          disabled={noManage !== null}
+          aria-describedby={noManage ? `no-manage-${id}` : undefined}
+        >
           Disconnect
         </button>
+        <DeniedNote id={`no-connect-${id}`} reason={noConnect} />
+        <DeniedNote id={`no-manage-${id}`} reason={noManage} />
       </div>
       {failure && !(failure instanceof ApiFailure && failure.status === 429) ? <ErrorNotice error={failure} /> : null}
       {confirming ? (

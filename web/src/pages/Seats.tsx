@@ -1,14 +1,15 @@
 // A DSP advertiser's seats: the last snapshot (saying when its listing
 // stopped before Amazon's last page), a refresh (at most once a minute; the
 // 429's Retry-After counts down), an exchange filter, and the refresh
-// history with Amazon's error codes.
+// history with Amazon's error codes. A member whose role in the active
+// organization does not allow managing sees the refresh disabled, saying why.
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
 
 import { ApiFailure, unwrap } from "../api/client";
-import { useApi } from "../api/context";
-import { ErrorNotice, Section, Skeleton, When } from "../components/ui";
+import { useApi, useDenied } from "../api/context";
+import { DeniedNote, ErrorNotice, Section, Skeleton, When } from "../components/ui";
 import { secondsLeft } from "../lib/time";
 import { useNow } from "../lib/useNow";
 
@@ -31,6 +32,7 @@ export function Seats() {
   const now = useNow();
   const [filter, setFilter] = useState("");
   const [blockedUntil, setBlockedUntil] = useState<number | null>(null);
+  const denied = useDenied("manage");
   const seats = useQuery({
     queryKey: ["seats", id],
     queryFn: () => unwrap(api.GET("/api/v1/accounts/{id}/seats", { params: { path: { id } } })),
@@ -84,9 +86,14 @@ export function Seats() {
       >
         <label htmlFor="exchange-filter">Only exchanges (comma-separated ids, optional)</label>
         <input id="exchange-filter" value={filter} onChange={(e) => setFilter(e.target.value)} />
-        <button type="submit" disabled={refresh.isPending || wait > 0}>
+        <button
+          type="submit"
+          disabled={refresh.isPending || wait > 0 || denied !== null}
+          aria-describedby={denied ? "seats-denied" : undefined}
+        >
           {refresh.isPending ? "Refreshing…" : wait > 0 ? `Refresh again in ${wait} s` : "Refresh from Amazon"}
         </button>
+        <DeniedNote id="seats-denied" reason={denied} />
       </form>
       {refresh.isError && !(refresh.error instanceof ApiFailure && refresh.error.status === 429) ? (
         <ErrorNotice error={refresh.error} />
