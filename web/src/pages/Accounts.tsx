@@ -59,7 +59,7 @@ function Row({ account, denied }: { account: Account; denied: string | null }) {
     onSuccess: refresh,
   });
   const failure = makeDefault.error ?? remove.error;
-  const deniedProps = { disabled: denied !== null, "aria-describedby": denied ? DENIED_ID : undefined };
+  const describedBy = denied ? DENIED_ID : undefined;
   return (
     <tr>
       <th scope="row">
@@ -89,8 +89,8 @@ function Row({ account, denied }: { account: Account; denied: string | null }) {
           <button
             type="button"
             onClick={() => makeDefault.mutate()}
-            {...deniedProps}
-            disabled={makeDefault.isPending || deniedProps.disabled}
+            disabled={makeDefault.isPending || denied !== null}
+            aria-describedby={describedBy}
           >
             Make default
           </button>
@@ -105,7 +105,13 @@ function Row({ account, denied }: { account: Account; denied: string | null }) {
             </button>
           </>
         ) : (
-          <button type="button" className="danger" onClick={() => setConfirming(true)} {...deniedProps}>
+          <button
+            type="button"
+            className="danger"
+            onClick={() => setConfirming(true)}
+            disabled={denied !== null}
+            aria-describedby={describedBy}
+          >
             Remove
           </button>
         )}
