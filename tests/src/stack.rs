@@ -79,6 +79,25 @@ pub async fn proxied_stack() -> (Stack, MotoProxy) {
     (stack, proxy)
 }
 
+/// The same, for an agency's few hundred accounts: each AWS call may take
+/// what moto needs to read them on a busy machine. Production allows 2 s
+/// an attempt, which DynamoDB's milliseconds for such a Query never near;
+/// moto, single-threaded, can pass it while the machine builds beside it.
+pub async fn proxied_agency_stack() -> (Stack, MotoProxy) {
+    let proxy = MotoProxy::start(&moto_endpoint()).await.unwrap();
+    let sdk = quick_sdk(&proxy.endpoint)
+        .into_builder()
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(StdDuration::from_secs(2))
+                .operation_attempt_timeout(StdDuration::from_secs(15))
+                .operation_timeout(StdDuration::from_secs(30))
+                .build(),
+        )
+        .build();
+    (Stack::with_sdk(sdk).await, proxy)
+}
+
 /// A deadline no run reaches.
 pub fn far() -> Instant {
     Instant::now() + StdDuration::from_secs(600)
