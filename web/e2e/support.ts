@@ -10,16 +10,39 @@ export function uniqueUser(label: string): string {
   return `user_e2e${label}${Date.now().toString(36)}${counter}`;
 }
 
+/** An organization id no other test uses (the dev sign-in takes any). */
+export function uniqueOrg(label: string): string {
+  counter += 1;
+  return `org_e2e${label}${Date.now().toString(36)}${counter}`;
+}
+
+/** The slug the dev sign-in gives an organization (its id without `org_`). */
+export function slugOf(orgId: string): string {
+  return orgId.replace(/^org_/, "").toLowerCase();
+}
+
 /** A page's link in the main navigation. */
 export function nav(page: Page, name: string) {
   return page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true });
 }
 
-export async function signIn(page: Page, userId: string): Promise<void> {
+/** Signs in with the dev sign-in, in `organization`'s workspace when given. */
+export async function signIn(
+  page: Page,
+  userId: string,
+  organization?: { id: string; role: "admin" | "member" },
+): Promise<void> {
   await page.goto("/");
   await page.getByLabel("Or type a user id").fill(userId);
+  if (organization) {
+    await page.getByLabel("Organization id").fill(organization.id);
+    await page.getByLabel("Role in the organization").selectOption(organization.role);
+  }
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByTestId("user-id")).toHaveText(userId);
+  await expect(page.getByTestId("workspace")).toHaveText(
+    organization ? `${slugOf(organization.id)} · ${organization.role}` : "Personal workspace",
+  );
 }
 
 /** Connects an Amazon login through the stand-in's consent page. */

@@ -59,7 +59,7 @@ function Events({ id }: { id: string }) {
                 <When at={e.at} />
               </td>
               <td>{e.kind.replace(/_/g, " ")}</td>
-              <td data-testid="event-actor">{actorLabel(e.actor, me)}</td>
+              <td className="actor" data-testid="event-actor">{actorLabel(e.actor, me)}</td>
               <td>{e.detail ? <code>{e.detail}</code> : "—"}</td>
             </tr>
           ))}
