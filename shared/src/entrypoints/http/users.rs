@@ -87,7 +87,7 @@ pub struct FullProfile {
 ///
 /// Everything about the caller and their workspace's connections: one
 /// Query of their own partition, or for an organization's, that Query and
-/// their profile read beside it.
+/// their profile's GetItem beside it.
 #[utoipa::path(get, path = "/api/v1/users/me/full", tag = "users", responses((status = 200, body = FullProfile), (status = 403, description = "PERMISSION_REQUIRED: the active organization does not let the caller read", body = ErrorResponse), (status = 404, description = "Not found, or not the caller's", body = ErrorResponse), (status = 503, description = "A dependency is unavailable", body = ErrorResponse)), security(("clerk_session" = [])))]
 pub(crate) async fn me_full(
     State(services): State<UsersServices>,
@@ -101,10 +101,14 @@ pub(crate) async fn me_full(
             (partition, own)
         }
         OwnerId::Org(_) => {
-            let personal = OwnerId::User(acting.user_id.clone());
-            let (partition, own) =
-                tokio::try_join!(partitions.read(&acting.owner), partitions.read(&personal))?;
-            (partition, (own.profile, own.deleted))
+            // The profile alone: a deleted user has none, and provisioning
+            // refuses them.
+            let profiles = services.store.profiles();
+            let (partition, profile) = tokio::try_join!(
+                partitions.read(&acting.owner),
+                profiles.get_latest(&acting.user_id)
+            )?;
+            (partition, (profile, false))
         }
     };
     let user = match own {
