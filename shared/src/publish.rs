@@ -24,6 +24,7 @@ pub fn detail_type(kind: EventKind) -> Option<&'static str> {
         EventKind::Disconnected => "Connection Disconnected",
         EventKind::RefreshFailed => "Refresh Failing",
         EventKind::ConsentExpiring => "Consent Expiring Soon",
+        EventKind::Moved => "Connection Moved",
         EventKind::Refreshed | EventKind::Synced => return None,
     })
 }

@@ -24,6 +24,8 @@ pub enum Change {
     UnknownAccount,
     /// The user has no profile yet to hold the setting.
     NoProfile,
+    /// The destination of a move already holds that connection.
+    Occupied,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -32,6 +34,7 @@ enum Label {
     Stale,
     Account,
     Profile,
+    Destination,
 }
 
 /// What the acting user's default account in the workspace must be for a
@@ -127,6 +130,44 @@ pub async fn remove_connection(
     Ok(change(store.commit_chunked(tx, deletes).await?))
 }
 
+/// A connection moved to another owner: the source (its sealed tokens with
+/// it) and its accounts deleted, the destination and its accounts written
+/// (new there, into a workspace not deleted), an event on each side; the
+/// mover's default on the source side cleared when it goes with them.
+pub struct MoveConnection<'a> {
+    pub from: &'a ConnectionRecord,
+    pub from_accounts: &'a [AccountId],
+    pub to: &'a ConnectionRecord,
+    pub to_accounts: &'a [AccountRecord],
+    pub default: DefaultGuard<'a>,
+    pub events: [&'a AuditEvent; 2],
+}
+
+pub async fn move_connection(
+    store: &Store,
+    moving: MoveConnection<'_>,
+) -> Result<Change, StoreError> {
+    let mut tx = Tx::default();
+    tx.add(store.connections().delete(moving.from)?, Label::Stale);
+    tx.add(store.connections().write(moving.to)?, Label::Destination);
+    tx.add(
+        store.profiles().not_deleted(&moving.to.owner)?,
+        Label::NotDeleted,
+    );
+    for event in moving.events {
+        tx.add(store.events().write(event)?, Label::Stale);
+    }
+    guard_default(store, &mut tx, &moving.from.owner, moving.default)?;
+    // Each account written at the destination before it is deleted at the
+    // source: a run cut short between transactions loses none.
+    let mut rest = Vec::new();
+    for (id, account) in moving.from_accounts.iter().zip(moving.to_accounts) {
+        rest.push(store.accounts().write(&moving.to.owner, account)?);
+        rest.push(store.accounts().delete(&moving.from.owner, id, false)?);
+    }
+    Ok(change(store.commit_chunked(tx, rest).await?))
+}
+
 /// Removes one account (not the last of its connection: that is a
 /// disconnect).
 pub async fn remove_account(
@@ -184,6 +225,7 @@ fn change(outcome: TxOutcome<Label>) -> Change {
         refused if refused.refused(&Label::NotDeleted) => Change::UserDeleted,
         refused if refused.refused(&Label::Account) => Change::UnknownAccount,
         refused if refused.refused(&Label::Profile) => Change::NoProfile,
+        refused if refused.refused(&Label::Destination) => Change::Occupied,
         TxOutcome::Refused(_) => Change::Conflict,
     }
 }

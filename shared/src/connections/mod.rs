@@ -13,6 +13,7 @@ pub mod consent;
 pub mod health;
 pub mod lifecycle;
 pub mod manage;
+pub mod moving;
 pub mod proxying;
 pub mod refresh;
 pub mod returns;

@@ -20,6 +20,9 @@ pub enum EventKind {
     /// Recorded once, by the refresh that finds the consent expiring within
     /// `CONSENT_WARNING` (30 days).
     ConsentExpiring,
+    /// Moved to another workspace (on the source's trail) or from one (on
+    /// the destination's); `detail` is the other side, `<owner id>/<connection id>`.
+    Moved,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,7 +39,8 @@ pub struct AuditEvent {
     pub actor: Option<UserId>,
     pub connection_id: ConnectionId,
     pub kind: EventKind,
-    /// An error code, never a message from upstream.
+    /// An error code (never a message from upstream), or for `moved` the
+    /// other side of the move.
     pub detail: Option<String>,
     #[serde(with = "chrono::serde::ts_milliseconds")]
     pub at: DateTime<Utc>,

@@ -8,11 +8,14 @@
 //!   permissions over the role, 403 `PERMISSION_REQUIRED` changing nothing;
 //! - `lifecycle`: attribution of every change, a user deleted while their
 //!   organization's connection lives on;
+//! - `moving`: a connection moved into an organization and back, audited;
+//!   the moves that may not happen change nothing;
 //! - `migration`: items written before owners existed read as personal.
 
 mod isolation;
 mod lifecycle;
 mod migration;
+mod moving;
 mod permissions;
 
 use adsconnect_tests::*;

@@ -96,6 +96,12 @@ pub const ROUTES: &[Route] = &[
         true,
     ),
     route(
+        "POST",
+        "/api/v1/connections/{id}/move",
+        Function::Users,
+        true,
+    ),
+    route(
         "GET",
         "/api/v1/connections/{id}/events",
         Function::Users,

@@ -11,6 +11,7 @@ pub mod ads_proxy;
 pub mod amazon;
 pub mod connections;
 pub mod health;
+pub mod moves;
 pub mod openapi;
 pub mod seats;
 pub mod settings;
@@ -114,6 +115,7 @@ pub fn users_router(services: UsersServices) -> Router {
         .merge(users::routes())
         .merge(settings::routes())
         .merge(connections::routes())
+        .merge(moves::routes())
         .merge(accounts::routes())
         .merge(seats::routes())
         .route_layer(axum::middleware::from_fn_with_state(

@@ -174,6 +174,7 @@ fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut utoipa::openapi::p
         super::connections::delete_connection,
         super::connections::reauthorize,
         super::connections::sync,
+        super::moves::move_connection,
         super::connections::connection_events,
         super::accounts::list_accounts,
         super::accounts::accounts_health,
@@ -186,6 +187,7 @@ fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut utoipa::openapi::p
         super::ads_proxy::proxy_call,
     ),
     components(schemas(
+        super::moves::Destination,
         ErrorResponse, ErrorBody, AccountId, ConnectionId, RefreshIntervalHours, ItemsPerPage,
         Timezone, AccountSort,
     )),

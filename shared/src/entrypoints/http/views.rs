@@ -294,7 +294,8 @@ pub struct EventView {
     pub event_id: String,
     pub connection_id: ConnectionId,
     pub kind: EventKind,
-    /// An error code, never a message from upstream.
+    /// An error code (never a message from upstream); for `moved`, the other
+    /// side of the move: `<owner id>/<connection id>`.
     pub detail: Option<String>,
     pub at: DateTime<Utc>,
     /// The user who made the change; absent for what AdsConnect did on its
