@@ -13,10 +13,11 @@ use adsconnect::clerk::events::ClerkEvent;
 use adsconnect::model::user::UserProfile;
 use libfuzzer_sys::fuzz_target;
 
-const HANDLED: [&str; 7] = [
+const HANDLED: [&str; 8] = [
     "user.created",
     "user.updated",
     "user.deleted",
+    "organization.deleted",
     "session.created",
     "session.ended",
     "session.removed",
@@ -50,6 +51,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(back, profile);
         }
         ClerkEvent::UserDeleted(user_id) => assert!(user_id.as_str().starts_with("user_")),
+        ClerkEvent::OrganizationDeleted(org_id) => assert!(org_id.as_str().starts_with("org_")),
         ClerkEvent::SessionCreated {
             user_id,
             session_id,
