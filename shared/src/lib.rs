@@ -9,8 +9,8 @@
 //!   cases) and `users` (provisioning, what Clerk's webhook events do).
 //! - adapters: `store` (DynamoDB), `amazon` (Login with Amazon, the Ads
 //!   API), `clerk` (Backend API, Svix-signed webhooks), `tokens` (KMS
-//!   sealing), `secrets`, `publish` (EventBridge), `auth` (Clerk session
-//!   tokens), `tls`.
+//!   sealing), `secrets`, `publish` (EventBridge), `files` (S3: our copies
+//!   of reports), `auth` (Clerk session tokens), `tls`.
 //! - `model`: the types every layer shares.
 //!
 //! Beside them: `configuration` reads every environment variable;
@@ -39,6 +39,8 @@ pub mod callers;
 pub mod clerk;
 #[cfg(feature = "service")]
 pub mod connections;
+#[cfg(feature = "service")]
+pub mod files;
 #[cfg(feature = "service")]
 pub mod model;
 #[cfg(feature = "service")]
