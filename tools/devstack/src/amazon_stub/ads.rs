@@ -9,10 +9,9 @@
 //! scope or a DSP advertiser the login reaches by `Amazon-Ads-AccountId`,
 //! never both (400); and the media types of the call (else 415). A report
 //! request identical to one still pending is Amazon's duplicate (425,
-//! naming the pending report). Every call is recorded for the tests;
+//! naming the pending report); its body is checked as Amazon does and the
+//! report lives on in `reports`. Every call is recorded for the tests;
 //! answers can be scripted (401/429/5xx).
-
-use std::collections::hash_map::Entry;
 
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -93,14 +92,14 @@ impl AdsEndpoint {
 
 /// Why Amazon refuses a call: 401 for the token or the account, 400 for
 /// account headers it cannot use.
-enum Refusal {
+pub(super) enum Refusal {
     Token,
     Scope(&'static str),
     BadRequest(&'static str),
 }
 
 impl Refusal {
-    fn answer(self) -> ResponseTemplate {
+    pub(super) fn answer(self) -> ResponseTemplate {
         match self {
             Self::Token => unauthorized(),
             Self::Scope(details) => ResponseTemplate::new(401)
@@ -133,15 +132,7 @@ impl Respond for AdsEndpoint {
             Err(refusal) => return refusal.answer(),
         };
         let (status, body) = match self.2 {
-            Endpoint::Reports => match self.0.create_report(account, request.body.clone()) {
-                Ok(report_id) => (200, json!({"reportId": report_id, "status": "PENDING"})),
-                Err(pending) => {
-                    return ResponseTemplate::new(425).set_body_json(json!({
-                        "code": "425",
-                        "detail": format!("The Request is a duplicate of : {pending}")
-                    }));
-                }
-            },
+            Endpoint::Reports => return self.0.create_report(self.1, account, request),
             // SP v3 writes answer 207, each item's outcome by its index.
             Endpoint::CampaignWrites => (
                 207,
@@ -166,20 +157,13 @@ impl Respond for AdsEndpoint {
     }
 }
 
-impl AmazonWorld {
-    /// A new pending report's id, or `Err` with the id of the pending one
-    /// the same request for the same scope already created.
-    fn create_report(&self, scope: String, body: Vec<u8>) -> Result<String, String> {
-        let mut world = self.world();
-        match world.pending_reports.entry((scope, body)) {
-            Entry::Occupied(pending) => Err(pending.get().clone()),
-            Entry::Vacant(new) => Ok(new.insert(uuid::Uuid::new_v4().to_string()).clone()),
-        }
-    }
-
-    /// Every report created so far is done: the same request may be made
-    /// again.
-    pub fn finish_reports(&self) {
-        self.world().pending_reports.clear();
-    }
+/// The account a call about an existing report names, checked as its
+/// create is (`reports` shares the create's header rules), or Amazon's
+/// refusal.
+pub(super) fn report_account(
+    world: &AmazonWorld,
+    region: &'static str,
+    request: &Request,
+) -> Result<String, Refusal> {
+    AdsEndpoint(world.clone(), region, Endpoint::Reports).authorized(request)
 }

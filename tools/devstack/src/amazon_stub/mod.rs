@@ -13,6 +13,10 @@
 //!   roles, DSP advertisers) as Amazon decides it from account headers;
 //! - `ads`: the campaign and report endpoints the proxy reaches (with
 //!   Amazon's 425 for a duplicate report, and a Viewer's 401 on writes);
+//! - `reports`: reporting v3 past the create — status polls, cancelling,
+//!   the knobs (`reports_control`: `/_stub/reports`), the create body's
+//!   checks (`reports_request`), and the files on the stand-in's own S3
+//!   (`reports_files`);
 //! - `dsp`: the DSP, AMC and seat endpoints;
 //! - `manager`: manager accounts in every region;
 //! - `amc`: AMC audiences and advertiser updates (a trailing-slash path);
@@ -29,6 +33,12 @@ mod dsp;
 mod listings;
 mod lwa;
 mod manager;
+mod reports;
+mod reports_control;
+mod reports_files;
+mod reports_request;
+#[cfg(test)]
+mod reports_tests;
 mod throttle;
 mod v1;
 mod world;
@@ -42,6 +52,7 @@ pub use listings::{
     ads_account, agency_profile, amc_account, amc_instance, dsp_advertisers, linked_dsp_advertiser,
     linked_profile, manager_account, profile, seats,
 };
+pub use reports::{CreatedReport, REPORT_STATUS_MEDIA_TYPE};
 pub use world::{AdsCall, AmazonWorld, CLIENT_ID, CLIENT_SECRET, Endpoint, Login};
 
 impl AmazonWorld {
@@ -62,6 +73,7 @@ impl AmazonWorld {
         amc::mount(self, &server).await;
         v1::mount(self, &server).await;
         manager::mount(self, &server).await;
+        reports::mount(self, &server).await;
         Mock::given(path_regex("^/_stub/throttle$"))
             .respond_with(throttle::ThrottleControl(self.clone()))
             .mount(&server)

@@ -77,13 +77,14 @@ impl wiremock::Respond for ThrottleControl {
         let endpoint = order.as_ref().and_then(|o| match o.endpoint.as_str() {
             "campaigns" => Some(Endpoint::Campaigns),
             "reports" => Some(Endpoint::Reports),
+            "report_status" => Some(Endpoint::ReportStatus),
             "v1_campaigns" => Some(Endpoint::V1Campaigns),
             "amc_audiences" => Some(Endpoint::AmcAudiences),
             _ => None,
         });
         let (Some(order), Some(endpoint)) = (order, endpoint) else {
             return ResponseTemplate::new(400).set_body_json(json!({
-                "error": "expected {\"endpoint\": \"campaigns|reports|v1_campaigns|amc_audiences\", \"every_seconds\", \"retry_after\"}"
+                "error": "expected {\"endpoint\": \"campaigns|reports|report_status|v1_campaigns|amc_audiences\", \"every_seconds\", \"retry_after\"}"
             }));
         };
         if request.method == wiremock::http::Method::DELETE {

@@ -27,6 +27,11 @@ pub enum Endpoint {
     CampaignWrites,
     /// `POST /reporting/reports` on any region's host.
     Reports,
+    /// `GET` and `DELETE /reporting/reports/{reportId}` on any region's host.
+    ReportStatus,
+    /// `GET` of a report's file at the pre-signed URL a completed report
+    /// names (the stand-in's S3).
+    ReportDownload,
     /// `GET /dsp/advertisers` on any region's host.
     DspAdvertisers,
     /// `GET /amc/accounts` on any region's host.
@@ -123,6 +128,8 @@ pub(super) struct World {
     /// (scope, request body) → id of a created report still pending: the
     /// same request again is Amazon's duplicate (425).
     pub(super) pending_reports: HashMap<(String, Vec<u8>), String>,
+    /// The reports created so far and the reporting knobs.
+    pub(super) reporting: super::reports::Reporting,
     /// The AMC audience executions created so far, as Amazon lists them.
     pub(super) amc_audiences: Vec<Value>,
 }

@@ -1,0 +1,488 @@
+//! Sponsored Ads and DSP reporting v3 as Amazon runs it (reference
+//! amazon-reporting.md §1–§4): a created report is `PENDING`, then
+//! `PROCESSING`, then `COMPLETED` with a pre-signed URL to its gzip file on
+//! the stand-in's own S3 (`reports_files`), or `FAILED`; a `PENDING` one can
+//! be cancelled. Reports belong to the account (profile or DSP advertiser)
+//! that created them, in the region that created them, as Amazon scopes
+//! them: any login reaching that account reads them. Knobs on
+//! [`AmazonWorld`] (and `POST /_stub/reports`) make reports slow, failing,
+//! large or their URLs expired; readers tell a test what Amazon saw.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::ads::{REPORT_MEDIA_TYPE, report_account};
+use super::reports_control::ReportsControl;
+use super::reports_files::{FileOrder, S3Download, presigned_url};
+use super::reports_request::{AccountHeader, ReportRequest, check};
+use super::world::{AmazonWorld, Endpoint, Slow, unauthorized};
+
+pub const REPORT_STATUS_MEDIA_TYPE: &str = "application/vnd.getasyncreportresponse.v3+json";
+
+/// How Amazon treats reports created (or URLs issued) from now on.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(super) struct ReportKnobs {
+    pub(super) polls_before_completion: usize,
+    pub(super) url_lifetime_seconds: u64,
+    pub(super) rows_per_day: usize,
+    pub(super) padding_bytes: usize,
+    pub(super) require_complete_requests: bool,
+    pub(super) failing_next: usize,
+    pub(super) failure_reason: String,
+}
+
+impl Default for ReportKnobs {
+    fn default() -> Self {
+        Self {
+            polls_before_completion: 2,
+            url_lifetime_seconds: 3600,
+            rows_per_day: 3,
+            padding_bytes: 0,
+            require_complete_requests: false,
+            failing_next: 0,
+            failure_reason: "Report generation failed due to an internal error. Please retry."
+                .into(),
+        }
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Reporting {
+    pub(super) knobs: ReportKnobs,
+    pub(super) reports: Vec<StoredReport>,
+    /// (account, reportTypeId, date) → how many completed reports covered
+    /// it: each later one restates that date's numbers, as Amazon does.
+    pulls: HashMap<(String, String, NaiveDate), u32>,
+}
+
+pub(super) struct StoredReport {
+    pub(super) id: String,
+    region: &'static str,
+    account: String,
+    /// The (account, body) the 425 duplicate rule keys pending reports by.
+    duplicate_key: (String, Vec<u8>),
+    request: ReportRequest,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    polls_left: usize,
+    /// Set at creation when the world makes it fail.
+    failure: Option<String>,
+    pub(super) stage: Stage,
+    polls: usize,
+    pub(super) downloads: usize,
+}
+
+pub(super) enum Stage {
+    Pending,
+    Processing,
+    /// Its file is being written, outside the world's lock.
+    Generating,
+    Completed(Completed),
+    Failed(String),
+    /// Cancelled while pending: gone for polls, kept for the readers.
+    Cancelled,
+}
+
+pub(super) struct Completed {
+    pub(super) file: Arc<Vec<u8>>,
+    generated_at: DateTime<Utc>,
+    /// Signature → expiry of every URL issued for the file.
+    pub(super) urls: HashMap<String, DateTime<Utc>>,
+    /// The URL the last poll answered, and its expiry.
+    latest: (String, DateTime<Utc>),
+}
+
+/// A report as a test reads it.
+#[derive(Debug, Clone)]
+pub struct CreatedReport {
+    pub report_id: String,
+    pub account: String,
+    pub request_body: Value,
+    /// Amazon's status: `PENDING`, `PROCESSING`, `COMPLETED`, `FAILED`.
+    pub status: &'static str,
+    pub status_polls: usize,
+    /// Downloads of its file that were served.
+    pub downloads: usize,
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Stage {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Processing | Self::Generating => "PROCESSING",
+            Self::Completed(_) => "COMPLETED",
+            Self::Failed(_) => "FAILED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+impl StoredReport {
+    /// The report as Amazon answers it (§1, §2).
+    fn answer(&self) -> Value {
+        let mut configuration = self.request.configuration.clone();
+        if let Some(configuration) = configuration.as_object_mut() {
+            configuration.entry("filters").or_insert(Value::Null);
+        }
+        let completed = match &self.stage {
+            Stage::Completed(completed) => Some(completed),
+            _ => None,
+        };
+        json!({
+            "reportId": self.id,
+            "status": self.stage.name(),
+            "name": self.request.name,
+            "startDate": self.request.start.to_string(),
+            "endDate": self.request.end.to_string(),
+            "configuration": configuration,
+            "createdAt": stamp(self.created_at),
+            "updatedAt": stamp(self.updated_at),
+            "generatedAt": completed.map(|c| stamp(c.generated_at)),
+            "fileSize": completed.map(|c| c.file.len()),
+            "url": completed.map(|c| &c.latest.0),
+            "urlExpiresAt": completed.map(|c| stamp(c.latest.1)),
+            "failureReason": match &self.stage {
+                Stage::Failed(reason) => Some(reason),
+                _ => None,
+            },
+        })
+    }
+
+    fn file_extension(&self) -> &'static str {
+        if self.request.csv {
+            "csv.gz"
+        } else {
+            "json.gz"
+        }
+    }
+}
+
+impl Completed {
+    /// A fresh pre-signed URL (each poll re-signs, as S3 URLs are minted
+    /// per answer); earlier ones keep working until they expire.
+    fn issue(&mut self, base: &str, report: &str, extension: &str, lifetime: u64) {
+        let issued = Utc::now();
+        let (url, signature) = presigned_url(base, report, extension, issued, lifetime);
+        let expires = issued + chrono::Duration::seconds(lifetime.try_into().unwrap_or(i64::MAX));
+        self.urls.insert(signature, expires);
+        self.latest = (url, expires);
+    }
+}
+
+pub(super) async fn mount(world: &AmazonWorld, server: &MockServer) {
+    Mock::given(path_regex("^/(na|eu|fe)/reporting/reports/[^/]+$"))
+        .respond_with(Slow(ReportStatus(world.clone()), world.clone()))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/_s3/reports/[^/]+$"))
+        .respond_with(S3Download(world.clone()))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/_stub/reports$"))
+        .respond_with(ReportsControl(world.clone()))
+        .mount(server)
+        .await;
+}
+
+/// `GET` (poll) and `DELETE` (cancel) `/{region}/reporting/reports/{id}`.
+struct ReportStatus(AmazonWorld);
+
+impl Respond for ReportStatus {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.record(request);
+        if let Some(scripted) = self.0.scripted(Endpoint::ReportStatus) {
+            return scripted;
+        }
+        let mut segments = request.url.path().split('/').skip(1);
+        let region = match segments.next() {
+            Some("na") => "na",
+            Some("eu") => "eu",
+            _ => "fe",
+        };
+        let id = segments.last().unwrap_or_default();
+        let account = match report_account(&self.0, region, request) {
+            Ok(account) => account,
+            Err(refusal) => return refusal.answer(),
+        };
+        let answer = match request.method.as_str() {
+            "DELETE" => self.0.cancel_report(region, &account, id),
+            "GET" => self
+                .0
+                .poll_report(region, &account, id, &own_base_url(request))
+                .ok_or((404, "Report not found".into())),
+            _ => Err((405, "Method not allowed".into())),
+        };
+        match answer {
+            Ok(report) => ResponseTemplate::new(200)
+                .set_body_raw(report.to_string(), REPORT_STATUS_MEDIA_TYPE),
+            Err((status, details)) => ResponseTemplate::new(status)
+                .set_body_json(json!({"code": status.to_string(), "details": details})),
+        }
+    }
+}
+
+/// The stand-in's base URL as the caller reached it: its S3 URLs must lead
+/// back here, whichever address the caller used.
+fn own_base_url(request: &Request) -> String {
+    let host = request
+        .headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .map_or_else(|| request.url.authority().to_owned(), str::to_owned);
+    format!("http://{host}")
+}
+
+impl AmazonWorld {
+    /// `POST /reporting/reports` once the call's headers passed: the body
+    /// checked as Amazon does (400), Amazon's 425 while an identical
+    /// request of the same account is pending, else the new report.
+    pub(super) fn create_report(
+        &self,
+        region: &'static str,
+        account: String,
+        request: &Request,
+    ) -> ResponseTemplate {
+        let Some(login) = self.login_for(request) else {
+            return unauthorized();
+        };
+        let header = if request.headers.contains_key("amazon-ads-accountid") {
+            AccountHeader::AdvertiserId(&account)
+        } else {
+            AccountHeader::Scope(&account)
+        };
+        let complete = self.world().reporting.knobs.require_complete_requests;
+        let asked = match check(&request.body, complete, region, header, &login) {
+            Ok(asked) => asked,
+            Err(details) => {
+                return ResponseTemplate::new(400)
+                    .set_body_json(json!({"code": "400", "details": details}));
+            }
+        };
+        let mut world = self.world();
+        let duplicate_key = (account.clone(), request.body.clone());
+        if let Some(pending) = world.pending_reports.get(&duplicate_key) {
+            return ResponseTemplate::new(425).set_body_json(json!({
+                "code": "425",
+                "detail": format!("The Request is a duplicate of : {pending}")
+            }));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        world
+            .pending_reports
+            .insert(duplicate_key.clone(), id.clone());
+        let knobs = &mut world.reporting.knobs;
+        let failure = (knobs.failing_next > 0).then(|| {
+            knobs.failing_next -= 1;
+            knobs.failure_reason.clone()
+        });
+        let now = Utc::now();
+        let report = StoredReport {
+            id,
+            region,
+            account,
+            duplicate_key,
+            request: asked,
+            created_at: now,
+            updated_at: now,
+            polls_left: knobs.polls_before_completion,
+            failure,
+            stage: Stage::Pending,
+            polls: 0,
+            downloads: 0,
+        };
+        let answer = report.answer();
+        world.reporting.reports.push(report);
+        ResponseTemplate::new(200).set_body_raw(answer.to_string(), REPORT_MEDIA_TYPE)
+    }
+
+    /// One poll of report `id` of `account`: moves it on a stage, writing
+    /// its file (outside the lock) when it completes; `None` if `account`
+    /// has no such report in `region`.
+    fn poll_report(&self, region: &str, account: &str, id: &str, base: &str) -> Option<Value> {
+        let order = {
+            let mut world = self.world();
+            let world = &mut *world;
+            let reporting = &mut world.reporting;
+            let report = reporting
+                .reports
+                .iter_mut()
+                .find(|r| r.id == id && r.region == region && r.account == account)
+                .filter(|r| !matches!(r.stage, Stage::Cancelled))?;
+            report.polls += 1;
+            let extension = report.file_extension();
+            match &mut report.stage {
+                Stage::Pending | Stage::Processing if report.polls_left > 0 => {
+                    report.polls_left -= 1;
+                    if report.polls > 1 && matches!(report.stage, Stage::Pending) {
+                        report.stage = Stage::Processing;
+                        report.updated_at = Utc::now();
+                    }
+                    return Some(report.answer());
+                }
+                Stage::Pending | Stage::Processing => {
+                    // No longer pending: the same request may be made again.
+                    world.pending_reports.remove(&report.duplicate_key);
+                    report.updated_at = Utc::now();
+                    if let Some(reason) = report.failure.clone() {
+                        report.stage = Stage::Failed(reason);
+                        return Some(report.answer());
+                    }
+                    report.stage = Stage::Generating;
+                    let request = &report.request;
+                    let days = request
+                        .start
+                        .iter_days()
+                        .take_while(|day| *day <= request.end)
+                        .map(|day| {
+                            let key = (account.to_owned(), request.report_type.clone(), day);
+                            let pull = reporting.pulls.entry(key).or_default();
+                            *pull += 1;
+                            (day, *pull)
+                        })
+                        .collect();
+                    FileOrder::new(account, request.clone(), days, &reporting.knobs)
+                }
+                Stage::Completed(completed) => {
+                    let lifetime = reporting.knobs.url_lifetime_seconds;
+                    completed.issue(base, id, extension, lifetime);
+                    return Some(report.answer());
+                }
+                Stage::Generating | Stage::Failed(_) | Stage::Cancelled => {
+                    return Some(report.answer());
+                }
+            }
+        };
+        let file = Arc::new(order.write());
+        let mut world = self.world();
+        let lifetime = world.reporting.knobs.url_lifetime_seconds;
+        let report = world.reporting.reports.iter_mut().find(|r| r.id == id)?;
+        let now = Utc::now();
+        let mut completed = Completed {
+            file,
+            generated_at: now,
+            urls: HashMap::new(),
+            latest: (String::new(), now),
+        };
+        completed.issue(base, id, report.file_extension(), lifetime);
+        report.stage = Stage::Completed(completed);
+        report.updated_at = now;
+        Some(report.answer())
+    }
+
+    /// `DELETE` of report `id` of `account`: only a `PENDING` one can be
+    /// cancelled; it then answers as `CANCELLED` and is gone for polls.
+    fn cancel_report(&self, region: &str, account: &str, id: &str) -> Result<Value, (u16, String)> {
+        let mut world = self.world();
+        let world = &mut *world;
+        let report = world
+            .reporting
+            .reports
+            .iter_mut()
+            .find(|r| r.id == id && r.region == region && r.account == account)
+            .filter(|r| !matches!(r.stage, Stage::Cancelled))
+            .ok_or((404, "Report not found".to_owned()))?;
+        if !matches!(report.stage, Stage::Pending) {
+            return Err((
+                400,
+                format!(
+                    "Report {id} is {}: only a PENDING report can be cancelled",
+                    report.stage.name()
+                ),
+            ));
+        }
+        world.pending_reports.remove(&report.duplicate_key);
+        report.stage = Stage::Cancelled;
+        report.updated_at = Utc::now();
+        Ok(report.answer())
+    }
+
+    /// Every report created so far is done: the same request may be made
+    /// again, and each report not yet complete completes at its next poll.
+    pub fn finish_reports(&self) {
+        let mut world = self.world();
+        world.pending_reports.clear();
+        for report in &mut world.reporting.reports {
+            report.polls_left = 0;
+        }
+    }
+
+    /// Reports created from now on answer `polls` polls as `PENDING` (the
+    /// first) or `PROCESSING`, and complete at the next one (default 2).
+    pub fn set_report_polls_before_completion(&self, polls: usize) {
+        self.world().reporting.knobs.polls_before_completion = polls;
+    }
+
+    /// The next `count` reports created end `FAILED` with `reason` where
+    /// they would have completed.
+    pub fn fail_next_reports(&self, count: usize, reason: &str) {
+        let knobs = &mut self.world().reporting.knobs;
+        knobs.failing_next = count;
+        knobs.failure_reason = reason.to_owned();
+    }
+
+    /// URLs issued from now on expire after `lifetime` (default 1 h, as
+    /// Amazon's; whole seconds).
+    pub fn set_report_url_lifetime(&self, lifetime: Duration) {
+        self.world().reporting.knobs.url_lifetime_seconds = lifetime.as_secs();
+    }
+
+    /// Every report URL issued so far has expired (S3 answers 403); a new
+    /// poll of the report issues a fresh one.
+    pub fn expire_report_urls(&self) {
+        let now = Utc::now() - chrono::Duration::seconds(1);
+        for report in &mut self.world().reporting.reports {
+            if let Stage::Completed(completed) = &mut report.stage {
+                completed.urls.values_mut().for_each(|expiry| *expiry = now);
+                completed.latest.1 = now;
+            }
+        }
+    }
+
+    /// Files of reports completing from now on hold `rows_per_day` rows per
+    /// date (default 3), each followed by `padding_bytes` of JSON
+    /// whitespace: a 100 MB+ report without millions of rows.
+    pub fn set_report_size(&self, rows_per_day: usize, padding_bytes: usize) {
+        let knobs = &mut self.world().reporting.knobs;
+        knobs.rows_per_day = rows_per_day;
+        knobs.padding_bytes = padding_bytes;
+    }
+
+    /// Whether a create must carry every field Amazon requires (dates,
+    /// adProduct, reportTypeId, groupBy, columns, timeUnit, format, a DSP
+    /// report's advertiser filter). Off by default: the proxy's
+    /// pass-through tests post partial bodies; fields present are always
+    /// checked.
+    pub fn require_complete_report_requests(&self, required: bool) {
+        self.world().reporting.knobs.require_complete_requests = required;
+    }
+
+    /// Every report created so far, in order.
+    pub fn created_reports(&self) -> Vec<CreatedReport> {
+        self.world()
+            .reporting
+            .reports
+            .iter()
+            .map(|report| CreatedReport {
+                report_id: report.id.clone(),
+                account: report.account.clone(),
+                request_body: serde_json::from_slice(&report.duplicate_key.1)
+                    .unwrap_or(Value::Null),
+                status: report.stage.name(),
+                status_polls: report.polls,
+                downloads: report.downloads,
+            })
+            .collect()
+    }
+}
