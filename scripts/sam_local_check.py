@@ -29,11 +29,12 @@ GENERATORS = {
     "http": ["apigateway", "http-api-proxy"],
     "schedule": ["cloudwatch", "scheduled-event"],
     "stream": ["dynamodb", "update"],
+    "queue": ["sqs", "receive-message"],
 }
 SOURCE = {
     "users": "http", "clerk-webhook": "http", "oauth-start": "http", "oauth-callback": "http",
     "ads-proxy": "http", "auth-check": "authorizer", "token-refresher": "schedule",
-    "events-publisher": "stream", "credentials": None,
+    "events-publisher": "stream", "report-worker": "queue", "credentials": None,
 }
 # Keys an HTTP API (payload 2.0) event carries only when there is something to
 # carry, or only for other authorizer kinds; and the ones the generator leaves out.

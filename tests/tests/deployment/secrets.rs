@@ -29,8 +29,8 @@ const WAIT: StdDuration = StdDuration::from_secs(20);
 /// Which secrets each function uses (see `Startup`'s builders): Clerk's
 /// Backend API only in users, the webhook's signing secrets only in
 /// clerk-webhook, the Amazon client wherever Login with Amazon or the Ads
-/// API is called (users syncs and refreshes).
-const USES: [(&str, &[&str]); 9] = [
+/// API is called (users syncs and refreshes, the report worker refreshes).
+const USES: [(&str, &[&str]); 10] = [
     ("auth-check", &[]),
     ("users", &["AmazonClientSecret", "ClerkBackendSecret"]),
     ("clerk-webhook", &["ClerkWebhookSecret"]),
@@ -40,6 +40,7 @@ const USES: [(&str, &[&str]); 9] = [
     ("ads-proxy", &["AmazonClientSecret"]),
     ("credentials", &["AmazonClientSecret"]),
     ("events-publisher", &[]),
+    ("report-worker", &["AmazonClientSecret"]),
 ];
 
 /// Each secret: the variable that names it and the keys it holds.
@@ -62,7 +63,7 @@ const SECRETS: [(&str, &str, &[&str]); 3] = [
 ];
 
 /// The first event each function is started with.
-const FIRST_EVENTS: [(&str, &str); 7] = [
+const FIRST_EVENTS: [(&str, &str); 8] = [
     ("users", "users/health.json"),
     ("clerk-webhook", "clerk-webhook/http-api-request.json"),
     ("oauth-start", "oauth-start/connect.json"),
@@ -70,6 +71,7 @@ const FIRST_EVENTS: [(&str, &str); 7] = [
     ("token-refresher", "token-refresher/scheduled-event.json"),
     ("ads-proxy", "ads-proxy/campaigns-list.json"),
     ("credentials", "credentials/account.json"),
+    ("report-worker", "report-worker/sqs-event.json"),
 ];
 
 /// The template as JSON: a tag reads `{"!Ref": "Name"}`.
