@@ -93,6 +93,7 @@ start_local_stack() {
     CLERK_WEBHOOK_SECRET_ID="adsconnect/$name-$$/clerk-webhook" \
     AMAZON_CLIENT_SECRET_ID="adsconnect/$name-$$/amazon-client" \
     TOKEN_KEY_ID="alias/$name-$$" DEV_DIR="$CARGO_TARGET_DIR/$name/dev" \
+    REPORT_QUEUE_URL="$MOTO_ENDPOINT/123456789012/$name-$$-reports" REPORT_BUCKET="$name-$$-reports" \
     LOCAL_API_ADDR="127.0.0.1:$API_PORT" AMAZON_STUB_ADDR="127.0.0.1:$STUB_PORT" \
     CLERK_API_URL="http://127.0.0.1:$API_PORT/_dev/clerk" \
     AMAZON_REDIRECT_URI="http://127.0.0.1:$API_PORT/api/v1/amazon/callback" \

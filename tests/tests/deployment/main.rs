@@ -12,6 +12,8 @@
 //!   without one; webhook and Amazon client rotations;
 //! - `start_up`: the built functions as Lambda starts them: no AWS call in
 //!   init, the secrets read on the first event, a 503 until it can be;
+//! - `reports`: the report engine's template resources and permissions, and
+//!   the local stack's report queue and bucket;
 //! - `docs`: the README, ARCHITECTURE.md and docs/ link only to what exists
 //!   and show only scripts that exist.
 
@@ -19,6 +21,7 @@ mod docs;
 mod faults;
 mod happy;
 mod leaks;
+mod reports;
 mod secrets;
 mod start_up;
 

@@ -2,7 +2,8 @@
 //! table created from `template.yaml`, dev signing keys and tokens, API
 //! Gateway event shapes, moto provisioning, an in-process SDK call counter,
 //! a pass-through in front of moto that sees (and can fail) every AWS call,
-//! and a Lambda Runtime API emulator for built bootstraps.
+//! a Lambda Runtime API emulator for built bootstraps, and the table's
+//! stream and the report queue delivered as Lambda delivers them.
 #![allow(clippy::missing_errors_doc)]
 
 pub mod amazon_stub;
@@ -13,6 +14,7 @@ pub mod keys;
 pub mod local_api;
 pub mod moto_proxy;
 pub mod provision;
+pub mod queue;
 pub mod runtime_api;
 pub mod stream;
 pub mod template;

@@ -1,6 +1,7 @@
 //! `adsconnect-dev`: the local stack's control program.
 //!
-//! - `provision`: creates the table, KMS key, secret and dev Clerk key in moto
+//! - `provision`: creates the table, KMS key, secrets, report queue and
+//!   bucket, and dev Clerk key in moto
 //! - `serve`: every function behind the local HTTP API on 127.0.0.1:3000, and
 //!   a stand-in for Login with Amazon and the Ads API on 127.0.0.1:3001
 //! - `token [user_id] [session_id] [ttl_seconds]`: prints a dev session token
@@ -111,10 +112,20 @@ async fn provision_resources() -> Result<String, BoxError> {
         amazon_client_secret: amazon_stub::CLIENT_SECRET,
     };
     provision::put_secrets(&secrets, &ids, &values).await?;
+    // Named by the variables the functions read (the queue by its URL's
+    // last segment).
+    let queue_url = configuration::required("REPORT_QUEUE_URL")?;
+    provision::ensure_report_queue(
+        &aws_sdk_sqs::Client::new(&sdk),
+        provision::queue_name(&queue_url)?,
+    )
+    .await?;
+    let bucket = configuration::required("REPORT_BUCKET")?;
+    provision::ensure_report_bucket(&provision::s3_client(&sdk), &bucket).await?;
     let key = dev_key()?;
     std::fs::write(dev_dir().join("clerk-dev-key.pub.pem"), &key.public_pem)?;
     Ok(format!(
-        "provisioned: table {table} ({}), KMS key {key_alias}, secrets {}, dev Clerk key {}",
+        "provisioned: table {table} ({}), KMS key {key_alias}, secrets {}, report queue {queue_url}, report bucket {bucket}, dev Clerk key {}",
         if created { "created" } else { "existed" },
         ids.variables()
             .map(|(_, id)| id)

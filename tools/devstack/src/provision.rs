@@ -1,5 +1,6 @@
 //! Creates the stack's resources in moto: the table (from `template.yaml`),
-//! the KMS key and the three secrets. Idempotent.
+//! the KMS key, the three secrets, and the report queue (with its
+//! dead-letter queue) and bucket. Idempotent.
 
 use adsconnect::configuration::{self, ConfigError};
 use adsconnect::secrets::{self, Secret, SecretIds, Secrets};
@@ -21,6 +22,17 @@ pub fn emulator_config(endpoint: &str) -> SdkConfig {
             Credentials::for_tests(),
         ))
         .build()
+}
+
+/// An S3 client for the emulator: moto serves buckets by path
+/// (`http://127.0.0.1:5005/<bucket>/<key>`); a bucket's own host name
+/// (`<bucket>.127.0.0.1`) resolves nowhere.
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 pub async fn ensure_table(
@@ -82,6 +94,97 @@ pub async fn ensure_kms_key(client: &aws_sdk_kms::Client, alias: &str) -> Result
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `ReportQueue` named `name`, with its dead-letter queue (`name` +
+/// `-dead-letter`), each with the template's settings (visibility timeout,
+/// retention, redrive after as many receives): its URL.
+pub async fn ensure_report_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+) -> Result<String, BoxError> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let template = crate::template::load_template()?;
+    let resources = &template["Resources"];
+    let queue = &resources["ReportQueue"]["Properties"];
+    let dead_letter = &resources["ReportDeadLetterQueue"]["Properties"];
+    let setting = |properties: &serde_yaml::Value, name: &str| -> Result<String, BoxError> {
+        properties[name]
+            .as_u64()
+            .map(|n| n.to_string())
+            .ok_or_else(|| format!("template.yaml: the report queues have no {name}").into())
+    };
+
+    let dead_letter_url = sqs
+        .create_queue()
+        .queue_name(format!("{name}-dead-letter"))
+        .attributes(
+            QueueAttributeName::MessageRetentionPeriod,
+            setting(dead_letter, "MessageRetentionPeriod")?,
+        )
+        .send()
+        .await?
+        .queue_url
+        .ok_or("CreateQueue returned no URL")?;
+    let dead_letter_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dead_letter_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .ok_or("GetQueueAttributes returned no QueueArn")?;
+    let redrive = json!({
+        "deadLetterTargetArn": dead_letter_arn,
+        "maxReceiveCount": queue["RedrivePolicy"]["maxReceiveCount"]
+            .as_u64()
+            .ok_or("template.yaml: ReportQueue's redrive has no maxReceiveCount")?,
+    });
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            setting(queue, "VisibilityTimeout")?,
+        )
+        .attributes(
+            QueueAttributeName::MessageRetentionPeriod,
+            setting(queue, "MessageRetentionPeriod")?,
+        )
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await?
+        .queue_url
+        .ok_or("CreateQueue returned no URL")?;
+    Ok(url)
+}
+
+/// `ReportBucket` named `name`, versioned like the template's (a day
+/// pulled again keeps the earlier pull as a noncurrent version).
+pub async fn ensure_report_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Result<(), BoxError> {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    if s3.head_bucket().bucket(name).send().await.is_err() {
+        s3.create_bucket().bucket(name).send().await?;
+    }
+    s3.put_bucket_versioning()
+        .bucket(name)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// The queue name a queue URL ends with (`…/123456789012/<name>`).
+pub fn queue_name(url: &str) -> Result<&str, BoxError> {
+    url.rsplit('/')
+        .next()
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| format!("{url} is not a queue URL").into())
 }
 
 /// Creates the secret, or replaces its value.

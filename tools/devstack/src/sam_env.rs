@@ -17,8 +17,10 @@ use adsconnect_dev::runtime_api::FunctionSpec;
 use serde_json::{Map, Value};
 
 /// What the functions themselves connect to.
-const CALLED_BY_FUNCTIONS: [&str; 8] = [
+const CALLED_BY_FUNCTIONS: [&str; 9] = [
     "AWS_ENDPOINT_URL",
+    // A queue in moto, like AWS_ENDPOINT_URL.
+    "REPORT_QUEUE_URL",
     "CLERK_API_URL",
     "CLERK_JWKS_URL",
     "AMAZON_TOKEN_URL",

@@ -231,6 +231,14 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
             |r| r["batchItemFailures"] == serde_json::json!([]),
         )
         .await;
+    // The sample's job does not exist: acknowledged, nothing to retry.
+    emulation
+        .invoke(
+            "report-worker",
+            Path::new("events/report-worker/sqs-event.json"),
+            |r| r["batchItemFailures"] == serde_json::json!([]),
+        )
+        .await;
     emulation
         .invoke(
             "token-refresher",
