@@ -235,3 +235,36 @@ fn the_link_reader_sees_what_markdown_means() {
         ])
     );
 }
+
+/// A deployer finds every knob: each variable the template gives a function
+/// in docs/configuration.md, each parameter somewhere in the docs.
+#[test]
+fn every_template_variable_and_parameter_is_documented() {
+    let template = adsconnect_dev::template::load_template().unwrap();
+    let configuration = std::fs::read_to_string(repo_root().join("docs/configuration.md")).unwrap();
+    let docs: String = documents()
+        .iter()
+        .map(|document| std::fs::read_to_string(document).unwrap())
+        .collect();
+    let mut missing = BTreeSet::new();
+    for resource in template["Resources"].as_mapping().unwrap().values() {
+        let variables = &resource["Properties"]["Environment"]["Variables"];
+        for name in variables.as_mapping().into_iter().flat_map(|v| v.keys()) {
+            let name = name.as_str().unwrap();
+            if !configuration.contains(name) {
+                missing.insert(format!("docs/configuration.md: {name}"));
+            }
+        }
+    }
+    for name in template["Parameters"].as_mapping().unwrap().keys() {
+        let name = name.as_str().unwrap();
+        if !docs.contains(name) {
+            missing.insert(format!("docs: parameter {name}"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "undocumented:\n{}",
+        missing.iter().cloned().collect::<Vec<_>>().join("\n")
+    );
+}

@@ -23,6 +23,32 @@ fn local_api_serves_exactly_the_template_routes() {
     assert_eq!(local, template_routes());
 }
 
+/// Each crate under `functions/` is a function of the template (built from
+/// its own directory, `sam build`'s unit), and each function has its crate
+/// and its sample events.
+#[test]
+fn every_function_crate_is_a_template_function_with_sample_events() {
+    let template = load_template().unwrap();
+    let mut built = BTreeSet::new();
+    for resource in template["Resources"].as_mapping().unwrap().values() {
+        let Some(binary) = resource["Metadata"]["BuildProperties"]["Binary"].as_str() else {
+            continue;
+        };
+        assert_eq!(
+            resource["Properties"]["CodeUri"].as_str(),
+            Some(format!("functions/{binary}").as_str())
+        );
+        let samples = repo_root().join("events").join(binary);
+        assert!(samples.is_dir(), "no events/{binary}");
+        built.insert(binary.to_owned());
+    }
+    let crates: BTreeSet<String> = std::fs::read_dir(repo_root().join("functions"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(crates, built);
+}
+
 #[test]
 fn every_route_has_a_sample_event_and_every_sample_is_an_http_api_event() {
     let mut covered = BTreeSet::new();
