@@ -95,7 +95,7 @@ pub(super) struct Completed {
     /// Signature → expiry of every URL issued for the file.
     pub(super) urls: HashMap<String, DateTime<Utc>>,
     /// The URL the last poll answered, and its expiry.
-    latest: (String, DateTime<Utc>),
+    latest: Option<(String, DateTime<Utc>)>,
 }
 
 /// A report as a test reads it.
@@ -138,6 +138,7 @@ impl StoredReport {
             Stage::Completed(completed) => Some(completed),
             _ => None,
         };
+        let latest = completed.and_then(|c| c.latest.as_ref());
         json!({
             "reportId": self.id,
             "status": self.stage.name(),
@@ -149,8 +150,8 @@ impl StoredReport {
             "updatedAt": stamp(self.updated_at),
             "generatedAt": completed.map(|c| stamp(c.generated_at)),
             "fileSize": completed.map(|c| c.file.len()),
-            "url": completed.map(|c| &c.latest.0),
-            "urlExpiresAt": completed.map(|c| stamp(c.latest.1)),
+            "url": latest.map(|(url, _)| url),
+            "urlExpiresAt": latest.map(|(_, expiry)| stamp(*expiry)),
             "failureReason": match &self.stage {
                 Stage::Failed(reason) => Some(reason),
                 _ => None,
@@ -175,7 +176,7 @@ impl Completed {
         let (url, signature) = presigned_url(base, report, extension, issued, lifetime);
         let expires = issued + chrono::Duration::seconds(lifetime.try_into().unwrap_or(i64::MAX));
         self.urls.insert(signature, expires);
-        self.latest = (url, expires);
+        self.latest = Some((url, expires));
     }
 }
 
@@ -307,9 +308,11 @@ impl AmazonWorld {
         ResponseTemplate::new(200).set_body_raw(answer.to_string(), REPORT_MEDIA_TYPE)
     }
 
-    /// One poll of report `id` of `account`: moves it on a stage, writing
-    /// its file (outside the lock) when it completes; `None` if `account`
-    /// has no such report in `region`.
+    /// One poll of report `id` of `account`: moves it on a stage; `None` if
+    /// `account` has no such report in `region`. The poll that completes it
+    /// writes its file on a thread of its own and waits a moment for it: a
+    /// small file is there at once, a large one is `PROCESSING` until it is
+    /// (a wiremock answer cannot wait long without stalling the caller).
     fn poll_report(&self, region: &str, account: &str, id: &str, base: &str) -> Option<Value> {
         let order = {
             let mut world = self.world();
@@ -321,15 +324,14 @@ impl AmazonWorld {
                 .find(|r| r.id == id && r.region == region && r.account == account)
                 .filter(|r| !matches!(r.stage, Stage::Cancelled))?;
             report.polls += 1;
-            let extension = report.file_extension();
-            match &mut report.stage {
+            match report.stage {
                 Stage::Pending | Stage::Processing if report.polls_left > 0 => {
                     report.polls_left -= 1;
                     if report.polls > 1 && matches!(report.stage, Stage::Pending) {
                         report.stage = Stage::Processing;
                         report.updated_at = Utc::now();
                     }
-                    return Some(report.answer());
+                    None
                 }
                 Stage::Pending | Stage::Processing => {
                     // No longer pending: the same request may be made again.
@@ -337,48 +339,69 @@ impl AmazonWorld {
                     report.updated_at = Utc::now();
                     if let Some(reason) = report.failure.clone() {
                         report.stage = Stage::Failed(reason);
-                        return Some(report.answer());
+                        None
+                    } else {
+                        report.stage = Stage::Generating;
+                        let request = &report.request;
+                        let days = request
+                            .start
+                            .iter_days()
+                            .take_while(|day| *day <= request.end)
+                            .map(|day| {
+                                let key = (account.to_owned(), request.report_type.clone(), day);
+                                let pull = reporting.pulls.entry(key).or_default();
+                                *pull += 1;
+                                (day, *pull)
+                            })
+                            .collect();
+                        Some(FileOrder::new(
+                            account,
+                            request.clone(),
+                            days,
+                            &reporting.knobs,
+                        ))
                     }
-                    report.stage = Stage::Generating;
-                    let request = &report.request;
-                    let days = request
-                        .start
-                        .iter_days()
-                        .take_while(|day| *day <= request.end)
-                        .map(|day| {
-                            let key = (account.to_owned(), request.report_type.clone(), day);
-                            let pull = reporting.pulls.entry(key).or_default();
-                            *pull += 1;
-                            (day, *pull)
-                        })
-                        .collect();
-                    FileOrder::new(account, request.clone(), days, &reporting.knobs)
                 }
-                Stage::Completed(completed) => {
-                    let lifetime = reporting.knobs.url_lifetime_seconds;
-                    completed.issue(base, id, extension, lifetime);
-                    return Some(report.answer());
-                }
-                Stage::Generating | Stage::Failed(_) | Stage::Cancelled => {
-                    return Some(report.answer());
+                Stage::Generating | Stage::Completed(_) | Stage::Failed(_) | Stage::Cancelled => {
+                    None
                 }
             }
         };
-        let file = Arc::new(order.write());
+        if let Some(order) = order {
+            let (written, wait) = std::sync::mpsc::channel();
+            let world = self.clone();
+            let report = id.to_owned();
+            std::thread::spawn(move || {
+                let file = Arc::new(order.write());
+                world.complete_report(&report, file);
+                // The poll may have stopped waiting: nobody to tell then.
+                let _ = written.send(());
+            });
+            let _ = wait.recv_timeout(Duration::from_secs(1));
+        }
         let mut world = self.world();
         let lifetime = world.reporting.knobs.url_lifetime_seconds;
         let report = world.reporting.reports.iter_mut().find(|r| r.id == id)?;
-        let now = Utc::now();
-        let mut completed = Completed {
-            file,
-            generated_at: now,
-            urls: HashMap::new(),
-            latest: (String::new(), now),
-        };
-        completed.issue(base, id, report.file_extension(), lifetime);
-        report.stage = Stage::Completed(completed);
-        report.updated_at = now;
+        let extension = report.file_extension();
+        if let Stage::Completed(completed) = &mut report.stage {
+            completed.issue(base, id, extension, lifetime);
+        }
         Some(report.answer())
+    }
+
+    /// Report `report`'s file is written: it is `COMPLETED`.
+    fn complete_report(&self, report: &str, file: Arc<Vec<u8>>) {
+        let mut world = self.world();
+        if let Some(report) = world.reporting.reports.iter_mut().find(|r| r.id == report) {
+            let now = Utc::now();
+            report.stage = Stage::Completed(Completed {
+                file,
+                generated_at: now,
+                urls: HashMap::new(),
+                latest: None,
+            });
+            report.updated_at = now;
+        }
     }
 
     /// `DELETE` of report `id` of `account`: only a `PENDING` one can be
@@ -418,26 +441,6 @@ impl AmazonWorld {
         }
     }
 
-    /// Reports created from now on answer `polls` polls as `PENDING` (the
-    /// first) or `PROCESSING`, and complete at the next one (default 2).
-    pub fn set_report_polls_before_completion(&self, polls: usize) {
-        self.world().reporting.knobs.polls_before_completion = polls;
-    }
-
-    /// The next `count` reports created end `FAILED` with `reason` where
-    /// they would have completed.
-    pub fn fail_next_reports(&self, count: usize, reason: &str) {
-        let knobs = &mut self.world().reporting.knobs;
-        knobs.failing_next = count;
-        knobs.failure_reason = reason.to_owned();
-    }
-
-    /// URLs issued from now on expire after `lifetime` (default 1 h, as
-    /// Amazon's; whole seconds).
-    pub fn set_report_url_lifetime(&self, lifetime: Duration) {
-        self.world().reporting.knobs.url_lifetime_seconds = lifetime.as_secs();
-    }
-
     /// Every report URL issued so far has expired (S3 answers 403); a new
     /// poll of the report issues a fresh one.
     pub fn expire_report_urls(&self) {
@@ -445,27 +448,11 @@ impl AmazonWorld {
         for report in &mut self.world().reporting.reports {
             if let Stage::Completed(completed) = &mut report.stage {
                 completed.urls.values_mut().for_each(|expiry| *expiry = now);
-                completed.latest.1 = now;
+                if let Some((_, expiry)) = &mut completed.latest {
+                    *expiry = now;
+                }
             }
         }
-    }
-
-    /// Files of reports completing from now on hold `rows_per_day` rows per
-    /// date (default 3), each followed by `padding_bytes` of JSON
-    /// whitespace: a 100 MB+ report without millions of rows.
-    pub fn set_report_size(&self, rows_per_day: usize, padding_bytes: usize) {
-        let knobs = &mut self.world().reporting.knobs;
-        knobs.rows_per_day = rows_per_day;
-        knobs.padding_bytes = padding_bytes;
-    }
-
-    /// Whether a create must carry every field Amazon requires (dates,
-    /// adProduct, reportTypeId, groupBy, columns, timeUnit, format, a DSP
-    /// report's advertiser filter). Off by default: the proxy's
-    /// pass-through tests post partial bodies; fields present are always
-    /// checked.
-    pub fn require_complete_report_requests(&self, required: bool) {
-        self.world().reporting.knobs.require_complete_requests = required;
     }
 
     /// Every report created so far, in order.

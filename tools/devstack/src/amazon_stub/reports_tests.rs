@@ -132,13 +132,15 @@ impl StandIn {
         (status, answer.json().await.unwrap_or(Value::Null))
     }
 
-    /// Polls until the report leaves `PENDING`/`PROCESSING`.
+    /// Polls until the report leaves `PENDING`/`PROCESSING` (a large file
+    /// is written while the polls go on).
     async fn finished(&self, account: As, id: &str) -> Value {
-        for _ in 0..10 {
+        for _ in 0..600 {
             let (_, report) = self.poll(account, id).await;
             if !["PENDING", "PROCESSING"].contains(&report["status"].as_str().unwrap()) {
                 return report;
             }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("report {id} never finished");
     }
@@ -482,4 +484,24 @@ async fn status_polls_can_be_scripted_and_the_control_sets_knobs() {
     let rows: Vec<Value> = serde_json::from_slice(&json).unwrap();
     assert_eq!(rows.len(), 5);
     assert_eq!(amazon.world.calls(Endpoint::ReportStatus), 2);
+}
+
+#[tokio::test]
+async fn a_100_mb_report_is_written_while_polls_answer_processing() {
+    let amazon = stand_in().await;
+    amazon.world.set_report_size(2_000, 1_500);
+    let (_, created) = amazon
+        .create(As::Scope(SELLER), &sp_body("2026-10-01", "2026-10-31"))
+        .await;
+    let report = amazon
+        .finished(As::Scope(SELLER), created["reportId"].as_str().unwrap())
+        .await;
+    let json = amazon.download(&report).await;
+    assert!(json.len() > 100_000_000, "{} bytes", json.len());
+    assert!(
+        report["fileSize"].as_u64().unwrap() < 10_000_000,
+        "compressed"
+    );
+    let rows: Vec<Map<String, Value>> = serde_json::from_slice(&json).unwrap();
+    assert_eq!(rows.len(), 31 * 2_000);
 }
