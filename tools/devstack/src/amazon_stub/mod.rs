@@ -15,8 +15,9 @@
 //!   Amazon's 425 for a duplicate report, and a Viewer's 401 on writes);
 //! - `reports`: reporting v3 past the create — status polls, cancelling,
 //!   the knobs (`reports_control`: `/_stub/reports`), the create body's
-//!   checks (`reports_request`), and the files on the stand-in's own S3
-//!   (`reports_files`);
+//!   checks (`reports_request`), what is kept of each report
+//!   (`reports_state`), its file and URL (`reports_files`), and the
+//!   stand-in's own S3 serving it (`reports_s3`);
 //! - `dsp`: the DSP, AMC and seat endpoints;
 //! - `manager`: manager accounts in every region;
 //! - `amc`: AMC audiences and advertiser updates (a trailing-slash path);
@@ -37,6 +38,8 @@ mod reports;
 mod reports_control;
 mod reports_files;
 mod reports_request;
+mod reports_s3;
+mod reports_state;
 #[cfg(test)]
 mod reports_tests;
 mod throttle;

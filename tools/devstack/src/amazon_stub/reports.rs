@@ -12,91 +12,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::ads::{REPORT_MEDIA_TYPE, report_account};
 use super::reports_control::ReportsControl;
-use super::reports_files::{FileOrder, S3Download, presigned_url};
-use super::reports_request::{AccountHeader, ReportRequest, check};
+use super::reports_files::FileOrder;
+use super::reports_request::{AccountHeader, check};
+use super::reports_s3::S3Download;
+use super::reports_state::{Completed, Stage, StoredReport};
 use super::world::{AmazonWorld, Endpoint, Slow, unauthorized};
 
 pub const REPORT_STATUS_MEDIA_TYPE: &str = "application/vnd.getasyncreportresponse.v3+json";
-
-/// How Amazon treats reports created (or URLs issued) from now on.
-#[derive(Debug, Clone, serde::Serialize)]
-pub(super) struct ReportKnobs {
-    pub(super) polls_before_completion: usize,
-    pub(super) url_lifetime_seconds: u64,
-    pub(super) rows_per_day: usize,
-    pub(super) padding_bytes: usize,
-    pub(super) require_complete_requests: bool,
-    pub(super) failing_next: usize,
-    pub(super) failure_reason: String,
-}
-
-impl Default for ReportKnobs {
-    fn default() -> Self {
-        Self {
-            polls_before_completion: 2,
-            url_lifetime_seconds: 3600,
-            rows_per_day: 3,
-            padding_bytes: 0,
-            require_complete_requests: false,
-            failing_next: 0,
-            failure_reason: "Report generation failed due to an internal error. Please retry."
-                .into(),
-        }
-    }
-}
-
-#[derive(Default)]
-pub(super) struct Reporting {
-    pub(super) knobs: ReportKnobs,
-    pub(super) reports: Vec<StoredReport>,
-    /// (account, reportTypeId, date) → how many completed reports covered
-    /// it: each later one restates that date's numbers, as Amazon does.
-    pulls: HashMap<(String, String, NaiveDate), u32>,
-}
-
-pub(super) struct StoredReport {
-    pub(super) id: String,
-    region: &'static str,
-    account: String,
-    /// The (account, body) the 425 duplicate rule keys pending reports by.
-    duplicate_key: (String, Vec<u8>),
-    request: ReportRequest,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    polls_left: usize,
-    /// Set at creation when the world makes it fail.
-    failure: Option<String>,
-    pub(super) stage: Stage,
-    polls: usize,
-    pub(super) downloads: usize,
-}
-
-pub(super) enum Stage {
-    Pending,
-    Processing,
-    /// Its file is being written, outside the world's lock.
-    Generating,
-    Completed(Completed),
-    Failed(String),
-    /// Cancelled while pending: gone for polls, kept for the readers.
-    Cancelled,
-}
-
-pub(super) struct Completed {
-    pub(super) file: Arc<Vec<u8>>,
-    generated_at: DateTime<Utc>,
-    /// Signature → expiry of every URL issued for the file.
-    pub(super) urls: HashMap<String, DateTime<Utc>>,
-    /// The URL the last poll answered, and its expiry.
-    latest: Option<(String, DateTime<Utc>)>,
-}
 
 /// A report as a test reads it.
 #[derive(Debug, Clone)]
@@ -109,75 +38,6 @@ pub struct CreatedReport {
     pub status_polls: usize,
     /// Downloads of its file that were served.
     pub downloads: usize,
-}
-
-fn stamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-impl Stage {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Processing | Self::Generating => "PROCESSING",
-            Self::Completed(_) => "COMPLETED",
-            Self::Failed(_) => "FAILED",
-            Self::Cancelled => "CANCELLED",
-        }
-    }
-}
-
-impl StoredReport {
-    /// The report as Amazon answers it (§1, §2).
-    fn answer(&self) -> Value {
-        let mut configuration = self.request.configuration.clone();
-        if let Some(configuration) = configuration.as_object_mut() {
-            configuration.entry("filters").or_insert(Value::Null);
-        }
-        let completed = match &self.stage {
-            Stage::Completed(completed) => Some(completed),
-            _ => None,
-        };
-        let latest = completed.and_then(|c| c.latest.as_ref());
-        json!({
-            "reportId": self.id,
-            "status": self.stage.name(),
-            "name": self.request.name,
-            "startDate": self.request.start.to_string(),
-            "endDate": self.request.end.to_string(),
-            "configuration": configuration,
-            "createdAt": stamp(self.created_at),
-            "updatedAt": stamp(self.updated_at),
-            "generatedAt": completed.map(|c| stamp(c.generated_at)),
-            "fileSize": completed.map(|c| c.file.len()),
-            "url": latest.map(|(url, _)| url),
-            "urlExpiresAt": latest.map(|(_, expiry)| stamp(*expiry)),
-            "failureReason": match &self.stage {
-                Stage::Failed(reason) => Some(reason),
-                _ => None,
-            },
-        })
-    }
-
-    fn file_extension(&self) -> &'static str {
-        if self.request.csv {
-            "csv.gz"
-        } else {
-            "json.gz"
-        }
-    }
-}
-
-impl Completed {
-    /// A fresh pre-signed URL (each poll re-signs, as S3 URLs are minted
-    /// per answer); earlier ones keep working until they expire.
-    fn issue(&mut self, base: &str, report: &str, extension: &str, lifetime: u64) {
-        let issued = Utc::now();
-        let (url, signature) = presigned_url(base, report, extension, issued, lifetime);
-        let expires = issued + chrono::Duration::seconds(lifetime.try_into().unwrap_or(i64::MAX));
-        self.urls.insert(signature, expires);
-        self.latest = Some((url, expires));
-    }
 }
 
 pub(super) async fn mount(world: &AmazonWorld, server: &MockServer) {
@@ -261,10 +121,11 @@ impl AmazonWorld {
         let header = if request.headers.contains_key("amazon-ads-accountid") {
             AccountHeader::AdvertiserId(&account)
         } else {
-            AccountHeader::Scope(&account)
+            AccountHeader::Scope
         };
         let complete = self.world().reporting.knobs.require_complete_requests;
-        let asked = match check(&request.body, complete, region, header, &login) {
+        let agency_lists = |advertiser: &str| login.agency_lists(region, &account, advertiser);
+        let asked = match check(&request.body, complete, header, &agency_lists) {
             Ok(asked) => asked,
             Err(details) => {
                 return ResponseTemplate::new(400)
@@ -358,7 +219,8 @@ impl AmazonWorld {
                             account,
                             request.clone(),
                             days,
-                            &reporting.knobs,
+                            reporting.knobs.rows_per_day,
+                            reporting.knobs.padding_bytes,
                         ))
                     }
                 }

@@ -1,25 +1,20 @@
-//! A completed report's file and the stand-in's S3 that serves it
-//! (reference amazon-reporting.md §3, §4): a gzip JSON array of flat rows
+//! A completed report's file and its pre-signed URL (reference
+//! amazon-reporting.md §3, §4): a gzip JSON array of flat rows
 //! keyed by exactly the requested columns (CSV for a DSP report that asked
 //! for it), written once when the report completes; numbers deterministic
 //! from (account, report type, date, row) and restated by each later report
 //! covering a date, as Amazon restates traffic and conversions; DSP ids
-//! above 2^53. The pre-signed URL works without any `Authorization` header
-//! (S3 refuses a second auth mechanism) until it expires.
+//! above 2^53.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
-use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Map, Value};
-use wiremock::{Request, Respond, ResponseTemplate};
 
-use super::reports::{ReportKnobs, Stage};
 use super::reports_request::ReportRequest;
-use super::world::{AmazonWorld, Endpoint};
 
 /// What a completing report's file holds.
 pub(super) struct FileOrder {
@@ -53,14 +48,15 @@ impl FileOrder {
         account: &str,
         request: ReportRequest,
         days: Vec<(NaiveDate, u32)>,
-        knobs: &ReportKnobs,
+        rows_per_day: usize,
+        padding_bytes: usize,
     ) -> Self {
         Self {
             account: account.to_owned(),
             request,
             days,
-            rows_per_day: knobs.rows_per_day,
-            padding_bytes: knobs.padding_bytes,
+            rows_per_day,
+            padding_bytes,
         }
     }
 
@@ -276,99 +272,4 @@ pub(super) fn presigned_url(
         format!("{base}/_s3/reports/{report}.{extension}?{query}"),
         signature,
     )
-}
-
-/// Why S3 refuses a download, in its words.
-enum S3Refusal {
-    NoSuchKey,
-    SignatureDoesNotMatch,
-    Expired,
-}
-
-impl AmazonWorld {
-    /// Report `id`'s file if `signature` is one issued for it and still
-    /// valid; counts the download.
-    fn report_file(&self, id: &str, signature: &str) -> Result<Arc<Vec<u8>>, S3Refusal> {
-        let mut world = self.world();
-        let report = world
-            .reporting
-            .reports
-            .iter_mut()
-            .find(|r| r.id == id)
-            .ok_or(S3Refusal::NoSuchKey)?;
-        let Stage::Completed(completed) = &report.stage else {
-            return Err(S3Refusal::NoSuchKey);
-        };
-        let expiry = completed
-            .urls
-            .get(signature)
-            .ok_or(S3Refusal::SignatureDoesNotMatch)?;
-        if *expiry <= Utc::now() {
-            return Err(S3Refusal::Expired);
-        }
-        let file = Arc::clone(&completed.file);
-        report.downloads += 1;
-        Ok(file)
-    }
-}
-
-/// `GET /_s3/reports/{reportId}.json.gz?X-Amz-…`: the stand-in's S3.
-pub(super) struct S3Download(pub(super) AmazonWorld);
-
-fn s3_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(
-        format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
-        ),
-        "application/xml",
-    )
-}
-
-impl Respond for S3Download {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let answer = self
-            .0
-            .scripted(Endpoint::ReportDownload)
-            .unwrap_or_else(|| self.download(request));
-        answer.insert_header(
-            "x-amz-request-id",
-            format!("{:016X}", rand::random::<u64>()),
-        )
-    }
-}
-
-impl S3Download {
-    fn download(&self, request: &Request) -> ResponseTemplate {
-        if request.headers.contains_key("authorization") {
-            return s3_error(
-                400,
-                "InvalidArgument",
-                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified",
-            );
-        }
-        let file_name = request.url.path().rsplit('/').next().unwrap_or_default();
-        let id = file_name.split('.').next().unwrap_or_default();
-        let signature = request
-            .url
-            .query_pairs()
-            .find(|(name, _)| name == "X-Amz-Signature")
-            .map(|(_, value)| value.into_owned());
-        let Some(signature) = signature else {
-            return s3_error(403, "AccessDenied", "Access Denied");
-        };
-        match self.0.report_file(id, &signature) {
-            Ok(file) => {
-                ResponseTemplate::new(200).set_body_raw(file.to_vec(), "binary/octet-stream")
-            }
-            Err(S3Refusal::NoSuchKey) => {
-                s3_error(404, "NoSuchKey", "The specified key does not exist.")
-            }
-            Err(S3Refusal::SignatureDoesNotMatch) => s3_error(
-                403,
-                "SignatureDoesNotMatch",
-                "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-            ),
-            Err(S3Refusal::Expired) => s3_error(403, "AccessDenied", "Request has expired"),
-        }
-    }
 }

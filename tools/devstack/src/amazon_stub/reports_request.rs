@@ -6,8 +6,6 @@
 use chrono::{NaiveDate, Utc};
 use serde_json::Value;
 
-use super::world::Login;
-
 const SP: &str = "SPONSORED_PRODUCTS";
 const SB: &str = "SPONSORED_BRANDS";
 const SD: &str = "SPONSORED_DISPLAY";
@@ -55,7 +53,7 @@ fn report_type(id: &str) -> Option<(&'static str, i64)> {
 #[derive(Clone, Copy)]
 pub(super) enum AccountHeader<'a> {
     /// `Amazon-Advertising-API-Scope`: a profile (an agency's for DSP).
-    Scope(&'a str),
+    Scope,
     /// `Amazon-Ads-AccountId`: one DSP advertiser.
     AdvertiserId(&'a str),
 }
@@ -84,9 +82,8 @@ pub(super) struct ReportRequest {
 pub(super) fn check(
     body: &[u8],
     complete: bool,
-    region: &str,
     header: AccountHeader<'_>,
-    login: &Login,
+    agency_lists: &dyn Fn(&str) -> bool,
 ) -> Result<ReportRequest, String> {
     let body: Value =
         serde_json::from_slice(body).map_err(|e| format!("Malformed request body: {e}"))?;
@@ -170,7 +167,7 @@ pub(super) fn check(
         Some(other) => return Err(format!("Invalid format {other} for this report type")),
     };
     let advertisers = if dsp {
-        advertiser_filter(&configuration, complete, region, header, login)?
+        advertiser_filter(&configuration, complete, header, agency_lists)?
     } else {
         Vec::new()
     };
@@ -190,13 +187,13 @@ pub(super) fn check(
 
 /// A DSP report's `advertiserId` filter (§5): required; with
 /// `Amazon-Ads-AccountId` exactly that advertiser, with an agency profile's
-/// scope up to 100 of the advertisers it lists for the login.
+/// scope up to 100 of the advertisers it lists for the login
+/// (`agency_lists`).
 fn advertiser_filter(
     configuration: &Value,
     complete: bool,
-    region: &str,
     header: AccountHeader<'_>,
-    login: &Login,
+    agency_lists: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<String>, String> {
     let filter = configuration["filters"]
         .as_array()
@@ -234,7 +231,7 @@ fn advertiser_filter(
                 ));
             }
         }
-        AccountHeader::Scope(scope) => {
+        AccountHeader::Scope => {
             if advertisers.len() > MOST_ADVERTISERS {
                 return Err(format!(
                     "advertiserId filter accepts at most {MOST_ADVERTISERS} values"
@@ -242,7 +239,7 @@ fn advertiser_filter(
             }
             if let Some(foreign) = advertisers
                 .iter()
-                .find(|a| !login.agency_lists(region, scope, a))
+                .find(|advertiser| !agency_lists(advertiser))
             {
                 return Err(format!("No matching advertiser found for scope: {foreign}"));
             }

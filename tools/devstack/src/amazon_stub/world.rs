@@ -129,7 +129,7 @@ pub(super) struct World {
     /// same request again is Amazon's duplicate (425).
     pub(super) pending_reports: HashMap<(String, Vec<u8>), String>,
     /// The reports created so far and the reporting knobs.
-    pub(super) reporting: super::reports::Reporting,
+    pub(super) reporting: super::reports_state::Reporting,
     /// The AMC audience executions created so far, as Amazon lists them.
     pub(super) amc_audiences: Vec<Value>,
 }
