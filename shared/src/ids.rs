@@ -108,6 +108,11 @@ prefixed_id!(
     /// One connected Amazon login of a user, `conn_…`.
     ConnectionId, "conn_", "connection id"
 );
+prefixed_id!(
+    /// One managed report job, `rep_…`: its creation time first, so an
+    /// account's jobs sort newest first by id.
+    ReportJobId, "rep_", "report job id"
+);
 
 /// Whose a connection is, with everything that hangs off it: one user's
 /// own (personal) or a Clerk organization's. Stored and shown as the bare

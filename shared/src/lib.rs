@@ -6,10 +6,12 @@
 //!   the refresher's schedule); each maps its event to a use case and the
 //!   outcome to its answer.
 //! - use cases: `connections` (the connection lifecycle: rules and use
-//!   cases) and `users` (provisioning, what Clerk's webhook events do).
+//!   cases), `users` (provisioning, what Clerk's webhook events do) and
+//!   `reports` (managed Amazon Ads reports).
 //! - adapters: `store` (DynamoDB), `amazon` (Login with Amazon, the Ads
 //!   API), `clerk` (Backend API, Svix-signed webhooks), `tokens` (KMS
-//!   sealing), `secrets`, `publish` (EventBridge), `files` (S3: our copies
+//!   sealing), `secrets`, `publish` (EventBridge), `queue` (the report engine's SQS
+//!   queue), `files` (S3: our copies
 //!   of reports), `auth` (Clerk session tokens), `tls`.
 //! - `model`: the types every layer shares.
 //!
@@ -45,6 +47,10 @@ pub mod files;
 pub mod model;
 #[cfg(feature = "service")]
 pub mod publish;
+#[cfg(feature = "service")]
+pub mod queue;
+#[cfg(feature = "service")]
+pub mod reports;
 #[cfg(feature = "service")]
 pub mod secrets;
 #[cfg(feature = "service")]

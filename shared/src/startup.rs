@@ -20,6 +20,7 @@ use crate::budget::AWS_CALL_TIMEOUT;
 use crate::callers::Callers;
 use crate::clerk::api::ClerkApi;
 use crate::clerk::svix::SvixVerifier;
+use crate::configuration::ReportSettings;
 use crate::configuration::{self, ConfigError};
 use crate::connections::access::Access;
 use crate::connections::connect::ConnectService;
@@ -30,6 +31,9 @@ use crate::entrypoints::BuildServices;
 use crate::entrypoints::credentials::CredentialsServices;
 use crate::entrypoints::http::{ProxyServices, UsersServices, WebhookServices};
 use crate::entrypoints::stream::Publisher;
+use crate::files::ReportFiles;
+use crate::queue::ReportQueue;
+use crate::reports::ReportService;
 use crate::secrets::{SecretIds, Secrets};
 use crate::store::Store;
 use crate::tokens::TokenCipher;
@@ -51,6 +55,18 @@ pub fn with_timeouts(sdk: SdkConfig) -> SdkConfig {
         .build()
 }
 
+/// An S3 client for `sdk`: path-style addressing when an emulator stands
+/// in for AWS (`AWS_ENDPOINT_URL`), whose one host has no bucket
+/// subdomains.
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    let emulated = sdk.endpoint_url().is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(emulated)
+            .build(),
+    )
+}
+
 /// Read once per process: the AWS clients (one SDK configuration,
 /// credentials and region resolved once, `AWS_ENDPOINT_URL` honoured), the
 /// secrets, the table.
@@ -59,6 +75,8 @@ pub struct Startup {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub kms: aws_sdk_kms::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
     pub secrets: Secrets,
     pub table: String,
 }
@@ -90,6 +108,8 @@ impl Startup {
             dynamo: aws_sdk_dynamodb::Client::new(&sdk),
             kms: aws_sdk_kms::Client::new(&sdk),
             events: aws_sdk_eventbridge::Client::new(&sdk),
+            s3: s3_client(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
             secrets: Secrets::default(),
             table: configuration::table_name()?,
         };
@@ -142,6 +162,7 @@ impl Startup {
         clerk_api_url: String,
         connect: ConnectService,
         refresh: RefreshConfig,
+        reports: ReportService,
     ) -> Result<UsersServices, ConfigError> {
         let secret_key = self.secrets.clerk_backend()?.secret_key.clone();
         let refresher = Refresher {
@@ -160,7 +181,31 @@ impl Startup {
             }),
             connect: Arc::new(connect),
             quotas: self.quotas(Default::default()),
+            reports: Arc::new(reports),
         })
+    }
+
+    /// The report engine (the worker, and the users function's report
+    /// routes): calls for accounts through `access`, the queue and bucket
+    /// of `settings`.
+    pub fn reports(&self, access: Access, settings: ReportSettings) -> ReportService {
+        ReportService {
+            store: self.store(),
+            access: Arc::new(access),
+            http: crate::tls::Https,
+            files: Arc::new(ReportFiles::new(
+                self.s3.clone(),
+                settings.bucket,
+                (*crate::tls::Https).clone(),
+            )),
+            queue: ReportQueue::new(self.sqs.clone(), settings.queue_url),
+            config: settings.engine,
+        }
+    }
+
+    /// `report-worker`.
+    pub fn reports_from_env(&self) -> Result<ReportService, ConfigError> {
+        Ok(self.reports(self.access_from_env()?, configuration::reports()?))
     }
 
     /// Per-user quotas counted in the table.
@@ -277,6 +322,7 @@ impl Startup {
                 configuration::clerk_api_url()?,
                 self.connect_from_env()?,
                 configuration::refresh()?,
+                self.reports_from_env()?,
             )?
         })
     }

@@ -14,7 +14,9 @@
 //! - [`logs`]: capturing what the code under test logs;
 //! - [`proxy`]: a failing AWS in front of moto (the tools' own, re-exported);
 //! - [`leaks`]: the transcript and the list of secrets of the leak tests;
-//! - [`work`]: calls through the Ads API proxy, credentials for backends.
+//! - [`work`]: calls through the Ads API proxy, credentials for backends;
+//! - [`reports`]: report jobs asked for, and the report queue delivered to
+//!   the worker.
 
 pub mod amazon;
 pub mod answers;
@@ -22,6 +24,7 @@ pub mod clerk;
 pub mod leaks;
 pub mod logs;
 pub use adsconnect_dev::moto_proxy as proxy;
+pub mod reports;
 pub mod stack;
 pub mod work;
 

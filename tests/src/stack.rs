@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use adsconnect::amazon::AmazonConfig;
+use adsconnect::configuration::ReportSettings;
 use adsconnect::connections::connect::ConnectService;
 use adsconnect::connections::refresh::RefreshConfig;
 use adsconnect::connections::returns::ReturnPolicy;
 use adsconnect::entrypoints::http as api;
+use adsconnect::reports::{EngineConfig, ReportService};
 use adsconnect::secrets::{AmazonClient, ClerkBackend, ClerkWebhook, Secret, SecretIds, Secrets};
 use adsconnect::startup::Startup;
 use adsconnect::store::Store;
@@ -70,6 +72,18 @@ pub fn quick_sdk(endpoint: &str) -> aws_config::SdkConfig {
                 .with_initial_backoff(StdDuration::from_millis(10)),
         )
         .build()
+}
+
+/// The engine's pacing in tests: no wait between a job's steps (the waits
+/// are unit-tested; a test would only sleep through them).
+pub fn quick_reports() -> EngineConfig {
+    EngineConfig {
+        first_poll: StdDuration::ZERO,
+        // Shorter than the test queue's visibility timeout, as the
+        // template's is shorter than its queue's.
+        lease: StdDuration::from_secs(1),
+        ..EngineConfig::default()
+    }
 }
 
 /// A stack whose AWS calls go through a proxy that can fail them.
@@ -159,6 +173,11 @@ pub struct Stack {
     pub proxy: Router,
     /// What the AWS clients were built from.
     pub sdk: aws_config::SdkConfig,
+    /// The report engine, as `report-worker` builds it (its own process),
+    /// with its queue and bucket.
+    pub reports: Arc<ReportService>,
+    pub report_queue_url: String,
+    pub report_bucket: String,
 }
 
 impl Stack {
@@ -221,10 +240,16 @@ impl Stack {
         let amazon = AmazonWorld::default();
         let amazon_server = amazon.serve(None).await;
         let amazon_config = amazon_config(&amazon_server.uri());
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let s3 = adsconnect::startup::s3_client(&sdk);
+        let report_queue_url = provision::ensure_report_queue(&sqs, &table).await.unwrap();
+        provision::ensure_report_bucket(&s3, &table).await.unwrap();
         let startup = Startup {
             dynamo: dynamo.clone(),
             kms: kms.clone(),
             events: aws_sdk_eventbridge::Client::new(&sdk),
+            s3,
+            sqs,
             secrets: Secrets {
                 clerk_backend: Some(ClerkBackend {
                     secret_key: Secret::new(CLERK_SECRET_KEY),
@@ -238,6 +263,23 @@ impl Stack {
                 }),
             },
             table: table.clone(),
+        };
+        let report_settings = || ReportSettings {
+            queue_url: report_queue_url.clone(),
+            bucket: table.clone(),
+            engine: quick_reports(),
+        };
+        let reports = |startup: &Startup| {
+            startup.reports(
+                startup
+                    .access(
+                        startup.cipher(&kms_key_id),
+                        &amazon_config,
+                        RefreshConfig::default(),
+                    )
+                    .unwrap(),
+                report_settings(),
+            )
         };
         let service = || Arc::new(connect_service(&startup, &kms_key_id, &amazon_config));
         let (amazon_start, amazon_callback) = (service(), service());
@@ -255,6 +297,7 @@ impl Stack {
                     clerk.uri(),
                     connect_service(&startup, &kms_key_id, &amazon_config),
                     RefreshConfig::default(),
+                    reports(&startup),
                 )
                 .unwrap()
         });
@@ -272,6 +315,9 @@ impl Stack {
             ),
         );
         Self {
+            reports: Arc::new(reports(&startup)),
+            report_queue_url,
+            report_bucket: table.clone(),
             start: api::start_router(Arc::clone(&amazon_start)),
             callback: api::callback_router(Arc::clone(&amazon_callback)),
             startup,

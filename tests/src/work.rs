@@ -42,7 +42,12 @@ impl Stack {
         let connect = connect_service(&self.startup, &self.kms_key_id, &self.amazon_config);
         let services = self
             .startup
-            .users(self.clerk.uri(), connect, RefreshConfig::default())
+            .users(
+                self.clerk.uri(),
+                connect,
+                RefreshConfig::default(),
+                (*self.reports).clone(),
+            )
             .expect("the users function's services");
         api::users_router(api::UsersServices {
             quotas: self.startup.quotas(limits),

@@ -13,6 +13,7 @@ pub mod marketplaces;
 pub mod paging;
 pub mod paths;
 pub mod proxy;
+pub mod reporting;
 
 use crate::model::region::Region;
 use crate::secrets::Secret;

@@ -387,3 +387,48 @@ mod tests {
         assert_eq!(rate_interval("rate(5 fortnights)"), None);
     }
 }
+
+/// The report engine: its queue (`REPORT_QUEUE_URL`), bucket
+/// (`REPORT_BUCKET`) and first status poll (`REPORT_POLL_SECONDS`, default
+/// 60; each later wait doubles).
+#[cfg(feature = "service")]
+pub struct ReportSettings {
+    pub queue_url: String,
+    pub bucket: String,
+    pub engine: crate::reports::EngineConfig,
+}
+
+#[cfg(feature = "service")]
+pub fn reports() -> Result<ReportSettings, ConfigError> {
+    let queue_url = base_url("REPORT_QUEUE_URL", &required("REPORT_QUEUE_URL")?)?;
+    let bucket = required("REPORT_BUCKET")?;
+    let named = bucket.len() >= 3
+        && bucket.len() <= 63
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !named {
+        return Err(ConfigError::Invalid {
+            name: "REPORT_BUCKET",
+            reason: "expected an S3 bucket name".into(),
+        });
+    }
+    let mut engine = crate::reports::EngineConfig::default();
+    if let Some(text) = optional("REPORT_POLL_SECONDS") {
+        let seconds = text
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=900).contains(n))
+            .ok_or(ConfigError::Invalid {
+                name: "REPORT_POLL_SECONDS",
+                reason: "expected a whole number in 1..=900".into(),
+            })?;
+        engine.first_poll = std::time::Duration::from_secs(seconds);
+    }
+    Ok(ReportSettings {
+        queue_url,
+        bucket,
+        engine,
+    })
+}

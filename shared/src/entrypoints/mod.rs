@@ -1,6 +1,6 @@
 //! Everything that receives an event: the HTTP routers, the authorizer, the
-//! credentials Invoke handler, the table's stream and the refresher's
-//! schedule. Each maps its event to a use case and the outcome to its
+//! credentials Invoke handler, the table's stream, the refresher's
+//! schedule and the report queue. Each maps its event to a use case and the outcome to its
 //! answer; start-up builds what they serve with, and each function's
 //! `main` hands that to its entrypoint's `serve`.
 
@@ -11,6 +11,8 @@ pub mod credentials;
 mod first_event;
 #[cfg(feature = "service")]
 pub mod http;
+#[cfg(feature = "service")]
+pub mod queue;
 #[cfg(feature = "service")]
 pub mod schedule;
 #[cfg(feature = "service")]

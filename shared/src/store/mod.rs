@@ -1,6 +1,6 @@
 //! DynamoDB single-table storage: a handle per item kind (profiles,
 //! connections with their refresh index, accounts, audit events, DSP seats,
-//! OAuth states, the service's own records), each in its own module with
+//! OAuth states, report jobs, the service's own records), each in its own module with
 //! that kind's key layout, item mapping and operations; one transaction
 //! helper (`tx`) through which every write spanning kinds goes; one
 //! claim-slot helper (`slot`). Key design and access patterns: the data
@@ -18,6 +18,7 @@ pub mod partition;
 pub mod profiles;
 pub mod proofs;
 pub mod quotas;
+pub mod reports;
 pub mod seats;
 pub mod service;
 pub mod slot;
@@ -195,6 +196,10 @@ impl Store {
 
     pub fn quotas(&self) -> quotas::Quotas<'_> {
         quotas::Quotas(self)
+    }
+
+    pub fn reports(&self) -> reports::Reports<'_> {
+        reports::Reports(self)
     }
 
     pub fn service(&self) -> service::ServiceRecords<'_> {

@@ -13,6 +13,7 @@ pub mod connections;
 pub mod health;
 pub mod moves;
 pub mod openapi;
+pub mod reports;
 pub mod seats;
 pub mod settings;
 pub mod users;
@@ -62,6 +63,8 @@ pub struct UsersServices {
     pub manage: Arc<Manage>,
     /// Each user's rate of writes.
     pub quotas: Arc<crate::users::quota::Quotas>,
+    /// Report jobs: asked for here, run by `report-worker`.
+    pub reports: Arc<crate::reports::ReportService>,
 }
 
 /// What `ads-proxy` serves with.
@@ -107,7 +110,7 @@ pub async fn serve(
 }
 
 /// The `users` function: profile, session, settings, connections, accounts,
-/// DSP seats, and the public health and OpenAPI routes.
+/// DSP seats, report jobs, and the public health and OpenAPI routes.
 pub fn users_router(services: UsersServices) -> Router {
     let api = Router::new()
         .route("/api/v1/health", get(health::health))
@@ -118,6 +121,7 @@ pub fn users_router(services: UsersServices) -> Router {
         .merge(moves::routes())
         .merge(accounts::routes())
         .merge(seats::routes())
+        .merge(reports::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             services.clone(),
             quota::writes_quota,

@@ -184,6 +184,9 @@ fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut utoipa::openapi::p
         super::seats::get_seats,
         super::seats::refresh_seats,
         super::seats::seat_history,
+        super::reports::request_report,
+        super::reports::list_reports,
+        super::reports::get_report,
         super::ads_proxy::proxy_call,
     ),
     components(schemas(
