@@ -130,6 +130,24 @@ pub const ROUTES: &[Route] = &[
         Function::Users,
         true,
     ),
+    route(
+        "POST",
+        "/api/v1/accounts/{id}/reports",
+        Function::Users,
+        true,
+    ),
+    route(
+        "GET",
+        "/api/v1/accounts/{id}/reports",
+        Function::Users,
+        true,
+    ),
+    route(
+        "GET",
+        "/api/v1/accounts/{id}/reports/{job_id}",
+        Function::Users,
+        true,
+    ),
     route("POST", "/webhooks/clerk", Function::ClerkWebhook, false),
     route("POST", "/api/v1/amazon/connect", Function::OAuthStart, true),
     route(
