@@ -41,6 +41,8 @@ pub(super) fn environment(
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
         ("TABLE_NAME", stack.table.clone()),
         ("TOKEN_KEY_ID", stack.kms_key_id.clone()),
+        ("REPORT_QUEUE_URL", stack.report_queue_url.clone()),
+        ("REPORT_BUCKET", stack.report_bucket.clone()),
         ("CLERK_ISSUER", ISSUER.into()),
         ("CLERK_JWT_KEY", public_pem.into()),
         ("CLERK_API_URL", stack.clerk.uri()),

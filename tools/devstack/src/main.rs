@@ -2,8 +2,10 @@
 //!
 //! - `provision`: creates the table, KMS key, secrets, report queue and
 //!   bucket, and dev Clerk key in moto
-//! - `serve`: every function behind the local HTTP API on 127.0.0.1:3000, and
-//!   a stand-in for Login with Amazon and the Ads API on 127.0.0.1:3001
+//! - `serve`: every function behind the local HTTP API on 127.0.0.1:3000
+//!   (the table's stream delivered to events-publisher, the report queue to
+//!   report-worker), and a stand-in for Login with Amazon and the Ads API on
+//!   127.0.0.1:3001
 //! - `token [user_id] [session_id] [ttl_seconds]`: prints a dev session token
 //!   (default and longest: `MAX_TOKEN_LIFETIME_SECONDS`, 10 minutes)
 //! - `webhook <event.json>`: signs a Clerk event and posts it to the local API
@@ -190,6 +192,23 @@ async fn serve() -> Result<(), BoxError> {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     });
+    // The report queue into report-worker, as Lambda's event source mapping
+    // does it; a failed step comes back in 30 s here (the template's queue
+    // hides it for 90 minutes).
+    let reports = Arc::new(startup.reports_from_env()?);
+    let delivery = adsconnect_dev::queue::QueueDelivery::attach(
+        aws_sdk_sqs::Client::new(&sdk),
+        &configuration::required("REPORT_QUEUE_URL")?,
+    )
+    .await?
+    .with_visibility_timeout(std::time::Duration::from_secs(30));
+    tokio::spawn(delivery.run(
+        move |event| {
+            let reports = Arc::clone(&reports);
+            async move { adsconnect::entrypoints::queue::handle(&reports, &event).await }
+        },
+        std::time::Duration::from_secs(1),
+    ));
     let addr = configuration::optional("LOCAL_API_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("local HTTP API listening on http://{addr}");
