@@ -407,7 +407,7 @@ async fn the_local_queue_delivers_like_lambdas_event_source_mapping() {
 /// both pulls.
 #[tokio::test]
 async fn the_local_report_bucket_keeps_every_pull_as_a_version() {
-    let s3 = provision::s3_client(&provision::emulator_config(&moto_endpoint()));
+    let s3 = adsconnect::startup::s3_client(&provision::emulator_config(&moto_endpoint()));
     let bucket = format!("reports-{}", uuid::Uuid::new_v4().simple());
     provision::ensure_report_bucket(&s3, &bucket).await.unwrap();
     provision::ensure_report_bucket(&s3, &bucket).await.unwrap();

@@ -124,7 +124,7 @@ async fn provision_resources() -> Result<String, BoxError> {
     )
     .await?;
     let bucket = configuration::required("REPORT_BUCKET")?;
-    provision::ensure_report_bucket(&provision::s3_client(&sdk), &bucket).await?;
+    provision::ensure_report_bucket(&adsconnect::startup::s3_client(&sdk), &bucket).await?;
     let key = dev_key()?;
     std::fs::write(dev_dir().join("clerk-dev-key.pub.pem"), &key.public_pem)?;
     Ok(format!(

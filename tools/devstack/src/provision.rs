@@ -24,17 +24,6 @@ pub fn emulator_config(endpoint: &str) -> SdkConfig {
         .build()
 }
 
-/// An S3 client for the emulator: moto serves buckets by path
-/// (`http://127.0.0.1:5005/<bucket>/<key>`); a bucket's own host name
-/// (`<bucket>.127.0.0.1`) resolves nowhere.
-pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 pub async fn ensure_table(
     client: &aws_sdk_dynamodb::Client,
     name: &str,
