@@ -1,12 +1,13 @@
 //! Managed reports: an owner's account asks for a report over a range
 //! (`requesting`); the engine (`engine`) creates its Amazon reports once,
 //! waits for them on the queue without running, and copies each into the
-//! stack's bucket, one file per day (`crate::files`). `presets` says what
-//! may be asked for.
+//! stack's bucket, one file per day (`crate::files`). `presets` names the
+//! reports one may ask for, `spec` checks what is asked.
 
 pub mod engine;
 pub mod presets;
 pub mod requesting;
+pub mod spec;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,7 +61,7 @@ pub enum ReportError {
     #[error("no such report job")]
     JobNotFound,
     #[error(transparent)]
-    Spec(#[from] presets::SpecError),
+    Spec(#[from] spec::SpecError),
     /// The table, the queue or the bucket failed: nothing was changed.
     #[error("unavailable: {0}")]
     Unavailable(String),

@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use super::presets::Spec;
+use super::spec::Spec;
 use super::{ReportError, ReportService};
 use crate::files::Link;
 use crate::ids::{AccountId, OwnerId, ReportJobId};

@@ -20,7 +20,7 @@ use super::{ApiError, ErrorResponse, Permitted, StrictJson, StrictQuery, ToRead,
 use crate::ids::{AccountId, ReportJobId};
 use crate::model::report::{JobFailure, JobStatus, PartStatus, ReportJob, Totals};
 use crate::reports::ReportError;
-use crate::reports::presets::SpecError;
+use crate::reports::spec::SpecError;
 use crate::reports::requesting::ReportRequest;
 
 pub fn routes() -> Router<UsersServices> {

@@ -1,0 +1,278 @@
+//! What a report request resolves to for one account: a preset or a full
+//! Amazon configuration (checked as Amazon checks it), fitted to the
+//! account, over a range within the type's retention, split into the Amazon
+//! reports the type's longest range allows.
+
+use chrono::{Days, NaiveDate};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::presets::{Preset, limits};
+use crate::model::account::{AccountRecord, NativeIds};
+
+/// The longest range one job covers (split into several Amazon reports).
+pub const MAX_JOB_DAYS: u64 = 366;
+
+/// Why a request cannot become a report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// Malformed input (400): the field and why.
+    #[error("{1}")]
+    Invalid(&'static str, String),
+    /// Well-formed but not possible for this account or range (422).
+    #[error("{1}")]
+    Unprocessable(&'static str, String),
+}
+
+/// Fields Amazon's `configuration` has (reference §1).
+const CONFIGURATION_FIELDS: [&str; 7] = [
+    "adProduct",
+    "reportTypeId",
+    "groupBy",
+    "columns",
+    "filters",
+    "timeUnit",
+    "format",
+];
+const AD_PRODUCTS: [&str; 5] = [
+    "SPONSORED_PRODUCTS",
+    "SPONSORED_BRANDS",
+    "SPONSORED_DISPLAY",
+    "SPONSORED_TELEVISION",
+    "DEMAND_SIDE_PLATFORM",
+];
+
+/// What a job asks for, resolved for one account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    /// The folder of its files: the preset's name or `custom-<hash>`.
+    pub report: String,
+    pub configuration: Value,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+}
+
+impl Spec {
+    /// `preset` or `configuration` (exactly one) for `account`, over
+    /// `start..=end`, with `today` the latest day Amazon may have data of.
+    pub fn resolve(
+        account: &AccountRecord,
+        preset: Option<&str>,
+        configuration: Option<Value>,
+        (start_date, end_date): (NaiveDate, NaiveDate),
+        today: NaiveDate,
+    ) -> Result<Self, SpecError> {
+        let (report, mut configuration) = match (preset, configuration) {
+            (Some(name), None) => {
+                let preset = Preset::parse(name).ok_or_else(|| {
+                    let names: Vec<_> = Preset::ALL.iter().map(|p| p.name()).collect();
+                    SpecError::Invalid(
+                        "preset",
+                        format!("unknown preset; one of {}", names.join(", ")),
+                    )
+                })?;
+                if preset.kind() != account.kind() {
+                    return Err(SpecError::Unprocessable(
+                        "PRESET_NOT_FOR_ACCOUNT",
+                        format!("preset {name} is not for a {:?} account", account.kind()),
+                    ));
+                }
+                (preset.name().to_owned(), preset.configuration())
+            }
+            (None, Some(configuration)) => {
+                check_configuration(&configuration)?;
+                let digest = Sha256::digest(configuration.to_string().as_bytes());
+                (format!("custom-{}", &hex(&digest)[..12]), configuration)
+            }
+            _ => {
+                return Err(SpecError::Invalid(
+                    "preset",
+                    "give exactly one of `preset` and `configuration`".into(),
+                ));
+            }
+        };
+        for_account(account, &mut configuration)?;
+        let report_type = configuration["reportTypeId"].as_str().unwrap_or_default();
+        let (_, retention) = limits(report_type);
+        if start_date > end_date {
+            return Err(SpecError::Invalid(
+                "start_date",
+                "`start_date` is after `end_date`".into(),
+            ));
+        }
+        if end_date > today {
+            return Err(SpecError::Unprocessable(
+                "RANGE_IN_FUTURE",
+                format!("`end_date` is after {today}, the latest day with data"),
+            ));
+        }
+        let oldest = today - Days::new(retention - 1);
+        if start_date < oldest {
+            return Err(SpecError::Unprocessable(
+                "RANGE_BEYOND_RETENTION",
+                format!(
+                    "Amazon keeps {report_type} data {retention} days: the earliest start is {oldest}"
+                ),
+            ));
+        }
+        if days(start_date, end_date) > MAX_JOB_DAYS {
+            return Err(SpecError::Unprocessable(
+                "RANGE_TOO_LONG",
+                format!("a job covers at most {MAX_JOB_DAYS} days"),
+            ));
+        }
+        Ok(Self {
+            report,
+            configuration,
+            start_date,
+            end_date,
+        })
+    }
+
+    /// The Amazon reports the range splits into, each within its type's
+    /// longest range.
+    pub fn parts(&self) -> Vec<(NaiveDate, NaiveDate)> {
+        let report_type = self.configuration["reportTypeId"]
+            .as_str()
+            .unwrap_or_default();
+        let (longest, _) = limits(report_type);
+        let mut parts = Vec::new();
+        let mut start = self.start_date;
+        while start <= self.end_date {
+            let end = (start + Days::new(longest - 1)).min(self.end_date);
+            parts.push((start, end));
+            start = end + Days::new(1);
+        }
+        parts
+    }
+
+    /// The same request while one runs: account, configuration and range.
+    pub fn request_key(&self, account: &AccountRecord) -> String {
+        let digest = Sha256::digest(
+            format!(
+                "{}\n{}\n{}\n{}",
+                account.account_id, self.configuration, self.start_date, self.end_date
+            )
+            .as_bytes(),
+        );
+        hex(&digest)[..32].to_owned()
+    }
+}
+
+fn days(start: NaiveDate, end: NaiveDate) -> u64 {
+    u64::try_from((end - start).num_days() + 1).unwrap_or(0)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A custom configuration as Amazon would take it, in the only format our
+/// copy reads (gzipped JSON).
+fn check_configuration(configuration: &Value) -> Result<(), SpecError> {
+    let invalid = |message: &str| SpecError::Invalid("configuration", message.to_owned());
+    let object = configuration
+        .as_object()
+        .ok_or_else(|| invalid("`configuration` must be Amazon's configuration object"))?;
+    if let Some(unknown) = object
+        .keys()
+        .find(|key| !CONFIGURATION_FIELDS.contains(&key.as_str()))
+    {
+        return Err(invalid(&format!(
+            "unknown configuration field `{unknown}`; Amazon's are {}",
+            CONFIGURATION_FIELDS.join(", ")
+        )));
+    }
+    let text = |name: &str| object.get(name).and_then(Value::as_str);
+    if !text("adProduct").is_some_and(|p| AD_PRODUCTS.contains(&p)) {
+        return Err(invalid(&format!(
+            "`adProduct` must be one of {}",
+            AD_PRODUCTS.join(", ")
+        )));
+    }
+    if !text("reportTypeId").is_some_and(|t| (2..=64).contains(&t.len())) {
+        return Err(invalid("`reportTypeId` is required"));
+    }
+    for list in ["groupBy", "columns"] {
+        let names = object.get(list).and_then(Value::as_array);
+        let fine = names.is_some_and(|names| {
+            (1..=200).contains(&names.len())
+                && names
+                    .iter()
+                    .all(|n| n.as_str().is_some_and(|n| (1..=128).contains(&n.len())))
+        });
+        if !fine {
+            return Err(invalid(&format!(
+                "`{list}` must list 1 to 200 names, as Amazon requires"
+            )));
+        }
+    }
+    if !matches!(text("timeUnit"), Some("DAILY" | "SUMMARY")) {
+        return Err(invalid("`timeUnit` must be DAILY or SUMMARY"));
+    }
+    if text("format") != Some("GZIP_JSON") {
+        return Err(invalid(
+            "`format` must be GZIP_JSON (our copy is JSON lines)",
+        ));
+    }
+    if object.get("filters").is_some_and(|f| !f.is_array()) {
+        return Err(invalid("`filters` must be Amazon's list of filters"));
+    }
+    Ok(())
+}
+
+/// Fits `configuration` to `account`: a DSP advertiser's reports are DSP
+/// reports filtered to it (Amazon requires the `advertiserId` filter); a
+/// profile's are Sponsored Ads; an AMC instance has no reports here.
+fn for_account(account: &AccountRecord, configuration: &mut Value) -> Result<(), SpecError> {
+    let is_dsp = configuration["adProduct"] == "DEMAND_SIDE_PLATFORM";
+    match &account.native {
+        NativeIds::DspAdvertiser { advertiser_id, .. } if is_dsp => {
+            let object = configuration
+                .as_object_mut()
+                .ok_or_else(|| SpecError::Invalid("configuration", "not an object".into()))?;
+            fit_advertiser_filter(object, advertiser_id)
+        }
+        NativeIds::SponsoredAds { .. } if !is_dsp => Ok(()),
+        NativeIds::AmcInstance { .. } => Err(SpecError::Unprocessable(
+            "REPORTS_NOT_FOR_ACCOUNT",
+            "an AMC instance is queried through AMC, not reports".into(),
+        )),
+        _ => Err(SpecError::Unprocessable(
+            "REPORTS_NOT_FOR_ACCOUNT",
+            "DSP reports are made for a dsp_advertiser account, Sponsored Ads reports for a sponsored_ads one".into(),
+        )),
+    }
+}
+
+/// The `advertiserId` filter naming exactly this advertiser: added when
+/// missing, refused when it names another.
+fn fit_advertiser_filter(
+    configuration: &mut Map<String, Value>,
+    advertiser_id: &str,
+) -> Result<(), SpecError> {
+    let filters = configuration
+        .entry("filters")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Some(filters) = filters.as_array_mut() else {
+        return Err(SpecError::Invalid(
+            "configuration",
+            "`filters` must be a list".into(),
+        ));
+    };
+    let wanted = json!({"field": "advertiserId", "values": [advertiser_id]});
+    match filters
+        .iter()
+        .position(|filter| filter["field"] == "advertiserId")
+    {
+        Some(at) if filters[at]["values"] == wanted["values"] => Ok(()),
+        Some(_) => Err(SpecError::Unprocessable(
+            "ADVERTISER_MISMATCH",
+            "the `advertiserId` filter must name this account's advertiser only".into(),
+        )),
+        None => {
+            filters.push(wanted);
+            Ok(())
+        }
+    }
+}
