@@ -202,14 +202,6 @@ impl ReportService {
         Some(wait.unwrap_or(self.config.first_poll))
     }
 
-    /// The wait after `polls` polls of a report still being generated.
-    fn poll_wait(&self, polls: u32) -> Duration {
-        self.config
-            .first_poll
-            .saturating_mul(1 << polls.min(16))
-            .min(self.config.longest_wait)
-    }
-
     async fn create(&self, acting: &Acting, job: &mut ReportJob, index: usize) -> Progress {
         let part = &job.parts[index];
         let name = format!("AdsConnect {} {}", job.job_id, index);
@@ -268,12 +260,12 @@ impl ReportService {
             part.amazon_report_id = None;
             part.adopted = false;
             part.status = PartStatus::ToCreate;
-            return Progress::Waits(self.poll_wait(part.polls));
+            return Progress::Waits(self.config.wait_after(part.polls));
         }
         part.polls += 1;
         match report.status {
             AmazonStatus::Pending | AmazonStatus::Processing | AmazonStatus::Unknown => {
-                Progress::Waits(self.poll_wait(part.polls - 1))
+                Progress::Waits(self.config.wait_after(part.polls))
             }
             AmazonStatus::Failed => Progress::Ends(failure(
                 "amazon_failed",

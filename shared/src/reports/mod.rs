@@ -43,6 +43,18 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// The wait after `polls` polls of a report still being generated: the
+    /// first poll's, doubling, at most [`EngineConfig::longest_wait`]; so
+    /// the polls of a report grow with the logarithm of its generation time
+    /// until the waits reach the longest.
+    pub fn wait_after(&self, polls: u32) -> Duration {
+        self.first_poll
+            .saturating_mul(1 << polls.min(16))
+            .min(self.longest_wait)
+    }
+}
+
 /// What the report routes and the worker serve with.
 #[derive(Clone)]
 pub struct ReportService {
@@ -104,5 +116,30 @@ fn stored(file: &crate::model::report::StoredFile) -> crate::files::StoredFile {
             sales: file.totals.sales,
         },
         bytes: file.bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_double_their_wait_up_to_an_hour() {
+        let config = EngineConfig::default();
+        let waits: Vec<u64> = (0..8).map(|n| config.wait_after(n).as_secs()).collect();
+        assert_eq!(waits, [60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        // The k-th poll comes after the first k waits: a report Amazon
+        // takes three hours to make is seen ready by the eighth.
+        let polls_until = |ready: u64| {
+            let mut at = 0;
+            (0..)
+                .find(|k| {
+                    at += config.wait_after(*k).as_secs();
+                    at >= ready
+                })
+                .map(|k| k + 1)
+        };
+        assert_eq!(polls_until(15 * 60), Some(4));
+        assert_eq!(polls_until(3 * 3600), Some(8));
     }
 }

@@ -276,3 +276,114 @@ fn fit_advertiser_filter(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{AccountId, ConnectionId};
+    use crate::model::account::{AccountRole, AccountStatus};
+    use crate::model::region::Region;
+
+    fn account(native: NativeIds) -> AccountRecord {
+        AccountRecord {
+            account_id: AccountId::parse("acct_1").unwrap(),
+            connection_id: ConnectionId::parse("conn_1").unwrap(),
+            name: "Account".into(),
+            native,
+            region: Region::Na,
+            country_code: None,
+            currency_code: None,
+            timezone: None,
+            marketplace_id: None,
+            marketplace_name: None,
+            account_type: None,
+            status: AccountStatus::Active,
+            source_status: None,
+            role: AccountRole::default(),
+            connected_at: chrono::Utc::now(),
+            last_synced_at: None,
+        }
+    }
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn profile() -> AccountRecord {
+        account(NativeIds::SponsoredAds {
+            profile_id: "5001".into(),
+            ads_account_id: None,
+        })
+    }
+
+    fn advertiser() -> AccountRecord {
+        account(NativeIds::DspAdvertiser {
+            advertiser_id: "123042566401569500".into(),
+            profile_id: None,
+            parent_entity_id: None,
+        })
+    }
+
+    #[test]
+    fn a_range_splits_into_the_types_longest_reports() {
+        let today = day("2026-12-06");
+        let spec = Spec::resolve(
+            &profile(),
+            Some("sp_campaigns"),
+            None,
+            (day("2026-10-01"), day("2026-12-05")),
+            today,
+        )
+        .unwrap();
+        assert_eq!(
+            spec.parts(),
+            [
+                (day("2026-10-01"), day("2026-10-31")),
+                (day("2026-11-01"), day("2026-12-01")),
+                (day("2026-12-02"), day("2026-12-05")),
+            ]
+        );
+        assert_eq!(limits("sbPurchasedProduct"), (731, 731));
+        assert_eq!(limits("sdCampaigns"), (31, 65));
+    }
+
+    #[test]
+    fn a_dsp_report_is_filtered_to_its_advertiser_only() {
+        let today = day("2026-12-06");
+        let range = (day("2026-12-01"), day("2026-12-02"));
+        let spec = Spec::resolve(&advertiser(), Some("dsp_campaigns"), None, range, today).unwrap();
+        assert_eq!(
+            spec.configuration["filters"],
+            json!([{"field": "advertiserId", "values": ["123042566401569500"]}])
+        );
+        let other = json!({"adProduct": "DEMAND_SIDE_PLATFORM", "reportTypeId": "dspCampaign",
+            "groupBy": ["campaign"], "columns": ["date"], "timeUnit": "DAILY", "format": "GZIP_JSON",
+            "filters": [{"field": "advertiserId", "values": ["1", "2"]}]});
+        assert!(matches!(
+            Spec::resolve(&advertiser(), None, Some(other), range, today),
+            Err(SpecError::Unprocessable("ADVERTISER_MISMATCH", _))
+        ));
+        assert!(matches!(
+            Spec::resolve(&profile(), Some("dsp_campaigns"), None, range, today),
+            Err(SpecError::Unprocessable("PRESET_NOT_FOR_ACCOUNT", _))
+        ));
+    }
+
+    #[test]
+    fn the_same_request_has_the_same_key_and_another_range_another() {
+        let today = day("2026-12-06");
+        let resolve = |end: &str| {
+            Spec::resolve(
+                &profile(),
+                Some("sp_search_terms"),
+                None,
+                (day("2026-12-01"), day(end)),
+                today,
+            )
+            .unwrap()
+            .request_key(&profile())
+        };
+        assert_eq!(resolve("2026-12-03"), resolve("2026-12-03"));
+        assert_ne!(resolve("2026-12-03"), resolve("2026-12-04"));
+    }
+}

@@ -1,11 +1,15 @@
 //! Reports: managed report jobs (`jobs`: created once, waited for on the
 //! queue, stored per day; the same request joined; Amazon's 425, 429,
 //! FAILED and expired URLs; a worker killed mid-step; other owners' jobs;
-//! bad requests), our copy of Amazon's files in S3 (`files`) and the memory
-//! storing a large one takes (`memory`, a measurement run by hand).
+//! bad requests), DSP reports for agency and managed-service advertisers
+//! (`dsp`), no secret anywhere (`leaks`), our copy of Amazon's files in S3
+//! (`files`) and the memory storing a large one takes (`memory`, a
+//! measurement run by hand).
 
+mod dsp;
 mod files;
 mod jobs;
+mod leaks;
 
 use adsconnect_tests::*;
 
