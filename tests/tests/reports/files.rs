@@ -23,7 +23,7 @@ const METRICS: MetricColumns = MetricColumns {
     sales: &["sales14d"],
 };
 
-fn destination<'a>(pull: &'a str, start_date: &'a str, end_date: &'a str) -> Destination<'a> {
+pub fn destination<'a>(pull: &'a str, start_date: &'a str, end_date: &'a str) -> Destination<'a> {
     Destination {
         prefix: PREFIX,
         pull,
@@ -33,15 +33,15 @@ fn destination<'a>(pull: &'a str, start_date: &'a str, end_date: &'a str) -> Des
     }
 }
 
-struct Bucket {
+pub struct Bucket {
     s3: aws_sdk_s3::Client,
     name: String,
-    files: ReportFiles,
+    pub files: ReportFiles,
 }
 
 impl Bucket {
     /// A fresh versioned bucket.
-    async fn new() -> Self {
+    pub async fn new() -> Self {
         let config = aws_sdk_s3::config::Builder::from(
             &adsconnect_dev::provision::emulator_config(&moto_endpoint()),
         )
@@ -131,14 +131,14 @@ async fn amazon_serving(response: ResponseTemplate) -> (MockServer, String) {
     (server, url)
 }
 
-async fn report(rows: &Value) -> (MockServer, String) {
+pub async fn report(rows: &Value) -> (MockServer, String) {
     amazon_serving(ResponseTemplate::new(200).set_body_bytes(gzip(rows.to_string().as_bytes())))
         .await
 }
 
 /// Three days, two campaigns a day; `restated` adds to the second day's
 /// numbers as a later pull would.
-fn daily(restated: u64) -> Value {
+pub fn daily(restated: u64) -> Value {
     let mut rows = Vec::new();
     for day in ["2024-07-01", "2024-07-02", "2024-07-03"] {
         for campaign in [158410630682987_u64, 123042566401569500] {
@@ -324,6 +324,28 @@ async fn other_refusals_are_download_failures_without_the_url() {
 }
 
 #[tokio::test]
+async fn a_download_cut_midway_is_a_download_failure() {
+    let bucket = Bucket::new().await;
+    let mut body = gzip(daily(0).to_string().as_bytes());
+    body.truncate(body.len() / 2);
+    let route = axum::routing::get(move || {
+        let chunks = futures::stream::iter([
+            Ok(axum::body::Bytes::from(body.clone())),
+            Err(std::io::Error::other("connection lost")),
+        ]);
+        async move { axum::body::Body::from_stream(chunks) }
+    });
+    let url = serve(axum::Router::new().route("/report.json.gz", route)).await;
+    let error = bucket
+        .files
+        .store(&url, &destination("job_1/0", "2024-07-01", "2024-07-03"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, FilesError::Download(_)), "{error:?}");
+    assert!(bucket.versions().await.is_empty());
+}
+
+#[tokio::test]
 async fn garbage_is_malformed_and_stores_nothing() {
     let bucket = Bucket::new().await;
     for body in [
@@ -387,4 +409,12 @@ async fn a_link_downloads_that_exact_version() {
     assert_eq!(download.status(), 200);
     let bytes = download.bytes().await.unwrap();
     assert_eq!(gunzip_lines(&bytes), rows_of(&first, "2024-07-02"));
+}
+
+/// Serves `app` on a free port: the URL of its `/report.json.gz`.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}/report.json.gz")
 }
