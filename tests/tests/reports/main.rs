@@ -1,6 +1,41 @@
-//! Reports: our copy of Amazon's files in S3 (`files`: moto S3, Amazon's
-//! download URL stubbed with wiremock) and the memory storing a large one
-//! takes (`memory`, a measurement run by hand).
+//! Reports: managed report jobs (`jobs`: created once, waited for on the
+//! queue, stored per day; the same request joined; Amazon's 425, 429,
+//! FAILED and expired URLs; a worker killed mid-step; other owners' jobs;
+//! bad requests), DSP reports for agency and managed-service advertisers
+//! (`dsp`), no secret anywhere (`leaks`), our copy of Amazon's files in S3
+//! (`files`) and the memory storing a large one takes (`memory`, a
+//! measurement run by hand).
 
+mod dsp;
 mod files;
+mod jobs;
+mod leaks;
 mod memory;
+
+use adsconnect_tests::*;
+
+const USER: &str = "user_2reportsA";
+const OTHER: &str = "user_2reportsB";
+
+/// A stack where `USER` connected the seller: its US profile's account.
+async fn reporting_stack() -> (Stack, String) {
+    let stack = Stack::with_user(USER, "r@example.com").await;
+    stack.amazon.add_login("seller", seller());
+    stack.amazon.require_complete_report_requests(true);
+    stack.connected(USER, "seller").await;
+    let accounts = stack
+        .get("/api/v1/accounts?kind=sponsored_ads&limit=100", USER)
+        .await
+        .body;
+    let account = accounts["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["profile_id"] == "5001")
+        .unwrap()["account_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    stack.amazon.forget_ads_calls();
+    (stack, account)
+}
