@@ -17,6 +17,7 @@ import { Accounts } from "./pages/Accounts";
 import { AmazonReturn, Connect, RETURN_PATH } from "./pages/Connect";
 import { Connections } from "./pages/Connections";
 import { Overview } from "./pages/Overview";
+import { Reports } from "./pages/Reports";
 import { Seats } from "./pages/Seats";
 import { Settings } from "./pages/Settings";
 import { SignInPage } from "./pages/SignIn";
@@ -56,6 +57,7 @@ function WorkspacePages({ config }: { config: RuntimeConfig }) {
             <Route path="/accounts" element={<Accounts />} />
             <Route path="/accounts/:id" element={<AccountDetail />} />
             <Route path="/accounts/:id/seats" element={<Seats />} />
+            <Route path="/accounts/:id/reports" element={<Reports />} />
             <Route path="/settings" element={<Settings />} />
             <Route path="*" element={<h1>Page not found</h1>} />
           </Routes>

@@ -78,9 +78,10 @@ export function AccountDetail() {
           <When at={a.last_synced_at} />
         </dd>
       </dl>
-      {a.kind === "dsp_advertiser" ? (
-        <p>
-          <Link to={`/accounts/${a.account_id}/seats`}>DSP seats</Link>
+      {a.kind === "sponsored_ads" || a.kind === "dsp_advertiser" ? (
+        <p className="row">
+          <Link to={`/accounts/${a.account_id}/reports`}>Reports</Link>
+          {a.kind === "dsp_advertiser" ? <Link to={`/accounts/${a.account_id}/seats`}>DSP seats</Link> : null}
         </p>
       ) : null}
     </>

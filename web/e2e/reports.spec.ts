@@ -1,0 +1,143 @@
+import { expect, type Page, test } from "@playwright/test";
+
+import { connectAmazon, expectAccessible, nav, screenshot, signIn, uniqueUser } from "./support";
+
+const STUB_URL = process.env.AMAZON_STUB_URL ?? "http://127.0.0.1:3001";
+/** The stand-in's reporting as it starts (reports_control.rs). */
+const STAND_IN_DEFAULTS = { polls_before_completion: 2, fail_next: 0 };
+
+async function standIn(page: Page, knobs: Record<string, unknown>): Promise<void> {
+  expect((await page.request.post(`${STUB_URL}/_stub/reports`, { data: knobs })).status()).toBe(200);
+}
+
+/** Signs in a new user, connects Dev Seller and opens its first Sponsored
+ * Ads account's reports from the account's page. */
+async function openReports(page: Page, label: string): Promise<void> {
+  await signIn(page, uniqueUser(label));
+  await connectAmazon(page);
+  await nav(page, "Accounts").click();
+  await page.locator("tbody tr").first().locator("th a").first().click();
+  await page.getByRole("link", { name: "Reports", exact: true }).click();
+  await expect(page.getByRole("heading", { name: /^Reports of / })).toBeVisible();
+  await expect(page.getByText("No reports asked for yet.")).toBeVisible();
+}
+
+/** The newest job's row (the history is newest first). */
+const newestJob = (page: Page) => page.getByTestId("report-job").first();
+
+/** `YYYY-MM-DD` `days` before `day`. */
+function before(day: string, days: number): string {
+  const at = new Date(`${day}T00:00:00Z`);
+  at.setUTCDate(at.getUTCDate() - days);
+  return at.toISOString().slice(0, 10);
+}
+
+/** Today where the account is, as the form takes it (its dates' `max`). */
+async function accountToday(page: Page): Promise<string> {
+  return (await page.getByLabel("From").getAttribute("max")) ?? "";
+}
+
+test.afterEach(async ({ page }) => {
+  await standIn(page, STAND_IN_DEFAULTS);
+});
+
+test("reports: a preset goes queued → generating → completed, its stored days downloadable and charted", async ({ page }) => {
+  test.setTimeout(120_000);
+  await openReports(page, "reports");
+  // Only the presets of a Sponsored Ads account, the last 7 complete days.
+  const presets = page.getByLabel("Report", { exact: true }).first().locator("option");
+  await expect(presets).toHaveCount(7);
+  await expect(presets.filter({ hasText: "DSP" })).toHaveCount(0);
+  const today = await accountToday(page);
+  await expect(page.getByText(`today there is ${today}`)).toBeVisible();
+  await expect(page.getByLabel("From")).toHaveValue(before(today, 7));
+  await expect(page.getByLabel("To (inclusive)")).toHaveValue(before(today, 1));
+
+  await standIn(page, { polls_before_completion: 1 });
+  await page.getByRole("button", { name: "Request report" }).click();
+  const job = newestJob(page);
+  await expect(job.getByTestId("job-status")).toHaveText(/Queued|Generating/);
+  await expect(job.getByTestId("job-waited")).toHaveText(/^waited \d+ s…$/);
+  await expect(job.getByTestId("job-status")).toHaveText("Completed", { timeout: 60_000 });
+  await expect(job.getByTestId("job-rows")).toHaveText(/^[1-9][\d,]*$/);
+  await expect(job.getByTestId("job-waited")).toHaveText(/^waited \d+ (s|min)$/);
+
+  // Opening the files fetches fresh links: one per stored day, each answering.
+  await job.getByText("7 stored days").click();
+  const files = job.getByTestId("report-file");
+  await expect(files).toHaveCount(7);
+  await expect(files.first()).toHaveAttribute("target", "_blank");
+  const href = (await files.first().getAttribute("href")) ?? "";
+  const download = await page.request.get(href);
+  expect(download.status()).toBe(200);
+  expect((await download.body()).length).toBeGreaterThan(0);
+
+  // The chart: seven days of spend, then clicks; none restated yet.
+  const chart = page.getByRole("img", { name: /per day over 7 stored days/ });
+  await expect(chart).toHaveAccessibleName(/^Spend per day over 7 stored days.*; 0 days restated\.$/);
+  await page.getByLabel("Metric", { exact: true }).selectOption("clicks");
+  await expect(page.getByTestId("report-chart")).toHaveAccessibleName(/^Clicks per day over 7 stored days/);
+  await expect(page.locator(".chart-bar")).toHaveCount(7);
+  await expectAccessible(page, "the reports page");
+  await screenshot(page, "reports");
+});
+
+test("reports: a later pull marks restated days, a failing report says why, a bad range is refused", async ({ page }) => {
+  test.setTimeout(120_000);
+  await openReports(page, "restated");
+  const today = await accountToday(page);
+  await standIn(page, { polls_before_completion: 0 });
+  const request = page.getByRole("button", { name: "Request report" });
+  await request.click();
+  await expect(newestJob(page).getByTestId("job-status")).toHaveText("Completed", { timeout: 60_000 });
+
+  // The last three of those days again: Amazon's restatement, the newest numbers shown.
+  await page.getByLabel("From").fill(before(today, 3));
+  await request.click();
+  await expect(page.getByTestId("report-job")).toHaveCount(2);
+  await expect(newestJob(page).getByTestId("job-status")).toHaveText("Completed", { timeout: 60_000 });
+  await expect(page.getByTestId("report-chart")).toHaveAccessibleName(/over 7 stored days.*; 3 days restated\.$/);
+  await expect(page.locator(".chart-restated")).toHaveCount(3);
+  await expect(page.getByText("restated: a later pull changed it")).toBeVisible();
+
+  // Amazon fails the next report: its reason shows.
+  await standIn(page, { fail_next: 1, failure_reason: "Report generation failed at Amazon" });
+  await page.getByLabel("Report", { exact: true }).first().selectOption("sp_targeting");
+  await request.click();
+  await expect(page.getByTestId("report-job")).toHaveCount(3);
+  await expect(newestJob(page).getByTestId("job-status")).toHaveText("Failed", { timeout: 60_000 });
+  await expect(newestJob(page).getByTestId("job-failure")).toContainText("Report generation failed at Amazon");
+
+  // Ranges the form refuses, and one the API refuses (older than Amazon keeps).
+  await page.getByLabel("From").fill(before(today, 2));
+  await page.getByLabel("To (inclusive)").fill(before(today, 4));
+  await request.click();
+  await expect(page.getByTestId("range-problem")).toHaveText("The start date cannot be after the end date.");
+  await page.getByLabel("To (inclusive)").fill(before(today, -2));
+  await request.click();
+  await expect(page.getByTestId("range-problem")).toHaveText(/cannot be after today/);
+  await page.getByLabel("From").fill(before(today, 200));
+  await page.getByLabel("To (inclusive)").fill(before(today, 190));
+  await request.click();
+  await expect(page.getByRole("alert")).toContainText("RANGE_BEYOND_RETENTION");
+  await expect(page.getByTestId("report-job")).toHaveCount(3);
+  await expectAccessible(page, "the reports page with a failure");
+});
+
+test("reports: without the use permission the request form is disabled, saying why", async ({ page }) => {
+  await openReports(page, "readonly");
+  // A workspace whose role grants only `read` (the session as the API would answer it).
+  await page.route("**/api/v1/users/session", async (route) => {
+    const response = await route.fetch();
+    const session = (await response.json()) as Record<string, unknown>;
+    await route.fulfill({
+      response,
+      json: { ...session, organization: { id: "org_viewers", slug: "viewers", role: "viewer" }, permissions: ["read"] },
+    });
+  });
+  await page.reload();
+  const request = page.getByRole("button", { name: "Request report" });
+  await expect(request).toBeDisabled();
+  await expect(request).toHaveAccessibleDescription("Your role in viewers (viewer) does not allow using the Amazon Ads API.");
+  await expect(page.getByText("No reports asked for yet.")).toBeVisible();
+});
