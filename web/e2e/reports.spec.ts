@@ -79,7 +79,6 @@ test("reports: a preset goes queued → generating → completed, its stored day
   await expect(page.getByTestId("report-chart")).toHaveAccessibleName(/^Clicks per day over 7 stored days/);
   await expect(page.locator(".chart-bar")).toHaveCount(7);
   await expectAccessible(page, "the reports page");
-  await screenshot(page, "reports");
 });
 
 test("reports: a later pull marks restated days, a failing report says why, a bad range is refused", async ({ page }) => {
@@ -107,6 +106,7 @@ test("reports: a later pull marks restated days, a failing report says why, a ba
   await expect(page.getByTestId("report-job")).toHaveCount(3);
   await expect(newestJob(page).getByTestId("job-status")).toHaveText("Failed", { timeout: 60_000 });
   await expect(newestJob(page).getByTestId("job-failure")).toContainText("Report generation failed at Amazon");
+  await screenshot(page, "reports");
 
   // Ranges the form refuses, and one the API refuses (older than Amazon keeps).
   await page.getByLabel("From").fill(before(today, 2));

@@ -152,7 +152,7 @@ function History({ account }: { account: Account }) {
       <Section title="Main metrics per day">
         {report ? (
           <>
-            <div className="row">
+            <div className="row chart-controls">
               <label htmlFor="chart-report">Report</label>
               <select id="chart-report" value={report} onChange={(e) => setChosenReport(e.target.value)}>
                 {reports.map((r) => (
