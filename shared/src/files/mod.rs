@@ -27,7 +27,10 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-pub use rows::{MetricColumns, Totals};
+/// What a stored object is (one day's rows, or a summary, of one pull) and
+/// the totals of its main metrics: the job keeps them as they are.
+pub use crate::model::report::{StoredFile, Totals};
+pub use rows::MetricColumns;
 
 use download::{Cut, Refused};
 use rows::{Partition, SplitError};
@@ -58,20 +61,6 @@ pub struct Destination<'a> {
     /// `date` column (SUMMARY reports).
     pub start_date: &'a str,
     pub end_date: &'a str,
-}
-
-/// One stored object: a day's rows (or a summary) from one pull.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredFile {
-    pub key: String,
-    /// The version this pull wrote (none if the bucket is unversioned).
-    pub version_id: Option<String>,
-    /// The partition's day (YYYY-MM-DD); a summary's is the report's first.
-    pub date: String,
-    pub rows: u64,
-    pub totals: Totals,
-    /// Stored (compressed) size.
-    pub bytes: u64,
 }
 
 /// A pre-signed GET of one stored version.

@@ -13,8 +13,9 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde::Deserializer as _;
 use serde::de::{Error as _, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
+
+use crate::model::report::Totals;
 
 /// Partitions one report may fill: sbPurchasedProduct's 731-day range, a
 /// summary, and room to spare. More is not a report we asked for.
@@ -34,33 +35,25 @@ pub struct MetricColumns {
     pub sales: &'static [&'static str],
 }
 
-/// The main metrics summed over a file's rows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Totals {
-    pub impressions: u64,
-    pub clicks: u64,
-    pub spend: f64,
-    pub sales: f64,
-}
-
-impl Totals {
-    fn add(&mut self, row: &Map<String, Value>, metrics: &MetricColumns) -> Result<(), String> {
-        let count = |columns| match first_number(row, columns)? {
-            None => Ok(0),
-            Some((column, number)) => whole(number)
-                .ok_or_else(|| format!("column {column} is not a whole number of events in a row")),
-        };
-        let amount = |columns| {
-            Ok::<_, String>(
-                first_number(row, columns)?.map_or(0.0, |(_, n)| n.as_f64().unwrap_or(0.0)),
-            )
-        };
-        self.impressions += count(metrics.impressions)?;
-        self.clicks += count(metrics.clicks)?;
-        self.spend += amount(metrics.spend)?;
-        self.sales += amount(metrics.sales)?;
-        Ok(())
-    }
+/// Adds `row`'s main metrics (per [`MetricColumns`]) to `totals`.
+fn add_row(
+    totals: &mut Totals,
+    row: &Map<String, Value>,
+    metrics: &MetricColumns,
+) -> Result<(), String> {
+    let count = |columns| match first_number(row, columns)? {
+        None => Ok(0),
+        Some((column, number)) => whole(number)
+            .ok_or_else(|| format!("column {column} is not a whole number of events in a row")),
+    };
+    let amount = |columns| {
+        Ok::<_, String>(first_number(row, columns)?.map_or(0.0, |(_, n)| n.as_f64().unwrap_or(0.0)))
+    };
+    totals.impressions += count(metrics.impressions)?;
+    totals.clicks += count(metrics.clicks)?;
+    totals.spend += amount(metrics.spend)?;
+    totals.sales += amount(metrics.sales)?;
+    Ok(())
 }
 
 fn first_number<'r>(
@@ -216,9 +209,7 @@ impl Sink<'_> {
                 })
             }
         };
-        part.totals
-            .add(row, self.metrics)
-            .map_err(SplitError::Malformed)?;
+        add_row(&mut part.totals, row, self.metrics).map_err(SplitError::Malformed)?;
         part.rows += 1;
         let path = part.path.clone();
         let encoder = self.encoder(partition, &path).map_err(SplitError::Write)?;

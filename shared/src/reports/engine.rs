@@ -314,7 +314,7 @@ impl ReportService {
             match self.files.store(url.expose(), &destination).await {
                 Ok(files) => {
                     let part = &mut job.parts[index];
-                    part.files = files.into_iter().map(super::kept).collect();
+                    part.files = files;
                     part.status = PartStatus::Stored;
                     return Progress::Done;
                 }

@@ -85,40 +85,6 @@ impl From<StoreError> for ReportError {
     }
 }
 
-/// A stored file as the job keeps it.
-fn kept(file: crate::files::StoredFile) -> crate::model::report::StoredFile {
-    crate::model::report::StoredFile {
-        key: file.key,
-        version_id: file.version_id,
-        date: file.date,
-        rows: file.rows,
-        totals: crate::model::report::Totals {
-            impressions: file.totals.impressions,
-            clicks: file.totals.clicks,
-            spend: file.totals.spend,
-            sales: file.totals.sales,
-        },
-        bytes: file.bytes,
-    }
-}
-
-/// A kept file as the bucket knows it.
-fn stored(file: &crate::model::report::StoredFile) -> crate::files::StoredFile {
-    crate::files::StoredFile {
-        key: file.key.clone(),
-        version_id: file.version_id.clone(),
-        date: file.date.clone(),
-        rows: file.rows,
-        totals: crate::files::Totals {
-            impressions: file.totals.impressions,
-            clicks: file.totals.clicks,
-            spend: file.totals.spend,
-            sales: file.totals.sales,
-        },
-        bytes: file.bytes,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -183,7 +183,7 @@ impl ReportService {
         for file in job.files() {
             let link = self
                 .files
-                .link(&super::stored(file), LINK_LIFETIME)
+                .link(file, LINK_LIFETIME)
                 .await
                 .map_err(|error| ReportError::Unavailable(error.to_string()))?;
             links.push((file.clone(), link));
