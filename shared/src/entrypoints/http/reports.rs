@@ -20,8 +20,8 @@ use super::{ApiError, ErrorResponse, Permitted, StrictJson, StrictQuery, ToRead,
 use crate::ids::{AccountId, ReportJobId};
 use crate::model::report::{JobFailure, JobStatus, PartStatus, ReportJob, Totals};
 use crate::reports::ReportError;
-use crate::reports::spec::SpecError;
 use crate::reports::requesting::ReportRequest;
+use crate::reports::spec::SpecError;
 
 pub fn routes() -> Router<UsersServices> {
     Router::new()
