@@ -269,18 +269,17 @@ impl Stack {
             bucket: table.clone(),
             engine: quick_reports(),
         };
-        let reports = |startup: &Startup| {
-            startup.reports(
-                startup
-                    .access(
-                        startup.cipher(&kms_key_id),
-                        &amazon_config,
-                        RefreshConfig::default(),
-                    )
-                    .unwrap(),
-                report_settings(),
-            )
+        // Account access as a process of its own builds it (own data-key cache).
+        let access = |startup: &Startup| {
+            startup
+                .access(
+                    startup.cipher(&kms_key_id),
+                    &amazon_config,
+                    RefreshConfig::default(),
+                )
+                .unwrap()
         };
+        let reports = |startup: &Startup| startup.reports(access(startup), report_settings());
         let service = || Arc::new(connect_service(&startup, &kms_key_id, &amazon_config));
         let (amazon_start, amazon_callback) = (service(), service());
         // The users function has its own process (data-key cache) too.
@@ -302,18 +301,7 @@ impl Stack {
                 .unwrap()
         });
         let webhook = api::webhook_router(startup.webhook().unwrap());
-        let proxy = api::proxy_router(
-            startup.proxy(
-                startup
-                    .access(
-                        startup.cipher(&kms_key_id),
-                        &amazon_config,
-                        RefreshConfig::default(),
-                    )
-                    .unwrap(),
-                Vec::new(),
-            ),
-        );
+        let proxy = api::proxy_router(startup.proxy(access(&startup), Vec::new()));
         Self {
             reports: Arc::new(reports(&startup)),
             report_queue_url,

@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::tx::{Tx, TxOutcome};
-use super::{Store, StoreError, keys, number};
+use super::{Store, StoreError, is_condition_failure, keys, number};
 use crate::ids::{AccountId, OwnerId, ReportJobId};
 use crate::model::report::ReportJob;
 
@@ -253,12 +253,7 @@ impl Reports<'_> {
                 .expression_attribute_values(":job", AttributeValue::S(job.job_id.to_string()))
                 .send()
                 .await;
-            match deleted {
-                Ok(_) => {}
-                Err(SdkError::ServiceError(e))
-                    if e.err().is_conditional_check_failed_exception() => {}
-                Err(error) => return Err(error.into()),
-            }
+            refused_or_done(deleted)?;
         }
         Ok(true)
     }
@@ -281,12 +276,7 @@ impl Reports<'_> {
             .expression_attribute_values(":step", number(job.step))
             .send()
             .await;
-        match result {
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(())
-            }
-            other => other.map(drop).map_err(Into::into),
-        }
+        refused_or_done(result)
     }
 
     /// Removes a job that never started (its first message could not be
@@ -347,5 +337,19 @@ impl Reports<'_> {
                 &marker_key(&job.account_id, &job.request_key),
             )))
             .build()?)
+    }
+}
+
+/// A write whose refusal by its condition is as good as done (the claim
+/// moved on, the marker is another job's).
+fn refused_or_done<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<(), StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if is_condition_failure(&error) => Ok(()),
+        Err(error) => Err(error.into()),
     }
 }
