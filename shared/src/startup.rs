@@ -33,7 +33,7 @@ use crate::entrypoints::http::{ProxyServices, UsersServices, WebhookServices};
 use crate::entrypoints::stream::Publisher;
 use crate::files::ReportFiles;
 use crate::queue::ReportQueue;
-use crate::reports::ReportService;
+use crate::reports::{ReportEngine, ReportService};
 use crate::secrets::{SecretIds, Secrets};
 use crate::store::Store;
 use crate::tokens::TokenCipher;
@@ -75,8 +75,10 @@ pub struct Startup {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub kms: aws_sdk_kms::Client,
     pub events: aws_sdk_eventbridge::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub sqs: aws_sdk_sqs::Client,
+    /// For the clients only some functions use (S3 and SQS, built in
+    /// [`Startup::reports`]): a client built here is linked into every
+    /// function's bootstrap (about 1 MB for these two).
+    pub sdk: SdkConfig,
     pub secrets: Secrets,
     pub table: String,
 }
@@ -108,8 +110,7 @@ impl Startup {
             dynamo: aws_sdk_dynamodb::Client::new(&sdk),
             kms: aws_sdk_kms::Client::new(&sdk),
             events: aws_sdk_eventbridge::Client::new(&sdk),
-            s3: s3_client(&sdk),
-            sqs: aws_sdk_sqs::Client::new(&sdk),
+            sdk: sdk.clone(),
             secrets: Secrets::default(),
             table: configuration::table_name()?,
         };
@@ -185,27 +186,37 @@ impl Startup {
         })
     }
 
-    /// The report engine (the worker, and the users function's report
-    /// routes): calls for accounts through `access`, the queue and bucket
-    /// of `settings`.
-    pub fn reports(&self, access: Access, settings: ReportSettings) -> ReportService {
+    /// The report routes (the users function): the queue and bucket of
+    /// `settings`.
+    pub fn reports(&self, settings: &ReportSettings) -> ReportService {
         ReportService {
             store: self.store(),
-            access: Arc::new(access),
-            http: crate::tls::Https,
             files: Arc::new(ReportFiles::new(
-                self.s3.clone(),
-                settings.bucket,
+                s3_client(&self.sdk),
+                settings.bucket.clone(),
                 (*crate::tls::Https).clone(),
             )),
-            queue: ReportQueue::new(self.sqs.clone(), settings.queue_url),
+            queue: ReportQueue::new(
+                aws_sdk_sqs::Client::new(&self.sdk),
+                settings.queue_url.clone(),
+            ),
+        }
+    }
+
+    /// The report engine (the worker): calls for accounts through
+    /// `access`.
+    pub fn report_engine(&self, access: Access, settings: &ReportSettings) -> ReportEngine {
+        ReportEngine {
+            reports: self.reports(settings),
+            access: Arc::new(access),
+            http: crate::tls::Https,
             config: settings.engine,
         }
     }
 
     /// `report-worker`.
-    pub fn reports_from_env(&self) -> Result<ReportService, ConfigError> {
-        Ok(self.reports(self.access_from_env()?, configuration::reports()?))
+    pub fn report_engine_from_env(&self) -> Result<ReportEngine, ConfigError> {
+        Ok(self.report_engine(self.access_from_env()?, &configuration::reports()?))
     }
 
     /// Per-user quotas counted in the table.
@@ -322,7 +333,7 @@ impl Startup {
                 configuration::clerk_api_url()?,
                 self.connect_from_env()?,
                 configuration::refresh()?,
-                self.reports_from_env()?,
+                self.reports(&configuration::reports()?),
             )?
         })
     }

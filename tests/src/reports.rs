@@ -33,7 +33,7 @@ impl Stack {
 
     /// The report queue, delivered as Lambda delivers it.
     pub async fn report_queue(&self) -> QueueDelivery {
-        QueueDelivery::attach(self.startup.sqs.clone(), &self.report_queue_url)
+        QueueDelivery::attach(self.sqs.clone(), &self.report_queue_url)
             .await
             .unwrap()
             .with_visibility_timeout(TEST_VISIBILITY)
@@ -70,7 +70,6 @@ impl Stack {
     pub async fn report_messages(&self) -> usize {
         use aws_sdk_sqs::types::QueueAttributeName as Name;
         let attributes = self
-            .startup
             .sqs
             .get_queue_attributes()
             .queue_url(&self.report_queue_url)
@@ -98,7 +97,6 @@ impl Stack {
     /// Every stored version in the report bucket: (key, version id).
     pub async fn report_objects(&self) -> Vec<(String, String)> {
         let listed = self
-            .startup
             .s3
             .list_object_versions()
             .bucket(&self.report_bucket)

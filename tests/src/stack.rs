@@ -11,7 +11,7 @@ use adsconnect::connections::connect::ConnectService;
 use adsconnect::connections::refresh::RefreshConfig;
 use adsconnect::connections::returns::ReturnPolicy;
 use adsconnect::entrypoints::http as api;
-use adsconnect::reports::{EngineConfig, ReportService};
+use adsconnect::reports::{EngineConfig, ReportEngine};
 use adsconnect::secrets::{AmazonClient, ClerkBackend, ClerkWebhook, Secret, SecretIds, Secrets};
 use adsconnect::startup::Startup;
 use adsconnect::store::Store;
@@ -175,9 +175,11 @@ pub struct Stack {
     pub sdk: aws_config::SdkConfig,
     /// The report engine, as `report-worker` builds it (its own process),
     /// with its queue and bucket.
-    pub reports: Arc<ReportService>,
+    pub reports: Arc<ReportEngine>,
     pub report_queue_url: String,
     pub report_bucket: String,
+    pub sqs: aws_sdk_sqs::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl Stack {
@@ -248,8 +250,7 @@ impl Stack {
             dynamo: dynamo.clone(),
             kms: kms.clone(),
             events: aws_sdk_eventbridge::Client::new(&sdk),
-            s3,
-            sqs,
+            sdk: sdk.clone(),
             secrets: Secrets {
                 clerk_backend: Some(ClerkBackend {
                     secret_key: Secret::new(CLERK_SECRET_KEY),
@@ -279,7 +280,8 @@ impl Stack {
                 )
                 .unwrap()
         };
-        let reports = |startup: &Startup| startup.reports(access(startup), report_settings());
+        let reports =
+            |startup: &Startup| startup.report_engine(access(startup), &report_settings());
         let service = || Arc::new(connect_service(&startup, &kms_key_id, &amazon_config));
         let (amazon_start, amazon_callback) = (service(), service());
         // The users function has its own process (data-key cache) too.
@@ -296,7 +298,7 @@ impl Stack {
                     clerk.uri(),
                     connect_service(&startup, &kms_key_id, &amazon_config),
                     RefreshConfig::default(),
-                    reports(&startup),
+                    startup.reports(&report_settings()),
                 )
                 .unwrap()
         });
@@ -306,6 +308,8 @@ impl Stack {
             reports: Arc::new(reports(&startup)),
             report_queue_url,
             report_bucket: table.clone(),
+            sqs,
+            s3,
             start: api::start_router(Arc::clone(&amazon_start)),
             callback: api::callback_router(Arc::clone(&amazon_callback)),
             startup,

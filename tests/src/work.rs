@@ -46,7 +46,7 @@ impl Stack {
                 self.clerk.uri(),
                 connect,
                 RefreshConfig::default(),
-                (*self.reports).clone(),
+                self.reports.reports.clone(),
             )
             .expect("the users function's services");
         api::users_router(api::UsersServices {

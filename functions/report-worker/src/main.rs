@@ -8,7 +8,7 @@ use adsconnect::telemetry;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let reports = Startup::defer(Startup::reports_from_env)
+    let reports = Startup::defer(Startup::report_engine_from_env)
         .await
         .unwrap_or_else(|e| telemetry::exit_on_startup_error(&e));
     queue::serve(reports).await

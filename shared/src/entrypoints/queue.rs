@@ -10,13 +10,11 @@ use serde_json::{Value, json};
 
 use super::{BuildServices, OnFirstEvent};
 use crate::model::report::JobMessage;
-use crate::reports::ReportService;
+use crate::reports::ReportEngine;
 
 /// Answers every batch; until the service can be built, with an error
 /// (Lambda delivers the batch again).
-pub async fn serve(
-    reports: impl BuildServices<ReportService>,
-) -> Result<(), lambda_runtime::Error> {
+pub async fn serve(reports: impl BuildServices<ReportEngine>) -> Result<(), lambda_runtime::Error> {
     let reports = &OnFirstEvent::new(reports);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let reports = reports.get().await?;
@@ -32,7 +30,7 @@ pub async fn serve(
 
 /// Steps each message's job; `{"batchItemFailures": [...]}` names the
 /// messages to deliver again.
-pub async fn handle(reports: &ReportService, batch: &Value) -> Value {
+pub async fn handle(reports: &ReportEngine, batch: &Value) -> Value {
     let mut failed = Vec::new();
     for record in batch["Records"].as_array().into_iter().flatten() {
         let id = record["messageId"].as_str().unwrap_or_default();

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::ReportService;
+use super::ReportEngine;
 use crate::amazon::limits;
 use crate::amazon::proxy::Outbound;
 use crate::amazon::reporting::{self, AmazonReport, AmazonStatus};
@@ -66,7 +66,7 @@ fn failure(code: &str, message: impl Into<String>) -> JobFailure {
     }
 }
 
-impl ReportService {
+impl ReportEngine {
     /// Steps the job `message` names. `Err`: deliver the message again.
     pub async fn step(&self, message: &JobMessage) -> Result<(), StepError> {
         let now = Utc::now();
@@ -77,6 +77,7 @@ impl ReportService {
             let left =
                 Duration::from_millis(u64::try_from(due - now.timestamp_millis()).unwrap_or(0));
             return self
+                .reports
                 .queue
                 .send(message, left)
                 .await
@@ -84,6 +85,7 @@ impl ReportService {
         }
         let lease = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
         let claimed = self
+            .reports
             .store
             .reports()
             .claim(
@@ -105,7 +107,7 @@ impl ReportService {
         job.work.steps += 1;
         let wait = self.advance(message, &mut job).await;
         job.updated_at = Utc::now();
-        let store = self.store.reports();
+        let store = self.reports.store.reports();
         if !store
             .save(&message.owner_id, &job)
             .await
@@ -125,7 +127,8 @@ impl ReportService {
             }),
             ..message.clone()
         };
-        self.queue
+        self.reports
+            .queue
             .send(&next, wait)
             .await
             .map_err(|e| StepError(e.to_string()))?;
@@ -311,7 +314,7 @@ impl ReportService {
                 return Progress::Failed;
             };
             job.work.downloads += 1;
-            match self.files.store(url.expose(), &destination).await {
+            match self.reports.files.store(url.expose(), &destination).await {
                 Ok(files) => {
                     let part = &mut job.parts[index];
                     part.files = files;

@@ -55,14 +55,22 @@ impl EngineConfig {
     }
 }
 
-/// What the report routes and the worker serve with.
+/// What the report routes serve with: jobs in the table, their steps on
+/// the queue, links into the bucket.
 #[derive(Clone)]
 pub struct ReportService {
     pub store: Store,
-    pub access: Arc<Access>,
-    pub http: crate::tls::Https,
     pub files: Arc<ReportFiles>,
     pub queue: ReportQueue,
+}
+
+/// What the worker runs jobs with: the service, and Amazon's calls for an
+/// account through `access`.
+#[derive(Clone)]
+pub struct ReportEngine {
+    pub reports: ReportService,
+    pub access: Arc<Access>,
+    pub http: crate::tls::Https,
     pub config: EngineConfig,
 }
 

@@ -88,7 +88,6 @@ async fn no_secret_is_in_the_table_the_logs_the_queue_the_files_or_any_answer() 
     let mut files = Vec::new();
     for (key, version) in stack.report_objects().await {
         let object = stack
-            .startup
             .s3
             .get_object()
             .bucket(&stack.report_bucket)

@@ -195,7 +195,7 @@ async fn serve() -> Result<(), BoxError> {
     // The report queue into report-worker, as Lambda's event source mapping
     // does it; a failed step comes back in 30 s here (the template's queue
     // hides it for 90 minutes).
-    let reports = Arc::new(startup.reports_from_env()?);
+    let reports = Arc::new(startup.report_engine_from_env()?);
     let delivery = adsconnect_dev::queue::QueueDelivery::attach(
         aws_sdk_sqs::Client::new(&sdk),
         &configuration::required("REPORT_QUEUE_URL")?,
