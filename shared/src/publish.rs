@@ -1,5 +1,6 @@
-//! Connection lifecycle events on EventBridge: what each audit event kind is
-//! published as, its detail, and the PutEvents calls.
+//! Lifecycle events on EventBridge — a connection's, and its accounts'
+//! reports' — what each audit event kind is published as, its detail, and
+//! the PutEvents calls.
 
 use std::collections::BTreeMap;
 
@@ -25,13 +26,16 @@ pub fn detail_type(kind: EventKind) -> Option<&'static str> {
         EventKind::RefreshFailed => "Refresh Failing",
         EventKind::ConsentExpiring => "Consent Expiring Soon",
         EventKind::Moved => "Connection Moved",
+        EventKind::ReportReady => "Report Ready",
+        EventKind::ReportRestated => "Report Restated",
         EventKind::Refreshed | EventKind::Synced => return None,
     })
 }
 
-/// The EventBridge detail: ids, the reason, and what the user's settings say
-/// about notifying them. Never a token, and no personal data: a bus's
-/// readers are many, and a notifier finds the address from the user id.
+/// The EventBridge detail: ids, the reason, a report event's day and its
+/// numbers, and what the user's settings say about notifying them. Never a
+/// token, and no personal data: a bus's readers are many, and a notifier
+/// finds the address from the user id.
 fn detail(event: &AuditEvent, partition: &OwnerPartition) -> Value {
     let settings = partition.profile.as_ref().map(|p| &p.settings);
     let connection = partition
@@ -44,7 +48,7 @@ fn detail(event: &AuditEvent, partition: &OwnerPartition) -> Value {
         .filter(|a| a.connection_id == event.connection_id)
         .map(|a| a.account_id.as_str())
         .collect();
-    json!({
+    let mut detail = json!({
         "event_id": event.event_id,
         "kind": event.kind,
         "owner_id": event.owner,
@@ -63,7 +67,22 @@ fn detail(event: &AuditEvent, partition: &OwnerPartition) -> Value {
         "consent_expires_at": connection.map(|c| c.consent_expires_at),
         "notifications_enabled": settings.is_none_or(|s| s.notifications_enabled),
         "email_notifications": settings.is_none_or(|s| s.email_notifications),
-    })
+    });
+    if let (Some(day), Some(fields)) = (&event.report, detail.as_object_mut()) {
+        // The day and its numbers: where it is stored and how to fetch it
+        // is the API's (`GET …/reports/{job}`), never a link on the bus.
+        fields.extend([
+            ("account_id".to_owned(), json!(day.account_id)),
+            ("report".to_owned(), json!(day.report)),
+            ("report_type_id".to_owned(), json!(day.report_type_id)),
+            ("date".to_owned(), json!(day.date)),
+            ("job_id".to_owned(), json!(day.job_id)),
+            ("rows".to_owned(), json!(day.rows)),
+            ("totals".to_owned(), json!(day.totals)),
+            ("previous".to_owned(), json!(day.previous)),
+        ]);
+    }
+    detail
 }
 
 /// The EventBridge entry of `event` on `bus`; none for a kind that is not

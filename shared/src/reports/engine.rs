@@ -316,6 +316,13 @@ impl ReportEngine {
             job.work.downloads += 1;
             match self.reports.files.store(url.expose(), &destination).await {
                 Ok(files) => {
+                    // Before the part counts as stored: a step that fails
+                    // here pulls it again, and the days' writes are
+                    // idempotent per job.
+                    if let Err(error) = self.record_days(&message.owner_id, job, &files).await {
+                        tracing::warn!(job_id = %job.job_id, error = %error, "a report's days could not be recorded");
+                        return Progress::Failed;
+                    }
                     let part = &mut job.parts[index];
                     part.files = files;
                     part.status = PartStatus::Stored;

@@ -1,9 +1,11 @@
 //! Managed reports: an owner's account asks for a report over a range
 //! (`requesting`); the engine (`engine`) creates its Amazon reports once,
 //! waits for them on the queue without running, and copies each into the
-//! stack's bucket, one file per day (`crate::files`). `presets` names the
+//! stack's bucket, one file per day (`crate::files`), each day recorded
+//! with its lifecycle event (`days`). `presets` names the
 //! reports one may ask for, `spec` checks what is asked.
 
+pub mod days;
 pub mod engine;
 pub mod presets;
 pub mod requesting;

@@ -1,6 +1,6 @@
 //! DynamoDB single-table storage: a handle per item kind (profiles,
 //! connections with their refresh index, accounts, audit events, DSP seats,
-//! OAuth states, report jobs, the service's own records), each in its own module with
+//! OAuth states, report jobs and their stored days, the service's own records), each in its own module with
 //! that kind's key layout, item mapping and operations; one transaction
 //! helper (`tx`) through which every write spanning kinds goes; one
 //! claim-slot helper (`slot`). Key design and access patterns: the data
@@ -18,6 +18,7 @@ pub mod partition;
 pub mod profiles;
 pub mod proofs;
 pub mod quotas;
+pub mod report_days;
 pub mod reports;
 pub mod seats;
 pub mod service;
@@ -200,6 +201,10 @@ impl Store {
 
     pub fn reports(&self) -> reports::Reports<'_> {
         reports::Reports(self)
+    }
+
+    pub fn report_days(&self) -> report_days::ReportDays<'_> {
+        report_days::ReportDays(self)
     }
 
     pub fn service(&self) -> service::ServiceRecords<'_> {

@@ -31,7 +31,7 @@ const LEASE: &str = "lease_until_ms";
 const LEASE_AFTER_SAVE: Duration = Duration::minutes(2);
 const STEP: &str = "step";
 
-fn partition(owner: &OwnerId) -> String {
+pub(super) fn partition(owner: &OwnerId) -> String {
     format!("REPORTS#{owner}")
 }
 
