@@ -3,14 +3,16 @@
 //! FAILED and expired URLs; a worker killed mid-step; other owners' jobs;
 //! bad requests), DSP reports for agency and managed-service advertisers
 //! (`dsp`), no secret anywhere (`leaks`), our copy of Amazon's files in S3
-//! (`files`) and the memory storing a large one takes (`memory`, a
-//! measurement run by hand).
+//! (`files`), the memory storing a large one takes (`memory`, a
+//! measurement run by hand), and each stored day's `Report Ready` /
+//! `Report Restated` lifecycle events (`restatements`).
 
 mod dsp;
 mod files;
 mod jobs;
 mod leaks;
 mod memory;
+mod restatements;
 
 use adsconnect_tests::*;
 
@@ -19,7 +21,11 @@ const OTHER: &str = "user_2reportsB";
 
 /// A stack where `USER` connected the seller: its US profile's account.
 async fn reporting_stack() -> (Stack, String) {
-    let stack = Stack::with_user(USER, "r@example.com").await;
+    seller_account(Stack::with_user(USER, "r@example.com").await).await
+}
+
+/// `stack` once `USER` connected the seller: its US profile's account.
+async fn seller_account(stack: Stack) -> (Stack, String) {
     stack.amazon.add_login("seller", seller());
     stack.amazon.require_complete_report_requests(true);
     stack.connected(USER, "seller").await;
