@@ -4,7 +4,7 @@ Reads $CARGO_TARGET_DIR/bench-results/*.jsonl (written by the bench targets
 and scripts/bench-peers) and $CARGO_TARGET_DIR/lambda-sizes; prints the table
 and writes it to bench-results/table.md, and the main table into
 docs/performance.md between its bench-table markers (the docs show the last
-run). Each row: our figure, the peer's or the floor's from the same run, the
+run); row 15 (report jobs) goes between its own report-calls markers. Each row: our figure, the peer's or the floor's from the same run, the
 ratio, the target (the bench's own, where it records one) and whether it is met.
 """
 
@@ -131,12 +131,52 @@ if calls:
         dynamo = f'{r["dynamodb_calls"]} ({r["dynamodb"]})' if r.get("dynamodb") else str(r.get("dynamodb_calls", "–"))
         kms = f'{r["kms_calls"]} ({r["kms"]})' if r.get("kms") else str(r["kms_calls"])
         out.append(f'| {r["name"]} | {dynamo} | {kms} |')
+
+# Row 15 (tests/benches/report_calls.rs): what a report job costs, per
+# generation time. It has its own section of the docs page (its own
+# markers), so a run of that bench alone updates it.
+REPORTS_START, REPORTS_END = "<!-- report-calls:start -->", "<!-- report-calls:end -->"
+report_jobs = [r for r in load("report_calls.jsonl") if r["row"] == 15 and "generation" in r]
+report_extra = next((r for r in load("report_calls.jsonl") if "relay_calls" in r), None)
+report_table = ""
+if report_jobs:
+    lines = [f"Measured {date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} cores.", "",
+             "| row | measure | ours | target | met |", "|---|---|---|---|---|"]
+    for r in report_jobs:
+        what = f'{r["days"]}-day job, Amazon ready after {r["generation"]}'
+        lines.append(f'| 15 | {what}: Amazon report creations, downloads | {r["amazon_create"]}, '
+                     f'{r["amazon_download"]} | 1, 1 | '
+                     f'{verdict(r["amazon_create"] == 1 and r["amazon_download"] == 1)} |')
+        lines.append(f'| 15 | {what}: status polls | {r["amazon_polls"]} | '
+                     f'≤ ⌈log₂(T / 60 s + 1)⌉ = {r["polls_target"]} | '
+                     f'{verdict(r["amazon_polls"] <= r["polls_target"])} |')
+    lines += ["", "| Amazon ready after | days | worker invocations (steps + relays) | Amazon: create, polls, "
+              "download, LWA | DynamoDB reads, writes | SQS sends | S3 calls | KMS | worker time on moto | status |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report_jobs:
+        lines.append(f'| {r["generation"]} | {r["days"]} | {r["invocations"]} ({r["steps"]} + {r["relays"]}) | '
+                     f'{r["amazon_create"]}, {r["amazon_polls"]}, {r["amazon_download"]}, {r["lwa_refreshes"]} | '
+                     f'{r["dynamodb_reads"]}, {r["dynamodb_writes"]} | {r["sqs_sends"]} | {r["s3_calls"]} | '
+                     f'{r["kms_calls"]} | {r["worker_ms"]:.0f} ms | {r["status"]} |')
+    if report_extra:
+        relay = ", ".join(f"{n} {op}" for op, n in report_extra["relay_calls"].items())
+        lines += ["", f'A relay invocation: {relay} ({report_extra["relay_ms"]:.0f} ms); the worker\'s first '
+                      f'job in a process: {report_extra["cold_kms_calls"]} KMS call more (the data key).']
+    report_table = "\n".join(lines) + "\n"
+    out += ["", "Row 15: report jobs (tests/benches/report_calls.rs)", "", report_table]
+
 text = "\n".join(out) + "\n"
 (results / "table.md").write_text(text)
 sys.stdout.write(text)
 
 # Row 5's counts are asserted by the tests and documented in
 # docs/data-model.md; the docs page takes the measured table only.
+if report_table and docs_page.exists():
+    page = docs_page.read_text()
+    if REPORTS_START in page and REPORTS_END in page:
+        before, rest = page.split(REPORTS_START, 1)
+        after = rest.split(REPORTS_END, 1)[1]
+        docs_page.write_text(f"{before}{REPORTS_START}\n{report_table}{REPORTS_END}{after}")
 if rows and docs_page.exists():
     page = docs_page.read_text()
     if DOCS_START in page and DOCS_END in page:
