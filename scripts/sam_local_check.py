@@ -36,6 +36,8 @@ SOURCE = {
     "ads-proxy": "http", "auth-check": "authorizer", "token-refresher": "schedule",
     "events-publisher": "stream", "report-worker": "queue", "credentials": None,
 }
+# A function with a second source: its events of that source, by file name.
+SECOND_SOURCE = {("report-worker", "scheduled-event.json"): "schedule"}
 # Keys an HTTP API (payload 2.0) event carries only when there is something to
 # carry, or only for other authorizer kinds; and the ones the generator leaves out.
 OPTIONAL = {"cookies", "queryStringParameters", "pathParameters", "body", "stageVariables",
@@ -85,6 +87,7 @@ def check_events():
         for file in sorted(directory.glob("*.json")):
             event = json.loads(file.read_text())
             name = f"events/{directory.name}/{file.name}"
+            source = SECOND_SOURCE.get((directory.name, file.name), SOURCE[directory.name])
             if source is None:
                 continue
             if source == "authorizer":

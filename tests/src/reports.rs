@@ -25,6 +25,23 @@ impl Stack {
         .await
     }
 
+    /// `user` writes `account`'s report schedule `name` (`body`: `None`
+    /// removes it).
+    pub async fn write_schedule(
+        &self,
+        user: &str,
+        account: &str,
+        name: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let path = format!("/api/v1/accounts/{account}/report-schedules/{name}");
+        let request = match body {
+            Some(body) => Request::new("PUT", &path).json(body),
+            None => Request::new("DELETE", &path),
+        };
+        self.send(&self.users, &request, Some(user)).await
+    }
+
     /// The job as `user` reads it.
     pub async fn report_job(&self, user: &str, account: &str, job: &str) -> Response {
         self.get(&format!("/api/v1/accounts/{account}/reports/{job}"), user)

@@ -4,6 +4,9 @@
 //! and dropped (the dead-letter queue is for messages that keep failing);
 //! one whose step failed is reported as a batch item failure and comes
 //! back after the queue's visibility timeout.
+//!
+//! The same function takes the hourly EventBridge schedule's event: a run
+//! of the report schedules that are due (`crate::reports::schedules`).
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -19,6 +22,17 @@ pub async fn serve(reports: impl BuildServices<ReportEngine>) -> Result<(), lamb
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let reports = reports.get().await?;
         let deadline = crate::budget::instant_of(event.context.deadline());
+        if event.payload.get("Records").is_none() {
+            // A minute to save the last runs before the deadline.
+            let stop_claiming = deadline
+                .and_then(|deadline| deadline.checked_sub(std::time::Duration::from_secs(60)));
+            let summary = reports
+                .reports
+                .run_due_schedules(chrono::Utc::now(), stop_claiming)
+                .await?;
+            tracing::info!(?summary, "report schedules run");
+            return Ok(json!(summary));
+        }
         let handled = handle(reports, &event.payload);
         Ok::<Value, lambda_runtime::Error>(match deadline {
             Some(deadline) => crate::budget::scope(deadline, handled).await,

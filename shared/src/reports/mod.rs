@@ -9,6 +9,7 @@ pub mod days;
 pub mod engine;
 pub mod presets;
 pub mod requesting;
+pub mod schedules;
 pub mod spec;
 
 use std::sync::Arc;
@@ -82,11 +83,30 @@ pub enum ReportError {
     AccountNotFound,
     #[error("no such report job")]
     JobNotFound,
+    #[error("no such report schedule")]
+    ScheduleNotFound,
+    #[error("the account has as many report schedules as it may")]
+    ScheduleLimit,
     #[error(transparent)]
     Spec(#[from] spec::SpecError),
     /// The table, the queue or the bucket failed: nothing was changed.
     #[error("unavailable: {0}")]
     Unavailable(String),
+}
+
+impl ReportError {
+    /// The error's code, as the API names it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::AccountNotFound => "ACCOUNT_NOT_FOUND",
+            Self::JobNotFound => "REPORT_NOT_FOUND",
+            Self::ScheduleNotFound => "REPORT_SCHEDULE_NOT_FOUND",
+            Self::ScheduleLimit => "REPORT_SCHEDULE_LIMIT",
+            Self::Spec(spec::SpecError::Invalid(..)) => "INVALID_FIELD",
+            Self::Spec(spec::SpecError::Unprocessable(code, _)) => code,
+            Self::Unavailable(_) => "UNAVAILABLE",
+        }
+    }
 }
 
 impl From<StoreError> for ReportError {

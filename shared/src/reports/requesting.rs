@@ -37,7 +37,7 @@ pub struct Requested {
 
 /// The newest day an account's reports can hold: today where the account
 /// keeps its time (Amazon reports in the profile's time zone).
-fn today_for(timezone: Option<&str>, now: DateTime<Utc>) -> NaiveDate {
+pub(super) fn today_for(timezone: Option<&str>, now: DateTime<Utc>) -> NaiveDate {
     match timezone.and_then(|tz| tz.parse::<chrono_tz::Tz>().ok()) {
         Some(tz) => now.with_timezone(&tz).date_naive(),
         None => now.date_naive(),

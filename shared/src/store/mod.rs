@@ -20,6 +20,7 @@ pub mod proofs;
 pub mod quotas;
 pub mod report_days;
 pub mod reports;
+pub mod schedules;
 pub mod seats;
 pub mod service;
 pub mod slot;
@@ -197,6 +198,10 @@ impl Store {
 
     pub fn quotas(&self) -> quotas::Quotas<'_> {
         quotas::Quotas(self)
+    }
+
+    pub fn schedules(&self) -> schedules::Schedules<'_> {
+        schedules::Schedules(self)
     }
 
     pub fn reports(&self) -> reports::Reports<'_> {

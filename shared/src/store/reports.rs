@@ -31,8 +31,10 @@ const LEASE: &str = "lease_until_ms";
 const LEASE_AFTER_SAVE: Duration = Duration::minutes(2);
 const STEP: &str = "step";
 
+pub(super) const PARTITION_PREFIX: &str = "REPORTS#";
+
 pub(super) fn partition(owner: &OwnerId) -> String {
-    format!("REPORTS#{owner}")
+    format!("{PARTITION_PREFIX}{owner}")
 }
 
 fn job_prefix(account_id: &AccountId) -> String {

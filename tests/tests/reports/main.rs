@@ -3,7 +3,7 @@
 //! FAILED and expired URLs; a worker killed mid-step; other owners' jobs;
 //! bad requests), DSP reports for agency and managed-service advertisers
 //! (`dsp`), no secret anywhere (`leaks`), our copy of Amazon's files in S3
-//! (`files`), the memory storing a large one takes (`memory`, a
+//! (`files`), daily schedules and their runs (`schedules`), the memory storing a large one takes (`memory`, a
 //! measurement run by hand), and each stored day's `Report Ready` /
 //! `Report Restated` lifecycle events (`restatements`).
 
@@ -13,6 +13,7 @@ mod jobs;
 mod leaks;
 mod memory;
 mod restatements;
+mod schedules;
 
 use adsconnect_tests::*;
 

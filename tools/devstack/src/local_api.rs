@@ -148,6 +148,30 @@ pub const ROUTES: &[Route] = &[
         Function::Users,
         true,
     ),
+    route(
+        "GET",
+        "/api/v1/accounts/{id}/report-schedules",
+        Function::Users,
+        true,
+    ),
+    route(
+        "GET",
+        "/api/v1/accounts/{id}/report-schedules/{name}",
+        Function::Users,
+        true,
+    ),
+    route(
+        "PUT",
+        "/api/v1/accounts/{id}/report-schedules/{name}",
+        Function::Users,
+        true,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/accounts/{id}/report-schedules/{name}",
+        Function::Users,
+        true,
+    ),
     route("POST", "/webhooks/clerk", Function::ClerkWebhook, false),
     route("POST", "/api/v1/amazon/connect", Function::OAuthStart, true),
     route(

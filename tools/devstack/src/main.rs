@@ -202,6 +202,16 @@ async fn serve() -> Result<(), BoxError> {
     )
     .await?
     .with_visibility_timeout(std::time::Duration::from_secs(30));
+    // The report schedules' run: hourly in the template, each minute here.
+    let schedules = reports.reports.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = schedules.run_due_schedules(chrono::Utc::now(), None).await {
+                eprintln!("report schedules: the run failed: {e}");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        }
+    });
     tokio::spawn(delivery.run(
         move |event| {
             let reports = Arc::clone(&reports);

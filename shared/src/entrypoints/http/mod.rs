@@ -13,6 +13,7 @@ pub mod connections;
 pub mod health;
 pub mod moves;
 pub mod openapi;
+pub mod report_schedules;
 pub mod reports;
 pub mod seats;
 pub mod settings;
@@ -122,6 +123,7 @@ pub fn users_router(services: UsersServices) -> Router {
         .merge(accounts::routes())
         .merge(seats::routes())
         .merge(reports::routes())
+        .merge(report_schedules::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             services.clone(),
             quota::writes_quota,

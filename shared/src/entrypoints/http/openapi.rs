@@ -187,6 +187,10 @@ fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut utoipa::openapi::p
         super::reports::request_report,
         super::reports::list_reports,
         super::reports::get_report,
+        super::report_schedules::list_schedules,
+        super::report_schedules::get_schedule,
+        super::report_schedules::put_schedule,
+        super::report_schedules::delete_schedule,
         super::ads_proxy::proxy_call,
     ),
     components(schemas(

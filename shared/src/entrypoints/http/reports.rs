@@ -32,19 +32,20 @@ pub fn routes() -> Router<UsersServices> {
         .route("/api/v1/accounts/{id}/reports/{job_id}", get(get_report))
 }
 
-fn account_not_found() -> ApiError {
-    ApiError::not_found("ACCOUNT_NOT_FOUND", "no account with this id")
-}
-
-fn job_not_found() -> ApiError {
-    ApiError::not_found("REPORT_NOT_FOUND", "no report job with this id")
-}
-
 impl From<ReportError> for ApiError {
     fn from(error: ReportError) -> Self {
+        let code = error.code();
         match error {
-            ReportError::AccountNotFound => account_not_found(),
-            ReportError::JobNotFound => job_not_found(),
+            ReportError::AccountNotFound => ApiError::not_found(code, "no account with this id"),
+            ReportError::JobNotFound => ApiError::not_found(code, "no report job with this id"),
+            ReportError::ScheduleNotFound => {
+                ApiError::not_found(code, "no report schedule with this name")
+            }
+            ReportError::ScheduleLimit => ApiError::unprocessable(
+                code,
+                None,
+                "the account has as many report schedules as it may (20)",
+            ),
             ReportError::Spec(SpecError::Invalid(field, message)) => {
                 ApiError::invalid_field(field, message)
             }
@@ -177,7 +178,7 @@ pub struct ReportJobPage {
 }
 
 fn account_id(id: &str) -> Result<AccountId, ApiError> {
-    AccountId::parse(id).map_err(|_| account_not_found())
+    AccountId::parse(id).map_err(|_| ReportError::AccountNotFound.into())
 }
 
 /// Request a report
@@ -230,7 +231,8 @@ pub(crate) async fn get_report(
     Path((id, job_id)): Path<(String, String)>,
 ) -> Result<Json<ReportJobView>, ApiError> {
     let account_id = account_id(&id)?;
-    let job_id = ReportJobId::parse(&job_id).map_err(|_| job_not_found())?;
+    let job_id =
+        ReportJobId::parse(&job_id).map_err(|_| ApiError::from(ReportError::JobNotFound))?;
     let job = services
         .reports
         .job(&acting.owner, &account_id, &job_id)
