@@ -285,7 +285,15 @@ impl ReportService {
         now: DateTime<Utc>,
     ) -> ReportSchedule {
         let account = match self.store.accounts().get(owner, &schedule.account_id).await {
-            Ok(account) => account,
+            Ok(Some(account)) => account,
+            // Removed (or its owner erased): the schedule stops, and says why.
+            Ok(None) => {
+                schedule.enabled = false;
+                schedule.last_run_at = Some(now);
+                schedule.last_job_ids = Vec::new();
+                schedule.last_error = Some(ReportError::AccountNotFound.code().to_owned());
+                return schedule;
+            }
             Err(error) => {
                 tracing::warn!(error = %error, "a schedule's account could not be read");
                 schedule.last_error = Some("UNAVAILABLE".into());
@@ -294,7 +302,7 @@ impl ReportService {
                 return schedule;
             }
         };
-        let timezone = account.as_ref().and_then(|a| a.timezone.clone());
+        let timezone = account.timezone;
         let today = today_for(timezone.as_deref(), now);
         let acting = Acting {
             owner: owner.clone(),

@@ -279,3 +279,35 @@ async fn a_disabled_schedule_does_not_run() {
     assert_eq!(summary.due, 0);
     assert!(job_ranges(&stack, &account).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_schedule_whose_account_was_removed_stops_and_says_why() {
+    let (stack, account) = reporting_stack().await;
+    stack
+        .write_schedule(USER, &account, "orphan", Some(&daily("sp_campaigns")))
+        .await;
+    let removed = stack
+        .send(
+            &stack.users,
+            &Request::new("DELETE", &format!("/api/v1/accounts/{account}")),
+            Some(USER),
+        )
+        .await;
+    assert_eq!(removed.status, 204, "{:?}", removed.body);
+    let run_at = Utc::now() + Days::new(1);
+    let summary = stack
+        .reports
+        .reports
+        .run_due_schedules(run_at, None)
+        .await
+        .unwrap();
+    assert_eq!((summary.due, summary.failed), (1, 1));
+    let again = stack
+        .reports
+        .reports
+        .run_due_schedules(run_at + Days::new(1), None)
+        .await
+        .unwrap();
+    assert_eq!(again.due, 0, "no longer run");
+    assert!(stack.amazon.created_reports().is_empty());
+}
