@@ -34,14 +34,14 @@ pub enum EventKind {
 }
 
 /// A day's rows and the totals of its main metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DayNumbers {
     pub rows: u64,
     pub totals: Totals,
 }
 
 /// The day a report event is about.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReportDay {
     pub account_id: AccountId,
     /// The report as jobs name it: a preset, or `custom-<hash>`.

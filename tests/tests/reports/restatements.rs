@@ -124,6 +124,26 @@ async fn a_day_is_ready_once_restated_when_amazon_changes_it_and_quiet_when_it_d
         );
     }
 
+    // The connection's trail shows the days too.
+    let connection = ready[0].1["connection_id"].as_str().unwrap();
+    let trail = stack
+        .get(&format!("/api/v1/connections/{connection}/events"), USER)
+        .await;
+    assert_eq!(trail.status, 200, "{:?}", trail.body);
+    let trail_days: Vec<&Value> = trail.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "report_ready")
+        .map(|e| &e["report"]["date"])
+        .collect();
+    assert_eq!(trail_days.len(), 2, "{:?}", trail.body);
+    assert!(
+        days(&first)
+            .iter()
+            .all(|day| trail_days.contains(&&day["date"]))
+    );
+
     // Amazon's next report restates the days' clicks and sales.
     let second = pulled(&stack, &account).await;
     let restated = report_events(&mut tap).await;

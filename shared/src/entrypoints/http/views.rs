@@ -10,7 +10,7 @@ use crate::ids::UserId;
 use crate::ids::{AccountId, ConnectionId};
 use crate::model::account::{AccountKind, AccountRecord, AccountRole, AccountStatus, NativeIds};
 use crate::model::connection::{ConnectionRecord, ConnectionStatus, SyncWarning};
-use crate::model::event::{AuditEvent, EventKind};
+use crate::model::event::{AuditEvent, EventKind, ReportDay};
 use crate::model::region::Region;
 use crate::model::throttle::running_in;
 use crate::model::user::UserRecord;
@@ -301,6 +301,10 @@ pub struct EventView {
     /// The user who made the change; absent for what AdsConnect did on its
     /// own (a scheduled refresh, a webhook from Clerk).
     pub actor: Option<UserId>,
+    /// For `report_ready` and `report_restated`: the account's day, its
+    /// numbers, and for a restatement the numbers before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportDay>,
 }
 
 impl From<AuditEvent> for EventView {
@@ -312,6 +316,7 @@ impl From<AuditEvent> for EventView {
             detail: event.detail,
             at: event.at,
             actor: event.actor,
+            report: event.report,
         }
     }
 }
