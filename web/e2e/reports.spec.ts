@@ -124,8 +124,111 @@ test("reports: a later pull marks restated days, a failing report says why, a ba
   await expectAccessible(page, "the reports page with a failure");
 });
 
-test("reports: without the use permission the request form is disabled, saying why", async ({ page }) => {
+test("reports: a schedule is added, runs (its jobs in the history), is paused, its re-pulls changed and deleted", async ({ page }) => {
+  // The dev stack runs due schedules each minute (hourly on AWS).
+  test.setTimeout(180_000);
+  await openReports(page, "schedules");
+  const section = page.getByRole("region", { name: "Schedules" });
+  await expect(section.getByText("No schedules yet.")).toBeVisible();
+  await expect(section.getByText(/runs every morning after 06:00 in the account's time zone/)).toBeVisible();
+  const add = section.getByRole("button", { name: "Add schedule" });
+  const problems = section.getByTestId("schedule-problem");
+
+  // What the API would refuse is refused in the form.
+  await section.getByLabel("Name").fill("Daily Campaigns");
+  await section.getByLabel("Re-pull after (days)").fill("1, 7, 61");
+  await add.click();
+  await expect(problems).toHaveText([
+    "A name is 1 to 64 lowercase letters, digits, - or _.",
+    'Re-pull days are whole numbers from 1 to 60: not "61".',
+  ]);
+  await expect(section.getByLabel("Name")).toHaveAccessibleDescription(/lowercase letters/);
+
+  // The defaults: the account's first preset, re-pulled after 1, 7 and 28 days, enabled.
+  await section.getByLabel("Name").fill("daily-campaigns");
+  await section.getByLabel("Re-pull after (days)").fill("1, 7, 28");
+  await expect(section.getByLabel("Enabled", { exact: true })).toBeChecked();
+  await add.click();
+  const row = section.getByTestId("schedule");
+  await expect(row).toHaveCount(1);
+  await expect(problems).toHaveCount(0);
+  await expect(row.getByRole("rowheader")).toContainText("daily-campaigns");
+  await expect(row).toContainText("Sponsored Products · campaigns");
+  await expect(row.getByTestId("schedule-repulls")).toHaveText("1, 7 and 28 days");
+  await expect(section.getByLabel("Name")).toHaveValue("");
+  // Its time today has passed: it runs at the next run of the schedules,
+  // asking for yesterday and the re-pulled days; their jobs join the history.
+  const lastRun = row.getByRole("cell").nth(4);
+  await expect(lastRun).toContainText("never");
+  await expect(row.getByTestId("schedule-next")).toHaveText("due: runs within the hour");
+  await expect(lastRun).toContainText(/\d+ jobs? started/, { timeout: 100_000 });
+  const started = Number(/(\d+) jobs? started/.exec((await lastRun.textContent()) ?? "")?.[1]);
+  expect(started).toBeGreaterThan(0);
+  await expect(page.getByTestId("report-job")).toHaveCount(started);
+  await expect(newestJob(page)).toContainText("Sponsored Products · campaigns");
+  await expect(row.getByTestId("schedule-next")).toContainText(/in \d+ (s|min|h)/);
+  await expectAccessible(page, "the reports page with a schedule");
+  await screenshot(page, "reports-schedules");
+
+  // The same name again would replace it: refused, the list says where it is.
+  await section.getByLabel("Name").fill("daily-campaigns");
+  await add.click();
+  await expect(problems).toHaveText("A schedule named daily-campaigns exists: change it in the list.");
+
+  // Paused, and still paused after a reload (it is the API's).
+  const enabled = section.getByLabel("daily-campaigns enabled");
+  await expect(enabled).toBeChecked();
+  await enabled.uncheck();
+  await expect(row.getByTestId("schedule-next")).toHaveText("paused");
+  await page.reload();
+  await expect(enabled).not.toBeChecked();
+
+  // Re-pull days changed in place: refused first, then saved.
+  await row.getByRole("button", { name: "Change re-pulls" }).click();
+  const days = row.getByLabel("Re-pull after (days)");
+  await expect(days).toHaveValue("1, 7, 28");
+  await days.fill("0, 14");
+  await row.getByRole("button", { name: "Save" }).click();
+  await expect(row.getByRole("alert")).toHaveText('Re-pull days are whole numbers from 1 to 60: not "0".');
+  await days.fill("14 2");
+  await row.getByRole("button", { name: "Save" }).click();
+  await expect(row.getByTestId("schedule-repulls")).toHaveText("2 and 14 days");
+  await expect(enabled).not.toBeChecked();
+
+  // The API's refusal shows with its code and request id (the limit, answered here for one request).
+  await page.route(
+    "**/report-schedules/weekly",
+    (route) =>
+      route.fulfill({
+        status: 422,
+        json: { error: { code: "REPORT_SCHEDULE_LIMIT", message: "The account has 20 schedules already.", request_id: "req_e2e" } },
+      }),
+    { times: 1 },
+  );
+  await section.getByLabel("Name").fill("weekly");
+  await add.click();
+  await expect(section.getByRole("alert")).toContainText("The account has 20 schedules already.");
+  await expect(section.getByRole("alert")).toContainText("HTTP 422 · REPORT_SCHEDULE_LIMIT · request id req_e2e");
+  await expect(row).toHaveCount(1);
+
+  // Deleted after a confirmation; keeping it first changes nothing.
+  await row.getByRole("button", { name: "Delete", exact: true }).click();
+  await row.getByRole("button", { name: "Keep" }).click();
+  await row.getByRole("button", { name: "Delete", exact: true }).click();
+  await row.getByRole("button", { name: "Delete daily-campaigns" }).click();
+  await expect(section.getByText("No schedules yet.")).toBeVisible();
+  await page.reload();
+  await expect(section.getByText("No schedules yet.")).toBeVisible();
+});
+
+test("reports: without the use permission the request form and the schedules' controls are disabled, saying why", async ({ page }) => {
   await openReports(page, "readonly");
+  const schedules = page.getByRole("region", { name: "Schedules" });
+  await schedules.getByLabel("Name").fill("nightly");
+  // Paused, so no run adds jobs to the history while this test looks at it.
+  await schedules.getByLabel("Enabled", { exact: true }).uncheck();
+  await schedules.getByRole("button", { name: "Add schedule" }).click();
+  await expect(schedules.getByTestId("schedule")).toHaveCount(1);
   // A workspace whose role grants only `read` (the session as the API would answer it).
   await page.route("**/api/v1/users/session", async (route) => {
     const response = await route.fetch();
@@ -140,4 +243,17 @@ test("reports: without the use permission the request form is disabled, saying w
   await expect(request).toBeDisabled();
   await expect(request).toHaveAccessibleDescription("Your role in viewers (viewer) does not allow using the Amazon Ads API.");
   await expect(page.getByText("No reports asked for yet.")).toBeVisible();
+  // The schedules are listed, none of them can be changed.
+  const row = schedules.getByTestId("schedule");
+  await expect(row.getByTestId("schedule-repulls")).toHaveText("1, 7 and 28 days");
+  await expect(row.getByTestId("schedule-next")).toHaveText("paused");
+  for (const control of [
+    schedules.getByRole("button", { name: "Add schedule" }),
+    schedules.getByLabel("nightly enabled"),
+    row.getByRole("button", { name: "Change re-pulls" }),
+    row.getByRole("button", { name: "Delete", exact: true }),
+  ]) {
+    await expect(control).toBeDisabled();
+    await expect(control).toHaveAccessibleDescription("Your role in viewers (viewer) does not allow using the Amazon Ads API.");
+  }
 });

@@ -2,9 +2,10 @@
 // a range (the last seven complete days unless changed), the history of its
 // jobs (newest first; a running one is asked after every few seconds until
 // it ends), and a chart of the main metrics over the stored days of the
-// completed jobs of one report, restated days marked. A member whose role
-// does not allow using the Ads API sees the request form disabled, saying
-// why; one who may not read sees neither history nor chart.
+// completed jobs of one report, restated days marked, and the account's
+// daily schedules. A member whose role does not allow using the Ads API sees
+// the request form and the schedules' controls disabled, saying why; one who
+// may not read sees none of it.
 import { useInfiniteQuery, useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
@@ -13,6 +14,7 @@ import { unwrap, type Account, type Api } from "../api/client";
 import { useApi, useDenied, useSettings } from "../api/context";
 import { MetricChart } from "../components/MetricChart";
 import { ReportJobRow } from "../components/ReportJobRow";
+import { ReportSchedules } from "../components/ReportSchedules";
 import { DeniedNote, ErrorNotice, Section, Skeleton } from "../components/ui";
 import {
   completedReports,
@@ -233,6 +235,7 @@ export function Reports() {
         <>
           <RequestForm account={a} />
           <History account={a} />
+          <ReportSchedules account={a} />
         </>
       )}
     </>
