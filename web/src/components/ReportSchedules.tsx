@@ -7,7 +7,7 @@ import { useState } from "react";
 
 import { unwrap, type Account } from "../api/client";
 import { useApi, useDenied } from "../api/context";
-import { presetsFor } from "../lib/reports";
+import { historyKey, presetsFor } from "../lib/reports";
 import {
   DEFAULT_REPULL_DAYS,
   nameProblem,
@@ -141,7 +141,7 @@ export function ReportSchedules({ account }: { account: Account }) {
       const after = await unwrap(api.GET("/api/v1/accounts/{id}/report-schedules", { params: { path: { id } } }));
       // A run started jobs: the history shows them.
       if (before && ranSince(before.schedules, after.schedules)) {
-        void queryClient.invalidateQueries({ queryKey: ["reports", id, "list"] });
+        void queryClient.invalidateQueries({ queryKey: historyKey(id) });
       }
       return after;
     },

@@ -28,6 +28,9 @@ export const PRESETS: Preset[] = [
   { name: "dsp_campaigns", label: "DSP · campaigns", kind: "dsp_advertiser" },
 ];
 
+/** The query cache's key for an account's report history. */
+export const historyKey = (accountId: string) => ["reports", accountId, "list"];
+
 export function presetsFor(kind: AccountKind): Preset[] {
   return PRESETS.filter((p) => p.kind === kind);
 }

@@ -20,6 +20,7 @@ import {
   completedReports,
   dailySeries,
   defaultRange,
+  historyKey,
   isFinished,
   METRICS,
   presetsFor,
@@ -73,7 +74,7 @@ function RequestForm({ account }: { account: Account }) {
       ),
     onSuccess: (job) => {
       queryClient.setQueryData(jobKey(id, job.job_id), job);
-      void queryClient.invalidateQueries({ queryKey: ["reports", id, "list"] });
+      void queryClient.invalidateQueries({ queryKey: historyKey(id) });
     },
   });
   return (
@@ -130,7 +131,7 @@ function History({ account }: { account: Account }) {
   const [chosenReport, setChosenReport] = useState<string | null>(null);
   const [metric, setMetric] = useState<Metric>("spend");
   const list = useInfiniteQuery({
-    queryKey: ["reports", id, "list"],
+    queryKey: historyKey(id),
     initialPageParam: undefined as string | undefined,
     queryFn: ({ pageParam }) =>
       unwrap(
