@@ -239,6 +239,14 @@ pub async fn run(args: &[String]) -> Result<(), BoxError> {
             |r| r["batchItemFailures"] == serde_json::json!([]),
         )
         .await;
+    // The hourly run of the report schedules: none in the emulator's table.
+    emulation
+        .invoke(
+            "report-worker",
+            Path::new("events/report-worker/scheduled-event.json"),
+            |r| r["due"] == 0 && r["ran"] == 0 && r["failed"] == 0,
+        )
+        .await;
     emulation
         .invoke(
             "token-refresher",
