@@ -2,11 +2,26 @@
 
 use serde_json::{Value, json};
 
+/// The time zone Amazon gives a marketplace's profiles (the one its
+/// reports' days and budgets run on).
+fn marketplace_timezone(country: &str) -> &'static str {
+    match country {
+        "UK" | "GB" => "Europe/London",
+        "DE" | "FR" | "IT" | "ES" | "NL" | "SE" | "PL" | "BE" => "Europe/Paris",
+        "AE" | "SA" | "EG" => "Asia/Dubai",
+        "IN" => "Asia/Kolkata",
+        "JP" => "Asia/Tokyo",
+        "AU" => "Australia/Sydney",
+        "SG" => "Asia/Singapore",
+        _ => "America/Los_Angeles",
+    }
+}
+
 /// A profile as `/v2/profiles` lists it.
 pub fn profile(id: u64, country: &str, name: &str, kind: &str) -> Value {
     json!({
         "profileId": id, "countryCode": country, "currencyCode": "USD", "dailyBudget": 999999999.0,
-        "timezone": "America/Los_Angeles",
+        "timezone": marketplace_timezone(country),
         "accountInfo": {"marketplaceStringId": "ATVPDKIKX0DER", "id": format!("A{id}"), "type": kind,
                         "name": name, "validPaymentMethod": true}
     })
@@ -25,7 +40,7 @@ pub fn ads_account(id: &str, status: &str, profile_ids: &[(u64, &str)]) -> Value
 pub fn agency_profile(id: u64, country: &str, marketplace: &str, name: &str) -> Value {
     json!({
         "profileId": id, "countryCode": country, "currencyCode": "USD",
-        "timezone": "America/Los_Angeles",
+        "timezone": marketplace_timezone(country),
         "accountInfo": {"marketplaceStringId": marketplace, "id": format!("ENTITY{id}"),
                         "type": "agency", "name": name}
     })
