@@ -9,6 +9,7 @@ use super::spec::Spec;
 use super::{ReportError, ReportService};
 use crate::files::Link;
 use crate::ids::{AccountId, OwnerId, ReportJobId};
+use crate::model::account::AccountRecord;
 use crate::model::acting::Acting;
 use crate::model::report::{
     JobMessage, JobStatus, JobWork, ReportJob, ReportPart, ReportSpec, StoredFile,
@@ -70,9 +71,21 @@ impl ReportService {
             .get(&acting.owner, account_id)
             .await?
             .ok_or(ReportError::AccountNotFound)?;
+        self.request_for(acting, &account, request).await
+    }
+
+    /// [`Self::request`] for an account already read (a schedule's run
+    /// reads it once for all its jobs).
+    pub(super) async fn request_for(
+        &self,
+        acting: &Acting,
+        account: &AccountRecord,
+        request: ReportRequest,
+    ) -> Result<Requested, ReportError> {
+        let account_id = &account.account_id;
         let now = Utc::now();
         let spec = Spec::resolve(
-            &account,
+            account,
             request.preset.as_deref(),
             request.configuration,
             (request.start_date, request.end_date),
@@ -82,7 +95,7 @@ impl ReportService {
             job_id: new_job_id(now),
             account_id: account_id.clone(),
             requested_by: acting.user_id.clone(),
-            request_key: spec.request_key(&account),
+            request_key: spec.request_key(account),
             status: JobStatus::Queued,
             parts: spec
                 .parts()

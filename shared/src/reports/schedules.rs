@@ -302,8 +302,8 @@ impl ReportService {
                 return schedule;
             }
         };
-        let timezone = account.timezone;
-        let today = today_for(timezone.as_deref(), now);
+        let timezone = account.timezone.as_deref();
+        let today = today_for(timezone, now);
         let acting = Acting {
             owner: owner.clone(),
             user_id: schedule.created_by.clone(),
@@ -317,7 +317,7 @@ impl ReportService {
                 start_date,
                 end_date,
             };
-            match self.request(&acting, &schedule.account_id, request).await {
+            match self.request_for(&acting, &account, request).await {
                 Ok(requested) => job_ids.push(requested.job.job_id),
                 Err(failure) => {
                     tracing::warn!(schedule = %schedule.name, error = %failure, "a scheduled report was not requested");
@@ -328,7 +328,7 @@ impl ReportService {
         schedule.last_run_at = Some(now);
         schedule.last_job_ids = job_ids;
         schedule.last_error = error.map(str::to_owned);
-        schedule.next_run_at = run_time_on(today + Days::new(1), timezone.as_deref());
+        schedule.next_run_at = run_time_on(today + Days::new(1), timezone);
         schedule
     }
 
