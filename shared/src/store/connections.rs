@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, Retur
 use super::slot::{self, Slot, SlotItem};
 use super::tx::Write;
 use super::{
-    Item, Read, Store, StoreError, all_items, is_condition_failure, keys, number, string_attribute,
+    DueIndex, Item, Read, Store, StoreError, is_condition_failure, keys, number, string_attribute,
 };
 use crate::ids::{ConnectionId, OwnerId};
 use crate::model::connection::{ConnectionRecord, ConnectionStatus, DueConnection};
@@ -23,10 +23,15 @@ const VERSION: &str = "version";
 /// Shards of the refresh index: neither the refresher's reads nor the
 /// index's writes pile onto one partition.
 pub const REFRESH_SHARDS: u8 = 16;
-/// The index's name, as `template.yaml` defines it.
-const REFRESH_INDEX: &str = "refresh-due";
 const SHARD: &str = "refresh_shard";
 const DUE: &str = "refresh_due_at";
+/// The `refresh-due` index, as `template.yaml` defines it.
+const REFRESH_INDEX: DueIndex = DueIndex {
+    name: "refresh-due",
+    shards: REFRESH_SHARDS,
+    shard_attribute: SHARD,
+    due_attribute: DUE,
+};
 const LEASE_OWNER: &str = "lease_owner";
 const SYNC_REQUESTED: &str = "sync_requested_at";
 
@@ -199,32 +204,8 @@ impl Connections<'_> {
     /// Every connection due by `horizon` (epoch seconds), soonest first,
     /// from all shards at once; reads only what is due.
     pub async fn due(&self, horizon: i64) -> Result<Vec<Due>, StoreError> {
-        let shards = futures::future::join_all(
-            (0..REFRESH_SHARDS).map(|shard| self.due_in_shard(shard, horizon)),
-        )
-        .await;
-        let mut due = Vec::new();
-        for shard in shards {
-            due.extend(shard?);
-        }
-        due.sort_by_key(|d| d.due_at);
-        Ok(due)
-    }
-
-    async fn due_in_shard(&self, shard: u8, horizon: i64) -> Result<Vec<Due>, StoreError> {
-        let query = self
-            .0
-            .client
-            .query()
-            .table_name(self.0.table())
-            .index_name(REFRESH_INDEX)
-            .key_condition_expression("#shard = :shard AND #due <= :horizon")
-            .expression_attribute_names("#shard", SHARD)
-            .expression_attribute_names("#due", DUE)
-            .expression_attribute_values(":shard", AttributeValue::S(format!("{shard:02}")))
-            .expression_attribute_values(":horizon", number(horizon));
-        Ok(all_items(query)
-            .await?
+        let items = self.0.due_items(&REFRESH_INDEX, horizon).await?;
+        let mut due: Vec<Due> = items
             .into_iter()
             .filter_map(|item| {
                 let owner = keys::owner_of(string_attribute(&item, keys::PK))?;
@@ -239,7 +220,9 @@ impl Connections<'_> {
                     due_at,
                 })
             })
-            .collect())
+            .collect();
+        due.sort_by_key(|d| d.due_at);
+        Ok(due)
     }
 
     /// Takes a connection's refresh lease until `until`: only if it is live,

@@ -35,6 +35,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -263,6 +264,47 @@ impl Store {
         ))
     }
 
+    /// The item at (`pk`, `sk`) as a `T`, strongly consistent.
+    async fn get_typed<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(Self::key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+    }
+
+    /// The items of a sparse, sharded due index whose due time is at or
+    /// before `horizon` (epoch seconds), read from all shards at once.
+    async fn due_items(&self, index: &DueIndex, horizon: i64) -> Result<Vec<Item>, StoreError> {
+        let shards = futures::future::join_all((0..index.shards).map(|shard| {
+            let query = self
+                .client
+                .query()
+                .table_name(self.table())
+                .index_name(index.name)
+                .key_condition_expression("#shard = :shard AND #due <= :horizon")
+                .expression_attribute_names("#shard", index.shard_attribute)
+                .expression_attribute_names("#due", index.due_attribute)
+                .expression_attribute_values(":shard", AttributeValue::S(format!("{shard:02}")))
+                .expression_attribute_values(":horizon", number(horizon));
+            all_items(query)
+        }))
+        .await;
+        let mut items = Vec::new();
+        for shard in shards {
+            items.extend(shard?);
+        }
+        Ok(items)
+    }
+
     fn key(pk: String, sk: &str) -> Item {
         HashMap::from([
             (keys::PK.to_owned(), AttributeValue::S(pk)),
@@ -349,6 +391,15 @@ impl Store {
 }
 
 /// Every item a query returns, over as many pages as it takes.
+/// A sparse GSI of items with a due time, spread over `shards` partitions
+/// (`"00"`, `"01"`, …) so neither its reads nor its writes pile onto one.
+struct DueIndex {
+    name: &'static str,
+    shards: u8,
+    shard_attribute: &'static str,
+    due_attribute: &'static str,
+}
+
 async fn all_items(query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
     let pages = query
         .into_paginator()

@@ -61,19 +61,9 @@ impl ReportDays<'_> {
         report: &str,
         date: &str,
     ) -> Result<Option<StoredDay>, StoreError> {
-        let output = self
-            .0
-            .client
-            .get_item()
-            .table_name(self.0.table())
-            .set_key(Some(Store::key(
-                partition(owner),
-                &day_key(account_id, report, date),
-            )))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+        self.0
+            .get_typed(partition(owner), &day_key(account_id, report, date))
+            .await
     }
 
     /// Writes `day` over `read` (the day as read before, `None` when it was

@@ -109,20 +109,9 @@ impl Reports<'_> {
         match self.0.commit(tx).await? {
             TxOutcome::Committed => Ok(Created::Created),
             TxOutcome::Refused(_) => {
-                let marker = self
-                    .0
-                    .client
-                    .get_item()
-                    .table_name(self.0.table())
-                    .set_key(Some(Store::key(partition(owner), &marker_sk)))
-                    .consistent_read(true)
-                    .send()
-                    .await?;
-                match marker.item {
-                    Some(item) => {
-                        let marker: Marker = serde_dynamo::from_item(item)?;
-                        Ok(Created::Running(marker.job_id))
-                    }
+                let marker: Option<Marker> = self.0.get_typed(partition(owner), &marker_sk).await?;
+                match marker {
+                    Some(marker) => Ok(Created::Running(marker.job_id)),
                     // Finished between the two calls: the caller may ask again.
                     None => Err(StoreError::Unavailable(
                         "the running job finished meanwhile".into(),
@@ -139,19 +128,9 @@ impl Reports<'_> {
         account_id: &AccountId,
         job_id: &ReportJobId,
     ) -> Result<Option<ReportJob>, StoreError> {
-        let output = self
-            .0
-            .client
-            .get_item()
-            .table_name(self.0.table())
-            .set_key(Some(Store::key(
-                partition(owner),
-                &job_key(account_id, job_id),
-            )))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+        self.0
+            .get_typed(partition(owner), &job_key(account_id, job_id))
+            .await
     }
 
     /// One page of an account's jobs, newest first, after the sort key

@@ -15,15 +15,21 @@ use sha2::{Digest, Sha256};
 
 use super::reports::{PARTITION_PREFIX, partition};
 use super::{
-    Item, Store, StoreError, all_items, is_condition_failure, keys, number, string_attribute,
+    DueIndex, Item, Store, StoreError, is_condition_failure, keys, number, string_attribute,
 };
 use crate::ids::{AccountId, OwnerId};
 use crate::model::schedule::ReportSchedule;
 
 pub const SCHEDULE_SHARDS: u8 = 8;
-const DUE_INDEX: &str = "schedule-due";
 const SHARD: &str = "schedule_shard";
 const DUE: &str = "schedule_due_at";
+/// The `schedule-due` index, as `template.yaml` defines it.
+const DUE_INDEX: DueIndex = DueIndex {
+    name: "schedule-due",
+    shards: SCHEDULE_SHARDS,
+    shard_attribute: SHARD,
+    due_attribute: DUE,
+};
 const PREFIX: &str = "SCHED#";
 
 fn account_prefix(account_id: &AccountId) -> String {
@@ -74,19 +80,9 @@ impl Schedules<'_> {
         account_id: &AccountId,
         name: &str,
     ) -> Result<Option<ReportSchedule>, StoreError> {
-        let output = self
-            .0
-            .client
-            .get_item()
-            .table_name(self.0.table())
-            .set_key(Some(Store::key(
-                partition(owner),
-                &schedule_key(account_id, name),
-            )))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+        self.0
+            .get_typed(partition(owner), &schedule_key(account_id, name))
+            .await
     }
 
     /// Writes `schedule` as it now stands (created or replaced).
@@ -125,35 +121,10 @@ impl Schedules<'_> {
 
     /// Every enabled schedule due by `now`, from all shards at once.
     pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<DueSchedule>, StoreError> {
-        let shards = futures::future::join_all(
-            (0..SCHEDULE_SHARDS).map(|shard| self.due_in_shard(shard, now.timestamp())),
-        )
-        .await;
-        let mut due = Vec::new();
-        for shard in shards {
-            due.extend(shard?);
-        }
+        let items = self.0.due_items(&DUE_INDEX, now.timestamp()).await?;
+        let mut due: Vec<DueSchedule> = items.iter().filter_map(due_schedule).collect();
         due.sort_by_key(|d| d.due_at);
         Ok(due)
-    }
-
-    async fn due_in_shard(&self, shard: u8, horizon: i64) -> Result<Vec<DueSchedule>, StoreError> {
-        let query = self
-            .0
-            .client
-            .query()
-            .table_name(self.0.table())
-            .index_name(DUE_INDEX)
-            .key_condition_expression("#shard = :shard AND #due <= :horizon")
-            .expression_attribute_names("#shard", SHARD)
-            .expression_attribute_names("#due", DUE)
-            .expression_attribute_values(":shard", AttributeValue::S(format!("{shard:02}")))
-            .expression_attribute_values(":horizon", number(horizon));
-        Ok(all_items(query)
-            .await?
-            .iter()
-            .filter_map(due_schedule)
-            .collect())
     }
 
     /// Takes `due` until `lease_until` if it is still as the index showed

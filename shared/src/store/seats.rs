@@ -58,19 +58,9 @@ impl Seats<'_> {
         owner: &OwnerId,
         account_id: &AccountId,
     ) -> Result<Option<SeatSnapshot>, StoreError> {
-        let output = self
-            .0
-            .client
-            .get_item()
-            .table_name(self.0.table())
-            .set_key(Some(Store::key(
-                partition(owner),
-                &format!("{account_id}#CURRENT"),
-            )))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+        self.0
+            .get_typed(partition(owner), &format!("{account_id}#CURRENT"))
+            .await
     }
 
     /// Claims the account's refresh slot: at most one refresh starts per
