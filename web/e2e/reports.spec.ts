@@ -191,8 +191,11 @@ test("reports: a schedule is added, runs (its jobs in the history), is paused, i
   // Paused, and still paused after a reload (it is the API's).
   const enabled = section.getByLabel("daily-campaigns enabled");
   await expect(enabled).toBeChecked();
+  const saved = page.waitForResponse((r) => r.request().method() === "PUT" && r.url().endsWith("/report-schedules/daily-campaigns"));
   await enabled.uncheck();
   await expect(row.getByTestId("schedule-next")).toHaveText("paused");
+  // The switch moves at once; the reload waits for the API's answer.
+  expect((await saved).status()).toBe(200);
   await page.reload();
   await expect(enabled).not.toBeChecked();
 

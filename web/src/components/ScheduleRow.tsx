@@ -29,6 +29,10 @@ export function ScheduleRow({ schedule, deniedNote }: { schedule: Schedule; deni
   const [editing, setEditing] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
+  // Where the switch was moved to, until the API answers. Set in the click's
+  // own render: the mutation's pending state arrives a tick later, and a
+  // controlled checkbox would spring back meanwhile.
+  const [switchedTo, setSwitchedTo] = useState<boolean | null>(null);
   const { account_id: id, name } = schedule;
   const path = { params: { path: { id, name } } };
   const refresh = () => void queryClient.invalidateQueries({ queryKey: schedulesKey(id) });
@@ -54,7 +58,7 @@ export function ScheduleRow({ schedule, deniedNote }: { schedule: Schedule; deni
   const failure = replace.error ?? remove.error;
   const repullId = `schedule-repull-${name}`;
   // The switch moves when clicked, back if the API refuses.
-  const enabled = replace.isPending ? (replace.variables.enabled ?? schedule.enabled) : schedule.enabled;
+  const enabled = switchedTo ?? schedule.enabled;
   return (
     <tr data-testid="schedule" data-name={name}>
       <th scope="row">
@@ -110,7 +114,10 @@ export function ScheduleRow({ schedule, deniedNote }: { schedule: Schedule; deni
           checked={enabled}
           disabled={disabled}
           aria-describedby={describedBy}
-          onChange={(e) => replace.mutate({ enabled: e.target.checked })}
+          onChange={(e) => {
+            setSwitchedTo(e.target.checked);
+            replace.mutate({ enabled: e.target.checked }, { onSettled: () => setSwitchedTo(null) });
+          }}
         />
       </td>
       <td data-testid="schedule-next">
