@@ -4,7 +4,7 @@ Reads $CARGO_TARGET_DIR/bench-results/*.jsonl (written by the bench targets
 and scripts/bench-peers) and $CARGO_TARGET_DIR/lambda-sizes; prints the table
 and writes it to bench-results/table.md, and the main table into
 docs/performance.md between its bench-table markers (the docs show the last
-run); row 15 (report jobs) goes between its own report-calls markers. Each row: our figure, the peer's or the floor's from the same run, the
+run); rows 15 and 16 (report jobs) go between their own report-calls markers. Each row: our figure, the peer's or the floor's from the same run, the
 ratio, the target (the bench's own, where it records one) and whether it is met.
 """
 
@@ -132,14 +132,16 @@ if calls:
         kms = f'{r["kms_calls"]} ({r["kms"]})' if r.get("kms") else str(r["kms_calls"])
         out.append(f'| {r["name"]} | {dynamo} | {kms} |')
 
-# Row 15 (tests/benches/report_calls.rs): what a report job costs, per
-# generation time. It has its own section of the docs page (its own
-# markers), so a run of that bench alone updates it.
+# Rows 15 (tests/benches/report_calls.rs: what a report job costs, per
+# generation time) and 16 (tests/benches/report_storing.rs: storing a 200 MB
+# report). They have their own section of the docs page (its own markers),
+# so a run of those benches alone updates it.
 REPORTS_START, REPORTS_END = "<!-- report-calls:start -->", "<!-- report-calls:end -->"
 report_jobs = [r for r in load("report_calls.jsonl") if r["row"] == 15 and "generation" in r]
 report_extra = next((r for r in load("report_calls.jsonl") if "relay_calls" in r), None)
+report_storing = next(iter(load("report_storing.jsonl")), None)
 report_table = ""
-if report_jobs:
+if report_jobs or report_storing:
     lines = [f"Measured {date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} cores.", "",
              "| row | measure | ours | target | met |", "|---|---|---|---|---|"]
     for r in report_jobs:
@@ -150,9 +152,18 @@ if report_jobs:
         lines.append(f'| 15 | {what}: status polls | {r["amazon_polls"]} | '
                      f'≤ ⌈log₂(T / 60 s + 1)⌉ = {r["polls_target"]} | '
                      f'{verdict(r["amazon_polls"] <= r["polls_target"])} |')
-    lines += ["", "| Amazon ready after | days | worker invocations (steps + relays) | Amazon: create, polls, "
-              "download, LWA | DynamoDB reads, writes | SQS sends | S3 calls | KMS | worker time on moto | status |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    if report_storing:
+        r = report_storing
+        over = (r["peak_rss_kb"] - r["idle_rss_kb"]) / 1024
+        size = f'{r["uncompressed_bytes"] / 2**20:.0f} MB report ({r["rows"]:,} rows, {r["days"]} days)'
+        lines.append(f'| 16 | peak memory storing a {size}, over idle RSS '
+                     f'({r["idle_rss_kb"] / 1024:.1f} MB) | +{over:.1f} MB | ≤ +64 MB | {verdict(over <= 64)} |')
+        lines.append(f'| 16 | rows stored per second (gunzip, split by day, gzip, S3 upload) | '
+                     f'{r["rows_per_s"]:,.0f} ({r["seconds"]:.1f} s) | – | – |')
+    if report_jobs:
+        lines += ["", "| Amazon ready after | days | worker invocations (steps + relays) | Amazon: create, polls, "
+                  "download, LWA | DynamoDB reads, writes | SQS sends | S3 calls | KMS | worker time on moto | "
+                  "status |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in report_jobs:
         lines.append(f'| {r["generation"]} | {r["days"]} | {r["invocations"]} ({r["steps"]} + {r["relays"]}) | '
                      f'{r["amazon_create"]}, {r["amazon_polls"]}, {r["amazon_download"]}, {r["lwa_refreshes"]} | '
@@ -163,7 +174,8 @@ if report_jobs:
         lines += ["", f'A relay invocation: {relay} ({report_extra["relay_ms"]:.0f} ms); the worker\'s first '
                       f'job in a process: {report_extra["cold_kms_calls"]} KMS call more (the data key).']
     report_table = "\n".join(lines) + "\n"
-    out += ["", "Row 15: report jobs (tests/benches/report_calls.rs)", "", report_table]
+    out += ["", "Rows 15 and 16: report jobs (tests/benches/report_calls.rs, report_storing.rs)", "",
+            report_table]
 
 text = "\n".join(out) + "\n"
 (results / "table.md").write_text(text)

@@ -23,7 +23,7 @@ const METRICS: MetricColumns = MetricColumns {
     sales: &["sales14d"],
 };
 
-pub fn destination<'a>(pull: &'a str, start_date: &'a str, end_date: &'a str) -> Destination<'a> {
+fn destination<'a>(pull: &'a str, start_date: &'a str, end_date: &'a str) -> Destination<'a> {
     Destination {
         prefix: PREFIX,
         pull,
@@ -33,15 +33,15 @@ pub fn destination<'a>(pull: &'a str, start_date: &'a str, end_date: &'a str) ->
     }
 }
 
-pub struct Bucket {
+struct Bucket {
     s3: aws_sdk_s3::Client,
     name: String,
-    pub files: ReportFiles,
+    files: ReportFiles,
 }
 
 impl Bucket {
     /// A fresh versioned bucket.
-    pub async fn new() -> Self {
+    async fn new() -> Self {
         let config = aws_sdk_s3::config::Builder::from(
             &adsconnect_dev::provision::emulator_config(&moto_endpoint()),
         )
@@ -131,14 +131,14 @@ async fn amazon_serving(response: ResponseTemplate) -> (MockServer, String) {
     (server, url)
 }
 
-pub async fn report(rows: &Value) -> (MockServer, String) {
+async fn report(rows: &Value) -> (MockServer, String) {
     amazon_serving(ResponseTemplate::new(200).set_body_bytes(gzip(rows.to_string().as_bytes())))
         .await
 }
 
 /// Three days, two campaigns a day; `restated` adds to the second day's
 /// numbers as a later pull would.
-pub fn daily(restated: u64) -> Value {
+fn daily(restated: u64) -> Value {
     let mut rows = Vec::new();
     for day in ["2024-07-01", "2024-07-02", "2024-07-03"] {
         for campaign in [158410630682987_u64, 123042566401569500] {
@@ -412,7 +412,7 @@ async fn a_link_downloads_that_exact_version() {
 }
 
 /// Serves `app` on a free port: the URL of its `/report.json.gz`.
-pub async fn serve(app: axum::Router) -> String {
+async fn serve(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
