@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use adsconnect::files::{Destination, MetricColumns, ReportFiles};
+use adsconnect_dev::provision;
 use adsconnect_tests::moto_endpoint;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::json;
@@ -44,25 +44,12 @@ fn destination<'a>(pull: &'a str, start_date: &'a str, end_date: &'a str) -> Des
     }
 }
 
-/// The worker's files adapter on a fresh versioned bucket.
+/// The worker's files adapter on a fresh versioned bucket, made as the
+/// local stack makes its report bucket.
 async fn report_files() -> ReportFiles {
-    let config = aws_sdk_s3::config::Builder::from(&adsconnect_dev::provision::emulator_config(
-        &moto_endpoint(),
-    ))
-    .force_path_style(true)
-    .build();
-    let s3 = aws_sdk_s3::Client::from_conf(config);
+    let s3 = adsconnect::startup::s3_client(&provision::emulator_config(&moto_endpoint()));
     let name = format!("reports-{}", uuid::Uuid::new_v4().simple());
-    s3.create_bucket().bucket(&name).send().await.unwrap();
-    let versioning = VersioningConfiguration::builder()
-        .status(BucketVersioningStatus::Enabled)
-        .build();
-    s3.put_bucket_versioning()
-        .bucket(&name)
-        .versioning_configuration(versioning)
-        .send()
-        .await
-        .unwrap();
+    provision::ensure_report_bucket(&s3, &name).await.unwrap();
     let http = adsconnect::tls::http_client().build().unwrap();
     ReportFiles::new(s3, &name, http)
 }

@@ -390,7 +390,6 @@ impl Store {
     }
 }
 
-/// Every item a query returns, over as many pages as it takes.
 /// A sparse GSI of items with a due time, spread over `shards` partitions
 /// (`"00"`, `"01"`, …) so neither its reads nor its writes pile onto one.
 struct DueIndex {
@@ -400,6 +399,7 @@ struct DueIndex {
     due_attribute: &'static str,
 }
 
+/// Every item a query returns, over as many pages as it takes.
 async fn all_items(query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
     let pages = query
         .into_paginator()

@@ -6,8 +6,8 @@ use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use adsconnect::files::{Destination, FilesError, MetricColumns, ReportFiles, StoredFile, Totals};
+use adsconnect_dev::provision;
 use adsconnect_tests::moto_endpoint;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
@@ -42,24 +42,9 @@ struct Bucket {
 impl Bucket {
     /// A fresh versioned bucket.
     async fn new() -> Self {
-        let config = aws_sdk_s3::config::Builder::from(
-            &adsconnect_dev::provision::emulator_config(&moto_endpoint()),
-        )
-        .force_path_style(true)
-        .build();
-        let s3 = aws_sdk_s3::Client::from_conf(config);
+        let s3 = adsconnect::startup::s3_client(&provision::emulator_config(&moto_endpoint()));
         let name = format!("reports-{}", uuid::Uuid::new_v4().simple());
-        s3.create_bucket().bucket(&name).send().await.unwrap();
-        s3.put_bucket_versioning()
-            .bucket(&name)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        provision::ensure_report_bucket(&s3, &name).await.unwrap();
         let http = adsconnect::tls::http_client().build().unwrap();
         let files = ReportFiles::new(s3.clone(), &name, http);
         Self { s3, name, files }
